@@ -1,0 +1,89 @@
+/**
+ * Pure builders: spec -> Docker create options. No I/O; tested by exact equality.
+ */
+import type Docker from 'dockerode';
+import { containerName, LABELS, type Color } from '../../src/names';
+import type { DeploySpec } from '../../src/config/schema';
+
+export interface AppContainerInput {
+  spec: DeploySpec;
+  service: string;
+  color: Color;
+  deployId: string;
+  /** Values of `services.<name>.secrets`, read from the worker's environment. */
+  secretEnv: Record<string, string>;
+}
+
+export function appContainerLabels(app: string, service: string, color: Color, deployId: string, image: string): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.app]: app,
+    [LABELS.service]: service,
+    [LABELS.color]: color,
+    [LABELS.deployId]: deployId,
+    [LABELS.image]: image,
+    [LABELS.role]: 'app',
+  };
+}
+
+function envList(env: Record<string, string>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((key) => `${key}=${env[key]}`);
+}
+
+export function buildAppContainer({ spec, service, color, deployId, secretEnv }: AppContainerInput): Docker.ContainerCreateOptions {
+  const svc = spec.services[service];
+  if (!svc) throw new Error(`unknown service ${service}`);
+  const portKey = `${svc.port}/tcp`;
+  return {
+    name: containerName(spec.app, service, color),
+    Image: svc.image,
+    Env: envList({
+      ...svc.env,
+      ...secretEnv,
+      GREENLIGHT_APP: spec.app,
+      GREENLIGHT_SERVICE: service,
+      GREENLIGHT_COLOR: color,
+      GREENLIGHT_DEPLOY_ID: deployId,
+    }),
+    Labels: appContainerLabels(spec.app, service, color, deployId, svc.image),
+    ExposedPorts: { [portKey]: {} },
+    HostConfig: {
+      // Loopback only: the public entry is nginx; the host port is for nginx and the health probes.
+      PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(svc.hostPorts[color]) }] },
+      RestartPolicy: { Name: 'unless-stopped' },
+      NetworkMode: spec.network,
+      ExtraHosts: ['host.docker.internal:host-gateway'],
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    },
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [`${spec.app}-${service}-${color}`, `${spec.app}-${service}`] } } },
+  };
+}
+
+export function validationContainerName(app: string, command: string): string {
+  return `${app}-validate-${command}`;
+}
+
+/** A one-off container of the new image, with no network: isolated from production traffic and data. */
+export function buildValidationContainer(spec: DeploySpec, commandIndex: number, deployId: string): Docker.ContainerCreateOptions {
+  const command = spec.validate.commands[commandIndex];
+  if (!command) throw new Error(`no validation command #${commandIndex}`);
+  const image = spec.services[command.service]!.image;
+  return {
+    name: validationContainerName(spec.app, command.name),
+    Image: image,
+    Cmd: command.run,
+    Env: envList({ GREENLIGHT_APP: spec.app, GREENLIGHT_VALIDATION: command.name, GREENLIGHT_DEPLOY_ID: deployId }),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.app]: spec.app,
+      [LABELS.service]: command.service,
+      [LABELS.deployId]: deployId,
+      [LABELS.image]: image,
+      [LABELS.role]: 'validate',
+    },
+    NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', AutoRemove: false },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * Pure builders: spec + route -> nginx config text. No I/O; tested by exact equality.
+ *
+ * The switch needs no reload: every upstream an app can use (each color alone, each color with the other
+ * as `backup`) is always configured, and the route is chosen per request from a Lua shared dict written
+ * through an admin listener on a unix socket. The rendered app config also carries the route as its
+ * default, so an nginx that restarts (and starts with an empty dict) comes up on the right color.
+ */
+import { createHash } from 'node:crypto';
+import { COLORS, type Color } from '../../src/names';
+import type { DeploySpec } from '../../src/config/schema';
+import type { Route } from '../../src/types';
+
+export const ROUTES_DICT = 'greenlight_routes';
+export const ROUTE_MARKER = '# greenlight:route';
+const ROUTE_PLACEHOLDER = '@ROUTE@';
+
+/** The route as the key nginx looks up: "green" alone, or "green_blue" (green, blue as backup). */
+export function routeKey(route: Route): string {
+  return route.backup ? `${route.live}_${route.backup}` : route.live;
+}
+
+export function parseRouteKey(key: string): Route | null {
+  const [live, backup, extra] = key.trim().split('_');
+  const isColor = (c: string | undefined): c is Color => COLORS.includes(c as Color);
+  if (!isColor(live) || extra !== undefined) return null;
+  if (backup === undefined) return { live, backup: null };
+  return isColor(backup) && backup !== live ? { live, backup } : null;
+}
+
+const ALL_ROUTES: Route[] = [
+  { live: 'blue', backup: null },
+  { live: 'green', backup: null },
+  { live: 'blue', backup: 'green' },
+  { live: 'green', backup: 'blue' },
+];
+
+export interface MainConfigInput {
+  /** nginx prefix: pid, logs, temp files, the admin socket and apps/ live here. */
+  prefix: string;
+  modulesDir: string;
+  /** Folder whose *.conf files are the apps (a check folder when testing a candidate). */
+  appsDir: string;
+  workerProcesses: number;
+}
+
+export function adminSocketPath(prefix: string): string {
+  return `${prefix}/admin.sock`;
+}
+
+export function renderMainConfig({ prefix, modulesDir, appsDir, workerProcesses }: MainConfigInput): string {
+  return `# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
+load_module ${modulesDir}/ndk_http_module.so;
+load_module ${modulesDir}/ngx_http_lua_module.so;
+worker_processes ${workerProcesses};
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log ${prefix}/logs/access.log combined buffer=64k flush=1s;
+    client_body_temp_path ${prefix}/tmp/client_body;
+    proxy_temp_path ${prefix}/tmp/proxy;
+    fastcgi_temp_path ${prefix}/tmp/fastcgi;
+    uwsgi_temp_path ${prefix}/tmp/uwsgi;
+    scgi_temp_path ${prefix}/tmp/scgi;
+    server_tokens off;
+    keepalive_timeout 65s;
+    lua_shared_dict ${ROUTES_DICT} 1m;
+
+    # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
+    server {
+        listen unix:${adminSocketPath(prefix)};
+        access_log off;
+        location /routes/ {
+            content_by_lua_block {
+                local app = ngx.var.uri:match("^/routes/([a-z0-9-]+)$")
+                if not app then
+                    ngx.status = 404
+                    ngx.say("expected /routes/<app>")
+                    return
+                end
+                local routes = ngx.shared.${ROUTES_DICT}
+                local method = ngx.req.get_method()
+                if method == "PUT" then
+                    ngx.req.read_body()
+                    local route = ngx.req.get_body_data() or ""
+                    local valid = { blue = true, green = true, blue_green = true, green_blue = true }
+                    if not valid[route] then
+                        ngx.status = 400
+                        ngx.say("invalid route: ", route)
+                        return
+                    end
+                    local ok, err = routes:set(app, route)
+                    if not ok then
+                        ngx.status = 500
+                        ngx.say(err)
+                        return
+                    end
+                elseif method == "DELETE" then
+                    routes:delete(app)
+                end
+                ngx.say(routes:get(app) or "")
+            }
+        }
+    }
+
+    include ${appsDir}/*.conf;
+}
+`;
+}
+
+export function upstreamName(app: string, service: string, route: Route | string): string {
+  return `gl_${app}_${service}__${typeof route === 'string' ? route : routeKey(route)}`;
+}
+
+function renderUpstreams(spec: DeploySpec, service: string): string {
+  const ports = spec.services[service]!.hostPorts;
+  return ALL_ROUTES.map((route) => {
+    // A lone primary is never marked down by nginx; with a backup, one failure moves traffic to the
+    // backup for 2s (green answering 5xx during verify is then served by blue).
+    const servers = route.backup
+      ? `    server 127.0.0.1:${ports[route.live]} max_fails=1 fail_timeout=2s;\n    server 127.0.0.1:${ports[route.backup]} backup;`
+      : `    server 127.0.0.1:${ports[route.live]};`;
+    return `upstream ${upstreamName(spec.app, service, route)} {\n${servers}\n    keepalive 16;\n}\n`;
+  }).join('');
+}
+
+/** Longest route prefix first, so "/api" wins over "/" regardless of spec order. */
+function servicesByRoute(spec: DeploySpec): string[] {
+  return Object.keys(spec.services).sort((a, b) => spec.services[b]!.route.length - spec.services[a]!.route.length || a.localeCompare(b));
+}
+
+function renderBody(spec: DeploySpec, structureHash: string): string {
+  const services = Object.keys(spec.services).sort();
+  const healthLocations = services.flatMap((service) =>
+    COLORS.map(
+      (color) => `    location = /health/${color}/${service} {
+        proxy_pass http://${upstreamName(spec.app, service, color)}${spec.services[service]!.health.endpoints[0]};
+    }
+`,
+    ),
+  );
+  const routeLocations = servicesByRoute(spec).map(
+    (service) => `    location ${spec.services[service]!.route} {
+        proxy_pass http://gl_${spec.app}_${service}__$gl_route;
+    }
+`,
+  );
+  return `# greenlight app "${spec.app}": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
+# greenlight:structure ${structureHash}
+${services.map((service) => renderUpstreams(spec, service)).join('')}server {
+    listen ${spec.router.port};
+    set_by_lua_block $gl_route { return ngx.shared.${ROUTES_DICT}:get("${spec.app}") or "${ROUTE_PLACEHOLDER}" } ${ROUTE_MARKER}
+    add_header X-Greenlight-Route $gl_route always;
+    add_header X-Greenlight-Upstream $upstream_addr always;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_connect_timeout 2s;
+    proxy_read_timeout 60s;
+    proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
+    proxy_next_upstream_tries 2;
+
+    location = /health {
+        access_log off;
+        default_type text/plain;
+        return 200 "ok\\n";
+    }
+    location = /.greenlight/structure {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        return 200 "${structureHash}\\n";
+    }
+${healthLocations.join('')}${routeLocations.join('')}}
+`;
+}
+
+/** Hash of everything but the default route: equal hashes mean a route change needs no reload. */
+export function structureHash(spec: DeploySpec): string {
+  return createHash('sha256').update(renderBody(spec, '')).digest('hex').slice(0, 16);
+}
+
+export function renderAppConfig(spec: DeploySpec, route: Route): string {
+  return renderBody(spec, structureHash(spec)).replace(ROUTE_PLACEHOLDER, routeKey(route));
+}
+
+/** Reads back what renderAppConfig wrote: the structure hash and the default route. */
+export function parseAppConfig(text: string): { structure: string | null; route: Route | null } {
+  const structure = /^# greenlight:structure (\S+)$/m.exec(text)?.[1] ?? null;
+  const routeLine = text.split('\n').find((line) => line.includes(ROUTE_MARKER));
+  const key = routeLine ? /or "([a-z_]+)" }/.exec(routeLine)?.[1] : undefined;
+  return { structure, route: key ? parseRouteKey(key) : null };
+}

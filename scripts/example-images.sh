@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the example app's images on the registry-free base image (idempotent; Docker's cache makes
+# repeat runs fast). The variants are broken on purpose, for the tests and the demo.
+source "$(dirname "$0")/lib.sh"
+BASE_IMAGE="${GL_BASE_IMAGE:-greenlight/node-base:local}"
+build() { # <image:tag> <context> [--build-arg ...]
+  local tag="$1" ctx="$2"; shift 2
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE_IMAGE" "$@" -t "$tag" "$GL_REPO/examples/app/$ctx" >/dev/null
+}
+for v in v1 v2 v3; do
+  build "greenlight-example-backend:$v" backend --build-arg "APP_VERSION=$v"
+  build "greenlight-example-frontend:$v" frontend --build-arg "APP_VERSION=$v"
+done
+build greenlight-example-backend:unhealthy backend --build-arg APP_VERSION=unhealthy --build-arg BEHAVIOR=unhealthy
+build greenlight-example-backend:flaky backend --build-arg APP_VERSION=flaky --build-arg BEHAVIOR=flaky
+build greenlight-example-backend:slow backend --build-arg APP_VERSION=slow --build-arg BEHAVIOR=slow
+build greenlight-example-backend:badtest backend --build-arg APP_VERSION=badtest --build-arg SELFTEST=fail
+log "example images built on $BASE_IMAGE"

@@ -1,0 +1,49 @@
+/**
+ * The few named errors greenlight raises. Activities turn the ones that retrying cannot fix into
+ * non-retryable Temporal failures of the same `type` name; the CLI maps them to exit codes.
+ */
+export class GreenlightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The deploy spec (or a CLI argument) is wrong. `issues` name the field and the fix. */
+export class ConfigError extends GreenlightError {
+  constructor(readonly issues: string[]) {
+    super(`invalid deploy spec:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  }
+}
+
+/** A precondition of the deploy is not met (image missing, port taken, validation command failed). */
+export class PreflightError extends GreenlightError {}
+
+/** A part greenlight drives is unreachable or broken (Temporal, Docker, nginx). */
+export class InfrastructureError extends GreenlightError {}
+
+/** Another deploy of the same app is running; the workflow id is the lock. */
+export class DeployInProgressError extends GreenlightError {
+  constructor(readonly app: string) {
+    super(
+      `a deploy of "${app}" is already running (workflow deploy-${app}); wait for it, or stop it with ` +
+        `\`greenlight rollback ${app}\` / \`greenlight cancel ${app}\``,
+    );
+  }
+}
+
+/** Failure types raised by activities as non-retryable ApplicationFailures. */
+export const FAILURE_TYPES = {
+  config: 'ConfigError',
+  preflight: 'PreflightError',
+  validationCommand: 'ValidationCommandFailed',
+  portInUse: 'PortInUse',
+  healthCheck: 'HealthCheckFailed',
+  verify: 'VerificationFailed',
+  routerConfig: 'RouterConfigRejected',
+  invariant: 'InvariantViolation',
+  /** Workflow-level outcomes. */
+  rolledBack: 'DeployRolledBack',
+  validationFailed: 'DeployValidationFailed',
+  compensationFailed: 'CompensationFailed',
+} as const;

@@ -1,0 +1,38 @@
+/**
+ * Every wiring string in one place: task queue, workflow type and ids, message names, container
+ * names and labels. Pure constants and functions, safe to import from workflow code.
+ */
+export const DEFAULT_TASK_QUEUE = 'greenlight';
+export const DEPLOY_WORKFLOW = 'deployWorkflow';
+
+export const MESSAGES = {
+  rollback: 'rollback',
+  promote: 'promote',
+  status: 'status',
+} as const;
+
+/** One running deploy per app: the workflow id is the lock. */
+export function deployWorkflowId(app: string): string {
+  return `deploy-${app}`;
+}
+
+export const COLORS = ['blue', 'green'] as const;
+export type Color = (typeof COLORS)[number];
+
+export function otherColor(color: Color): Color {
+  return color === 'blue' ? 'green' : 'blue';
+}
+
+export function containerName(app: string, service: string, color: Color): string {
+  return `${app}-${service}-${color}`;
+}
+
+export const LABELS = {
+  managed: 'greenlight.managed',
+  app: 'greenlight.app',
+  service: 'greenlight.service',
+  color: 'greenlight.color',
+  deployId: 'greenlight.deploy-id',
+  image: 'greenlight.image',
+  role: 'greenlight.role',
+} as const;

@@ -1,0 +1,234 @@
+/**
+ * Executes what the nginx builders render: `nginx -t` on a candidate, atomic rename, graceful reload
+ * only when the structure of an app changed, and the reload-free route switch through the admin socket.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import axios from 'axios';
+import {
+  adminSocketPath,
+  parseAppConfig,
+  parseRouteKey,
+  renderAppConfig,
+  renderMainConfig,
+  routeKey,
+  structureHash,
+} from '../../activities/builders/nginx';
+import type { DeploySpec } from '../config/schema';
+import { InfrastructureError } from '../errors';
+import type { Route } from '../types';
+
+const run = promisify(execFile);
+
+/** nginx refused a rendered config (`nginx -t`); nothing was swapped. */
+export class RouterConfigRejectedError extends Error {
+  override name = 'RouterConfigRejectedError';
+}
+
+export interface NginxRouterOptions {
+  prefix: string;
+  nginxBin?: string;
+  modulesDir?: string;
+  workerProcesses?: number;
+}
+
+export interface ApplyRouteResult {
+  route: Route;
+  reloaded: boolean;
+  configChanged: boolean;
+}
+
+export class NginxRouter {
+  readonly prefix: string;
+  private readonly nginxBin: string;
+  private readonly modulesDir: string;
+  private readonly workerProcesses: number;
+
+  constructor(options: NginxRouterOptions) {
+    this.prefix = options.prefix;
+    this.nginxBin = options.nginxBin ?? 'nginx';
+    this.modulesDir = options.modulesDir ?? '/usr/lib/nginx/modules';
+    this.workerProcesses = options.workerProcesses ?? 2;
+  }
+
+  get appsDir(): string {
+    return join(this.prefix, 'apps');
+  }
+
+  get mainConfPath(): string {
+    return join(this.prefix, 'nginx.conf');
+  }
+
+  appConfPath(app: string): string {
+    return join(this.appsDir, `${app}.conf`);
+  }
+
+  private mainConfig(appsDir: string): string {
+    return renderMainConfig({ prefix: this.prefix, modulesDir: this.modulesDir, appsDir, workerProcesses: this.workerProcesses });
+  }
+
+  private async nginx(args: string[]): Promise<{ stdout: string; stderr: string }> {
+    try {
+      return await run(this.nginxBin, ['-p', `${this.prefix}/`, ...args], { timeout: 20_000 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw new InfrastructureError(`nginx is not installed (no "${this.nginxBin}" on PATH): run scripts/nginx.sh or apt-get install nginx-light libnginx-mod-http-lua`);
+      throw Object.assign(new Error(e.stderr?.trim() || e.message), { stderr: e.stderr ?? '' });
+    }
+  }
+
+  async pid(): Promise<number | null> {
+    try {
+      const pid = Number((await readFile(join(this.prefix, 'nginx.pid'), 'utf8')).trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Writes the main config and starts nginx if it is not running (reloads it if the main config changed). */
+  async ensureRunning(): Promise<void> {
+    for (const dir of ['apps', 'logs', 'tmp', 'check']) await mkdir(join(this.prefix, dir), { recursive: true });
+    const wanted = this.mainConfig(this.appsDir);
+    const current = await readFile(this.mainConfPath, 'utf8').catch(() => null);
+    if (current !== wanted) await this.writeAtomically(this.mainConfPath, wanted);
+    const pid = await this.pid();
+    if (pid === null) {
+      await rm(adminSocketPath(this.prefix), { force: true });
+      await this.nginx(['-c', this.mainConfPath]);
+      await this.waitForAdmin();
+    } else if (current !== wanted) {
+      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+    }
+  }
+
+  private async waitForAdmin(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await this.admin('GET', '/routes/ping');
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new InfrastructureError(`nginx admin socket not answering: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  private async admin(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<string> {
+    try {
+      const res = await axios.request<string>({
+        method,
+        url: `http://localhost${path}`,
+        socketPath: adminSocketPath(this.prefix),
+        data: body,
+        timeout: 5_000,
+        responseType: 'text',
+        transformResponse: (d: string) => d,
+      });
+      return String(res.data).trim();
+    } catch (err) {
+      throw new InfrastructureError(`nginx admin socket ${adminSocketPath(this.prefix)}: ${(err as Error).message}; is greenlight's nginx running? (scripts/nginx.sh)`);
+    }
+  }
+
+  /** `nginx -t` of the whole router with `candidate` in place of the app's config. */
+  async check(app: string, candidate: string): Promise<void> {
+    const dir = join(this.prefix, 'check', `${app}-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      for (const file of await readdir(this.appsDir)) {
+        if (file.endsWith('.conf') && file !== `${app}.conf`) await copyFile(join(this.appsDir, file), join(dir, file));
+      }
+      await writeFile(join(dir, `${app}.conf`), candidate);
+      const mainConf = join(dir, 'nginx.conf.main');
+      await writeFile(mainConf, this.mainConfig(dir));
+      try {
+        await this.nginx(['-t', '-q', '-c', mainConf]);
+      } catch (err) {
+        throw new RouterConfigRejectedError(`nginx -t rejected the config for app "${app}": ${(err as Error).message}`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async writeAtomically(path: string, text: string): Promise<void> {
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  }
+
+  async readAppConfig(app: string): Promise<string | null> {
+    return readFile(this.appConfPath(app), 'utf8').catch(() => null);
+  }
+
+  /** The route nginx serves now: the admin dict, or the config's default when the dict is empty. Null: app not routed. */
+  async readRoute(app: string): Promise<Route | null> {
+    const text = await this.readAppConfig(app);
+    if (text === null) return null;
+    const live = parseRouteKey(await this.admin('GET', `/routes/${app}`));
+    return live ?? parseAppConfig(text).route;
+  }
+
+  /**
+   * Points the app at `route`. Renders, checks and atomically swaps the config (so a restarted nginx
+   * comes up on the same route), reloads only if upstreams/locations changed, then flips the route in
+   * the shared dict: the switch itself is one in-memory write. Idempotent.
+   */
+  async applyRoute(spec: DeploySpec, route: Route, opts: { checkOnly?: boolean } = {}): Promise<ApplyRouteResult> {
+    const text = renderAppConfig(spec, route);
+    const current = await this.readAppConfig(spec.app);
+    const configChanged = current !== text;
+    if (configChanged || opts.checkOnly) await this.check(spec.app, text);
+    if (opts.checkOnly) return { route, reloaded: false, configChanged };
+    if (configChanged) await this.writeAtomically(this.appConfPath(spec.app), text);
+    const wantedStructure = structureHash(spec);
+    const reloaded = current === null || parseAppConfig(current).structure !== wantedStructure;
+    if (reloaded) {
+      if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
+      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.waitForStructure(spec, wantedStructure);
+    }
+    const key = routeKey(route);
+    const now = await this.admin('PUT', `/routes/${spec.app}`, key);
+    if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);
+    return { route, reloaded, configChanged };
+  }
+
+  /** After a reload, waits until new nginx workers serve the new structure on the app's port. */
+  private async waitForStructure(spec: DeploySpec, hash: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/structure`, {
+          timeout: 1_000,
+          responseType: 'text',
+          headers: { Connection: 'close' },
+          validateStatus: () => true,
+        });
+        last = `${res.status} ${String(res.data).trim()}`;
+        if (res.status === 200 && String(res.data).trim() === hash) return;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new InfrastructureError(`nginx did not serve the new config of ${spec.app} on port ${spec.router.port} within 15s (last: ${last}); see ${this.prefix}/logs/error.log`);
+  }
+
+  /** Removes an app from the router (compensation of a first deploy). Idempotent. */
+  async removeApp(app: string): Promise<boolean> {
+    const current = await this.readAppConfig(app);
+    if (current === null) return false;
+    await rm(this.appConfPath(app), { force: true });
+    await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+    await this.admin('DELETE', `/routes/${app}`);
+    return true;
+  }
+}

@@ -1,0 +1,90 @@
+import type { Color } from './names';
+import type { DeploySpec } from './config/schema';
+
+export type { Color } from './names';
+export type { DeploySpec, ServiceSpec } from './config/schema';
+
+/**
+ * What nginx sends an app's traffic to: the live color, and optionally the other color as nginx
+ * `backup` (during verify, so a failed request to the new color is retried on the old one).
+ */
+export interface Route {
+  live: Color;
+  backup: Color | null;
+}
+
+export interface DeployInput {
+  /** A spec already validated and defaulted by the config schema. */
+  spec: DeploySpec;
+  /** Who or what started the deploy (CI job URL, user), shown in status. */
+  requestedBy?: string;
+}
+
+export const PHASES = [
+  'validate',
+  'deploy-green',
+  'health-check',
+  'promotion-gate',
+  'switch',
+  'verify',
+  'cleanup',
+  'compensation',
+  'done',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export type Outcome = 'running' | 'succeeded' | 'rolled-back' | 'validation-failed' | 'compensation-failed';
+
+export interface PhaseTiming {
+  phase: Phase;
+  startedAt: string;
+  durationMs?: number;
+}
+
+export interface DeployPlan {
+  liveColor: Color | null;
+  targetColor: Color;
+  /** Images now serving on the live color, read from container labels. */
+  liveImages: Record<string, string>;
+}
+
+export interface HealthReport {
+  color: Color;
+  probes: number;
+  durationMs: number;
+}
+
+export interface LatencyBaseline {
+  color: Color;
+  samples: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface VerifyReport {
+  color: Color;
+  samples: number;
+  errors: number;
+  errorRate: number;
+  p50Ms: number;
+  baselineP50Ms: number | null;
+  durationMs: number;
+}
+
+export interface DeployStatus {
+  app: string;
+  deployId: string;
+  phase: Phase;
+  outcome: Outcome;
+  liveColor: Color | null;
+  targetColor: Color | null;
+  images: Record<string, string>;
+  previousImages: Record<string, string>;
+  phases: PhaseTiming[];
+  waitingFor: string | null;
+  rollbackReason: string | null;
+  lastError: string | null;
+  verify: VerifyReport | null;
+}
+
+export type DeployResult = DeployStatus;
