@@ -32,18 +32,4 @@ export class DeployInProgressError extends GreenlightError {
   }
 }
 
-/** Failure types raised by activities as non-retryable ApplicationFailures. */
-export const FAILURE_TYPES = {
-  config: 'ConfigError',
-  preflight: 'PreflightError',
-  validationCommand: 'ValidationCommandFailed',
-  portInUse: 'PortInUse',
-  healthCheck: 'HealthCheckFailed',
-  verify: 'VerificationFailed',
-  routerConfig: 'RouterConfigRejected',
-  invariant: 'InvariantViolation',
-  /** Workflow-level outcomes. */
-  rolledBack: 'DeployRolledBack',
-  validationFailed: 'DeployValidationFailed',
-  compensationFailed: 'CompensationFailed',
-} as const;
+export { FAILURE_TYPES } from './names';

@@ -36,3 +36,19 @@ export const LABELS = {
   image: 'greenlight.image',
   role: 'greenlight.role',
 } as const;
+
+/** `type` of the non-retryable ApplicationFailures raised by activities and by the workflow itself. */
+export const FAILURE_TYPES = {
+  config: 'ConfigError',
+  preflight: 'PreflightError',
+  validationCommand: 'ValidationCommandFailed',
+  portInUse: 'PortInUse',
+  healthCheck: 'HealthCheckFailed',
+  verify: 'VerificationFailed',
+  routerConfig: 'RouterConfigRejected',
+  invariant: 'InvariantViolation',
+  /** Workflow outcomes other than success. */
+  rolledBack: 'DeployRolledBack',
+  validationFailed: 'DeployValidationFailed',
+  compensationFailed: 'CompensationFailed',
+} as const;

@@ -1,0 +1,30 @@
+/**
+ * The activity factory: every activity is built from injected clients, so tests can pass real or fake
+ * ones without module mocking. Workflows import only the *type* of what this returns.
+ */
+import type Docker from 'dockerode';
+import { createDockerActivities } from './docker';
+import { createHealthActivities } from './health';
+import { createProber, type Prober } from './probe';
+import { createRouterActivities } from './router';
+import { heartbeating } from './support';
+import { createValidateActivities } from './validate';
+import type { NginxRouter } from '../src/router/nginx';
+
+export interface ActivityDeps {
+  docker: Docker;
+  router: NginxRouter;
+  probe?: Prober;
+  env?: Record<string, string | undefined>;
+}
+
+export function createActivities({ docker, router, probe = createProber(), env = process.env }: ActivityDeps) {
+  return heartbeating({
+    ...createValidateActivities(),
+    ...createDockerActivities({ docker, router, env }),
+    ...createHealthActivities({ docker, probe }),
+    ...createRouterActivities({ router }),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;

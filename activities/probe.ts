@@ -1,0 +1,42 @@
+/** One HTTP probe through axios: never throws, reports status, latency and error. */
+import http from 'node:http';
+import axios, { type AxiosInstance } from 'axios';
+
+export interface ProbeResult {
+  url: string;
+  ok: boolean;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export type Prober = (url: string, timeoutMs: number) => Promise<ProbeResult>;
+
+/** A prober on its own axios instance; no keep-alive, so every probe exercises a fresh connection. */
+export function createProber(client: AxiosInstance = axios.create({ httpAgent: new http.Agent({ keepAlive: false }) })): Prober {
+  return async (url, timeoutMs) => {
+    const started = performance.now();
+    try {
+      const res = await client.get(url, {
+        timeout: timeoutMs,
+        validateStatus: () => true,
+        responseType: 'text',
+        transformResponse: (d: unknown) => d,
+        maxRedirects: 0,
+      });
+      const latencyMs = performance.now() - started;
+      const ok = res.status >= 200 && res.status < 300;
+      return { url, ok, status: res.status, latencyMs, error: ok ? null : `HTTP ${res.status}` };
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      return { url, ok: false, status: null, latencyMs: performance.now() - started, error: e.code ?? e.message };
+    }
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}

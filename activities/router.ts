@@ -1,0 +1,45 @@
+/** Router activities: read the live route, switch traffic, remove an app (first-deploy compensation). */
+import { fail } from './support';
+import type { DeploySpec } from '../src/config/schema';
+import { FAILURE_TYPES } from '../src/errors';
+import { RouterConfigRejectedError, type NginxRouter } from '../src/router/nginx';
+import type { Route } from '../src/types';
+import { renderAppConfig } from './builders/nginx';
+
+export interface RouterDeps {
+  router: NginxRouter;
+}
+
+export function createRouterActivities({ router }: RouterDeps) {
+  const rejected = (err: unknown) => (err instanceof RouterConfigRejectedError ? fail(FAILURE_TYPES.routerConfig, err.message) : err);
+  return {
+    async readRoute(app: string): Promise<Route | null> {
+      return router.readRoute(app);
+    },
+
+    /** `nginx -t` of the config the switch would write, without writing it. */
+    async checkRouterConfig(spec: DeploySpec, route: Route): Promise<void> {
+      try {
+        await router.check(spec.app, renderAppConfig(spec, route));
+      } catch (err) {
+        throw rejected(err);
+      }
+    },
+
+    /** Points the app's traffic at `route` (reload-free unless upstreams changed). Idempotent. */
+    async switchTraffic(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; tookMs: number }> {
+      const started = performance.now();
+      try {
+        const result = await router.applyRoute(spec, route);
+        return { reloaded: result.reloaded, tookMs: Math.round(performance.now() - started) };
+      } catch (err) {
+        throw rejected(err);
+      }
+    },
+
+    /** Compensation of a first deploy: the app was not routed before, so it is not routed after. */
+    async removeRoute(app: string): Promise<boolean> {
+      return router.removeApp(app);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** Helpers shared by the activities: heartbeating, cancellable sleep, non-retryable failures. */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+
+export const HEARTBEAT_EVERY_MS = 1_000;
+
+/**
+ * Runs `fn` while heartbeating every second (with the latest details), so a worker that dies is noticed
+ * within the heartbeat timeout, and cancellation reaches the activity. Outside an activity it just runs fn.
+ */
+/** Latest heartbeat details per running activity, so nested heartbeaters never erase each other's progress. */
+const latestDetails = new WeakMap<Context, unknown>();
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function withHeartbeat<T>(fn: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = currentContext();
+  if (ctx && !latestDetails.has(ctx)) latestDetails.set(ctx, ctx.info.heartbeatDetails);
+  const beat = (next?: unknown) => {
+    if (!ctx) return;
+    if (next !== undefined) latestDetails.set(ctx, next);
+    ctx.heartbeat(latestDetails.get(ctx));
+  };
+  beat();
+  const timer = ctx ? setInterval(beat, HEARTBEAT_EVERY_MS) : undefined;
+  try {
+    return await fn(beat);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** The details of the last heartbeat of a previous attempt (resume point), if any. */
+export function lastHeartbeat<T>(): T | undefined {
+  return currentContext()?.info.heartbeatDetails as T | undefined;
+}
+
+/** Wraps every activity so it heartbeats while it runs: a dead worker is noticed within the heartbeat timeout. */
+export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A): A {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, activity] of Object.entries(activities)) {
+    wrapped[name] = (...args: never[]) => withHeartbeat(() => activity(...args));
+  }
+  return wrapped as A;
+}
+
+/** Sleeps, but wakes with an error if the activity is cancelled. */
+export async function sleep(ms: number): Promise<void> {
+  const ctx = currentContext();
+  if (ctx) return ctx.sleep(ms);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function fail(type: string, message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}

@@ -1,0 +1,68 @@
+/** Client-side helpers shared by the commands: start, find and describe deploy workflows. */
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { deployWorkflow } from '../../workflows/deploy';
+import { statusQuery } from '../../workflows/messages';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES } from '../names';
+import { DeployInProgressError } from '../errors';
+import type { DeploySpec } from '../config/schema';
+import type { DeployStatus } from '../types';
+import { EXIT, type ExitCode } from './exit-codes';
+
+/** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
+const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
+
+export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, requestedBy?: string): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
+  const images = Object.entries(spec.services).map(([name, svc]) => `${name}=${svc.image}`).join(', ');
+  try {
+    return await client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
+      taskQueue,
+      workflowId: deployWorkflowId(spec.app),
+      args: [{ spec, requestedBy }],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,
+      staticSummary: `Deploy ${spec.app}: ${images}`,
+      staticDetails: `Blue/green deploy of **${spec.app}** on router port ${spec.router.port}.\n\nImages: ${images}${requestedBy ? `\n\nRequested by: ${requestedBy}` : ''}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new DeployInProgressError(spec.app);
+    throw err;
+  }
+}
+
+export interface DeployOutcome {
+  exitCode: ExitCode;
+  status: DeployStatus | null;
+  message: string;
+}
+
+/** Waits for a deploy and maps its end to an exit code and a one-paragraph message. */
+export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>): Promise<DeployOutcome> {
+  try {
+    const status = await handle.result();
+    const live = status.liveColor ? ` ${status.liveColor} is live` : '';
+    return { exitCode: EXIT.ok, status, message: `deploy of ${status.app} succeeded:${live}${status.lastError ? ` (warning: ${status.lastError})` : ''}` };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      const status = (cause.details?.[0] as DeployStatus | undefined) ?? null;
+      switch (cause.type) {
+        case FAILURE_TYPES.rolledBack:
+          return { exitCode: EXIT.rolledBack, status, message: cause.message };
+        case FAILURE_TYPES.validationFailed:
+          return { exitCode: EXIT.invalid, status, message: cause.message };
+        case FAILURE_TYPES.compensationFailed:
+          return { exitCode: EXIT.compensationFailed, status, message: cause.message };
+      }
+    }
+    const status = await handle.query(statusQuery).catch(() => null);
+    return { exitCode: EXIT.rolledBack, status, message: `deploy ended: ${cause?.message ?? err.message}` };
+  }
+}
+
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '…';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

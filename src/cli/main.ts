@@ -1,0 +1,102 @@
+/**
+ * The `greenlight` CLI. Talks only to Temporal (never to Docker or nginx); the only place that calls
+ * process.exit, mapping the named errors to the documented exit codes.
+ */
+import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { ConfigError, DeployInProgressError, InfrastructureError } from '../errors';
+import { taskQueueFromEnv } from '../settings';
+import { connectClient } from '../temporal';
+import { deploy } from './commands/deploy';
+import { promote } from './commands/promote';
+import { rollback } from './commands/rollback';
+import { status } from './commands/status';
+import { EXIT, type ExitCode } from './exit-codes';
+
+function collectImage(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new ConfigError([`--image ${value}: expected SERVICE=IMAGE, e.g. --image backend=shop-backend:v2`]);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+async function withClient(fn: (client: Client) => Promise<ExitCode>): Promise<ExitCode> {
+  const client = await connectClient();
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function buildCli(setExit: (code: ExitCode) => void): Command {
+  const program = new Command('greenlight')
+    .description('Zero-downtime blue/green deploys of Docker services behind nginx, as durable Temporal workflows.')
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError();
+
+  program
+    .command('deploy')
+    .description('deploy an app: validate, start the new color, health-check, switch, verify, clean up')
+    .option('-f, --file <path>', 'deploy spec (YAML)', 'greenlight.yml')
+    .option('-i, --image <service=image>', 'image for a service (repeatable); overrides the spec', collectImage, {})
+    .option('--no-wait', 'return once the deploy has started')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host').default(taskQueueFromEnv()))
+    .option('--requested-by <who>', 'who asked for the deploy (CI job URL, user); shown in status')
+    .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
+    .action(async (opts) => {
+      setExit(await withClient((client) => deploy(client, { file: opts.file, images: opts.image, wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy })));
+    });
+
+  program
+    .command('rollback <app>')
+    .description('roll back the running deploy of an app: traffic returns to the previous color')
+    .option('-r, --reason <text>', 'why (recorded in the deploy)', 'requested by operator')
+    .addHelpText('after', '\nExample:\n  greenlight rollback shop --reason "checkout errors"')
+    .action(async (app: string, opts) => setExit(await withClient((client) => rollback(client, app, opts.reason))));
+
+  program
+    .command('promote <app>')
+    .description('release the manual promotion gate of the running deploy of an app')
+    .action(async (app: string) => setExit(await withClient((client) => promote(client, app))));
+
+  program
+    .command('status <app>')
+    .description('live color, images and phases of the last or running deploy of an app')
+    .option('--json', 'print as JSON')
+    .action(async (app: string, opts) => setExit(await withClient((client) => status(client, app, Boolean(opts.json)))));
+
+  program
+    .command('worker')
+    .description('run a worker for this Docker host (deploy workflows and their activities)')
+    .action(async () => {
+      const { runWorker } = await import('../../worker/main');
+      await runWorker();
+      setExit(EXIT.ok);
+    });
+
+  return program;
+}
+
+function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof ConfigError) return EXIT.invalid;
+  if (err instanceof DeployInProgressError) return EXIT.refused;
+  if (err instanceof InfrastructureError) return EXIT.infrastructure;
+  return EXIT.rolledBack;
+}
+
+async function main(): Promise<void> {
+  let code: ExitCode = EXIT.ok;
+  const program = buildCli((c) => (code = c));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const verbose = program.opts().verbose || process.argv.includes('--verbose');
+    console.error(`greenlight: ${(err as Error).message}`);
+    if (verbose) console.error((err as Error).stack);
+    code = exitCodeOf(err);
+  }
+  process.exit(code);
+}
+
+main();

@@ -1,0 +1,27 @@
+/** `greenlight worker`: one worker per Docker host; runs until SIGINT/SIGTERM. */
+import { NativeConnection } from '@temporalio/worker';
+import { routerFromEnv, taskQueueFromEnv } from '../src/settings';
+import { connectionOptionsFromEnv } from '../src/temporal';
+import { createWorker } from './worker';
+
+export async function runWorker(): Promise<void> {
+  const router = routerFromEnv();
+  await router.ensureRunning();
+  const { address, namespace, tls, apiKey } = await connectionOptionsFromEnv();
+  const connection = await NativeConnection.connect({ address, tls, apiKey });
+  try {
+    const taskQueue = taskQueueFromEnv();
+    const worker = await createWorker({ connection, namespace, taskQueue, router });
+    console.error(`greenlight worker: task queue "${taskQueue}" on ${address} (namespace ${namespace}), nginx prefix ${router.prefix}`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(`greenlight worker: ${(err as Error).message}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,34 @@
+/** Builds a greenlight worker: the deploy workflow plus activities with injected clients. */
+import Docker from 'dockerode';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import type { NginxRouter } from '../src/router/nginx';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  router: NginxRouter;
+  docker?: Docker;
+  /** A pre-built bundle (tests bundle once); otherwise the workflows are bundled from source. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  activityOverrides?: Partial<ReturnType<typeof createActivities>>;
+  env?: ActivityDeps['env'];
+}
+
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const activities = {
+    ...createActivities({ docker: options.docker ?? new Docker(), router: options.router, env: options.env }),
+    ...options.activityOverrides,
+  };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue,
+    activities,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    // A replacement worker picks a workflow up within seconds of the old one dying.
+    stickyQueueScheduleToStartTimeout: '2s',
+    shutdownGraceTime: '5s',
+  });
+}

@@ -1,0 +1,264 @@
+/**
+ * The deploy workflow: validate -> deploy-green -> health-check -> (promotion gate) -> switch -> verify
+ * -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own time
+ * limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FAILURE_TYPES, otherColor, type Color } from '../src/names';
+import type { DeployInput, DeployResult, DeployStatus, LatencyBaseline, Phase } from '../src/types';
+import type { DeploySpec } from '../src/config/schema';
+import { promoteUpdate, rollbackUpdate, statusQuery } from './messages';
+import { compensation, dockerOps, quick, watching } from './profiles';
+
+/** Phases during which a rollback request is accepted: later, the new color is already the only one. */
+const ROLLBACK_PHASES: Phase[] = ['validate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
+
+/** Thrown inside the workflow to unwind into compensation; never leaves it. */
+class RollbackRequested extends Error {}
+
+function messageOf(err: unknown): string {
+  let current = err as { message?: string; cause?: unknown } | undefined;
+  // ActivityFailure wraps the activity's ApplicationFailure: report the innermost message.
+  while (current?.cause && typeof current.cause === 'object') current = current.cause as typeof current;
+  return current?.message ?? String(err);
+}
+
+export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
+  const { runId } = workflowInfo();
+  const status: DeployStatus = {
+    app: input.spec.app,
+    deployId: runId,
+    phase: 'validate',
+    outcome: 'running',
+    liveColor: null,
+    targetColor: null,
+    images: Object.fromEntries(Object.entries(input.spec.services ?? {}).map(([name, svc]) => [name, svc.image])),
+    previousImages: {},
+    phases: [],
+    waitingFor: null,
+    rollbackReason: null,
+    lastError: null,
+    verify: null,
+  };
+  let rollbackReason: string | null = null;
+  let promoted = false;
+
+  setHandler(statusQuery, () => status);
+  setHandler(
+    rollbackUpdate,
+    (reason) => {
+      rollbackReason ??= reason.trim() || 'rollback requested';
+      return { phase: status.phase, reason: rollbackReason };
+    },
+    {
+      validator: (_reason: string) => {
+        if (rollbackReason !== null) throw new Error(`already rolling back: ${rollbackReason}`);
+        if (!ROLLBACK_PHASES.includes(status.phase)) {
+          throw new Error(`too late to roll back this deploy: it is in ${status.phase}, the new color already took over; roll back after it ends`);
+        }
+      },
+    },
+  );
+  setHandler(
+    promoteUpdate,
+    () => {
+      promoted = true;
+      return { phase: status.phase };
+    },
+    {
+      validator: () => {
+        if (status.phase !== 'promotion-gate') throw new Error(`nothing to promote: the deploy is in ${status.phase}, not waiting at the promotion gate`);
+      },
+    },
+  );
+
+  // The deploy's own time limit turns into a rollback (with compensation), well before the server's
+  // execution timeout (a backstop that would end the workflow without compensating).
+  void CancellationScope.nonCancellable(async () => {
+    await sleep(input.spec.timeout);
+    rollbackReason ??= `the deploy exceeded its time limit (timeout: ${input.spec.timeout} ms)`;
+  });
+
+  function enter(phase: Phase, waitingFor: string | null): void {
+    const now = Date.now();
+    const previous = status.phases[status.phases.length - 1];
+    if (previous && previous.durationMs === undefined) previous.durationMs = now - Date.parse(previous.startedAt);
+    status.phase = phase;
+    status.waitingFor = waitingFor;
+    status.phases.push({ phase, startedAt: new Date(now).toISOString() });
+  }
+
+  function finish(outcome: DeployStatus['outcome']): void {
+    enter('done', null);
+    status.phases[status.phases.length - 1]!.durationMs = 0;
+    status.outcome = outcome;
+  }
+
+  /** Runs a step, but abandons (and cancels) it as soon as a rollback is requested. */
+  async function unlessRolledBack<T>(step: () => Promise<T>): Promise<T> {
+    if (rollbackReason !== null) throw new RollbackRequested(rollbackReason);
+    const scope = new CancellationScope();
+    const work = scope.run(step);
+    const requested = CancellationScope.nonCancellable(() => condition(() => rollbackReason !== null));
+    const first = await Promise.race([work.then((value) => ({ value })), requested.then(() => null)]);
+    if (first === null) {
+      scope.cancel();
+      work.catch(() => undefined); // its cancellation is expected
+      throw new RollbackRequested(rollbackReason!);
+    }
+    return first.value;
+  }
+
+  const act = proxyActivities<Activities>(quick);
+  const comp = proxyActivities<Activities>(compensation);
+
+  // 1. validate: nothing is touched, so a failure here needs no compensation.
+  enter('validate', 'spec, images, ports, router config and validation commands');
+  let spec: DeploySpec;
+  let liveColor: Color | null;
+  let targetColor: Color;
+  try {
+    spec = await unlessRolledBack(() => act.validateSpec(input.spec));
+    const route = await unlessRolledBack(() => act.readRoute(spec.app));
+    if (route?.backup) {
+      throw ApplicationFailure.nonRetryable(
+        `the router of ${spec.app} still has a backup color (${route.live} with ${route.backup} as backup): an earlier deploy did not finish; inspect with \`greenlight status ${spec.app}\``,
+        FAILURE_TYPES.preflight,
+      );
+    }
+    liveColor = route?.live ?? null;
+    targetColor = liveColor ? otherColor(liveColor) : 'blue';
+    status.liveColor = liveColor;
+    status.targetColor = targetColor;
+    if (liveColor) status.previousImages = await unlessRolledBack(() => act.readColorImages(spec, liveColor!));
+    await unlessRolledBack(() => act.preflightDocker(spec, targetColor));
+    await unlessRolledBack(() => act.checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
+    if (spec.validate.commands.length > 0) {
+      const longest = Math.max(...spec.validate.commands.map((c) => c.timeout));
+      const docker = proxyActivities<Activities>(dockerOps(longest * spec.validate.commands.length));
+      await unlessRolledBack(() => docker.runValidationCommands(spec, runId));
+    }
+  } catch (err) {
+    if (err instanceof RollbackRequested) {
+      status.rollbackReason = err.message;
+      finish('rolled-back');
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.rolledBack, message: `rolled back before anything was deployed: ${err.message}`, nonRetryable: true, details: [status] });
+    }
+    if (isCancellation(err)) {
+      status.rollbackReason = 'the deploy was cancelled';
+      finish('rolled-back');
+      throw err;
+    }
+    status.lastError = messageOf(err);
+    finish('validation-failed');
+    throw ApplicationFailure.create({ type: FAILURE_TYPES.validationFailed, message: `validation failed, nothing was changed: ${status.lastError}`, nonRetryable: true, details: [status] });
+  }
+
+  const docker = proxyActivities<Activities>(dockerOps(60_000));
+  let deployed = false;
+  let switched = false;
+  let baseline: LatencyBaseline | null = null;
+  try {
+    // 2. deploy-green: the live color is never touched.
+    enter('deploy-green', `creating and starting the ${targetColor} containers`);
+    deployed = true; // a failure half-way still leaves containers to remove
+    await unlessRolledBack(() => docker.deployColor(spec, targetColor, runId));
+
+    // 3. health-check, directly on the new containers.
+    enter('health-check', `${spec.health.successes} healthy rounds in a row from ${targetColor} (deadline ${spec.health.deadline} ms)`);
+    const health = proxyActivities<Activities>(watching(spec.health.deadline));
+    await unlessRolledBack(() => health.healthCheck(spec, targetColor));
+
+    // 4. optional manual promotion gate.
+    if (spec.promotion.manual) {
+      enter('promotion-gate', `\`greenlight promote ${spec.app}\` (or rollback) within ${spec.promotion.timeout} ms`);
+      const released = await condition(() => promoted || rollbackReason !== null, spec.promotion.timeout);
+      if (!released) rollbackReason ??= `not promoted within ${spec.promotion.timeout} ms (promotion.timeout)`;
+      if (rollbackReason !== null) throw new RollbackRequested(rollbackReason);
+    }
+
+    // 5. switch: the previous color stays running as nginx backup.
+    enter('switch', `nginx to send ${spec.app} to ${targetColor}`);
+    if (liveColor) baseline = await unlessRolledBack(() => act.measureBaseline(spec, liveColor!));
+    switched = true; // a switch that fails half-way is switched back all the same (idempotent)
+    await unlessRolledBack(() => act.switchTraffic(spec, { live: targetColor, backup: liveColor }));
+
+    // 6. verify, probing the new color directly and through the router.
+    enter('verify', `${spec.verify.window} ms of healthy traffic on ${targetColor}`);
+    const watch = proxyActivities<Activities>(watching(spec.verify.window));
+    status.verify = await unlessRolledBack(() => watch.verify(spec, targetColor, baseline?.p50Ms ?? null));
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const reason = err instanceof RollbackRequested ? err.message : cancelled ? 'the deploy was cancelled' : messageOf(err);
+    status.rollbackReason = reason;
+    if (!(err instanceof RollbackRequested) && !cancelled) status.lastError = reason;
+    await CancellationScope.nonCancellable(() => compensate());
+    finish(status.outcome === 'compensation-failed' ? 'compensation-failed' : 'rolled-back');
+    if (cancelled) throw err;
+    if (status.outcome === 'compensation-failed') {
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.compensationFailed, message: status.lastError ?? reason, nonRetryable: true, details: [status] });
+    }
+    throw ApplicationFailure.create({ type: FAILURE_TYPES.rolledBack, message: `rolled back, ${liveColor ?? 'nothing'} stays live: ${reason}`, nonRetryable: true, details: [status] });
+  }
+
+  // 7. cleanup: past the point of no return, so it is not interrupted by a cancellation either.
+  enter('cleanup', `draining ${liveColor ?? 'nothing'} for ${spec.cleanup.drain} ms, then ${spec.cleanup.previous}`);
+  status.liveColor = targetColor;
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await act.switchTraffic(spec, { live: targetColor, backup: null });
+      if (liveColor) {
+        await sleep(spec.cleanup.drain);
+        await docker.retireColor(spec, liveColor, spec.cleanup.previous);
+      }
+    } catch (err) {
+      // The new color serves; a cleanup leftover is reported, not rolled back.
+      status.lastError = `deploy succeeded but cleanup did not finish: ${messageOf(err)}`;
+    }
+  });
+  finish('succeeded');
+  return status;
+
+  /**
+   * Saga compensation, each step idempotent and retried: traffic back to the previous color (if it is
+   * healthy: never route to an unhealthy color), or off the router on a first deploy; then the new
+   * color's containers removed.
+   */
+  async function compensate(): Promise<void> {
+    enter('compensation', switched ? `traffic back to ${liveColor ?? 'nothing'}, then removing ${targetColor}` : `removing ${targetColor}`);
+    if (switched) {
+      if (liveColor) {
+        const previous = await comp.checkColorHealth(spec, liveColor);
+        if (!previous.healthy) {
+          const current = await comp.checkColorHealth(spec, targetColor);
+          if (current.healthy) {
+            // Keep the healthier color live rather than route users to a broken one.
+            await comp.switchTraffic(spec, { live: targetColor, backup: null });
+            status.liveColor = targetColor;
+            status.outcome = 'compensation-failed';
+            status.lastError = `could not roll back: the previous color ${liveColor} is unhealthy (${previous.detail}); ${targetColor} stays live. Fix ${liveColor} or deploy again.`;
+            return;
+          }
+          // Neither is healthy: the previous color is the last one known to work.
+          status.outcome = 'compensation-failed';
+          status.lastError = `both colors are unhealthy (${liveColor}: ${previous.detail}; ${targetColor}: ${current.detail}); traffic went back to ${liveColor}, the last color known to work`;
+        }
+        await comp.switchTraffic(spec, { live: liveColor, backup: null });
+      } else {
+        await comp.removeRoute(spec.app);
+      }
+    }
+    status.liveColor = liveColor;
+    if (deployed) await comp.removeColor(spec, targetColor);
+  }
+}

@@ -1,0 +1,1 @@
+export { deployWorkflow } from './deploy';

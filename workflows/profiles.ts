@@ -1,0 +1,39 @@
+/**
+ * Named timeout/retry profiles. Every activity heartbeats while it runs (activities/support.ts), so a
+ * short heartbeat timeout notices a dead worker in seconds whatever the activity's length.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+const HEARTBEAT = '5s';
+
+/** Router reads/writes, spec checks, baselines: short, retried a few times. */
+export const quick: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: HEARTBEAT,
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+};
+
+/** Container create/start/stop and validation commands. */
+export function dockerOps(maxMs: number): ActivityOptions {
+  return {
+    startToCloseTimeout: maxMs + 120_000,
+    heartbeatTimeout: HEARTBEAT,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+  };
+}
+
+/** Health gate and verify: bounded by their own deadline/window; retries resume from heartbeat details. */
+export function watching(maxMs: number): ActivityOptions {
+  return {
+    startToCloseTimeout: maxMs + 60_000,
+    heartbeatTimeout: HEARTBEAT,
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 10 },
+  };
+}
+
+/** Compensation: must get through (idempotent steps), so it retries for minutes. */
+export const compensation: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: HEARTBEAT,
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 40 },
+};
