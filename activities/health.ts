@@ -148,9 +148,11 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
         durationMs: Date.now() - progress.startedAt,
       });
       return withHeartbeat(async (beat) => {
+        let lastFailures = '';
         for (;;) {
           const results = await round(targets, spec.health.timeout);
           const bad = results.filter(({ target, result }) => failed(target, result));
+          if (bad.length > 0) lastFailures = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).slice(0, 3).join('; ');
           progress.samples += results.length;
           progress.errors += bad.length;
           for (const { result } of results) progress.latencies.push(result.latencyMs);
@@ -160,7 +162,7 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
           beat(progress);
 
           const now = report();
-          const why = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).slice(0, 3).join('; ');
+          const why = lastFailures;
           if (progress.consecutiveHealthFailures >= v.maxConsecutiveHealthFailures) {
             throw fail(FAILURE_TYPES.verify, `${color} failed its health checks ${progress.consecutiveHealthFailures} rounds in a row (verify.maxConsecutiveHealthFailures): ${why}`, now);
           }

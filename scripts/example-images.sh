@@ -5,7 +5,9 @@ source "$(dirname "$0")/lib.sh"
 BASE_IMAGE="${GL_BASE_IMAGE:-greenlight/node-base:local}"
 build() { # <image:tag> <context> [--build-arg ...]
   local tag="$1" ctx="$2"; shift 2
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE_IMAGE" "$@" -t "$tag" "$GL_REPO/examples/app/$ctx" >/dev/null
+  # The legacy builder needs no buildx plugin; its deprecation notice goes to the log with the rest.
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE_IMAGE" "$@" -t "$tag" "$GL_REPO/examples/app/$ctx" \
+    >/dev/null 2>"$GL_HOME/docker-build.log" || { cat "$GL_HOME/docker-build.log" >&2; return 1; }
 }
 for v in v1 v2 v3; do
   build "greenlight-example-backend:$v" backend --build-arg "APP_VERSION=$v"

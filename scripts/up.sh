@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Brings the whole local stack up, idempotently: npm dependencies, Docker engine and network, the
+# registry-free base image and the example images, greenlight's nginx, the Temporal dev server.
+source "$(dirname "$0")/lib.sh"
+cd "$GL_REPO"
+apt_install ca-certificates python3-pip
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+bash scripts/docker.sh
+bash scripts/base-image.sh
+bash scripts/example-images.sh
+bash scripts/nginx.sh
+bash scripts/temporal.sh
+log "stack up: Temporal 127.0.0.1:${GL_TEMPORAL_PORT:-7233} (UI http://127.0.0.1:${GL_TEMPORAL_UI_PORT:-8233}), nginx prefix $GL_HOME/nginx"

@@ -1,0 +1,108 @@
+/**
+ * Continuous load through nginx with a client that never retries: every failure is counted. Sends at a
+ * fixed rate for a bounded time, to 127.0.0.1 only, and stops by itself.
+ */
+import http from 'node:http';
+
+export interface LoadReport {
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Failures by kind: HTTP status or error code. */
+  failures: Record<string, number>;
+  /** Responses by X-Greenlight-Upstream (which host port, i.e. which color, answered). */
+  upstreams: Record<string, number>;
+  /** Responses by body "version" field when JSON. */
+  versions: Record<string, number>;
+  durationMs: number;
+  ratePerSecond: number;
+  maxLatencyMs: number;
+}
+
+export interface LoadOptions {
+  urls: string[];
+  ratePerSecond: number;
+  keepAlive?: boolean;
+  /** Hard stop even if stop() is never called. */
+  maxDurationMs?: number;
+  timeoutMs?: number;
+}
+
+export interface Load {
+  stop(): Promise<LoadReport>;
+  snapshot(): LoadReport;
+}
+
+export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000 }: LoadOptions): Load {
+  const agent = new http.Agent({ keepAlive, maxSockets: 64 });
+  const started = performance.now();
+  const report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: {}, upstreams: {}, versions: {}, durationMs: 0, ratePerSecond: 0, maxLatencyMs: 0 };
+  const inflight = new Set<Promise<void>>();
+  let stopped = false;
+
+  const fire = (url: string) => {
+    report.sent += 1;
+    const t0 = performance.now();
+    const p = new Promise<void>((resolve) => {
+      const fail = (kind: string) => {
+        report.failed += 1;
+        report.failures[kind] = (report.failures[kind] ?? 0) + 1;
+        resolve();
+      };
+      const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+        res.on('end', () => {
+          report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
+          const upstream = String(res.headers['x-greenlight-upstream'] ?? 'none');
+          report.upstreams[upstream] = (report.upstreams[upstream] ?? 0) + 1;
+          if ((res.statusCode ?? 0) >= 500 || res.statusCode === undefined) return fail(`HTTP ${res.statusCode}`);
+          report.ok += 1;
+          try {
+            const version = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { version?: string }).version;
+            if (version) report.versions[version] = (report.versions[version] ?? 0) + 1;
+          } catch {
+            // not JSON (the frontend page)
+          }
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+    });
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+
+  // Fixed-rate schedule: catch up on ticks missed by timer jitter, so the average rate holds.
+  const intervalMs = 10;
+  let index = 0;
+  const timer = setInterval(() => {
+    const elapsed = performance.now() - started;
+    if (elapsed > maxDurationMs) {
+      stopped = true;
+      clearInterval(timer);
+      return;
+    }
+    const due = Math.floor((elapsed / 1000) * ratePerSecond);
+    while (report.sent < due && !stopped) fire(urls[index++ % urls.length]!);
+  }, intervalMs);
+
+  const finalize = (): LoadReport => {
+    report.durationMs = performance.now() - started;
+    report.ratePerSecond = report.sent / (report.durationMs / 1000);
+    return { ...report, failures: { ...report.failures }, upstreams: { ...report.upstreams }, versions: { ...report.versions } };
+  };
+
+  return {
+    snapshot: finalize,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all([...inflight]);
+      agent.destroy();
+      return finalize();
+    },
+  };
+}

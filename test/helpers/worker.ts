@@ -1,0 +1,50 @@
+/** A real worker (real activities unless overridden) on a test-named task queue, against the dev server. */
+import Docker from 'dockerode';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { createWorker, type CreateWorkerOptions } from '../../worker/worker';
+import { NginxRouter } from '../../src/router/nginx';
+import { BUNDLE_PATH, GL_HOME, TEMPORAL_ADDRESS } from './paths';
+
+let runtimeInstalled = false;
+
+export interface TestWorker {
+  worker: Worker;
+  client: Client;
+  router: NginxRouter;
+  docker: Docker;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export function testRouter(): NginxRouter {
+  return new NginxRouter({ prefix: `${GL_HOME}/nginx` });
+}
+
+export async function startTestWorker(taskQueue: string, extra: Partial<CreateWorkerOptions> = {}): Promise<TestWorker> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const router = testRouter();
+  await router.ensureRunning();
+  const docker = new Docker();
+  const nativeConnection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  const worker = await createWorker({ connection: nativeConnection, taskQueue, router, docker, workflowBundle: { codePath: BUNDLE_PATH }, ...extra });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  return {
+    worker,
+    client,
+    router,
+    docker,
+    taskQueue,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
