@@ -23,7 +23,7 @@ export function testRouter(): NginxRouter {
 
 export async function startTestWorker(taskQueue: string, extra: Partial<CreateWorkerOptions> = {}): Promise<TestWorker> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const router = testRouter();

@@ -1,0 +1,388 @@
+import { describe, expect, it } from 'vitest';
+import { buildAppContainer, buildValidationContainer } from '../../activities/builders/container';
+import {
+  parseAppConfig,
+  parseRouteKey,
+  renderAppConfig,
+  renderMainConfig,
+  routeKey,
+  structureHash,
+} from '../../activities/builders/nginx';
+import { parseDeploySpec } from '../../src/config/load';
+import type { DeploySpecInput } from '../../src/config/schema';
+import type { Route } from '../../src/types';
+
+/** Specs go through the real schema, so every default is the one production sees. */
+function spec(input: DeploySpecInput) {
+  return parseDeploySpec(input);
+}
+
+const shop = () =>
+  spec({
+    app: 'shop',
+    services: {
+      backend: {
+        image: 'shop-backend:v2',
+        port: 4000,
+        hostPorts: { blue: 5001, green: 5002 },
+        route: '/api',
+        env: { NODE_ENV: 'production', API_URL: 'http://api.internal' },
+        secrets: ['DB_PASSWORD'],
+      },
+      frontend: { image: 'shop-frontend:v2', port: 3000, hostPorts: { blue: 5003, green: 5004 } },
+    },
+    validate: { commands: [{ name: 'unit', service: 'backend', run: ['npm', 'test'] }] },
+  });
+
+/** One service on "/", everything else defaulted. */
+const web = (overrides: { blue?: number; green?: number; route?: string; image?: string } = {}) =>
+  spec({
+    app: 'shop',
+    services: {
+      web: {
+        image: overrides.image ?? 'shop-web:v1',
+        port: 3000,
+        hostPorts: { blue: overrides.blue ?? 5001, green: overrides.green ?? 5002 },
+        route: overrides.route ?? '/',
+      },
+    },
+  });
+
+describe('buildAppContainer', () => {
+  it('builds the create options of one service and color', () => {
+    expect(
+      buildAppContainer({ spec: shop(), service: 'backend', color: 'green', deployId: 'd-123', secretEnv: { DB_PASSWORD: 's3cret' } }),
+    ).toEqual({
+      name: 'shop-backend-green',
+      Image: 'shop-backend:v2',
+      Env: [
+        'API_URL=http://api.internal',
+        'DB_PASSWORD=s3cret',
+        'GREENLIGHT_APP=shop',
+        'GREENLIGHT_COLOR=green',
+        'GREENLIGHT_DEPLOY_ID=d-123',
+        'GREENLIGHT_SERVICE=backend',
+        'NODE_ENV=production',
+      ],
+      Labels: {
+        'greenlight.managed': 'true',
+        'greenlight.app': 'shop',
+        'greenlight.service': 'backend',
+        'greenlight.color': 'green',
+        'greenlight.deploy-id': 'd-123',
+        'greenlight.image': 'shop-backend:v2',
+        'greenlight.role': 'app',
+      },
+      ExposedPorts: { '4000/tcp': {} },
+      HostConfig: {
+        PortBindings: { '4000/tcp': [{ HostIp: '127.0.0.1', HostPort: '5002' }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+        NetworkMode: 'greenlight',
+        ExtraHosts: ['host.docker.internal:host-gateway'],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['shop-backend-green', 'shop-backend'] } } },
+    });
+  });
+
+  it('uses the blue host port and a custom network for blue', () => {
+    const s = spec({
+      app: 'cart',
+      network: 'backplane',
+      services: { api: { image: 'cart-api:1', port: 8080, hostPorts: { blue: 6001, green: 6002 } } },
+    });
+    expect(buildAppContainer({ spec: s, service: 'api', color: 'blue', deployId: 'd-9', secretEnv: {} })).toEqual({
+      name: 'cart-api-blue',
+      Image: 'cart-api:1',
+      Env: ['GREENLIGHT_APP=cart', 'GREENLIGHT_COLOR=blue', 'GREENLIGHT_DEPLOY_ID=d-9', 'GREENLIGHT_SERVICE=api'],
+      Labels: {
+        'greenlight.managed': 'true',
+        'greenlight.app': 'cart',
+        'greenlight.service': 'api',
+        'greenlight.color': 'blue',
+        'greenlight.deploy-id': 'd-9',
+        'greenlight.image': 'cart-api:1',
+        'greenlight.role': 'app',
+      },
+      ExposedPorts: { '8080/tcp': {} },
+      HostConfig: {
+        PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '6001' }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+        NetworkMode: 'backplane',
+        ExtraHosts: ['host.docker.internal:host-gateway'],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['cart-api-blue', 'cart-api'] } } },
+    });
+  });
+
+  it('lets secrets override env, and GREENLIGHT_* override both', () => {
+    const s = spec({
+      app: 'shop',
+      services: {
+        web: {
+          image: 'web:1',
+          port: 3000,
+          hostPorts: { blue: 5001, green: 5002 },
+          env: { TOKEN: 'from-env', GREENLIGHT_COLOR: 'purple' },
+          secrets: ['TOKEN'],
+        },
+      },
+    });
+    const env = buildAppContainer({ spec: s, service: 'web', color: 'blue', deployId: 'd-1', secretEnv: { TOKEN: 'from-secret' } }).Env;
+    expect(env).toEqual(['GREENLIGHT_APP=shop', 'GREENLIGHT_COLOR=blue', 'GREENLIGHT_DEPLOY_ID=d-1', 'GREENLIGHT_SERVICE=web', 'TOKEN=from-secret']);
+  });
+
+  it('throws on an unknown service', () => {
+    expect(() => buildAppContainer({ spec: shop(), service: 'worker', color: 'blue', deployId: 'd-1', secretEnv: {} })).toThrow('unknown service worker');
+  });
+});
+
+describe('buildValidationContainer', () => {
+  it('builds a one-off container of the new image with no network', () => {
+    expect(buildValidationContainer(shop(), 0, 'd-123')).toEqual({
+      name: 'shop-validate-unit',
+      Image: 'shop-backend:v2',
+      Cmd: ['npm', 'test'],
+      Env: ['GREENLIGHT_APP=shop', 'GREENLIGHT_DEPLOY_ID=d-123', 'GREENLIGHT_VALIDATION=unit'],
+      Labels: {
+        'greenlight.managed': 'true',
+        'greenlight.app': 'shop',
+        'greenlight.service': 'backend',
+        'greenlight.deploy-id': 'd-123',
+        'greenlight.image': 'shop-backend:v2',
+        'greenlight.role': 'validate',
+      },
+      NetworkDisabled: true,
+      HostConfig: { NetworkMode: 'none', AutoRemove: false },
+    });
+  });
+
+  it('throws on a command index out of range', () => {
+    expect(() => buildValidationContainer(shop(), 1, 'd-1')).toThrow('no validation command #1');
+  });
+});
+
+describe('routeKey / parseRouteKey', () => {
+  const routes: [Route, string][] = [
+    [{ live: 'blue', backup: null }, 'blue'],
+    [{ live: 'green', backup: null }, 'green'],
+    [{ live: 'blue', backup: 'green' }, 'blue_green'],
+    [{ live: 'green', backup: 'blue' }, 'green_blue'],
+  ];
+
+  it.each(routes)('routeKey(%j) is %s, and parses back', (route, key) => {
+    expect(routeKey(route)).toBe(key);
+    expect(parseRouteKey(key)).toEqual(route);
+  });
+
+  it('ignores surrounding whitespace', () => {
+    expect(parseRouteKey(' green_blue\n')).toEqual({ live: 'green', backup: 'blue' });
+  });
+
+  it.each(['blue_blue', 'green_green', 'red', 'green_blue_x', '', 'blue_', '_blue', 'Blue', 'blue-green'])('rejects %j', (key) => {
+    expect(parseRouteKey(key)).toBeNull();
+  });
+});
+
+describe('renderMainConfig', () => {
+  it('renders the whole main config', () => {
+    const text = renderMainConfig({ prefix: '/srv/gl', modulesDir: '/usr/lib/nginx/modules', appsDir: '/srv/gl/apps', workerProcesses: 2 });
+    expect(text).toBe(`# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes 2;
+pid /srv/gl/nginx.pid;
+error_log /srv/gl/logs/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log /srv/gl/logs/access.log combined buffer=64k flush=1s;
+    client_body_temp_path /srv/gl/tmp/client_body;
+    proxy_temp_path /srv/gl/tmp/proxy;
+    fastcgi_temp_path /srv/gl/tmp/fastcgi;
+    uwsgi_temp_path /srv/gl/tmp/uwsgi;
+    scgi_temp_path /srv/gl/tmp/scgi;
+    server_tokens off;
+    keepalive_timeout 65s;
+    lua_shared_dict greenlight_routes 1m;
+
+    # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
+    server {
+        listen unix:/srv/gl/admin.sock;
+        access_log off;
+        location /routes/ {
+            content_by_lua_block {
+                local app = ngx.var.uri:match("^/routes/([a-z0-9-]+)$")
+                if not app then
+                    ngx.status = 404
+                    ngx.say("expected /routes/<app>")
+                    return
+                end
+                local routes = ngx.shared.greenlight_routes
+                local method = ngx.req.get_method()
+                if method == "PUT" then
+                    ngx.req.read_body()
+                    local route = ngx.req.get_body_data() or ""
+                    local valid = { blue = true, green = true, blue_green = true, green_blue = true }
+                    if not valid[route] then
+                        ngx.status = 400
+                        ngx.say("invalid route: ", route)
+                        return
+                    end
+                    local ok, err = routes:set(app, route)
+                    if not ok then
+                        ngx.status = 500
+                        ngx.say(err)
+                        return
+                    end
+                elseif method == "DELETE" then
+                    routes:delete(app)
+                end
+                ngx.say(routes:get(app) or "")
+            }
+        }
+    }
+
+    include /srv/gl/apps/*.conf;
+}
+`);
+  });
+});
+
+describe('renderAppConfig', () => {
+  it('renders the whole config of a one-service app', () => {
+    const s = web();
+    const hash = structureHash(s);
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(renderAppConfig(s, { live: 'green', backup: 'blue' })).toBe(`# greenlight app "shop": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
+# greenlight:structure ${hash}
+upstream gl_shop_web__blue {
+    server 127.0.0.1:5001;
+    keepalive 16;
+}
+upstream gl_shop_web__green {
+    server 127.0.0.1:5002;
+    keepalive 16;
+}
+upstream gl_shop_web__blue_green {
+    server 127.0.0.1:5001 max_fails=1 fail_timeout=2s;
+    server 127.0.0.1:5002 backup;
+    keepalive 16;
+}
+upstream gl_shop_web__green_blue {
+    server 127.0.0.1:5002 max_fails=1 fail_timeout=2s;
+    server 127.0.0.1:5001 backup;
+    keepalive 16;
+}
+server {
+    listen 4001;
+    set_by_lua_block $gl_route { return ngx.shared.greenlight_routes:get("shop") or "green_blue" } # greenlight:route
+    add_header X-Greenlight-Route $gl_route always;
+    add_header X-Greenlight-Upstream $upstream_addr always;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_connect_timeout 2s;
+    proxy_read_timeout 60s;
+    proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
+    proxy_next_upstream_tries 2;
+
+    location = /health {
+        access_log off;
+        default_type text/plain;
+        return 200 "ok\\n";
+    }
+    location = /.greenlight/structure {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        return 200 "${hash}\\n";
+    }
+    location = /health/blue/web {
+        proxy_pass http://gl_shop_web__blue/health;
+    }
+    location = /health/green/web {
+        proxy_pass http://gl_shop_web__green/health;
+    }
+    location / {
+        proxy_pass http://gl_shop_web__$gl_route;
+    }
+}
+`);
+  });
+
+  it('orders route locations longest prefix first and health locations by service name', () => {
+    const text = renderAppConfig(shop(), { live: 'blue', backup: null });
+    const locations = text.split('\n').filter((line) => line.trimStart().startsWith('location '));
+    expect(locations).toEqual([
+      '    location = /health {',
+      '    location = /.greenlight/structure {',
+      '    location = /health/blue/backend {',
+      '    location = /health/green/backend {',
+      '    location = /health/blue/frontend {',
+      '    location = /health/green/frontend {',
+      '    location /api {',
+      '    location / {',
+    ]);
+  });
+
+  it('probes the first health endpoint of each service', () => {
+    const s = spec({
+      app: 'shop',
+      services: { api: { image: 'a:1', port: 1, hostPorts: { blue: 5001, green: 5002 }, health: { endpoints: ['/api/health', '/api/ready'] } } },
+    });
+    expect(renderAppConfig(s, { live: 'blue', backup: null })).toContain(
+      '    location = /health/green/api {\n        proxy_pass http://gl_shop_api__green/api/health;\n    }\n',
+    );
+  });
+});
+
+describe('structureHash / parseAppConfig', () => {
+  const allRoutes: Route[] = [
+    { live: 'blue', backup: null },
+    { live: 'green', backup: null },
+    { live: 'blue', backup: 'green' },
+    { live: 'green', backup: 'blue' },
+  ];
+
+  it('is a 16-hex-digit hash that is stable across calls', () => {
+    expect(structureHash(web())).toMatch(/^[0-9a-f]{16}$/);
+    expect(structureHash(web())).toBe(structureHash(web()));
+  });
+
+  it('does not depend on the route: configs differ only in the route line', () => {
+    const s = web();
+    const [first, ...rest] = allRoutes.map((route) => renderAppConfig(s, route));
+    const withoutRoute = (text: string) => text.replace(/ or "[a-z_]+" } # greenlight:route/, '');
+    for (const text of rest) {
+      expect(text).not.toBe(first);
+      expect(withoutRoute(text)).toBe(withoutRoute(first!));
+      expect(parseAppConfig(text).structure).toBe(structureHash(s));
+    }
+  });
+
+  it('does not change when only an image changes (a new version needs no nginx reload)', () => {
+    expect(structureHash(web({ image: 'shop-web:v2' }))).toBe(structureHash(web()));
+  });
+
+  it.each([
+    ['the blue host port', { blue: 5005 }],
+    ['the green host port', { green: 5006 }],
+    ['the route prefix of a service', { route: '/app' }],
+  ])('changes when %s changes', (_what, overrides) => {
+    expect(structureHash(web(overrides))).not.toBe(structureHash(web()));
+  });
+
+  it.each(allRoutes)('parseAppConfig round-trips the route %j and the structure hash', (route) => {
+    const s = shop();
+    expect(parseAppConfig(renderAppConfig(s, route))).toEqual({ structure: structureHash(s), route });
+  });
+
+  it('returns nulls for text that renderAppConfig did not write', () => {
+    expect(parseAppConfig('server { listen 80; }\n')).toEqual({ structure: null, route: null });
+  });
+});

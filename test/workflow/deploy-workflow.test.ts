@@ -1,0 +1,367 @@
+/**
+ * Workflow logic with stubbed activities on a real local Temporal server: every compensation path,
+ * the messages and their validators, the time limits. The activities themselves are proven in e2e.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { routeKey } from '../../activities/builders/nginx';
+import { parseDeploySpec } from '../../src/config/load';
+import type { DeploySpecInput } from '../../src/config/schema';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '../../src/names';
+import type { DeployStatus, Route } from '../../src/types';
+import type { deployWorkflow } from '../../workflows/deploy';
+import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { BUNDLE_PATH, TEMPORAL_BIN } from '../helpers/paths';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function spec(app: string, overrides: Partial<DeploySpecInput> = {}) {
+  return parseDeploySpec({
+    app,
+    services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } } },
+    ...overrides,
+  });
+}
+
+/** Waits in a cancellable way (heartbeating so cancellation is delivered), up to `ms`. */
+async function hang(ms = 30_000): Promise<never> {
+  const ctx = Context.current();
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    ctx.heartbeat();
+    await ctx.sleep(50);
+  }
+  throw new Error('hang() was never cancelled');
+}
+
+const failure = (type: string, message = `${type} (stub)`) => ApplicationFailure.nonRetryable(message, type);
+
+type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
+
+/** Stub activities that record every call as "name" or "name:color/route". */
+function stubActivities(calls: string[], liveRoute: Route | null, overrides: Stubs): Activities {
+  const color = (c: Color) => c;
+  const defaults: Activities = {
+    validateSpec: async (s) => parseDeploySpec(s),
+    readRoute: async () => liveRoute,
+    readColorImages: async () => ({ web: 'web:v1' }),
+    preflightDocker: async () => undefined,
+    checkRouterConfig: async () => undefined,
+    runValidationCommands: async () => [],
+    deployColor: async () => ({ web: 'container-id' }),
+    healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 10 }),
+    measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
+    switchTraffic: async () => ({ reloaded: false, tookMs: 1 }),
+    verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 10 }),
+    retireColor: async () => [],
+    removeColor: async () => [],
+    checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
+    removeRoute: async () => true,
+  };
+  const describeArgs: Partial<Record<keyof Activities, (...args: never[]) => string>> = {
+    readColorImages: (_s: unknown, c: Color) => color(c),
+    preflightDocker: (_s: unknown, c: Color) => c,
+    checkRouterConfig: (_s: unknown, r: Route) => routeKey(r),
+    deployColor: (_s: unknown, c: Color) => c,
+    healthCheck: (_s: unknown, c: Color) => c,
+    measureBaseline: (_s: unknown, c: Color) => c,
+    switchTraffic: (_s: unknown, r: Route) => routeKey(r),
+    verify: (_s: unknown, c: Color) => c,
+    retireColor: (_s: unknown, c: Color, policy: string) => `${c}:${policy}`,
+    removeColor: (_s: unknown, c: Color) => c,
+    checkColorHealth: (_s: unknown, c: Color) => c,
+  };
+  const all: Record<string, unknown> = {};
+  for (const name of Object.keys(defaults) as Array<keyof Activities>) {
+    const impl = (overrides[name] ?? defaults[name]) as (...args: unknown[]) => Promise<unknown>;
+    all[name] = async (...args: unknown[]) => {
+      const detail = describeArgs[name] as ((...a: unknown[]) => string) | undefined;
+      calls.push(detail ? `${name}:${detail(...args)}` : name);
+      return impl(...args);
+    };
+  }
+  return all as unknown as Activities;
+}
+
+interface Scenario {
+  app: string;
+  calls: string[];
+  run<T>(fn: (handle: Awaited<ReturnType<typeof start>>) => Promise<T>): Promise<T>;
+}
+
+async function start(app: string, s: ReturnType<typeof spec>, taskQueue: string) {
+  return env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
+    taskQueue,
+    workflowId: deployWorkflowId(app),
+    args: [{ spec: s }],
+    workflowIdConflictPolicy: 'FAIL',
+  });
+}
+
+/** A worker with stubbed activities on a task queue named after the test. */
+async function scenario(liveRoute: Route | null, overrides: Stubs, specOverrides: Partial<DeploySpecInput> = {}): Promise<Scenario> {
+  const app = `wf-${randomUUID().slice(0, 8)}`;
+  const calls: string[] = [];
+  const taskQueue = `workflow-test-${app}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: BUNDLE_PATH },
+    activities: stubActivities(calls, liveRoute, overrides),
+  });
+  return {
+    app,
+    calls,
+    run: (fn) => worker.runUntil(async () => fn(await start(app, spec(app, specOverrides), taskQueue))),
+  };
+}
+
+/** The workflow's failure: its type and the status it carries. */
+async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ type: string | undefined; message: string; status: DeployStatus }> {
+  const err = await handle.result().then(
+    () => {
+      throw new Error('expected the deploy to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return { type: cause.type ?? undefined, message: cause.message, status: cause.details?.[0] as DeployStatus };
+}
+
+const VALIDATE_BLUE_LIVE = ['validateSpec', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
+const UP_TO_SWITCH = [...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'measureBaseline:blue', 'switchTraffic:green_blue'];
+const SWITCH_BACK = ['checkColorHealth:blue', 'switchTraffic:blue', 'removeColor:green'];
+const BLUE_LIVE: Route = { live: 'blue', backup: null };
+
+describe('deploy workflow (stubbed activities)', () => {
+  it('success: every step in order, the previous color stopped, green live', async () => {
+    const s = await scenario(BLUE_LIVE, {});
+    const result = await s.run((h) => h.result());
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop']);
+    expect(result.outcome).toBe('succeeded');
+    expect(result.liveColor).toBe('green');
+    expect(result.previousImages).toEqual({ web: 'web:v1' });
+    expect(result.phases.map((p) => p.phase)).toEqual(['validate', 'deploy-green', 'health-check', 'switch', 'verify', 'cleanup', 'done']);
+    expect(result.phases.every((p) => typeof p.durationMs === 'number')).toBe(true);
+  });
+
+  it('first deploy: blue is the target, no baseline, nothing to retire', async () => {
+    const s = await scenario(null, {});
+    const result = await s.run((h) => h.result());
+    expect(s.calls).toEqual(['validateSpec', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue']);
+    expect(result.liveColor).toBe('blue');
+  });
+
+  it('a validation command fails: nothing deployed, nothing compensated', async () => {
+    const s = await scenario(BLUE_LIVE, { runValidationCommands: async () => { throw failure(FAILURE_TYPES.validationCommand, 'selftest exited with 1'); } }, {
+      validate: { commands: [{ name: 'selftest', service: 'web', run: ['true'] }] },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'runValidationCommands']);
+    expect(f.type).toBe(FAILURE_TYPES.validationFailed);
+    expect(f.message).toBe('validation failed, nothing was changed: selftest exited with 1');
+    expect(f.status.outcome).toBe('validation-failed');
+  });
+
+  it('the router still has a backup color (an unfinished deploy): refused in validate', async () => {
+    const s = await scenario({ live: 'blue', backup: 'green' }, {});
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual(['validateSpec', 'readRoute']);
+    expect(f.type).toBe(FAILURE_TYPES.validationFailed);
+    expect(f.message).toContain('still has a backup color');
+  });
+
+  it('deploy-green fails: green removed, the router never touched', async () => {
+    const s = await scenario(BLUE_LIVE, { deployColor: async () => { throw failure(FAILURE_TYPES.portInUse, 'host port 18081 is already in use'); } });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'removeColor:green']);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.message).toBe('rolled back, blue stays live: host port 18081 is already in use');
+    expect(f.status.liveColor).toBe('blue');
+  });
+
+  it('health check fails: green removed, the router never touched', async () => {
+    const s = await scenario(BLUE_LIVE, { healthCheck: async () => { throw failure(FAILURE_TYPES.healthCheck, 'green did not become healthy'); } });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(f.status.outcome).toBe('rolled-back');
+    expect(f.status.lastError).toBe('green did not become healthy');
+  });
+
+  it('the switch is rejected by nginx -t: switched back (idempotent), green removed', async () => {
+    const s = await scenario(BLUE_LIVE, {
+      switchTraffic: async (_s, route) => {
+        if (route.live === 'green') throw failure(FAILURE_TYPES.routerConfig, 'nginx -t rejected the config');
+        return { reloaded: false, tookMs: 1 };
+      },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...UP_TO_SWITCH, ...SWITCH_BACK]);
+    expect(f.message).toBe('rolled back, blue stays live: nginx -t rejected the config');
+  });
+
+  it('verify fails: traffic back to blue after checking it is healthy, then green removed', async () => {
+    const s = await scenario(BLUE_LIVE, { verify: async () => { throw failure(FAILURE_TYPES.verify, 'green error rate 30 %'); } });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.status.phases.map((p) => p.phase)).toEqual(['validate', 'deploy-green', 'health-check', 'switch', 'verify', 'compensation', 'done']);
+  });
+
+  it('verify fails on a first deploy: the app is taken off the router, blue removed', async () => {
+    const s = await scenario(null, { verify: async () => { throw failure(FAILURE_TYPES.verify, 'blue unhealthy'); } });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls.slice(-3)).toEqual(['verify:blue', 'removeRoute', 'removeColor:blue']);
+    expect(f.message).toBe('rolled back, nothing stays live: blue unhealthy');
+    expect(f.status.liveColor).toBe(null);
+  });
+
+  it('the previous color is unhealthy when a rollback needs it: the healthier new color stays live', async () => {
+    const s = await scenario(BLUE_LIVE, {
+      verify: async () => { throw failure(FAILURE_TYPES.verify, 'green latency over baseline'); },
+      checkColorHealth: async (_s, c) => (c === 'blue' ? { healthy: false, detail: 'web: HTTP 503' } : { healthy: true, detail: 'ok' }),
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchTraffic:green']);
+    expect(f.type).toBe(FAILURE_TYPES.compensationFailed);
+    expect(f.message).toContain('the previous color blue is unhealthy (web: HTTP 503); green stays live');
+    expect(f.status.liveColor).toBe('green');
+  });
+
+  it('both colors unhealthy: back to the previous color (last known good), reported as compensation failed', async () => {
+    const s = await scenario(BLUE_LIVE, {
+      verify: async () => { throw failure(FAILURE_TYPES.verify, 'green failing'); },
+      checkColorHealth: async () => ({ healthy: false, detail: 'HTTP 503' }),
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.type).toBe(FAILURE_TYPES.compensationFailed);
+    expect(f.status.liveColor).toBe('blue');
+  });
+
+  it('rollback requested during verify: verify is abandoned at once, traffic back to blue', async () => {
+    const s = await scenario(BLUE_LIVE, { verify: () => hang() });
+    const f = await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'verify');
+      const accepted = await h.executeUpdate(rollbackUpdate, { args: ['error budget burned'] });
+      expect(accepted).toEqual({ phase: 'verify', reason: 'error budget burned' });
+      // A second request is refused by the validator: it is already rolling back.
+      await expect(h.executeUpdate(rollbackUpdate, { args: ['again'] })).rejects.toThrow(WorkflowUpdateFailedError);
+      return failureOf(h);
+    });
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.status.rollbackReason).toBe('error budget burned');
+    expect(f.status.lastError).toBe(null);
+  });
+
+  it('promote is refused unless the deploy waits at the gate', async () => {
+    const s = await scenario(BLUE_LIVE, { verify: () => hang() });
+    await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'verify');
+      const err = await h.executeUpdate(promoteUpdate, { args: [] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((err as WorkflowUpdateFailedError).cause?.message).toBe('nothing to promote: the deploy is in verify, not waiting at the promotion gate');
+      await h.executeUpdate(rollbackUpdate, { args: ['done testing'] });
+      await failureOf(h);
+    });
+  });
+
+  it('manual promotion: waits at the gate, promote releases it', async () => {
+    const s = await scenario(BLUE_LIVE, {}, { promotion: { manual: true, timeout: '5m' } });
+    const result = await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'promotion-gate');
+      expect(s.calls).not.toContain('switchTraffic:green_blue');
+      await h.executeUpdate(promoteUpdate, { args: [] });
+      return h.result();
+    });
+    expect(result.outcome).toBe('succeeded');
+  });
+
+  it('the promotion gate times out: rolled back, green removed', async () => {
+    const s = await scenario(BLUE_LIVE, {}, { promotion: { manual: true, timeout: '1s' } });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(f.status.rollbackReason).toBe('not promoted within 1000 ms (promotion.timeout)');
+  });
+
+  it("the deploy's own time limit rolls a hung deploy back (the lock cannot be held forever)", async () => {
+    const s = await scenario(BLUE_LIVE, { healthCheck: () => hang() }, { timeout: '2s' });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(f.status.rollbackReason).toBe('the deploy exceeded its time limit (timeout: 2000 ms)');
+  });
+
+  it('cancellation during health-check still runs compensation, then ends cancelled', async () => {
+    const s = await scenario(BLUE_LIVE, { healthCheck: () => hang() });
+    const err = await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'health-check');
+      await h.cancel();
+      return h.result().catch((e: unknown) => e);
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+  });
+
+  it('cancellation during verify switches traffic back before ending cancelled', async () => {
+    const s = await scenario(BLUE_LIVE, { verify: () => hang() });
+    await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'verify');
+      await h.cancel();
+      await h.result().catch(() => undefined);
+      const status = await h.query(statusQuery);
+      expect(status.outcome).toBe('rolled-back');
+      expect(status.rollbackReason).toBe('the deploy was cancelled');
+    });
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+  });
+
+  it('a failing cleanup does not undo a verified deploy: success with a warning', async () => {
+    const s = await scenario(BLUE_LIVE, { retireColor: async () => { throw failure(FAILURE_TYPES.invariant, 'docker stop failed'); } });
+    const result = await s.run((h) => h.result());
+    expect(result.outcome).toBe('succeeded');
+    expect(result.liveColor).toBe('green');
+    expect(result.lastError).toBe('deploy succeeded but cleanup did not finish: docker stop failed');
+  });
+
+  it('a compensation step that fails transiently is retried until it succeeds', async () => {
+    let attempts = 0;
+    const s = await scenario(BLUE_LIVE, {
+      verify: async () => { throw failure(FAILURE_TYPES.verify, 'bad'); },
+      removeColor: async () => {
+        attempts += 1;
+        if (attempts < 3) throw new Error('Docker API 500 (transient)');
+        return [];
+      },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(attempts).toBe(3);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+  });
+});
+
+async function waitFor(fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
