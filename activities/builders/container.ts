@@ -57,7 +57,8 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv }:
       ExtraHosts: ['host.docker.internal:host-gateway'],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     },
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [`${spec.app}-${service}-${color}`, `${spec.app}-${service}`] } } },
+    // Only the color-specific alias: a shared one would let other containers reach the new color before the switch.
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerName(spec.app, service, color)] } } },
   };
 }
 

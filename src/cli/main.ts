@@ -99,4 +99,4 @@ async function main(): Promise<void> {
   process.exit(code);
 }
 
-main();
+void main();

@@ -16,14 +16,19 @@ function formatIssue(issue: z.core.$ZodIssue): string {
       .join('\n');
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `${where}: is required${issue.message.startsWith('is required') ? issue.message.slice('is required'.length) : ''}`;
+    if (issue.message.startsWith('is required')) return `${where}: ${issue.message}`;
+    return `${where}: is required${issue.message.startsWith('Invalid input') ? '' : ` (${issue.message})`}`;
+  }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return `${where}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
   }
   return `${where}: ${issue.message}`;
 }
 
 /** Validates a parsed spec object; throws ConfigError listing every problem. */
 export function parseDeploySpec(input: unknown): DeploySpec {
-  const result = deploySpecSchema.safeParse(input);
+  // reportInput: tells a missing field (input undefined) from one of the wrong type.
+  const result = deploySpecSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(result.error.issues.flatMap((issue) => formatIssue(issue).split('\n')));
   }

@@ -38,6 +38,9 @@ const path = z
   .string()
   .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a URL path starting with "/" (letters, digits, "-", "_", ".", "~", "/")');
 
+const WHOLE_1 = 'must be a whole number, 1 or more';
+const WHOLE_1_100 = 'must be a whole number from 1 to 100';
+const SHARE = 'must be a share between 0 and 1 (0.01 = 1 %)';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const serviceSchema = z
@@ -55,7 +58,7 @@ const serviceSchema = z
       .describe('Host ports of the two colors; nginx and the health checks reach the containers there.'),
     route: path.default('/').describe('Path prefix nginx routes to this service on the public port (default "/").'),
     env: z
-      .record(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL'), z.string({ error: 'must be a string (quote numbers in YAML)' }))
+      .record(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")'), z.string({ error: 'must be a string (quote numbers in YAML)' }))
       .default({})
       .describe('Environment of the container. Kept in workflow history: put secrets in `secrets`.'),
     secrets: z
@@ -92,7 +95,7 @@ const validationCommandSchema = z.strictObject({
 export const deploySpecSchema = z
   .strictObject({
     app: nameField('app').describe('App name: the deploy lock, container names and nginx upstreams derive from it.'),
-    network: z.string().min(1).default('greenlight').describe('Docker network the containers join (shared with PostgreSQL/Redis).'),
+    network: z.string().min(1, 'must name a Docker network, e.g. "greenlight"').default('greenlight').describe('Docker network the containers join (shared with PostgreSQL/Redis).'),
     router: z
       .strictObject({
         port: port('Public port nginx serves the app on.').default(4001),
@@ -100,14 +103,16 @@ export const deploySpecSchema = z
       .prefault({})
       .describe('The nginx router of the app.'),
     services: z
-      .record(nameField('service'), serviceSchema, { error: 'must map service names to services, e.g. { backend: { image: ..., port: 4000, ... } }' })
+      .record(nameField('service'), serviceSchema, {
+        error: (issue) => (issue.code === 'invalid_type' ? 'must map service names to services, e.g. { backend: { image: ..., port: 4000, ... } }' : undefined),
+      })
       .refine((services) => Object.keys(services).length > 0, 'needs at least one service')
       .describe('Services of the app, deployed and switched together.'),
     health: z
       .strictObject({
         interval: duration('Time between probes', '500ms'),
         timeout: duration('Time limit of one probe', '2s'),
-        successes: z.number().int().min(1).max(100).default(3).describe('Consecutive successful rounds needed (default 3).'),
+        successes: z.number().int(WHOLE_1_100).min(1, WHOLE_1_100).max(100, WHOLE_1_100).default(3).describe('Consecutive successful rounds needed (default 3).'),
         deadline: duration('Time limit for the new color to become healthy', '60s'),
       })
       .prefault({})
@@ -116,10 +121,10 @@ export const deploySpecSchema = z
       .strictObject({
         window: duration('How long the new color is watched after the switch', '30s'),
         interval: duration('Time between probe rounds', '250ms'),
-        maxErrorRate: z.number().min(0).max(1).default(0.01).describe('Rollback when the error rate exceeds this share (default 0.01 = 1 %).'),
-        maxLatencyIncreaseMs: z.number().min(0).default(200).describe('Rollback when median latency exceeds the pre-switch baseline by more than this (default 200).'),
-        maxConsecutiveHealthFailures: z.number().int().min(1).default(3).describe('Rollback after this many failed health rounds in a row (default 3).'),
-        minSamples: z.number().int().min(1).default(20).describe('Probes needed before the error rate is judged (default 20).'),
+        maxErrorRate: z.number().min(0, SHARE).max(1, SHARE).default(0.01).describe('Rollback when the error rate exceeds this share (default 0.01 = 1 %).'),
+        maxLatencyIncreaseMs: z.number().min(0, 'must be a number of milliseconds, 0 or more').default(200).describe('Rollback when median latency exceeds the pre-switch baseline by more than this (default 200).'),
+        maxConsecutiveHealthFailures: z.number().int(WHOLE_1).min(1, WHOLE_1).default(3).describe('Rollback after this many failed health rounds in a row (default 3).'),
+        minSamples: z.number().int(WHOLE_1).min(1, WHOLE_1).default(20).describe('Probes needed before the error rate is judged (default 20).'),
       })
       .prefault({})
       .describe('Verification after the switch, and its rollback thresholds.'),

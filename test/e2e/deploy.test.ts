@@ -12,7 +12,7 @@ import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/dep
 import { EXIT } from '../../src/cli/exit-codes';
 import { deployWorkflowId } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { startLoad, type LoadReport } from '../helpers/load';
+import { startLoad, type LoadReport } from '../../src/loadgen';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { appContainers, cli, get, resetApp, routerConfig, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
 import { REPO } from '../helpers/paths';

@@ -81,7 +81,7 @@ describe('buildAppContainer', () => {
         ExtraHosts: ['host.docker.internal:host-gateway'],
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       },
-      NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['shop-backend-green', 'shop-backend'] } } },
+      NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['shop-backend-green'] } } },
     });
   });
 
@@ -112,7 +112,7 @@ describe('buildAppContainer', () => {
         ExtraHosts: ['host.docker.internal:host-gateway'],
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       },
-      NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['cart-api-blue', 'cart-api'] } } },
+      NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['cart-api-blue'] } } },
     });
   });
 

@@ -33,7 +33,16 @@ export interface Load {
   snapshot(): LoadReport;
 }
 
+/** Load is only ever sent to this machine. */
+function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (!(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
+    throw new Error(`refusing to send load to ${host}: only loopback targets (127.0.0.0/8, localhost, ::1)`);
+  }
+}
+
 export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000 }: LoadOptions): Load {
+  urls.forEach(assertLoopback);
   const agent = new http.Agent({ keepAlive, maxSockets: 64 });
   const started = performance.now();
   const report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: {}, upstreams: {}, versions: {}, durationMs: 0, ratePerSecond: 0, maxLatencyMs: 0 };
