@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The README's test command: brings the local stack up (idempotent), then runs every test tier.
+# The README's test command: brings the local stack up (idempotent), checks types and lint, then runs
+# every test tier (unit, workflow with stubbed activities, e2e on the real parts).
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 bash scripts/up.sh
+log "typecheck and lint"
+npx tsc -p tsconfig.json
+npx eslint .
 GREENLIGHT_SKIP_PROVISION=1 npx vitest run "$@"
