@@ -137,10 +137,11 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
           const container = await docker.createContainer(options);
           try {
             await container.start();
+            let timer: NodeJS.Timeout | undefined;
             const waited = await Promise.race([
               container.wait() as Promise<{ StatusCode: number }>,
-              new Promise<null>((resolve) => setTimeout(() => resolve(null), command.timeout)),
-            ]);
+              new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), command.timeout))),
+            ]).finally(() => clearTimeout(timer));
             const output = await containerLogTail(docker, options.name!, 20);
             if (waited === null) {
               throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${output}`);

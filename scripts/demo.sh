@@ -4,4 +4,4 @@ source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 bash scripts/up.sh
 bash scripts/worker.sh
-node node_modules/tsx/dist/cli.mjs examples/demo.ts "$@"
+node --import "$GL_REPO/node_modules/tsx/dist/loader.mjs" examples/demo.ts "$@"

@@ -15,6 +15,7 @@ for v in v1 v2 v3; do
 done
 build greenlight-example-backend:unhealthy backend --build-arg APP_VERSION=unhealthy --build-arg BEHAVIOR=unhealthy
 build greenlight-example-backend:flaky backend --build-arg APP_VERSION=flaky --build-arg BEHAVIOR=flaky
+build greenlight-example-backend:hang backend --build-arg APP_VERSION=hang --build-arg BEHAVIOR=hang
 build greenlight-example-backend:slow backend --build-arg APP_VERSION=slow --build-arg BEHAVIOR=slow
 build greenlight-example-backend:badtest backend --build-arg APP_VERSION=badtest --build-arg SELFTEST=fail
 log "example images built on $BASE_IMAGE"

@@ -2,16 +2,19 @@
 import { NativeConnection } from '@temporalio/worker';
 import { routerFromEnv, taskQueueFromEnv } from '../src/settings';
 import { connectionOptionsFromEnv } from '../src/temporal';
-import { createWorker } from './worker';
+import { createWorker, type CreateWorkerOptions } from './worker';
 
-export async function runWorker(): Promise<void> {
+/** Runs a worker until SIGINT/SIGTERM; `overrides` lets a test harness add interceptors. */
+export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}): Promise<void> {
   const router = routerFromEnv();
   await router.ensureRunning();
   const { address, namespace, tls, apiKey } = await connectionOptionsFromEnv();
   const connection = await NativeConnection.connect({ address, tls, apiKey });
   try {
     const taskQueue = taskQueueFromEnv();
-    const worker = await createWorker({ connection, namespace, taskQueue, router });
+    // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE) skips webpack: a replacement worker starts faster.
+    const bundlePath = process.env.GREENLIGHT_WORKFLOW_BUNDLE;
+    const worker = await createWorker({ connection, namespace, taskQueue, router, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides });
     console.error(`greenlight worker: task queue "${taskQueue}" on ${address} (namespace ${namespace}), nginx prefix ${router.prefix}`);
     await worker.run();
   } finally {

@@ -14,6 +14,7 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
   env?: ActivityDeps['env'];
+  interceptors?: WorkerOptions['interceptors'];
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -26,6 +27,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
     activities,
+    interceptors: options.interceptors,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     // A replacement worker picks a workflow up within seconds of the old one dying.
     stickyQueueScheduleToStartTimeout: '2s',

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { ConfigError, DeployInProgressError, InfrastructureError } from '../errors';
 import { taskQueueFromEnv } from '../settings';
 import { connectClient } from '../temporal';
+import { cancel } from './commands/cancel';
 import { deploy } from './commands/deploy';
 import { promote } from './commands/promote';
 import { rollback } from './commands/rollback';
@@ -59,6 +60,11 @@ export function buildCli(setExit: (code: ExitCode) => void): Command {
     .command('promote <app>')
     .description('release the manual promotion gate of the running deploy of an app')
     .action(async (app: string) => setExit(await withClient((client) => promote(client, app))));
+
+  program
+    .command('cancel <app>')
+    .description('cancel the running deploy of an app; compensation still runs (nothing is left half-done)')
+    .action(async (app: string) => setExit(await withClient((client) => cancel(client, app))));
 
   program
     .command('status <app>')

@@ -4,6 +4,7 @@
 //   unhealthy  - every health endpoint answers 503
 //   flaky      - health passes, but a share of API requests answer 500 (FLAKY_RATE, default 0.5)
 //   slow       - health passes, API requests take SLOW_MS (default 400) longer
+//   hang       - health endpoints accept the connection and never answer
 'use strict';
 const http = require('node:http');
 
@@ -27,6 +28,7 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname.startsWith('/api/health')) {
     if (behavior === 'unhealthy') return send(res, 503, { status: 'unhealthy', version, color });
+    if (behavior === 'hang') return undefined;
     return send(res, 200, { status: 'ok', version, color, startedAt, requests, check: url.pathname });
   }
   const answer = () => {

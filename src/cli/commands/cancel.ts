@@ -1,0 +1,24 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { deployWorkflowId } from '../../names';
+import { EXIT, type ExitCode } from '../exit-codes';
+
+/** Cancels the running deploy of `app`: its compensation still runs, then it ends cancelled. */
+export async function cancel(client: Client, app: string, out: (line: string) => void = console.log): Promise<ExitCode> {
+  const handle = client.workflow.getHandle(deployWorkflowId(app));
+  try {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') {
+      out(`no deploy of ${app} is running (the last one is ${status.name.toLowerCase()}): nothing to cancel`);
+      return EXIT.refused;
+    }
+    await handle.cancel();
+    out(`cancel of the deploy of ${app} requested: it compensates (traffic stays on or returns to the previous color), then ends cancelled`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      out(`no deploy of ${app} found: nothing to cancel`);
+      return EXIT.refused;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+/** Worker and Temporal server processes the crash tests start, kill and restart. */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { BUNDLE_PATH, GL_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  startedAt: number;
+  /** Resolves with the exit signal/code. */
+  exited: Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<string>;
+}
+
+/** Starts the real worker entry (optionally with a kill point) as its own process. */
+export function spawnWorker(taskQueue: string, chaosKill?: string, logName = taskQueue): WorkerProcess {
+  const logDir = join(REPO, 'test-results', 'workers');
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `${logName}.log`), { flags: 'a' });
+  // One process (tsx as a loader, not its CLI wrapper), so a SIGKILL hits the worker itself.
+  const child = spawn(process.execPath, ['--import', join(REPO, 'node_modules/tsx/dist/loader.mjs'), join(REPO, 'test/helpers/chaos-worker.ts')], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS,
+      GREENLIGHT_HOME: GL_HOME,
+      GREENLIGHT_TASK_QUEUE: taskQueue,
+      GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH,
+      GREENLIGHT_CHAOS_KILL: chaosKill ?? '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+  return {
+    child,
+    startedAt: Date.now(),
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // A graceful stop gets 15 s (the worker's shutdown grace is 5 s), then it is killed.
+      const escalate = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      return exited.finally(() => clearTimeout(escalate));
+    },
+  };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Stops the Temporal dev server (SIGKILL, like a crash) and starts it again on the same database file. */
+export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: number }> {
+  const pid = Number(readFileSync(join(GL_HOME, 'temporal.pid'), 'utf8').trim());
+  const port = Number(TEMPORAL_ADDRESS.split(':')[1]);
+  const stoppedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, downMs));
+  execFileSync('bash', [join(REPO, 'scripts/temporal.sh')], { stdio: 'inherit', env: { ...process.env, GL_HOME } });
+  return { downForMs: Date.now() - stoppedAt };
+}
