@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { execFileSync } from 'node:child_process';
 import { statusQuery, rollbackUpdate } from '../../workflows/messages';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
@@ -15,7 +16,7 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad, type LoadReport } from '../../src/loadgen';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { appContainers, cli, get, resetApp, routerConfig, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
-import { REPO } from '../helpers/paths';
+import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../helpers/paths';
 
 const APP = 'e2e-shop';
 const BASE = 4100;
@@ -25,6 +26,24 @@ const base: DeploySpecInput = twoServiceSpec(APP, BASE);
 
 /** Figures the issue asks for, printed and saved for the note. */
 const measured: Record<string, unknown> = {};
+/** Run ids of deploys whose histories guard determinism (test/histories, replayed by the workflow tier). */
+const recorded: Record<string, string> = {};
+
+async function remember(name: string): Promise<void> {
+  recorded[name] = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
+}
+
+/** GREENLIGHT_RECORD_HISTORIES=1 saves the histories of this run's deploys for the replay test. */
+async function saveHistories(): Promise<void> {
+  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
+  const dir = join(REPO, 'test', 'histories');
+  mkdirSync(dir, { recursive: true });
+  for (const [name, runId] of Object.entries(recorded)) {
+    // The Temporal CLI writes the standard proto JSON that historyFromJSON reads back.
+    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20 });
+    writeFileSync(join(dir, `${name}.json`), json);
+  }
+}
 let w: TestWorker;
 let specDir: string;
 
@@ -66,6 +85,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await saveHistories();
   await w?.stop();
   mkdirSync(join(REPO, 'test-results'), { recursive: true });
   writeFileSync(join(REPO, 'test-results', 'e2e-deploy.json'), JSON.stringify(measured, null, 2));
@@ -98,6 +118,7 @@ describe('blue/green deploy on the real parts', () => {
     await new Promise((r) => setTimeout(r, 500));
     const report = await traffic.stop();
     measured.secondDeploy = { phasesMs: phaseDurations(outcome), load: report };
+    await remember('success');
 
     expect(outcome.exitCode).toBe(EXIT.ok);
     expect(outcome.status?.liveColor).toBe('green');
@@ -120,6 +141,7 @@ describe('blue/green deploy on the real parts', () => {
     const result = await cli(['deploy', '-f', file, '--image', 'backend=greenlight-example-backend:unhealthy', '--task-queue', TASK_QUEUE]);
     const report = await traffic.stop();
     measured.unhealthyImage = { exitCode: result.code, load: report };
+    await remember('health-failure');
 
     expect(result.code).toBe(EXIT.rolledBack);
     expect(result.stdout).toContain('blue did not become healthy within 4000 ms (health.deadline)');
@@ -137,6 +159,7 @@ describe('blue/green deploy on the real parts', () => {
     const outcome = await deploy({ backend: 'greenlight-example-backend:flaky' }, { verify: { window: '20s', interval: '100ms' } });
     const report = await traffic.stop();
     const verifyMs = outcome.status?.phases.find((p) => p.phase === 'verify')?.durationMs;
+    await remember('auto-rollback');
     measured.flakyAfterSwitch = { failedRequests: report.failed, load: report, verifyPhaseMs: verifyMs, totalMs: Date.now() - started, reason: outcome.message };
 
     expect(outcome.exitCode).toBe(EXIT.rolledBack);
@@ -164,6 +187,7 @@ describe('blue/green deploy on the real parts', () => {
     const outcome = await awaitOutcome(handle);
     const report = await traffic.stop();
     measured.manualRollback = { acceptedMs, rollbackToOldColorMs, load: report };
+    await remember('manual-rollback');
 
     expect(accepted).toEqual({ phase: 'verify', reason: 'e2e: operator rollback' });
     expect(outcome.exitCode).toBe(EXIT.rolledBack);
@@ -187,6 +211,7 @@ describe('blue/green deploy on the real parts', () => {
       { validate: { commands: [{ name: 'selftest', service: 'backend', run: ['node', '/app/selftest.js'] }] } },
     );
 
+    await remember('validation-failure');
     expect(outcome.exitCode).toBe(EXIT.invalid);
     expect(outcome.message).toContain('validation command "selftest" (node /app/selftest.js) exited with 1');
     expect(outcome.message).toContain('selftest: 1 of 12 checks failed');
@@ -211,6 +236,7 @@ describe('blue/green deploy on the real parts', () => {
     const promoted = await cli(['promote', APP]);
     expect(promoted.code).toBe(EXIT.ok);
     const outcome = await awaitOutcome(handle);
+    await remember('manual-promotion');
     expect(outcome.exitCode).toBe(EXIT.ok);
     expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v3', color: 'blue' });
   });

@@ -1,0 +1,40 @@
+/**
+ * Determinism guard: histories of real deploys (recorded from the e2e run, test/histories) replay on
+ * the current workflow code. A change that would break deploys in flight fails here; make such
+ * changes with `patched()` (README: "Changing the workflow safely"). Re-record with
+ * `GREENLIGHT_RECORD_HISTORIES=1 npx vitest run test/e2e/deploy.test.ts`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { BUNDLE_PATH, REPO } from '../helpers/paths';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const dir = join(REPO, 'test', 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+function load(file: string) {
+  return historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+}
+
+describe('replay of recorded deploy histories', () => {
+  it('covers success, health failure, automatic rollback and manual rollback', () => {
+    expect(files).toEqual(expect.arrayContaining(['success.json', 'health-failure.json', 'auto-rollback.json', 'manual-rollback.json']));
+  });
+
+  it.each(files)('%s replays on the current workflow code', async (file) => {
+    await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
+  });
+
+  it('the guard fails on an incompatible change of the workflow', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: join(REPO, 'test', 'workflow', 'fixtures', 'changed-workflow.ts'),
+      logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+    });
+    await expect(Worker.runReplayHistory({ workflowBundle: changed }, load('success.json'), 'replay-changed')).rejects.toThrow(DeterminismViolationError);
+  });
+});
