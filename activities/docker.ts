@@ -160,10 +160,10 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
 
     /**
      * Creates and starts the target color's containers. A retry finds its own containers (same name and
-     * deploy id) and only makes sure they run; leftovers of an earlier deploy are replaced. Never touches
-     * a color nginx routes to.
+     * deploy id) and only makes sure they run; leftovers of an earlier deploy are replaced, unless
+     * `adoptStopped` (a restore) reuses those with the wanted image. Never touches a color nginx routes to.
      */
-    async deployColor(spec: DeploySpec, color: Color, deployId: string): Promise<Record<string, string>> {
+    async deployColor(spec: DeploySpec, color: Color, deployId: string, adoptStopped = false): Promise<Record<string, string>> {
       await assertNotRouted(router, spec.app, color, 'replace');
       return withHeartbeat(async () => {
         const ids: Record<string, string> = {};
@@ -176,7 +176,9 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
           }
           const options = buildAppContainer({ spec, service, color, deployId, secretEnv });
           const existing = await inspectOrNull(docker, options.name!);
-          const ours = existing?.Config.Labels?.[LABELS.deployId] === deployId && existing.Config.Labels?.[LABELS.image] === svc.image;
+          const sameImage = existing?.Config.Labels?.[LABELS.image] === svc.image;
+          // Ours: a retry of this step. Adopted: a restore starts the previous version's stopped container again.
+          const ours = sameImage && (existing?.Config.Labels?.[LABELS.deployId] === deployId || adoptStopped);
           if (existing && !ours) await removeContainer(docker, options.name!);
           if (!existing || !ours) await docker.createContainer(options);
           const container = docker.getContainer(options.name!);
@@ -192,6 +194,8 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
               throw err;
             }
           }
+          // Cleanup set "no restart" when it stopped this container; a running app restarts with dockerd.
+          if (existing?.HostConfig.RestartPolicy?.Name !== 'unless-stopped') await container.update({ RestartPolicy: { Name: 'unless-stopped' } });
           ids[service] = (await container.inspect()).Id;
         }
         return ids;

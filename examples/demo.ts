@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       console.log(`\n== deploy ${step.title}: ${Object.values(step.images).join(', ')}`);
       const load = startLoad({ urls: [`${router}/api/version`, `${router}/`], ratePerSecond: 100, keepAlive: true });
       const started = Date.now();
-      const handle = await startDeploy(client, spec, taskQueueFromEnv(), 'npm run demo');
+      const handle = await startDeploy(client, spec, taskQueueFromEnv(), { requestedBy: 'npm run demo' });
       if (step.rollbackDuringVerify) {
         while ((await handle.query(statusQuery)).phase !== 'verify') await new Promise((r) => setTimeout(r, 100));
         await new Promise((r) => setTimeout(r, 1_000));

@@ -24,3 +24,7 @@ if ! (echo >/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
   echo $! >"$GL_HOME/temporal.pid"
 fi
 wait_for "the Temporal server on :$PORT" 90 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$PORT"
+# greenlight's search attributes (the Temporal UI's filters, `greenlight history`); creating an existing one is a no-op.
+for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList; do
+  "$TEMPORAL_BIN" operator search-attribute create --address "127.0.0.1:$PORT" --name "${sa%%=*}" --type "${sa##*=}" >/dev/null
+done

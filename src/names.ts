@@ -2,6 +2,8 @@
  * Every wiring string in one place: task queue, workflow type and ids, message names, container
  * names and labels. Pure constants and functions, safe to import from workflow code.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 export const DEFAULT_TASK_QUEUE = 'greenlight';
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
 
@@ -51,4 +53,16 @@ export const FAILURE_TYPES = {
   rolledBack: 'DeployRolledBack',
   validationFailed: 'DeployValidationFailed',
   compensationFailed: 'CompensationFailed',
+} as const;
+
+/**
+ * Custom search attributes for the Temporal UI and `greenlight history`. Registered on the dev server by
+ * scripts/temporal.sh; on another cluster: `temporal operator search-attribute create` (README). Deploys
+ * run without them (and say so) where they are not registered.
+ */
+export const SEARCH_ATTRIBUTES = {
+  app: defineSearchAttributeKey('GreenlightApp', SearchAttributeType.KEYWORD),
+  phase: defineSearchAttributeKey('GreenlightPhase', SearchAttributeType.KEYWORD),
+  outcome: defineSearchAttributeKey('GreenlightOutcome', SearchAttributeType.KEYWORD),
+  images: defineSearchAttributeKey('GreenlightImages', SearchAttributeType.KEYWORD_LIST),
 } as const;

@@ -1,40 +1,40 @@
-/** Temporal connection settings from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key). */
-import { readFile } from 'node:fs/promises';
-import { Connection, Client, type TLSConfig } from '@temporalio/client';
+/**
+ * Temporal connection settings for the CLI and the worker alike, from Temporal's own environment
+ * configuration (@temporalio/envconfig): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+ * TEMPORAL_TLS_* and config profiles (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). The same commands run
+ * against the local dev server (the default), a self-hosted cluster or Temporal Cloud.
+ */
+import { Connection, Client } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
 import { InfrastructureError } from './errors';
+
+export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
 export interface ConnectionSettings {
   address: string;
   namespace: string;
-  tls?: TLSConfig | boolean;
-  apiKey?: string;
+  connectionOptions: NativeConnectionOptions;
 }
 
-export async function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ConnectionSettings> {
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
-  const apiKey = env.TEMPORAL_API_KEY || undefined;
-  let tls: TLSConfig | boolean | undefined;
-  if (env.TEMPORAL_TLS_CLIENT_CERT_PATH && env.TEMPORAL_TLS_CLIENT_KEY_PATH) {
-    tls = {
-      clientCertPair: {
-        crt: await readFile(env.TEMPORAL_TLS_CLIENT_CERT_PATH),
-        key: await readFile(env.TEMPORAL_TLS_CLIENT_KEY_PATH),
-      },
-      serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
-    };
-  } else if (apiKey || env.TEMPORAL_TLS === 'true') {
-    tls = true;
+export function connectionSettings(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+  let loaded;
+  try {
+    loaded = loadClientConnectConfig({ profile: env.TEMPORAL_PROFILE, overrideEnvVars: env as Record<string, string> });
+  } catch (err) {
+    throw new InfrastructureError(`cannot read the Temporal client configuration (${(err as Error).message}): check TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE`);
   }
-  return { address, namespace, tls, apiKey };
+  const address = loaded.connectionOptions.address ?? DEFAULT_ADDRESS;
+  return { address, namespace: loaded.namespace ?? 'default', connectionOptions: { ...loaded.connectionOptions, address } };
 }
 
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
-  const { address, namespace, tls, apiKey } = await connectionOptionsFromEnv(env);
+  const { address, namespace, connectionOptions } = connectionSettings(env);
   try {
-    const connection = await Connection.connect({ address, tls, apiKey, connectTimeout: '5s' });
+    const { address: _address, tls, apiKey, metadata } = connectionOptions;
+    const connection = await Connection.connect({ address, tls, apiKey, metadata, connectTimeout: '5s' });
     return new Client({ connection, namespace });
   } catch (err) {
-    throw new InfrastructureError(`cannot reach Temporal at ${address} (${(err as Error).message}): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS`);
+    throw new InfrastructureError(`cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile`);
   }
 }

@@ -18,6 +18,13 @@ export interface DeployInput {
   spec: DeploySpec;
   /** Who or what started the deploy (CI job URL, user), shown in status. */
   requestedBy?: string;
+  /** Keep the search attributes current (false where the namespace lacks them). */
+  searchAttributes?: boolean;
+  /**
+   * A rollback after a finished deploy: the previous version's stopped containers are started again
+   * (not recreated) and go through the same health-gated switch.
+   */
+  restore?: { reason: string; fromRunId: string };
 }
 
 export const PHASES = [
@@ -74,6 +81,9 @@ export interface VerifyReport {
 export interface DeployStatus {
   app: string;
   deployId: string;
+  requestedBy: string | null;
+  /** Set when this deploy restores the previous version after a finished deploy. */
+  restoreReason: string | null;
   phase: Phase;
   outcome: Outcome;
   liveColor: Color | null;

@@ -1,15 +1,15 @@
 /** `greenlight worker`: one worker per Docker host; runs until SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
 import { routerFromEnv, taskQueueFromEnv } from '../src/settings';
-import { connectionOptionsFromEnv } from '../src/temporal';
+import { connectionSettings } from '../src/temporal';
 import { createWorker, type CreateWorkerOptions } from './worker';
 
 /** Runs a worker until SIGINT/SIGTERM; `overrides` lets a test harness add interceptors. */
 export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}): Promise<void> {
   const router = routerFromEnv();
   await router.ensureRunning();
-  const { address, namespace, tls, apiKey } = await connectionOptionsFromEnv();
-  const connection = await NativeConnection.connect({ address, tls, apiKey });
+  const { address, namespace, connectionOptions } = connectionSettings();
+  const connection = await NativeConnection.connect(connectionOptions);
   try {
     const taskQueue = taskQueueFromEnv();
     // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE) skips webpack: a replacement worker starts faster.

@@ -9,12 +9,15 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FAILURE_TYPES, otherColor, type Color } from '../src/names';
+import { FAILURE_TYPES, otherColor, SEARCH_ATTRIBUTES, type Color } from '../src/names';
 import type { DeployInput, DeployResult, DeployStatus, LatencyBaseline, Phase } from '../src/types';
 import type { DeploySpec } from '../src/config/schema';
 import { promoteUpdate, rollbackUpdate, statusQuery } from './messages';
@@ -25,6 +28,22 @@ const ROLLBACK_PHASES: Phase[] = ['validate', 'deploy-green', 'health-check', 'p
 
 /** Thrown inside the workflow to unwind into compensation; never leaves it. */
 class RollbackRequested extends Error {}
+
+type ActivityName = keyof Activities;
+
+/** Runs an activity with a one-line summary the Temporal UI shows on the activity. */
+function step<K extends ActivityName>(options: ActivityOptions, name: K, summary: string, ...args: Parameters<Activities[K]>): ReturnType<Activities[K]> {
+  const activity = proxyActivities<Activities>(options)[name] as unknown as {
+    executeWithOptions(o: ActivityOptions, a: Parameters<Activities[K]>): ReturnType<Activities[K]>;
+  };
+  return activity.executeWithOptions({ summary }, args);
+}
+
+function imageList(images: Record<string, string>): string {
+  return Object.entries(images)
+    .map(([service, image]) => `${service}=${image}`)
+    .join(', ');
+}
 
 function messageOf(err: unknown): string {
   let current = err as { message?: string; cause?: unknown } | undefined;
@@ -38,6 +57,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   const status: DeployStatus = {
     app: input.spec.app,
     deployId: runId,
+    requestedBy: input.requestedBy ?? null,
+    restoreReason: input.restore?.reason ?? null,
     phase: 'validate',
     outcome: 'running',
     liveColor: null,
@@ -89,6 +110,23 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     rollbackReason ??= `the deploy exceeded its time limit (timeout: ${input.spec.timeout} ms)`;
   });
 
+  /** Keeps the Temporal UI current: search attributes (phase, outcome) and the current details. */
+  function publish(): void {
+    if (input.searchAttributes) {
+      upsertSearchAttributes([
+        { key: SEARCH_ATTRIBUTES.phase, value: status.phase },
+        { key: SEARCH_ATTRIBUTES.outcome, value: status.outcome },
+      ]);
+    }
+    const lines = [
+      `**${status.phase}**${status.waitingFor ? `: waiting for ${status.waitingFor}` : ''}`,
+      `live: ${status.liveColor ?? 'nothing'}, target: ${status.targetColor ?? '?'}, outcome: ${status.outcome}`,
+      ...(status.rollbackReason ? [`rollback: ${status.rollbackReason}`] : []),
+      ...(status.lastError ? [`error: ${status.lastError}`] : []),
+    ];
+    setCurrentDetails(lines.join('\n\n'));
+  }
+
   function enter(phase: Phase, waitingFor: string | null): void {
     const now = Date.now();
     const previous = status.phases[status.phases.length - 1];
@@ -96,12 +134,13 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     status.phase = phase;
     status.waitingFor = waitingFor;
     status.phases.push({ phase, startedAt: new Date(now).toISOString() });
+    publish();
   }
 
   function finish(outcome: DeployStatus['outcome']): void {
+    status.outcome = outcome;
     enter('done', null);
     status.phases[status.phases.length - 1]!.durationMs = 0;
-    status.outcome = outcome;
   }
 
   /** Runs a step, but abandons (and cancels) it as soon as a rollback is requested. */
@@ -119,17 +158,14 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     return first.value;
   }
 
-  const act = proxyActivities<Activities>(quick);
-  const comp = proxyActivities<Activities>(compensation);
-
   // 1. validate: nothing is touched, so a failure here needs no compensation.
   enter('validate', 'spec, images, ports, router config and validation commands');
   let spec: DeploySpec;
   let liveColor: Color | null;
   let targetColor: Color;
   try {
-    spec = await unlessRolledBack(() => act.validateSpec(input.spec));
-    const route = await unlessRolledBack(() => act.readRoute(spec.app));
+    spec = await unlessRolledBack(() => step(quick, 'validateSpec', 'check the deploy spec', input.spec));
+    const route = await unlessRolledBack(() => step(quick, 'readRoute', `read the live route of ${spec.app} from nginx`, spec.app));
     if (route?.backup) {
       throw ApplicationFailure.nonRetryable(
         `the router of ${spec.app} still has a backup color (${route.live} with ${route.backup} as backup): an earlier deploy did not finish; inspect with \`greenlight status ${spec.app}\``,
@@ -140,13 +176,13 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     targetColor = liveColor ? otherColor(liveColor) : 'blue';
     status.liveColor = liveColor;
     status.targetColor = targetColor;
-    if (liveColor) status.previousImages = await unlessRolledBack(() => act.readColorImages(spec, liveColor!));
-    await unlessRolledBack(() => act.preflightDocker(spec, targetColor));
-    await unlessRolledBack(() => act.checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
+    if (liveColor) status.previousImages = await unlessRolledBack(() => step(quick, 'readColorImages', `read the images ${liveColor} runs`, spec, liveColor!));
+    await unlessRolledBack(() => step(quick, 'preflightDocker', `images exist, ${targetColor} host ports free`, spec, targetColor));
+    await unlessRolledBack(() => step(quick, 'checkRouterConfig', 'nginx -t of the config the switch will write', spec, { live: targetColor, backup: liveColor }));
     if (spec.validate.commands.length > 0) {
       const longest = Math.max(...spec.validate.commands.map((c) => c.timeout));
-      const docker = proxyActivities<Activities>(dockerOps(longest * spec.validate.commands.length));
-      await unlessRolledBack(() => docker.runValidationCommands(spec, runId));
+      const names = spec.validate.commands.map((c) => c.name).join(', ');
+      await unlessRolledBack(() => step(dockerOps(longest * spec.validate.commands.length), 'runValidationCommands', `validation commands: ${names}`, spec, runId));
     }
   } catch (err) {
     if (err instanceof RollbackRequested) {
@@ -164,7 +200,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     throw ApplicationFailure.create({ type: FAILURE_TYPES.validationFailed, message: `validation failed, nothing was changed: ${status.lastError}`, nonRetryable: true, details: [status] });
   }
 
-  const docker = proxyActivities<Activities>(dockerOps(60_000));
+  const docker = dockerOps(60_000);
   let deployed = false;
   let switched = false;
   let baseline: LatencyBaseline | null = null;
@@ -172,12 +208,11 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     // 2. deploy-green: the live color is never touched.
     enter('deploy-green', `creating and starting the ${targetColor} containers`);
     deployed = true; // a failure half-way still leaves containers to remove
-    await unlessRolledBack(() => docker.deployColor(spec, targetColor, runId));
+    await unlessRolledBack(() => step(docker, 'deployColor', `start ${targetColor}: ${imageList(status.images)}`, spec, targetColor, runId, Boolean(input.restore)));
 
     // 3. health-check, directly on the new containers.
     enter('health-check', `${spec.health.successes} healthy rounds in a row from ${targetColor} (deadline ${spec.health.deadline} ms)`);
-    const health = proxyActivities<Activities>(watching(spec.health.deadline));
-    await unlessRolledBack(() => health.healthCheck(spec, targetColor));
+    await unlessRolledBack(() => step(watching(spec.health.deadline), 'healthCheck', `health gate of ${targetColor}`, spec, targetColor));
 
     // 4. optional manual promotion gate.
     if (spec.promotion.manual) {
@@ -189,14 +224,13 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
 
     // 5. switch: the previous color stays running as nginx backup.
     enter('switch', `nginx to send ${spec.app} to ${targetColor}`);
-    if (liveColor) baseline = await unlessRolledBack(() => act.measureBaseline(spec, liveColor!));
+    if (liveColor) baseline = await unlessRolledBack(() => step(quick, 'measureBaseline', `latency baseline of ${liveColor}`, spec, liveColor!));
     switched = true; // a switch that fails half-way is switched back all the same (idempotent)
-    await unlessRolledBack(() => act.switchTraffic(spec, { live: targetColor, backup: liveColor }));
+    await unlessRolledBack(() => step(quick, 'switchTraffic', `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`, spec, { live: targetColor, backup: liveColor }));
 
     // 6. verify, probing the new color directly and through the router.
     enter('verify', `${spec.verify.window} ms of healthy traffic on ${targetColor}`);
-    const watch = proxyActivities<Activities>(watching(spec.verify.window));
-    status.verify = await unlessRolledBack(() => watch.verify(spec, targetColor, baseline?.p50Ms ?? null));
+    status.verify = await unlessRolledBack(() => step(watching(spec.verify.window), 'verify', `verify ${targetColor} for ${spec.verify.window} ms`, spec, targetColor, baseline?.p50Ms ?? null));
   } catch (err) {
     const cancelled = isCancellation(err);
     const reason = err instanceof RollbackRequested ? err.message : cancelled ? 'the deploy was cancelled' : messageOf(err);
@@ -216,10 +250,10 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   status.liveColor = targetColor;
   await CancellationScope.nonCancellable(async () => {
     try {
-      await act.switchTraffic(spec, { live: targetColor, backup: null });
+      await step(quick, 'switchTraffic', `${targetColor} only (backup dropped)`, spec, { live: targetColor, backup: null });
       if (liveColor) {
         await sleep(spec.cleanup.drain);
-        await docker.retireColor(spec, liveColor, spec.cleanup.previous);
+        await step(docker, 'retireColor', `${spec.cleanup.previous} ${liveColor}`, spec, liveColor, spec.cleanup.previous);
       }
     } catch (err) {
       // The new color serves; a cleanup leftover is reported, not rolled back.
@@ -238,12 +272,12 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     enter('compensation', switched ? `traffic back to ${liveColor ?? 'nothing'}, then removing ${targetColor}` : `removing ${targetColor}`);
     if (switched) {
       if (liveColor) {
-        const previous = await comp.checkColorHealth(spec, liveColor);
+        const previous = await step(compensation, 'checkColorHealth', `is ${liveColor} healthy enough to take traffic back?`, spec, liveColor);
         if (!previous.healthy) {
-          const current = await comp.checkColorHealth(spec, targetColor);
+          const current = await step(compensation, 'checkColorHealth', `is ${targetColor} healthy?`, spec, targetColor);
           if (current.healthy) {
             // Keep the healthier color live rather than route users to a broken one.
-            await comp.switchTraffic(spec, { live: targetColor, backup: null });
+            await step(compensation, 'switchTraffic', `keep ${targetColor}: ${liveColor} is unhealthy`, spec, { live: targetColor, backup: null });
             status.liveColor = targetColor;
             status.outcome = 'compensation-failed';
             status.lastError = `could not roll back: the previous color ${liveColor} is unhealthy (${previous.detail}); ${targetColor} stays live. Fix ${liveColor} or deploy again.`;
@@ -253,12 +287,12 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
           status.outcome = 'compensation-failed';
           status.lastError = `both colors are unhealthy (${liveColor}: ${previous.detail}; ${targetColor}: ${current.detail}); traffic went back to ${liveColor}, the last color known to work`;
         }
-        await comp.switchTraffic(spec, { live: liveColor, backup: null });
+        await step(compensation, 'switchTraffic', `traffic back to ${liveColor}`, spec, { live: liveColor, backup: null });
       } else {
-        await comp.removeRoute(spec.app);
+        await step(compensation, 'removeRoute', `take ${spec.app} off the router`, spec.app);
       }
     }
     status.liveColor = liveColor;
-    if (deployed) await comp.removeColor(spec, targetColor);
+    if (deployed) await step(compensation, 'removeColor', `remove ${targetColor}`, spec, targetColor);
   }
 }

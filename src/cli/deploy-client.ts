@@ -3,28 +3,57 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client,
 import { ApplicationFailure } from '@temporalio/common';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES } from '../names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES } from '../names';
 import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
-import type { DeployStatus } from '../types';
+import type { DeployInput, DeployStatus } from '../types';
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
 const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
 
-export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, requestedBy?: string): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
-  const images = Object.entries(spec.services).map(([name, svc]) => `${name}=${svc.image}`).join(', ');
-  try {
-    return await client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
+export interface StartOptions {
+  requestedBy?: string;
+  restore?: DeployInput['restore'];
+}
+
+export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, options: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
+  const images = Object.entries(spec.services).map(([name, svc]) => `${name}=${svc.image}`);
+  const verb = options.restore ? 'Restore' : 'Deploy';
+  const start = (searchAttributes: boolean) =>
+    client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
       workflowId: deployWorkflowId(spec.app),
-      args: [{ spec, requestedBy }],
+      args: [{ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore }],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,
-      staticSummary: `Deploy ${spec.app}: ${images}`,
-      staticDetails: `Blue/green deploy of **${spec.app}** on router port ${spec.router.port}.\n\nImages: ${images}${requestedBy ? `\n\nRequested by: ${requestedBy}` : ''}`,
+      staticSummary: `${verb} ${spec.app}: ${images.join(', ')}`,
+      staticDetails: [
+        `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}.`,
+        `Images: ${images.join(', ')}`,
+        ...(options.restore ? [`Reason: ${options.restore.reason}`] : []),
+        ...(options.requestedBy ? [`Requested by: ${options.requestedBy}`] : []),
+      ].join('\n\n'),
+      typedSearchAttributes: searchAttributes
+        ? [
+            { key: SEARCH_ATTRIBUTES.app, value: spec.app },
+            { key: SEARCH_ATTRIBUTES.images, value: images },
+            { key: SEARCH_ATTRIBUTES.phase, value: 'validate' },
+            { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
+          ]
+        : undefined,
     });
+  try {
+    try {
+      return await start(true);
+    } catch (err) {
+      // A namespace without greenlight's search attributes: deploy all the same, without them.
+      const detail = `${(err as Error).message} ${((err as Error).cause as Error | undefined)?.message ?? ''}`;
+      if (!/search attribute/i.test(detail)) throw err;
+      console.error(`greenlight: note: the namespace lacks greenlight's search attributes (README: "Temporal UI"); deploying without them`);
+      return await start(false);
+    }
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new DeployInProgressError(spec.app);
     throw err;

@@ -31,7 +31,7 @@ function progressPrinter(out: (line: string) => void) {
 export async function deploy(client: Client, opts: DeployOptions): Promise<ExitCode> {
   const out = opts.out ?? ((line: string) => console.log(line));
   const spec = await loadDeploySpec(opts.file, opts.images);
-  const handle = await startDeploy(client, spec, opts.taskQueue, opts.requestedBy);
+  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return EXIT.ok;

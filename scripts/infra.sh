@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Idempotent: the shared infrastructure both colors of the example app use, as greenlight's OWN
+# instances (not Debian's system services), with their state under $GL_HOME:
+#   PostgreSQL 15 on :5434 (data $GL_HOME/postgres, socket dir $GL_HOME/pgsock), role/database shop/shop
+#   Redis on :6379 (dir $GL_HOME/redis)
+# Both listen on loopback and on 172.30.0.1, the gateway of the docker network `greenlight` that
+# scripts/docker.sh creates, so app containers reach them there. Writes $GL_HOME/infra.env
+# (DATABASE_URL, REDIS_URL) for the containers. Re-running starts only what is not answering.
+source "$(dirname "$0")/lib.sh"
+
+GATEWAY="${GL_INFRA_GATEWAY:-172.30.0.1}"
+SUBNET="${GL_INFRA_SUBNET:-172.30.0.0/24}"
+PG_PORT="${GL_PG_PORT:-5434}"
+REDIS_PORT="${GL_REDIS_PORT:-6379}"
+PG_DATA="$GL_HOME/postgres"
+PG_SOCK="$GL_HOME/pgsock"
+PG_LOG="$GL_HOME/postgres.log"
+REDIS_DIR="$GL_HOME/redis"
+
+# The docker network's gateway must exist before anything can bind to it.
+if ! ip -o addr show | grep -qF " inet $GATEWAY/"; then
+  log "no interface has $GATEWAY: run scripts/docker.sh first (it creates the docker network 'greenlight' with that gateway)"
+  exit 1
+fi
+
+redis_was_installed=1
+dpkg -s redis-server >/dev/null 2>&1 || redis_was_installed=0
+apt_install postgresql redis-server
+if ((redis_was_installed == 0)) && service redis-server status >/dev/null 2>&1; then
+  # Debian's postinst may start the system Redis on 127.0.0.1:6379; greenlight runs its own there.
+  log "stopping Debian's redis-server service (greenlight runs its own Redis on :$REDIS_PORT)"
+  service redis-server stop >/dev/null 2>&1 || true
+fi
+
+# ---- PostgreSQL -------------------------------------------------------------------------------
+PG_BIN="/usr/lib/postgresql/15/bin"
+[ -x "$PG_BIN/pg_ctl" ] || PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+[ -x "$PG_BIN/pg_ctl" ] || { log "no PostgreSQL server binaries under /usr/lib/postgresql"; exit 1; }
+as_pg() { runuser -u postgres -- "$@"; }
+psql_admin() { as_pg psql -X -q -h "$PG_SOCK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+mkdir -p "$PG_SOCK"
+chown postgres:postgres "$PG_SOCK"
+chmod 0755 "$PG_SOCK"
+if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+  log "initdb $PG_DATA"
+  rm -rf "$PG_DATA"
+  install -d -o postgres -g postgres -m 0700 "$PG_DATA"
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=peer --auth-host=scram-sha-256 >"$GL_HOME/initdb.log" 2>&1 \
+    || { cat "$GL_HOME/initdb.log" >&2; exit 1; }
+fi
+# Who may connect: the superuser through the socket (peer), the app over TCP from loopback and the
+# docker network only, with a password.
+hba="$(cat <<EOF
+# Written by scripts/infra.sh (rewritten on every run).
+# TYPE  DATABASE  USER      ADDRESS          METHOD
+local   all       postgres                   peer
+local   all       all                        scram-sha-256
+host    all       all       127.0.0.1/32     scram-sha-256
+host    all       all       $SUBNET          scram-sha-256
+EOF
+)"
+hba_changed=0
+if [ "$(cat "$PG_DATA/pg_hba.conf" 2>/dev/null)" != "$hba" ]; then
+  printf '%s\n' "$hba" >"$PG_DATA/pg_hba.conf"
+  chown postgres:postgres "$PG_DATA/pg_hba.conf"
+  chmod 0600 "$PG_DATA/pg_hba.conf"
+  hba_changed=1
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
+  if [ -f "$PG_DATA/postmaster.pid" ] && ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    rm -f "$PG_DATA/postmaster.pid" # left by a killed server
+  fi
+  log "starting PostgreSQL on :$PG_PORT (log: $PG_LOG)"
+  touch "$PG_LOG" && chown postgres:postgres "$PG_LOG"
+  # setsid: the server must outlive the shell (and a test runner) that started it.
+  setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
+    -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='127.0.0.1,$GATEWAY'" </dev/null >/dev/null \
+    || { tail -20 "$PG_LOG" >&2; exit 1; }
+  wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 60 pg_isready -h 127.0.0.1 -p "$PG_PORT"
+elif ((hba_changed)); then
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null
+fi
+# The app's role and database (password "shop"), created once.
+psql_admin <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'shop') THEN
+    CREATE ROLE shop LOGIN PASSWORD 'shop';
+  END IF;
+END
+$$;
+SQL
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'shop'")" != "1" ]; then
+  psql_admin -c "CREATE DATABASE shop OWNER shop"
+  log "created database shop"
+fi
+
+# ---- Redis ------------------------------------------------------------------------------------
+redis_ok() { [ "$(redis-cli -h "$1" -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+mkdir -p "$REDIS_DIR"
+if ! redis_ok 127.0.0.1; then
+  log "starting Redis on :$REDIS_PORT (log: $REDIS_DIR/redis.log)"
+  # protected-mode is off only because it binds loopback and the docker bridge, nothing public.
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 "$GATEWAY" --protected-mode no \
+    --daemonize yes --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" \
+    --logfile "$REDIS_DIR/redis.log" --dbfilename dump.rdb
+  wait_for "Redis on 127.0.0.1:$REDIS_PORT" 30 redis_ok 127.0.0.1
+fi
+if ! redis_ok "$GATEWAY"; then
+  log "a Redis answers on 127.0.0.1:$REDIS_PORT but not on $GATEWAY:$REDIS_PORT: it is not greenlight's"
+  log "(Debian's service? stop it with 'service redis-server stop') and re-run scripts/infra.sh"
+  exit 1
+fi
+pg_isready -q -h "$GATEWAY" -p "$PG_PORT" || { log "PostgreSQL does not answer on $GATEWAY:$PG_PORT"; exit 1; }
+
+# ---- What the containers get ------------------------------------------------------------------
+cat >"$GL_HOME/infra.env.tmp" <<EOF
+DATABASE_URL=postgres://shop:shop@$GATEWAY:$PG_PORT/shop
+REDIS_URL=redis://$GATEWAY:$REDIS_PORT
+EOF
+mv "$GL_HOME/infra.env.tmp" "$GL_HOME/infra.env"
+log "infra up: PostgreSQL $GATEWAY:$PG_PORT (db shop), Redis $GATEWAY:$REDIS_PORT; env in $GL_HOME/infra.env"
