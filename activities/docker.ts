@@ -8,7 +8,7 @@ import { buildAppContainer, buildValidationContainer } from './builders/containe
 import { fail, withHeartbeat } from './support';
 import { containerName, LABELS, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
-import { FAILURE_TYPES } from '../src/errors';
+import { FAILURE_TYPES, InfrastructureError } from '../src/errors';
 import type { NginxRouter } from '../src/router/nginx';
 
 export interface DockerDeps {
@@ -104,7 +104,7 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
       try {
         await docker.ping();
       } catch (err) {
-        throw new Error(`Docker engine unreachable: ${(err as Error).message}`);
+        throw new InfrastructureError(`Docker engine unreachable (${(err as Error).message}): start dockerd (scripts/docker.sh)`);
       }
       for (const [service, svc] of Object.entries(spec.services)) {
         try {

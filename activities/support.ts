@@ -1,6 +1,8 @@
 /** Helpers shared by the activities: heartbeating, cancellable sleep, non-retryable failures. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { InfrastructureError } from '../src/errors';
+import { FAILURE_TYPES } from '../src/names';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -41,11 +43,27 @@ export function lastHeartbeat<T>(): T | undefined {
   return currentContext()?.info.heartbeatDetails as T | undefined;
 }
 
-/** Wraps every activity so it heartbeats while it runs: a dead worker is noticed within the heartbeat timeout. */
+/** Docker's socket or nginx unreachable: a typed, retryable failure the CLI reports as exit 4. */
+function asInfrastructureFailure(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException & { address?: string };
+  const dockerDown = (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT') && /docker\.sock/.test(`${e.address ?? ''} ${e.message}`);
+  if (err instanceof InfrastructureError || dockerDown) {
+    return ApplicationFailure.create({ type: FAILURE_TYPES.infrastructure, message: dockerDown ? `Docker engine unreachable (${e.message}): start dockerd (scripts/docker.sh)` : e.message, nonRetryable: false });
+  }
+  return err;
+}
+
+/**
+ * Wraps every activity so it heartbeats while it runs (a dead worker is noticed within the heartbeat
+ * timeout) and reports an unreachable Docker engine or nginx as InfrastructureUnavailable.
+ */
 export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A): A {
   const wrapped: Record<string, unknown> = {};
   for (const [name, activity] of Object.entries(activities)) {
-    wrapped[name] = (...args: never[]) => withHeartbeat(() => activity(...args));
+    wrapped[name] = (...args: never[]) =>
+      withHeartbeat(() => activity(...args)).catch((err: unknown) => {
+        throw asInfrastructureFailure(err);
+      });
   }
   return wrapped as A;
 }

@@ -49,6 +49,8 @@ export const FAILURE_TYPES = {
   verify: 'VerificationFailed',
   routerConfig: 'RouterConfigRejected',
   invariant: 'InvariantViolation',
+  /** Docker engine or nginx unreachable on the worker's host (retried, then reported). */
+  infrastructure: 'InfrastructureUnavailable',
   /** Workflow outcomes other than success. */
   rolledBack: 'DeployRolledBack',
   validationFailed: 'DeployValidationFailed',

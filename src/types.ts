@@ -94,6 +94,8 @@ export interface DeployStatus {
   waitingFor: string | null;
   rollbackReason: string | null;
   lastError: string | null;
+  /** `type` of the failure behind lastError (FAILURE_TYPES), when there is one. */
+  failureType: string | null;
   verify: VerifyReport | null;
 }
 

@@ -45,6 +45,16 @@ function imageList(images: Record<string, string>): string {
     .join(', ');
 }
 
+/** The `type` of the innermost ApplicationFailure behind an error, if any. */
+function failureTypeOf(err: unknown): string | null {
+  let type: string | null = null;
+  for (let current = err as { type?: string; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    if (typeof current.type === 'string') type = current.type;
+    if (!current.cause || typeof current.cause !== 'object') break;
+  }
+  return type;
+}
+
 function messageOf(err: unknown): string {
   let current = err as { message?: string; cause?: unknown } | undefined;
   // ActivityFailure wraps the activity's ApplicationFailure: report the innermost message.
@@ -69,6 +79,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     waitingFor: null,
     rollbackReason: null,
     lastError: null,
+    failureType: null,
     verify: null,
   };
   let rollbackReason: string | null = null;
@@ -196,6 +207,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       throw err;
     }
     status.lastError = messageOf(err);
+    status.failureType = failureTypeOf(err);
     finish('validation-failed');
     throw ApplicationFailure.create({ type: FAILURE_TYPES.validationFailed, message: `validation failed, nothing was changed: ${status.lastError}`, nonRetryable: true, details: [status] });
   }
@@ -235,7 +247,10 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     const cancelled = isCancellation(err);
     const reason = err instanceof RollbackRequested ? err.message : cancelled ? 'the deploy was cancelled' : messageOf(err);
     status.rollbackReason = reason;
-    if (!(err instanceof RollbackRequested) && !cancelled) status.lastError = reason;
+    if (!(err instanceof RollbackRequested) && !cancelled) {
+      status.lastError = reason;
+      status.failureType = failureTypeOf(err);
+    }
     await CancellationScope.nonCancellable(() => compensate());
     finish(status.outcome === 'compensation-failed' ? 'compensation-failed' : 'rolled-back');
     if (cancelled) throw err;

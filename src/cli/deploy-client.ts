@@ -1,6 +1,7 @@
 /** Client-side helpers shared by the commands: start, find and describe deploy workflows. */
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES } from '../names';
@@ -81,7 +82,7 @@ export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>
         case FAILURE_TYPES.rolledBack:
           return { exitCode: EXIT.rolledBack, status, message: cause.message };
         case FAILURE_TYPES.validationFailed:
-          return { exitCode: EXIT.invalid, status, message: cause.message };
+          return { exitCode: status?.failureType === FAILURE_TYPES.infrastructure ? EXIT.infrastructure : EXIT.invalid, status, message: cause.message };
         case FAILURE_TYPES.compensationFailed:
           return { exitCode: EXIT.compensationFailed, status, message: cause.message };
       }
@@ -94,4 +95,38 @@ export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>
 export function formatMs(ms: number | undefined): string {
   if (ms === undefined) return '…';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export interface LastDeploy {
+  handle: WorkflowHandle<typeof deployWorkflow>;
+  runId: string;
+  running: boolean;
+  workflowStatus: string;
+  startTime: Date;
+  closeTime: Date | undefined;
+  status: DeployStatus | null;
+}
+
+/** The latest deploy of `app` (running or not) and its status; null if the app never deployed. */
+export async function lastDeploy(client: Client, app: string): Promise<LastDeploy | null> {
+  const handle = client.workflow.getHandle<typeof deployWorkflow>(deployWorkflowId(app));
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+  const running = description.status.name === 'RUNNING';
+  const pinned = client.workflow.getHandle<typeof deployWorkflow>(handle.workflowId, description.runId);
+  // A closed deploy carries its status in its result or failure details; a running one answers the query.
+  const status = running ? await pinned.query(statusQuery).catch(() => null) : ((await awaitOutcome(pinned).catch(() => null))?.status ?? null);
+  return { handle: pinned, runId: description.runId, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
+}
+
+/** The input a deploy was started with (its validated spec), read from its history. */
+export async function deployInputOf(client: Client, handle: WorkflowHandle): Promise<DeployInput> {
+  const history = await handle.fetchHistory();
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  return decodeFromPayloadsAtIndex<DeployInput>(client.options.loadedDataConverter, 0, payloads);
 }

@@ -9,6 +9,7 @@ import { taskQueueFromEnv } from '../settings';
 import { connectClient } from '../temporal';
 import { cancel } from './commands/cancel';
 import { deploy } from './commands/deploy';
+import { history } from './commands/history';
 import { promote } from './commands/promote';
 import { rollback } from './commands/rollback';
 import { status } from './commands/status';
@@ -33,7 +34,21 @@ export function buildCli(setExit: (code: ExitCode) => void): Command {
   const program = new Command('greenlight')
     .description('Zero-downtime blue/green deploys of Docker services behind nginx, as durable Temporal workflows.')
     .option('--verbose', 'print stack traces of errors')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  success
+  1  the deploy failed after validation and was rolled back: the previous color serves
+  2  bad spec, bad arguments or unknown app, or validation failed: nothing was changed
+  3  refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment
+  4  Temporal, Docker or nginx unreachable
+  5  compensation could not restore the previous color (see the message)
+
+Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config profiles).`,
+    );
 
   program
     .command('deploy')
@@ -51,30 +66,45 @@ export function buildCli(setExit: (code: ExitCode) => void): Command {
 
   program
     .command('rollback <app>')
-    .description('roll back the running deploy of an app: traffic returns to the previous color')
+    .description('during a deploy: roll it back now; after a deploy: bring the previous version back (health-gated switch)')
     .option('-r, --reason <text>', 'why (recorded in the deploy)', 'requested by operator')
-    .addHelpText('after', '\nExample:\n  greenlight rollback shop --reason "checkout errors"')
-    .action(async (app: string, opts) => setExit(await withClient((client) => rollback(client, app, opts.reason))));
+    .option('--no-wait', 'return once a restore has started')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host (for a restore)').default(taskQueueFromEnv()))
+    .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
+    .action(async (app: string, opts) => setExit(await withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait }))));
 
   program
     .command('promote <app>')
     .description('release the manual promotion gate of the running deploy of an app')
+    .addHelpText('after', '\nExample:\n  greenlight promote shop')
     .action(async (app: string) => setExit(await withClient((client) => promote(client, app))));
 
   program
     .command('cancel <app>')
     .description('cancel the running deploy of an app; compensation still runs (nothing is left half-done)')
+    .addHelpText('after', '\nExample:\n  greenlight cancel shop')
     .action(async (app: string) => setExit(await withClient((client) => cancel(client, app))));
 
   program
     .command('status <app>')
-    .description('live color, images and phases of the last or running deploy of an app')
+    .description('live color and images (since when) and the running or last deploy with its phase')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight status shop\n  greenlight status shop --json | jq .liveColor')
     .action(async (app: string, opts) => setExit(await withClient((client) => status(client, app, Boolean(opts.json)))));
+
+  program
+    .command('history <app>')
+    .description('the last deploys of an app with outcome and duration (Temporal visibility)')
+    .option('-n, --limit <n>', 'how many', (v) => Number.parseInt(v, 10), 10)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  greenlight history shop -n 5')
+    .action(async (app: string, opts) => setExit(await withClient((client) => history(client, app, opts.limit, Boolean(opts.json)))));
 
   program
     .command('worker')
     .description('run a worker for this Docker host (deploy workflows and their activities)')
+    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight)\n\nExample:\n  greenlight worker')
     .action(async () => {
       const { runWorker } = await import('../../worker/main');
       await runWorker();

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { deployWorkflow } from '../../../workflows/deploy';
 import { statusQuery } from '../../../workflows/messages';
 import { loadDeploySpec } from '../../config/load';
 import { awaitOutcome, formatMs, startDeploy } from '../deploy-client';
@@ -15,17 +16,68 @@ export interface DeployOptions {
   out?: (line: string) => void;
 }
 
-/** Prints each phase when it ends, with its duration. */
-function progressPrinter(out: (line: string) => void) {
+export interface FollowOptions {
+  json: boolean;
+  out: (line: string) => void;
+  /** Live line for the running phase (a terminal); plain finished-phase lines otherwise (CI, pipes). */
+  live?: boolean;
+}
+
+/** Prints each phase when it ends, with its duration; in a terminal also the running one as it goes. */
+function progressPrinter(out: (line: string) => void, live: boolean) {
   let printed = 0;
-  return (status: DeployStatus) => {
-    const { phases } = status;
-    for (; printed < phases.length; printed++) {
-      const entry = phases[printed]!;
-      if (entry.durationMs === undefined) return;
-      if (entry.phase !== 'done') out(`  ${entry.phase.padEnd(15)} ${formatMs(entry.durationMs)}`);
-    }
+  let liveShown = false;
+  const clearLive = () => {
+    if (liveShown) process.stdout.write('\r\x1b[2K');
+    liveShown = false;
   };
+  return {
+    update(status: DeployStatus) {
+      for (; printed < status.phases.length; printed++) {
+        const entry = status.phases[printed]!;
+        if (entry.durationMs === undefined) {
+          if (live) {
+            clearLive();
+            const elapsed = Date.now() - Date.parse(entry.startedAt);
+            process.stdout.write(`  ${entry.phase.padEnd(15)} ${formatMs(elapsed)} …${status.waitingFor ? ` ${status.waitingFor}` : ''}`.slice(0, process.stdout.columns ?? 120));
+            liveShown = true;
+          }
+          return;
+        }
+        clearLive();
+        if (entry.phase !== 'done') out(`  ${entry.phase.padEnd(15)} ${formatMs(entry.durationMs)}`);
+      }
+    },
+    end: clearLive,
+  };
+}
+
+/** Follows a started deploy to its end: progress while it runs, then the outcome and its exit code. */
+export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>, opts: FollowOptions): Promise<ExitCode> {
+  const printer = progressPrinter(opts.out, opts.live ?? false);
+  let done = false;
+  const poller = (async () => {
+    while (!done) {
+      const status = await handle.query(statusQuery).catch(() => null);
+      if (status && !opts.json && !done) printer.update(status);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  try {
+    const outcome = await awaitOutcome(handle);
+    done = true;
+    await poller;
+    if (opts.json) {
+      opts.out(JSON.stringify({ exitCode: outcome.exitCode, message: outcome.message, status: outcome.status }));
+    } else {
+      if (outcome.status) printer.update(outcome.status);
+      printer.end();
+      opts.out(outcome.message);
+    }
+    return outcome.exitCode;
+  } finally {
+    done = true;
+  }
 }
 
 export async function deploy(client: Client, opts: DeployOptions): Promise<ExitCode> {
@@ -36,28 +88,6 @@ export async function deploy(client: Client, opts: DeployOptions): Promise<ExitC
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return EXIT.ok;
   }
-  if (!opts.json) out(`deploying ${spec.app} (workflow ${handle.workflowId}):`);
-  const print = progressPrinter(out);
-  let done = false;
-  const poller = (async () => {
-    while (!done) {
-      const status = await handle.query(statusQuery).catch(() => null);
-      if (status && !opts.json) print(status);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  })();
-  try {
-    const outcome = await awaitOutcome(handle);
-    done = true;
-    await poller;
-    if (opts.json) {
-      out(JSON.stringify({ exitCode: outcome.exitCode, message: outcome.message, status: outcome.status }));
-    } else {
-      if (outcome.status) print(outcome.status);
-      out(outcome.message);
-    }
-    return outcome.exitCode;
-  } finally {
-    done = true;
-  }
+  if (!opts.json) out(`deploying ${spec.app} (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}):`);
+  return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
 }

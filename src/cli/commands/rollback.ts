@@ -1,24 +1,56 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { rollbackUpdate } from '../../../workflows/messages';
-import { deployWorkflowId } from '../../names';
+import { parseDeploySpec } from '../../config/load';
+import { deployInputOf, lastDeploy, startDeploy } from '../deploy-client';
 import { EXIT, type ExitCode } from '../exit-codes';
+import { followDeploy } from './deploy';
 
-/** Asks the running deploy of `app` to roll back; the deploy's validator says why if it refuses. */
-export async function rollback(client: Client, app: string, reason: string, out: (line: string) => void = console.log): Promise<ExitCode> {
-  const handle = client.workflow.getHandle(deployWorkflowId(app));
-  try {
-    const accepted = await handle.executeUpdate(rollbackUpdate, { args: [reason] });
-    out(`rollback of ${app} accepted during ${accepted.phase}: ${accepted.reason}`);
-    return EXIT.ok;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err as Error).message?.includes('workflow execution already completed')) {
-      out(`no deploy of ${app} is running: nothing to roll back`);
-      return EXIT.refused;
-    }
-    if (err instanceof WorkflowUpdateFailedError) {
-      out(`rollback of ${app} refused: ${err.cause?.message ?? err.message}`);
-      return EXIT.refused;
-    }
-    throw err;
+export interface RollbackOptions {
+  reason: string;
+  taskQueue: string;
+  json: boolean;
+  wait: boolean;
+  out?: (line: string) => void;
+}
+
+/**
+ * During a deploy: asks it to roll back (compensation now). After a successful deploy: brings the
+ * previous version back (its stopped containers) through the same health-gated switch, as a new deploy.
+ */
+export async function rollback(client: Client, app: string, opts: RollbackOptions): Promise<ExitCode> {
+  const out = opts.out ?? ((line: string) => console.log(line));
+  const last = await lastDeploy(client, app);
+  if (!last) {
+    out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
+    return EXIT.invalid;
   }
+  if (last.running) {
+    try {
+      const accepted = await last.handle.executeUpdate(rollbackUpdate, { args: [opts.reason] });
+      out(`rollback of ${app} accepted during ${accepted.phase}: ${accepted.reason}`);
+      return EXIT.ok;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        out(`rollback of ${app} refused: ${err.cause?.message ?? err.message}`);
+        return EXIT.refused;
+      }
+      throw err;
+    }
+  }
+  const status = last.status;
+  if (!status || status.outcome !== 'succeeded' || Object.keys(status.previousImages).length === 0) {
+    out(`nothing to roll back for ${app}: the last deploy ${status ? `ended ${status.outcome}` : 'has no status'}${status?.outcome === 'rolled-back' ? ' (the previous version is still live)' : ''}`);
+    return EXIT.refused;
+  }
+  const input = await deployInputOf(client, last.handle);
+  const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
+  const spec = parseDeploySpec({ ...input.spec, services });
+  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.handle.workflowId } });
+  const images = Object.entries(status.previousImages).map(([s, i]) => `${s}=${i}`).join(', ');
+  if (!opts.wait) {
+    out(`restoring the previous version of ${app} (${images}): started ${handle.workflowId}`);
+    return EXIT.ok;
+  }
+  if (!opts.json) out(`restoring the previous version of ${app} (${images}) through the health-gated switch:`);
+  return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
 }

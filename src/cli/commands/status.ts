@@ -1,30 +1,49 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { statusQuery } from '../../../workflows/messages';
-import { deployWorkflowId } from '../../names';
-import { formatMs } from '../deploy-client';
+import type { Client } from '@temporalio/client';
+import { formatMs, lastDeploy } from '../deploy-client';
 import { EXIT, type ExitCode } from '../exit-codes';
+import { deployWorkflowId } from '../../names';
+import type { DeployStatus } from '../../types';
 
-/** The last (or running) deploy of `app`, from the workflow's status query. */
+/** Images on the live color: the new ones only once a deploy made its target the live color for good. */
+function liveImagesOf(s: DeployStatus): Record<string, string> {
+  const targetIsLive = s.outcome === 'succeeded' || (s.outcome === 'compensation-failed' && s.liveColor === s.targetColor);
+  return targetIsLive ? s.images : s.previousImages;
+}
+
+/** Per app: live color and images, since when, and the running (or last) deploy with its phase. */
 export async function status(client: Client, app: string, json: boolean, out: (line: string) => void = console.log): Promise<ExitCode> {
-  const handle = client.workflow.getHandle(deployWorkflowId(app));
-  try {
-    const [description, current] = await Promise.all([handle.describe(), handle.query(statusQuery)]);
-    if (json) {
-      out(JSON.stringify({ workflowStatus: description.status.name, ...current }));
-      return EXIT.ok;
-    }
-    out(`${app}: ${current.liveColor ?? 'nothing'} live; last deploy ${description.status.name.toLowerCase()} (${current.outcome}), phase ${current.phase}`);
-    out(`  images: ${Object.entries(current.images).map(([s, i]) => `${s}=${i}`).join(', ')}`);
-    if (current.waitingFor) out(`  waiting for: ${current.waitingFor}`);
-    for (const p of current.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
-    if (current.rollbackReason) out(`  rollback: ${current.rollbackReason}`);
-    if (current.lastError) out(`  error: ${current.lastError}`);
-    return EXIT.ok;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      out(`no deploy of ${app} found`);
-      return EXIT.refused;
-    }
-    throw err;
+  const last = await lastDeploy(client, app);
+  if (!last) {
+    out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
+    return EXIT.invalid;
   }
+  // The live version is the last successful deploy's: find when it ended.
+  let liveSince: Date | null = null;
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${deployWorkflowId(app)}' AND ExecutionStatus = 'Completed'`, pageSize: 1 })) {
+    liveSince = execution.closeTime ?? null;
+    break;
+  }
+  const s = last.status;
+  const summary = {
+    app,
+    liveColor: s?.liveColor ?? null,
+    liveImages: s ? liveImagesOf(s) : {},
+    liveSince: liveSince?.toISOString() ?? null,
+    deploy: s
+      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, lastError: s.lastError, phases: s.phases }
+      : null,
+  };
+  const liveImages = summary.liveImages;
+  if (json) {
+    out(JSON.stringify(summary));
+    return EXIT.ok;
+  }
+  out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${Object.entries(liveImages).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
+  if (s) {
+    out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
+    for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
+    if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
+    if (s.lastError) out(`  error: ${s.lastError}`);
+  }
+  return EXIT.ok;
 }

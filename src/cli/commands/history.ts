@@ -1,0 +1,41 @@
+import type { Client } from '@temporalio/client';
+import { deployWorkflowId, SEARCH_ATTRIBUTES } from '../../names';
+import { formatMs } from '../deploy-client';
+import { EXIT, type ExitCode } from '../exit-codes';
+
+export interface HistoryEntry {
+  runId: string;
+  workflowStatus: string;
+  outcome: string;
+  startedAt: string;
+  durationMs: number | null;
+  images: string[];
+}
+
+/** The last `limit` deploys of `app` from Temporal visibility, newest first. */
+export async function history(client: Client, app: string, limit: number, json: boolean, out: (line: string) => void = console.log): Promise<ExitCode> {
+  const entries: HistoryEntry[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${deployWorkflowId(app)}'`, pageSize: limit })) {
+    const sa = execution.typedSearchAttributes;
+    entries.push({
+      runId: execution.runId,
+      workflowStatus: execution.status.name,
+      outcome: sa.get(SEARCH_ATTRIBUTES.outcome) ?? execution.status.name.toLowerCase(),
+      startedAt: execution.startTime.toISOString(),
+      durationMs: execution.closeTime ? execution.closeTime.getTime() - execution.startTime.getTime() : null,
+      images: sa.get(SEARCH_ATTRIBUTES.images) ?? [],
+    });
+    if (entries.length >= limit) break;
+  }
+  if (json) {
+    out(JSON.stringify(entries));
+    return EXIT.ok;
+  }
+  if (entries.length === 0) {
+    out(`no deploy of ${app} found: check the app name`);
+    return EXIT.invalid;
+  }
+  out(`${'started'.padEnd(24)} ${'outcome'.padEnd(20)} ${'duration'.padEnd(9)} images`);
+  for (const e of entries) out(`${e.startedAt.padEnd(24)} ${e.outcome.padEnd(20)} ${(e.durationMs === null ? 'running' : formatMs(e.durationMs)).padEnd(9)} ${e.images.join(', ')}`);
+  return EXIT.ok;
+}
