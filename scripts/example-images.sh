@@ -2,6 +2,13 @@
 # Builds the example app's images on the registry-free base image (idempotent; Docker's cache makes
 # repeat runs fast). The variants are broken on purpose, for the tests and the demo.
 source "$(dirname "$0")/lib.sh"
+# The backend vendors pg and redis: the base image has no npm, so node_modules is installed here and
+# copied into the image (pure JavaScript, nothing compiled for the host).
+BACKEND="$GL_REPO/examples/app/backend"
+if [ ! -f "$BACKEND/node_modules/.package-lock.json" ] || [ "$BACKEND/package-lock.json" -nt "$BACKEND/node_modules/.package-lock.json" ]; then
+  log "npm ci --omit=dev in examples/app/backend"
+  (cd "$BACKEND" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
+fi
 BASE_IMAGE="${GL_BASE_IMAGE:-greenlight/node-base:local}"
 build() { # <image:tag> <context> [--build-arg ...]
   local tag="$1" ctx="$2"; shift 2
@@ -9,8 +16,10 @@ build() { # <image:tag> <context> [--build-arg ...]
   DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE_IMAGE" "$@" -t "$tag" "$GL_REPO/examples/app/$ctx" \
     >/dev/null 2>"$GL_HOME/docker-build.log" || { cat "$GL_HOME/docker-build.log" >&2; return 1; }
 }
+# SCHEMA_VERSION: the schema level (and migrations) each version knows; v1 predates migration 002.
+schema_of() { if [ "$1" = v1 ]; then echo 1; else echo 2; fi; }
 for v in v1 v2 v3; do
-  build "greenlight-example-backend:$v" backend --build-arg "APP_VERSION=$v"
+  build "greenlight-example-backend:$v" backend --build-arg "APP_VERSION=$v" --build-arg "SCHEMA_VERSION=$(schema_of "$v")"
   build "greenlight-example-frontend:$v" frontend --build-arg "APP_VERSION=$v"
 done
 build greenlight-example-backend:unhealthy backend --build-arg APP_VERSION=unhealthy --build-arg BEHAVIOR=unhealthy

@@ -106,7 +106,10 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .description('run a worker for this Docker host (deploy workflows and their activities)')
     .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight)\n\nExample:\n  greenlight worker')
     .action(async () => {
-      const { runWorker } = await import('../../worker/main');
+      // Loaded on demand: the worker SDK (native) is heavy and other commands never need it. require, not
+      // import(): under tsx's CommonJS hook a dynamic import would not resolve the .ts file.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
       await runWorker();
       setExit(EXIT.ok);
     });

@@ -66,18 +66,19 @@ const normalized = (sql) => sql.replace(/--[^\n]*/g, ' ').replace(/\s+/g, ' ').t
  * idempotent, so a migration interrupted before it was recorded can simply run again.
  */
 function expandOnlyViolation(sql) {
-  const s = normalized(sql);
-  if (/\b(DROP|RENAME|TRUNCATE|DELETE|UPDATE|REVOKE)\b/.test(s)) return 'drops, renames or rewrites existing data';
-  if (/\bALTER COLUMN\b|\bSET NOT NULL\b|\bTYPE\b/.test(s)) return 'changes an existing column';
+  const s = normalized(sql).replace(/;$/, '');
+  if (s.includes(';')) return 'holds more than one statement (one per entry, so each is checked)';
   if (/^CREATE TABLE IF NOT EXISTS /.test(s)) return null;
   if (/^CREATE (UNIQUE )?INDEX IF NOT EXISTS /.test(s)) return null;
   if (/^ALTER TABLE (IF EXISTS )?[\w."]+ ADD COLUMN IF NOT EXISTS /.test(s)) {
+    if (/,\s*(?!ADD COLUMN IF NOT EXISTS )[A-Z]/.test(s.replace(/\([^()]*\)/g, ''))) return 'combines ADD COLUMN with another kind of change';
     if (/\bNOT NULL\b/.test(s) && !/\bDEFAULT\b/.test(s)) return 'adds a NOT NULL column without a DEFAULT (the running version inserts without it)';
-    if (/,\s*(ALTER|DROP|RENAME)\b/.test(s)) return 'combines ADD COLUMN with another change';
     return null;
   }
-  if (/^INSERT INTO .* ON CONFLICT .* DO NOTHING$/.test(s)) return null;
-  return 'is not one of CREATE TABLE IF NOT EXISTS, CREATE INDEX IF NOT EXISTS, ALTER TABLE ... ADD COLUMN IF NOT EXISTS, INSERT ... ON CONFLICT DO NOTHING';
+  if (/^INSERT INTO .* ON CONFLICT .*DO NOTHING$/.test(s)) return null;
+  if (/^(DROP|TRUNCATE|DELETE|UPDATE)\b|\b(DROP|RENAME)\b/.test(s)) return 'drops, renames or rewrites what the running version uses (a contract step: ship it in a later release)';
+  if (/\bALTER COLUMN\b/.test(s)) return 'changes an existing column (a contract step: add a new column instead)';
+  return 'is not one of CREATE TABLE IF NOT EXISTS, CREATE [UNIQUE] INDEX IF NOT EXISTS, ALTER TABLE ... ADD COLUMN IF NOT EXISTS, INSERT ... ON CONFLICT DO NOTHING';
 }
 
 /** Every violation in the given migrations, as "migration 002 (note tags), statement 1: ...". */

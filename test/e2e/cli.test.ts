@@ -1,0 +1,200 @@
+/**
+ * Every `greenlight` command and exit code, through the real CLI binary against the real dev server,
+ * with the real worker entry (`greenlight worker`) as a subprocess.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { EXIT } from '../../src/cli/exit-codes';
+import type { DeploySpecInput } from '../../src/config/schema';
+import { appContainers, cli, get, resetApp, twoServiceSpec, waitUntil } from '../helpers/fixtures';
+import { REPO, GL_HOME, BUNDLE_PATH } from '../helpers/paths';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startTestWorker, testRouter, type TestWorker } from '../helpers/worker';
+
+const APP = 'cli-shop';
+const BASE = 4500;
+const QUEUE = 'e2e-cli';
+const ROUTER = `http://127.0.0.1:${BASE}`;
+const docker = new Docker();
+const router = testRouter();
+let dir: string;
+let worker: ChildProcess;
+
+function specFile(name: string, overrides: Partial<DeploySpecInput> = {}): string {
+  const file = join(dir, `${name}.yml`);
+  writeFileSync(file, stringify(twoServiceSpec(APP, BASE, { verify: { window: '1s', interval: '100ms' }, ...overrides })));
+  return file;
+}
+
+const gl = (...args: string[]) => cli([...args], { GREENLIGHT_TASK_QUEUE: QUEUE });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
+  await resetApp(docker, router, APP);
+  // The worker command itself, as an operator would run it.
+  worker = spawn(join(REPO, 'bin', 'greenlight'), ['worker'], {
+    env: { ...process.env, GREENLIGHT_TASK_QUEUE: QUEUE, GREENLIGHT_HOME: GL_HOME, GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  await waitUntil('greenlight worker to poll', async () => log.includes(`task queue "${QUEUE}"`), 60_000, 100);
+});
+
+afterAll(async () => {
+  worker?.kill('SIGTERM');
+  await new Promise((r) => worker?.once('exit', r));
+});
+
+describe('greenlight CLI', () => {
+  it('--help of every command shows an example; the top-level help documents the exit codes', async () => {
+    const top = await gl('--help');
+    expect(top.stdout).toContain('Exit codes:');
+    expect(top.stdout).toContain('4  Temporal, Docker or nginx unreachable');
+    for (const command of ['deploy', 'rollback', 'promote', 'cancel', 'status', 'history', 'worker']) {
+      const help = await gl(command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/Examples?:\n {2}greenlight /);
+    }
+  });
+
+  it('deploy --json: exit 0 and a machine-readable result', async () => {
+    const result = await gl('deploy', '-f', specFile('v1'), '--json');
+    expect(result.code).toBe(EXIT.ok);
+    const json = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    expect(json).toMatchObject({ exitCode: 0, status: { app: APP, outcome: 'succeeded', liveColor: 'blue' } });
+  });
+
+  it('deploy (plain): each phase with its duration, then the outcome', async () => {
+    const result = await gl('deploy', '-f', specFile('v2'), '--image', 'backend=greenlight-example-backend:v2', '--image', 'frontend=greenlight-example-frontend:v2');
+    expect(result.code).toBe(EXIT.ok);
+    const phases = result.stdout.split('\n').filter((l) => /^ {2}\S+ +[\d.]+ m?s$/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+    expect(phases).toEqual(['validate', 'deploy-green', 'health-check', 'switch', 'verify', 'cleanup']);
+    expect(result.stdout).toContain(`deploy of ${APP} succeeded: green is live`);
+  });
+
+  it('status: live color, images, since when, last deploy', async () => {
+    const text = await gl('status', APP);
+    expect(text.code).toBe(EXIT.ok);
+    expect(text.stdout).toMatch(new RegExp(`^${APP}: green live \\(backend=greenlight-example-backend:v2, frontend=greenlight-example-frontend:v2\\) since \\d{4}-`));
+    const json = JSON.parse((await gl('status', APP, '--json')).stdout);
+    expect(json).toMatchObject({ app: APP, liveColor: 'green', liveImages: { backend: 'greenlight-example-backend:v2' }, deploy: { outcome: 'succeeded', running: false } });
+  });
+
+  it('history: the last deploys with outcome and duration, newest first', async () => {
+    const json = JSON.parse((await gl('history', APP, '-n', '2', '--json')).stdout) as Array<{ outcome: string; durationMs: number; images: string[] }>;
+    expect(json.map((e) => e.outcome)).toEqual(['succeeded', 'succeeded']);
+    expect(json[0]!.images).toEqual(['backend=greenlight-example-backend:v2', 'frontend=greenlight-example-frontend:v2']);
+    expect(json.every((e) => e.durationMs > 0)).toBe(true);
+    const text = await gl('history', APP);
+    expect(text.stdout.split('\n')[0]).toMatch(/^started +outcome +duration +images$/);
+  });
+
+  it('rollback after a deploy brings the previous version back from its stopped containers', async () => {
+    const stoppedBlue = (await appContainers(docker, APP)).filter((c) => c.name.endsWith('-blue'));
+    expect(stoppedBlue.map((c) => c.state)).toEqual(['exited', 'exited']);
+    const idsBefore = await Promise.all(stoppedBlue.map(async (c) => (await docker.getContainer(c.name).inspect()).Id));
+
+    const result = await gl('rollback', APP, '--reason', 'v2 breaks checkout');
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain(`restoring the previous version of ${APP} (backend=greenlight-example-backend:v1, frontend=greenlight-example-frontend:v1)`);
+    expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v1', color: 'blue' });
+    // The same containers, started again: not recreated.
+    const idsAfter = await Promise.all(stoppedBlue.map(async (c) => (await docker.getContainer(c.name).inspect()).Id));
+    expect(idsAfter).toEqual(idsBefore);
+    const status = JSON.parse((await gl('status', APP, '--json')).stdout);
+    expect(status.liveImages).toEqual({ backend: 'greenlight-example-backend:v1', frontend: 'greenlight-example-frontend:v1' });
+  });
+
+  it('rollback during a deploy triggers compensation; the deploy exits 1', async () => {
+    const deploying = gl('deploy', '-f', specFile('slow-verify', { verify: { window: '2m', interval: '200ms' } }), '--image', 'backend=greenlight-example-backend:v3');
+    await waitUntil('verify', async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.phase === 'verify', 60_000, 200);
+    const rollback = await gl('rollback', APP, '-r', 'operator says no');
+    expect(rollback.code).toBe(EXIT.ok);
+    expect(rollback.stdout).toBe(`rollback of ${APP} accepted during verify: operator says no\n`);
+    const result = await deploying;
+    expect(result.code).toBe(EXIT.rolledBack);
+    expect(result.stdout).toContain('operator says no');
+  });
+
+  it('nothing to roll back, promote or cancel: exit 3 with the reason', async () => {
+    const rollback = await gl('rollback', APP);
+    expect(rollback.code).toBe(EXIT.refused);
+    expect(rollback.stdout).toContain('nothing to roll back for cli-shop: the last deploy ended rolled-back (the previous version is still live)');
+    const promote = await gl('promote', APP);
+    expect(promote.code).toBe(EXIT.refused);
+    expect(promote.stdout).toContain('no deploy of cli-shop is running: nothing to promote');
+    const cancel = await gl('cancel', APP);
+    expect(cancel.code).toBe(EXIT.refused);
+  });
+
+  it('validation failure: exit 2; deploy --no-wait returns at once', async () => {
+    const bad = await gl('deploy', '-f', specFile('badtest', { validate: { commands: [{ name: 'selftest', service: 'backend', run: ['node', '/app/selftest.js'] }] } }), '--image', 'backend=greenlight-example-backend:badtest');
+    expect(bad.code).toBe(EXIT.invalid);
+    expect(bad.stdout).toContain('validation failed, nothing was changed');
+    const started = await gl('deploy', '-f', specFile('nowait'), '--no-wait', '--json');
+    expect(started.code).toBe(EXIT.ok);
+    expect(JSON.parse(started.stdout)).toMatchObject({ app: APP, workflowId: `deploy-${APP}` });
+    await waitUntil('the no-wait deploy to end', async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.running === false, 120_000, 500);
+  });
+
+  it('unknown app: exit 2 with one clear line', async () => {
+    for (const command of ['status', 'history', 'rollback']) {
+      const result = await gl(command, 'no-such-app');
+      expect(result.code).toBe(EXIT.invalid);
+      expect(result.stdout).toBe('no deploy of no-such-app found: check the app name' + (command === 'history' ? '\n' : ' (greenlight history no-such-app)\n'));
+    }
+  });
+
+  it('Temporal unreachable: exit 4, one line, no stack trace unless --verbose', async () => {
+    const result = await cli(['status', APP], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(result.code).toBe(EXIT.infrastructure);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('greenlight: cannot reach Temporal at 127.0.0.1:1');
+    const verbose = await cli(['status', APP, '--verbose'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('Docker unreachable on the worker: exit 4 with what to do; nothing changed', async () => {
+    let broken: TestWorker | undefined;
+    try {
+      broken = await startTestWorker('e2e-cli-no-docker', { docker: new Docker({ socketPath: '/run/greenlight-no-such-docker.sock' }) });
+      const result = await cli(['deploy', '-f', specFile('no-docker'), '--task-queue', 'e2e-cli-no-docker']);
+      expect(result.code).toBe(EXIT.infrastructure);
+      expect(result.stdout).toContain('Docker engine unreachable');
+      expect(result.stdout).toContain('start dockerd (scripts/docker.sh)');
+    } finally {
+      await broken?.stop();
+    }
+  });
+
+  it('a namespace without the search attributes: the deploy still runs, with a note', async () => {
+    await cli(['status', APP]); // warm
+    const { execFileSync } = await import('node:child_process');
+    execFileSync(join(REPO, '.tools', 'temporal'), ['operator', 'namespace', 'create', '--namespace', 'e2e-bare'], { stdio: 'ignore' });
+    const bare = await startTestWorkerIn('e2e-bare');
+    try {
+      await resetApp(docker, router, 'cli-bare');
+      const file = join(dir, 'bare.yml');
+      writeFileSync(file, stringify(twoServiceSpec('cli-bare', BASE + 50, { verify: { window: '1s', interval: '100ms' } })));
+      const result = await waitUntil('the new namespace to accept workflows', async () => {
+        const r = await cli(['deploy', '-f', file, '--task-queue', 'e2e-bare'], { TEMPORAL_NAMESPACE: 'e2e-bare' });
+        return r.stderr.includes('Namespace e2e-bare is not found') ? undefined : r;
+      }, 60_000, 1_000);
+      expect(result.code).toBe(EXIT.ok);
+      expect(result.stderr).toContain("the namespace lacks greenlight's search attributes");
+    } finally {
+      await bare.stop();
+      await resetApp(docker, router, 'cli-bare');
+    }
+  });
+});
+
+/** A test worker in another namespace. */
+async function startTestWorkerIn(namespace: string): Promise<TestWorker> {
+  return startTestWorker('e2e-bare', { namespace });
+}
