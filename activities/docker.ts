@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import type Docker from 'dockerode';
-import { buildAppContainer, buildValidationContainer } from './builders/container';
+import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from './builders/container';
 import { fail, withHeartbeat } from './support';
 import { containerName, LABELS, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
@@ -86,6 +86,36 @@ async function assertNotRouted(router: NginxRouter, app: string, color: Color, a
 }
 
 export function createDockerActivities({ docker, router, env }: DockerDeps) {
+  /** Values of `services.<service>.secrets` from the worker's environment. */
+  function secretsOf(spec: DeploySpec, service: string): Record<string, string> {
+    const secretEnv: Record<string, string> = {};
+    for (const name of spec.services[service]!.secrets) {
+      const value = env[name];
+      if (value === undefined) throw fail(FAILURE_TYPES.preflight, `services.${service}.secrets: ${name} is not set in the worker's environment: set it where the worker runs`);
+      secretEnv[name] = value;
+    }
+    return secretEnv;
+  }
+
+  /** Runs a one-off container to its end (exit code, or null on time-out) and removes it. Idempotent by name. */
+  async function runOneOff(options: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+    return withHeartbeat(async () => {
+      await removeContainer(docker, options.name!); // a previous attempt's container
+      const container = await docker.createContainer(options);
+      try {
+        await container.start();
+        let timer: NodeJS.Timeout | undefined;
+        const waited = await Promise.race([
+          container.wait() as Promise<{ StatusCode: number }>,
+          new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
+        ]).finally(() => clearTimeout(timer));
+        return { exitCode: waited?.StatusCode ?? null, output: await containerLogTail(docker, options.name!, 20) };
+      } finally {
+        await removeContainer(docker, options.name!);
+      }
+    });
+  }
+
   return {
     /** Images the live color runs, read from its containers' labels. */
     async readColorImages(spec: DeploySpec, color: Color): Promise<Record<string, string>> {
@@ -128,34 +158,31 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
 
     /** Runs each validation command in a one-off, network-less container of the new image. */
     async runValidationCommands(spec: DeploySpec, deployId: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
-      return withHeartbeat(async () => {
-        const results: Array<{ name: string; exitCode: number; output: string }> = [];
-        for (let index = 0; index < spec.validate.commands.length; index++) {
-          const command = spec.validate.commands[index]!;
-          const options = buildValidationContainer(spec, index, deployId);
-          await removeContainer(docker, options.name!); // a previous attempt's container
-          const container = await docker.createContainer(options);
-          try {
-            await container.start();
-            let timer: NodeJS.Timeout | undefined;
-            const waited = await Promise.race([
-              container.wait() as Promise<{ StatusCode: number }>,
-              new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), command.timeout))),
-            ]).finally(() => clearTimeout(timer));
-            const output = await containerLogTail(docker, options.name!, 20);
-            if (waited === null) {
-              throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${output}`);
-            }
-            results.push({ name: command.name, exitCode: waited.StatusCode, output });
-            if (waited.StatusCode !== 0) {
-              throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" (${command.run.join(' ')}) exited with ${waited.StatusCode}:\n${output}`, results);
-            }
-          } finally {
-            await removeContainer(docker, options.name!);
-          }
+      const results: Array<{ name: string; exitCode: number; output: string }> = [];
+      for (let index = 0; index < spec.validate.commands.length; index++) {
+        const command = spec.validate.commands[index]!;
+        const run = await runOneOff(buildValidationContainer(spec, index, deployId), command.timeout);
+        if (run.exitCode === null) {
+          throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${run.output}`);
         }
-        return results;
-      });
+        results.push({ name: command.name, exitCode: run.exitCode, output: run.output });
+        if (run.exitCode !== 0) {
+          throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" (${command.run.join(' ')}) exited with ${run.exitCode}:\n${run.output}`, results);
+        }
+      }
+      return results;
+    },
+
+    /** The expand-only migration, before the new color starts. Re-running it must be harmless (the tool's job). */
+    async runMigration(spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
+      const migrate = spec.migrate;
+      if (!migrate) return { exitCode: 0, output: 'no migrate step' };
+      const run = await runOneOff(buildMigrationContainer(spec, deployId, secretsOf(spec, migrate.service)), migrate.timeout);
+      if (run.exitCode !== 0) {
+        const what = run.exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${run.exitCode}`;
+        throw fail(FAILURE_TYPES.migration, `migration (${migrate.run.join(' ')}) ${what}:\n${run.output}`);
+      }
+      return { exitCode: 0, output: run.output };
     },
 
     /**
@@ -168,13 +195,7 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
       return withHeartbeat(async () => {
         const ids: Record<string, string> = {};
         for (const [service, svc] of Object.entries(spec.services)) {
-          const secretEnv: Record<string, string> = {};
-          for (const name of svc.secrets) {
-            const value = env[name];
-            if (value === undefined) throw fail(FAILURE_TYPES.preflight, `services.${service}.secrets: ${name} is not set in the worker's environment: set it where the worker runs`);
-            secretEnv[name] = value;
-          }
-          const options = buildAppContainer({ spec, service, color, deployId, secretEnv });
+          const options = buildAppContainer({ spec, service, color, deployId, secretEnv: secretsOf(spec, service) });
           const existing = await inspectOrNull(docker, options.name!);
           const sameImage = existing?.Config.Labels?.[LABELS.image] === svc.image;
           // Ours: a retry of this step. Adopted: a restore starts the previous version's stopped container again.

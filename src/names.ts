@@ -44,6 +44,7 @@ export const FAILURE_TYPES = {
   config: 'ConfigError',
   preflight: 'PreflightError',
   validationCommand: 'ValidationCommandFailed',
+  migration: 'MigrationFailed',
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',

@@ -29,6 +29,7 @@ export interface DeployInput {
 
 export const PHASES = [
   'validate',
+  'migrate',
   'deploy-green',
   'health-check',
   'promotion-gate',

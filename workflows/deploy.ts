@@ -24,7 +24,7 @@ import { promoteUpdate, rollbackUpdate, statusQuery } from './messages';
 import { compensation, dockerOps, quick, watching } from './profiles';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
-const ROLLBACK_PHASES: Phase[] = ['validate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
+const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
 
 /** Thrown inside the workflow to unwind into compensation; never leaves it. */
 class RollbackRequested extends Error {}
@@ -217,6 +217,12 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   let switched = false;
   let baseline: LatencyBaseline | null = null;
   try {
+    // 1b. migrate (optional): expand-only, so the live version keeps working on the new schema.
+    if (spec.migrate) {
+      enter('migrate', `${spec.migrate.run.join(' ')} in a one-off ${spec.migrate.service} container`);
+      await unlessRolledBack(() => step(dockerOps(spec.migrate!.timeout), 'runMigration', `migrate: ${spec.migrate!.run.join(' ')}`, spec, runId));
+    }
+
     // 2. deploy-green: the live color is never touched.
     enter('deploy-green', `creating and starting the ${targetColor} containers`);
     deployed = true; // a failure half-way still leaves containers to remove

@@ -88,3 +88,33 @@ export function buildValidationContainer(spec: DeploySpec, commandIndex: number,
     HostConfig: { NetworkMode: 'none', AutoRemove: false },
   };
 }
+
+export function migrationContainerName(app: string): string {
+  return `${app}-migrate`;
+}
+
+/**
+ * The migration step: a one-off container of the new image on the app's network, with the service's
+ * environment (and secrets), so it reaches the shared database. Never routed, never a color.
+ */
+export function buildMigrationContainer(spec: DeploySpec, deployId: string, secretEnv: Record<string, string>): Docker.ContainerCreateOptions {
+  const migrate = spec.migrate;
+  if (!migrate) throw new Error('the spec has no migrate step');
+  const svc = spec.services[migrate.service];
+  if (!svc) throw new Error(`unknown service ${migrate.service}`);
+  return {
+    name: migrationContainerName(spec.app),
+    Image: svc.image,
+    Cmd: migrate.run,
+    Env: envList({ ...svc.env, ...secretEnv, GREENLIGHT_APP: spec.app, GREENLIGHT_SERVICE: migrate.service, GREENLIGHT_MIGRATION: 'true', GREENLIGHT_DEPLOY_ID: deployId }),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.app]: spec.app,
+      [LABELS.service]: migrate.service,
+      [LABELS.deployId]: deployId,
+      [LABELS.image]: svc.image,
+      [LABELS.role]: 'migrate',
+    },
+    HostConfig: { NetworkMode: spec.network, ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false },
+  };
+}

@@ -134,6 +134,16 @@ export const deploySpecSchema = z
       })
       .prefault({})
       .describe('Validation before the deploy.'),
+    migrate: z
+      .strictObject({
+        service: z.string().describe('Service whose new image runs the migration (with its env and secrets, on the app network).'),
+        run: z
+          .array(z.string(), { error: 'must be a list of strings: the command and its arguments, e.g. ["node", "migrate.js"]' })
+          .min(1, 'must not be empty: the command and its arguments, e.g. ["node", "migrate.js"]'),
+        timeout: duration('Time limit of the migration', '5m'),
+      })
+      .optional()
+      .describe('A forward-compatible (expand-only) migration run before the new color starts; the live version must keep working on the migrated schema.'),
     promotion: z
       .strictObject({
         manual: z.boolean().default(false).describe('Wait for `greenlight promote` before the switch.'),
@@ -180,6 +190,9 @@ export const deploySpecSchema = z
         });
       }
     });
+    if (spec.migrate && !(spec.migrate.service in spec.services)) {
+      ctx.addIssue({ code: 'custom', path: ['migrate', 'service'], message: `unknown service "${spec.migrate.service}": use one of ${Object.keys(spec.services).join(', ')}` });
+    }
     if (spec.health.timeout > spec.health.deadline) {
       ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'must not exceed health.deadline: a single probe cannot take longer than the whole gate' });
     }

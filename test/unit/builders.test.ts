@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAppContainer, buildValidationContainer } from '../../activities/builders/container';
+import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../../activities/builders/container';
 import {
   parseAppConfig,
   parseRouteKey,
@@ -17,9 +17,8 @@ function spec(input: DeploySpecInput) {
   return parseDeploySpec(input);
 }
 
-const shop = () =>
-  spec({
-    app: 'shop',
+const shopInput = (): DeploySpecInput => ({
+  app: 'shop',
     services: {
       backend: {
         image: 'shop-backend:v2',
@@ -32,7 +31,8 @@ const shop = () =>
       frontend: { image: 'shop-frontend:v2', port: 3000, hostPorts: { blue: 5003, green: 5004 } },
     },
     validate: { commands: [{ name: 'unit', service: 'backend', run: ['npm', 'test'] }] },
-  });
+});
+const shop = () => spec(shopInput());
 
 /** One service on "/", everything else defaulted. */
 const web = (overrides: { blue?: number; green?: number; route?: string; image?: string } = {}) =>
@@ -160,6 +160,39 @@ describe('buildValidationContainer', () => {
 
   it('throws on a command index out of range', () => {
     expect(() => buildValidationContainer(shop(), 1, 'd-1')).toThrow('no validation command #1');
+  });
+});
+
+describe('buildMigrationContainer', () => {
+  it("builds a one-off container of the new image on the app network, with the service's env and secrets", () => {
+    const withMigrate = parseDeploySpec({ ...shopInput(), migrate: { service: 'backend', run: ['node', 'migrate.js'] } });
+    expect(buildMigrationContainer(withMigrate, 'd-9', { DB_PASSWORD: 's3cret' })).toEqual({
+      name: 'shop-migrate',
+      Image: 'shop-backend:v2',
+      Cmd: ['node', 'migrate.js'],
+      Env: [
+        'API_URL=http://api.internal',
+        'DB_PASSWORD=s3cret',
+        'GREENLIGHT_APP=shop',
+        'GREENLIGHT_DEPLOY_ID=d-9',
+        'GREENLIGHT_MIGRATION=true',
+        'GREENLIGHT_SERVICE=backend',
+        'NODE_ENV=production',
+      ],
+      Labels: {
+        'greenlight.managed': 'true',
+        'greenlight.app': 'shop',
+        'greenlight.service': 'backend',
+        'greenlight.deploy-id': 'd-9',
+        'greenlight.image': 'shop-backend:v2',
+        'greenlight.role': 'migrate',
+      },
+      HostConfig: { NetworkMode: 'greenlight', ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false },
+    });
+  });
+
+  it('throws when the spec has no migrate step', () => {
+    expect(() => buildMigrationContainer(shop(), 'd-1', {})).toThrow('the spec has no migrate step');
   });
 });
 

@@ -131,6 +131,13 @@ const badCases: BadCase[] = [
     hint: 'unknown service "web": use one of backend, frontend',
   },
   {
+    name: 'migrate step naming an unknown service',
+    edits: [['migrate', { service: 'db', run: ['node', 'migrate.js'] }]],
+    path: 'migrate.service',
+    hint: 'unknown service "db": use one of backend, frontend',
+  },
+  { name: 'migrate step with an empty run', edits: [['migrate', { service: 'backend', run: [] }]], path: 'migrate.run', hint: 'must not be empty: the command and its arguments' },
+  {
     name: 'validation command with an empty run',
     edits: [['validate.commands', [{ name: 'unit', service: 'backend', run: [] }]]],
     path: 'validate.commands.0.run',
@@ -342,7 +349,7 @@ describe('deploySpecJsonSchema', () => {
       description: 'App name: the deploy lock, container names and nginx upstreams derive from it.',
     });
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['app', 'cleanup', 'health', 'network', 'promotion', 'router', 'services', 'timeout', 'validate', 'verify'].sort(),
+      ['app', 'cleanup', 'health', 'migrate', 'network', 'promotion', 'router', 'services', 'timeout', 'validate', 'verify'].sort(),
     );
     expect(schema.properties.router).toMatchObject({ type: 'object', additionalProperties: false, properties: { port: { default: 4001 } } });
   });

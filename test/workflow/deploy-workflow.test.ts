@@ -63,6 +63,7 @@ function stubActivities(calls: string[], liveRoute: Route | null, overrides: Stu
     preflightDocker: async () => undefined,
     checkRouterConfig: async () => undefined,
     runValidationCommands: async () => [],
+    runMigration: async () => ({ exitCode: 0, output: 'applied 002' }),
     deployColor: async () => ({ web: 'container-id' }),
     healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 10 }),
     measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
@@ -186,6 +187,24 @@ describe('deploy workflow (stubbed activities)', () => {
     expect(s.calls).toEqual(['validateSpec', 'readRoute']);
     expect(f.type).toBe(FAILURE_TYPES.validationFailed);
     expect(f.message).toContain('still has a backup color');
+  });
+
+  it('with a migrate step: the migration runs after validate, before green starts', async () => {
+    const s = await scenario(BLUE_LIVE, {}, { migrate: { service: 'web', run: ['node', 'migrate.js'] } });
+    const result = await s.run((h) => h.result());
+    expect(s.calls.slice(VALIDATE_BLUE_LIVE.length, VALIDATE_BLUE_LIVE.length + 2)).toEqual(['runMigration', 'deployColor:green']);
+    expect(result.phases.map((p) => p.phase)).toEqual(['validate', 'migrate', 'deploy-green', 'health-check', 'switch', 'verify', 'cleanup', 'done']);
+  });
+
+  it('a failed migration: nothing started, nothing to remove, the deploy is rolled back', async () => {
+    const s = await scenario(BLUE_LIVE, { runMigration: async () => { throw failure(FAILURE_TYPES.migration, 'migration (node migrate.js) exited with 1'); } }, {
+      migrate: { service: 'web', run: ['node', 'migrate.js'] },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'runMigration']);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.message).toBe('rolled back, blue stays live: migration (node migrate.js) exited with 1');
+    expect(f.status.failureType).toBe(FAILURE_TYPES.migration);
   });
 
   it('deploy-green fails: green removed, the router never touched', async () => {
