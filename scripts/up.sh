@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole local stack up, idempotently: npm dependencies, Docker engine and network, the
-# registry-free base image and the example images, greenlight's nginx, the Temporal dev server.
+# example app's PostgreSQL and Redis, the registry-free base image and the example images,
+# greenlight's nginx, the Temporal dev server.
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 apt_install ca-certificates python3-pip
@@ -9,6 +10,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 bash scripts/docker.sh
+bash scripts/infra.sh
 bash scripts/base-image.sh
 bash scripts/example-images.sh
 bash scripts/nginx.sh

@@ -4,6 +4,14 @@ source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 PID_FILE="$GL_HOME/worker.pid"
 if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then exit 0; fi
+# The example app's secrets reach containers through the worker's environment (spec `secrets`), never
+# through workflow history: the database URL from scripts/infra.sh, and a JWT secret made once.
+[ -f "$GL_HOME/jwt-secret" ] || head -c 32 /dev/urandom | base64 >"$GL_HOME/jwt-secret"
+set -a
+# shellcheck disable=SC1091
+source "$GL_HOME/infra.env"
+JWT_SECRET="$(cat "$GL_HOME/jwt-secret")"
+set +a
 log "starting the greenlight worker (log: $GL_HOME/worker.log)"
 setsid node --import "$GL_REPO/node_modules/tsx/dist/loader.mjs" worker/main.ts >>"$GL_HOME/worker.log" 2>&1 </dev/null &
 echo $! >"$PID_FILE"
