@@ -17,6 +17,17 @@ export interface LoadReport {
   durationMs: number;
   ratePerSecond: number;
   maxLatencyMs: number;
+  /** Every response, when `record` is on (benchmarks): when it was sent, how long it took, who served it. */
+  samples?: LoadSample[];
+}
+
+export interface LoadSample {
+  /** Epoch milliseconds when the request was sent. */
+  sentAt: number;
+  latencyMs: number;
+  ok: boolean;
+  upstream: string;
+  failure?: string;
 }
 
 export interface LoadOptions {
@@ -26,6 +37,7 @@ export interface LoadOptions {
   /** Hard stop even if stop() is never called. */
   maxDurationMs?: number;
   timeoutMs?: number;
+  record?: boolean;
 }
 
 export interface Load {
@@ -41,21 +53,24 @@ function assertLoopback(url: string): void {
   }
 }
 
-export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000 }: LoadOptions): Load {
+export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000, record = false }: LoadOptions): Load {
   urls.forEach(assertLoopback);
   const agent = new http.Agent({ keepAlive, maxSockets: 64 });
   const started = performance.now();
   const report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: {}, upstreams: {}, versions: {}, durationMs: 0, ratePerSecond: 0, maxLatencyMs: 0 };
+  const samples: LoadSample[] = [];
   const inflight = new Set<Promise<void>>();
   let stopped = false;
 
   const fire = (url: string) => {
     report.sent += 1;
     const t0 = performance.now();
+    const sentAt = Date.now();
     const p = new Promise<void>((resolve) => {
-      const fail = (kind: string) => {
+      const fail = (kind: string, upstream = 'none') => {
         report.failed += 1;
         report.failures[kind] = (report.failures[kind] ?? 0) + 1;
+        if (record) samples.push({ sentAt, latencyMs: performance.now() - t0, ok: false, upstream, failure: kind });
         resolve();
       };
       const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
@@ -66,8 +81,9 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
           report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
           const upstream = String(res.headers['x-greenlight-upstream'] ?? 'none');
           report.upstreams[upstream] = (report.upstreams[upstream] ?? 0) + 1;
-          if ((res.statusCode ?? 0) >= 500 || res.statusCode === undefined) return fail(`HTTP ${res.statusCode}`);
+          if ((res.statusCode ?? 0) >= 500 || res.statusCode === undefined) return fail(`HTTP ${res.statusCode}`, upstream);
           report.ok += 1;
+          if (record) samples.push({ sentAt, latencyMs: performance.now() - t0, ok: true, upstream });
           try {
             const version = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { version?: string }).version;
             if (version) report.versions[version] = (report.versions[version] ?? 0) + 1;
@@ -101,7 +117,7 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
   const finalize = (): LoadReport => {
     report.durationMs = performance.now() - started;
     report.ratePerSecond = report.sent / (report.durationMs / 1000);
-    return { ...report, failures: { ...report.failures }, upstreams: { ...report.upstreams }, versions: { ...report.versions } };
+    return { ...report, failures: { ...report.failures }, upstreams: { ...report.upstreams }, versions: { ...report.versions }, ...(record ? { samples: [...samples] } : {}) };
   };
 
   return {

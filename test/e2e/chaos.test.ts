@@ -19,7 +19,7 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad } from '../../src/loadgen';
 import { appContainers, get, resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
 import { REPO } from '../helpers/paths';
-import { restartTemporal, spawnWorker, type WorkerProcess } from '../helpers/processes';
+import { movingAgainAt, restartTemporal, spawnWorker, type WorkerProcess } from '../helpers/processes';
 import { startTestWorker, testRouter, type TestWorker } from '../helpers/worker';
 
 const APP = 'chaos-shop';
@@ -57,24 +57,6 @@ function nextImages(): Record<string, string> {
 
 function startTraffic() {
   return startLoad({ urls: [`${ROUTER}/api/version`, `${ROUTER}/`], ratePerSecond: 100, keepAlive: true, maxDurationMs: 240_000 });
-}
-
-/** The first completed task recorded after `since`: the deploy is moving again. */
-async function movingAgainAt(handle: WorkflowHandle, since: number): Promise<number> {
-  return waitUntil(
-    'the deploy to move again',
-    async () => {
-      const history = await handle.fetchHistory();
-      const event = history.events?.find((e) => {
-        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-        return at >= since && (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes);
-      });
-      if (!event) return undefined;
-      return Number(event.eventTime!.seconds) * 1000 + Math.floor((event.eventTime!.nanos ?? 0) / 1e6);
-    },
-    120_000,
-    100,
-  );
 }
 
 /** The host after a deploy: exactly one color routed (no backup), healthy through nginx, no stray containers. */

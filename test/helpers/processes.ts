@@ -3,6 +3,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { waitUntil } from './fixtures';
 import { BUNDLE_PATH, GL_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
 
 export interface WorkerProcess {
@@ -67,4 +69,35 @@ export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: numb
   await new Promise((r) => setTimeout(r, downMs));
   execFileSync('bash', [join(REPO, 'scripts/temporal.sh')], { stdio: 'inherit', env: { ...process.env, GL_HOME } });
   return { downForMs: Date.now() - stoppedAt };
+}
+
+function eventMillis(time: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+}
+
+/**
+ * When the deploy moved again after `since`: the earliest of its first task completed from then on,
+ * and an activity attempt (a retry of the one the dead worker held) started from then on.
+ */
+export async function movingAgainAt(handle: WorkflowHandle, since: number): Promise<number> {
+  return waitUntil(
+    'the deploy to move again',
+    async () => {
+      const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
+      const completed = history.events?.find(
+        (e) => eventMillis(e.eventTime) >= since && (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes),
+      );
+      const started = (description.raw.pendingActivities ?? []).map((a) => eventMillis(a.lastStartedTime)).filter((t) => t >= since);
+      const candidates = [...(completed ? [eventMillis(completed.eventTime)] : []), ...started];
+      return candidates.length > 0 ? Math.min(...candidates) : undefined;
+    },
+    120_000,
+    50,
+  );
+}
+
+/** Resident memory of a process, in MiB (from /proc). */
+export function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
 }
