@@ -4,7 +4,8 @@
 # greenlight's nginx, the Temporal dev server.
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
-apt_install ca-certificates python3-pip
+# chromium: the Temporal UI browser test; docker-compose: validates docker-compose.temporal.yml.
+apt_install ca-certificates python3-pip chromium docker-compose
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

@@ -117,7 +117,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   // The deploy's own time limit turns into a rollback (with compensation), well before the server's
   // execution timeout (a backstop that would end the workflow without compensating).
   void CancellationScope.nonCancellable(async () => {
-    await sleep(input.spec.timeout);
+    await sleep(input.spec.timeout, { summary: 'deploy time limit (spec timeout): rolls back when it fires' });
     rollbackReason ??= `the deploy exceeded its time limit (timeout: ${input.spec.timeout} ms)`;
   });
 
@@ -133,7 +133,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       `**${status.phase}**${status.waitingFor ? `: waiting for ${status.waitingFor}` : ''}`,
       `live: ${status.liveColor ?? 'nothing'}, target: ${status.targetColor ?? '?'}, outcome: ${status.outcome}`,
       ...(status.rollbackReason ? [`rollback: ${status.rollbackReason}`] : []),
-      ...(status.lastError ? [`error: ${status.lastError}`] : []),
+      ...(status.lastError && status.lastError !== status.rollbackReason ? [`error: ${status.lastError}`] : []),
     ];
     setCurrentDetails(lines.join('\n\n'));
   }
@@ -273,7 +273,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     try {
       await step(quick, 'switchTraffic', `${targetColor} only (backup dropped)`, spec, { live: targetColor, backup: null });
       if (liveColor) {
-        await sleep(spec.cleanup.drain);
+        await sleep(spec.cleanup.drain, { summary: `drain ${liveColor}` });
         await step(docker, 'retireColor', `${spec.cleanup.previous} ${liveColor}`, spec, liveColor, spec.cleanup.previous);
       }
     } catch (err) {
