@@ -4,7 +4,7 @@
  * latest.md and latest.svg. Load goes to 127.0.0.1 only, bounded in rate and time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -309,22 +309,50 @@ function machine() {
   };
 }
 
-function svg(results: Results): string {
-  const bars = [
-    ...results.switchGap.map((s) => ({ label: `switch ${s.ratePerSecond}/s ${s.keepAlive ? 'ka' : 'no-ka'} max`, value: s.maxMsAroundSwitch, unit: 'ms' })),
-    { label: 'rollback on request', value: results.rollback.medianManualMs, unit: 'ms' },
-    { label: 'automatic detect+revert', value: results.rollback.medianAutomaticMs, unit: 'ms' },
-    ...results.scaling.map((s) => ({ label: `${s.apps} apps at once (per deploy)`, value: s.perDeployMedianMs, unit: 'ms' })),
-  ];
-  const width = 900;
-  const rowHeight = 28;
+interface Bar {
+  label: string;
+  value: number;
+}
+
+/** One horizontal bar chart with its own scale, drawn from y. */
+function panel(title: string, unit: string, bars: Bar[], y: number): { svg: string; height: number } {
   const max = Math.max(...bars.map((b) => b.value), 1);
   const rows = bars.map((b, i) => {
-    const y = 50 + i * rowHeight;
-    const w = Math.max(2, (b.value / max) * 520);
-    return `<text x="10" y="${y + 17}" font-size="13" font-family="sans-serif">${b.label}</text><rect x="300" y="${y + 4}" width="${w.toFixed(1)}" height="18" fill="#2e7d32"/><text x="${(306 + w).toFixed(1)}" y="${y + 17}" font-size="12" font-family="sans-serif">${b.value} ${b.unit}</text>`;
+    const top = y + 30 + i * 26;
+    const w = Math.max(2, (b.value / max) * 480);
+    return `<text x="10" y="${top + 15}" font-size="13" font-family="sans-serif">${b.label}</text><rect x="300" y="${top + 2}" width="${w.toFixed(1)}" height="18" fill="#2e7d32"/><text x="${(306 + w).toFixed(1)}" y="${top + 15}" font-size="12" font-family="sans-serif">${b.value} ${unit}</text>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${70 + bars.length * rowHeight}"><rect width="100%" height="100%" fill="white"/><text x="10" y="28" font-size="16" font-family="sans-serif" font-weight="bold">greenlight bench ${results.date} (${results.machine.cpus} cores) — failed requests across switches: ${results.switchGap.reduce((a, s) => a + s.failed, 0)}, naive redeploy: ${results.naive.failed}</text>${rows.join('')}</svg>\n`;
+  return { svg: `<text x="10" y="${y + 18}" font-size="14" font-family="sans-serif" font-weight="bold">${title}</text>${rows.join('')}`, height: 40 + bars.length * 26 };
+}
+
+function svg(r: Results): string {
+  const panels = [
+    {
+      title: 'Switch and rollback (ms)',
+      bars: [
+        ...r.switchGap.map((s) => ({ label: `max latency ±1 s, ${s.ratePerSecond}/s ${s.keepAlive ? 'keep-alive' : 'no keep-alive'}`, value: s.maxMsAroundSwitch })),
+        ...r.switchGap.map((s) => ({ label: `switch → new color, ${s.ratePerSecond}/s ${s.keepAlive ? 'ka' : 'no ka'}`, value: s.switchToFirstNewResponseMs })),
+        { label: 'rollback request → old color', value: r.rollback.medianManualMs },
+        { label: 'new color dies → old color', value: r.rollback.medianAutomaticMs },
+      ],
+    },
+    { title: 'Scaling: N deploys at once on one worker, per deploy (ms)', bars: r.scaling.map((s) => ({ label: `${s.apps} app${s.apps > 1 ? 's' : ''} (peak RSS ${s.workerPeakRssMiB} MiB)`, value: s.perDeployMedianMs })) },
+  ];
+  let y = 50;
+  const parts: string[] = [];
+  for (const p of panels) {
+    const drawn = panel(p.title, 'ms', p.bars, y);
+    parts.push(drawn.svg);
+    y += drawn.height + 10;
+  }
+  const failed = r.switchGap.reduce((a, s) => a + s.failed, 0);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${y}"><rect width="100%" height="100%" fill="white"/><text x="10" y="22" font-size="16" font-family="sans-serif" font-weight="bold">greenlight bench ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus} cores</text><text x="10" y="42" font-size="13" font-family="sans-serif">failed requests across ${r.switchGap.length} switches: ${failed}; naive redeploy: ${r.naive.failed} of ${r.naive.sent}; orchestration overhead ${r.overhead.overheadPercent} %</text>${parts.join('')}</svg>\n`;
+}
+
+/** A PNG of the SVG through headless chromium when it is there (scripts/up.sh installs it). */
+function png(svgPath: string, pngPath: string): boolean {
+  const result = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(os.tmpdir(), `greenlight-bench-${process.pid}`)}`, `--screenshot=${pngPath}`, '--window-size=900,560', `file://${svgPath}`], { timeout: 60_000 });
+  return result.status === 0;
 }
 
 function markdown(r: Results): string {
@@ -407,10 +435,20 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), markdown(results));
   writeFileSync(join(dir, 'latest.svg'), svg(results));
-  console.log(`\n${markdown(results)}\nwritten: bench/results/latest.{json,md,svg}`);
+  const pngWritten = png(join(dir, 'latest.svg'), join(dir, 'latest.png'));
+  console.log(`\n${markdown(results)}\nwritten: bench/results/latest.{json,md,svg${pngWritten ? ',png' : ''}}`);
 }
 
-main().catch((err) => {
+/** `--plot-only`: redraw the plot from the saved results (no measurement). */
+function plotOnly(): void {
+  const dir = join(REPO, 'bench', 'results');
+  const results = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Results;
+  writeFileSync(join(dir, 'latest.svg'), svg(results));
+  png(join(dir, 'latest.svg'), join(dir, 'latest.png'));
+}
+
+if (process.argv.includes('--plot-only')) plotOnly();
+else main().catch((err) => {
   console.error(`bench: ${(err as Error).stack ?? err}`);
   process.exitCode = 1;
 });
