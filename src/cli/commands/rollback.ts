@@ -45,7 +45,7 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   const input = await deployInputOf(client, last.handle);
   const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
   const spec = parseDeploySpec({ ...input.spec, services });
-  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.handle.workflowId } });
+  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.runId } });
   const images = Object.entries(status.previousImages).map(([s, i]) => `${s}=${i}`).join(', ');
   if (!opts.wait) {
     out(`restoring the previous version of ${app} (${images}): started ${handle.workflowId}`);
