@@ -153,6 +153,10 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
           }
         }
       }
+      // The router port: ours already (the app is routed), or free for its first deploy.
+      if ((await router.readAppConfig(spec.app)) === null && !(await portIsFree(spec.router.port))) {
+        problems.push(`router.port: port ${spec.router.port} is already in use by another process: free it or choose another router port`);
+      }
       if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
     },
 
@@ -216,7 +220,7 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
             }
           }
           // Cleanup set "no restart" when it stopped this container; a running app restarts with dockerd.
-          if (existing?.HostConfig.RestartPolicy?.Name !== 'unless-stopped') await container.update({ RestartPolicy: { Name: 'unless-stopped' } });
+          if (existing && ours && existing.HostConfig.RestartPolicy?.Name !== 'unless-stopped') await container.update({ RestartPolicy: { Name: 'unless-stopped' } });
           ids[service] = (await container.inspect()).Id;
         }
         return ids;

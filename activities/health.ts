@@ -21,19 +21,21 @@ interface Target {
   service: string;
   url: string;
   kind: 'health' | 'traffic';
+  /** On the container itself (not through nginx): the probes latency is measured on. */
+  direct: boolean;
 }
 
 function healthTargets(spec: DeploySpec, color: Color): Target[] {
   return Object.entries(spec.services).flatMap(([service, svc]) =>
-    svc.health.endpoints.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'health' as const })),
+    svc.health.endpoints.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'health' as const, direct: true })),
   );
 }
 
 function trafficTargets(spec: DeploySpec, color: Color): Target[] {
   return Object.entries(spec.services).flatMap(([service, svc]) => [
-    ...svc.verifyPaths.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'traffic' as const })),
+    ...svc.verifyPaths.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'traffic' as const, direct: true })),
     // The same color through nginx's per-color health route: proves the router reaches it.
-    { service, url: `http://127.0.0.1:${spec.router.port}/health/${color}/${service}`, kind: 'health' as const },
+    { service, url: `http://127.0.0.1:${spec.router.port}/health/${color}/${service}`, kind: 'health' as const, direct: false },
   ]);
 }
 
@@ -119,7 +121,7 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
 
     /** Latency of the live color before the switch: verify compares the new color against it. */
     async measureBaseline(spec: DeploySpec, color: Color): Promise<LatencyBaseline> {
-      const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color).filter((t) => t.kind === 'traffic')];
+      const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color)].filter((t) => t.direct);
       const latencies: number[] = [];
       for (let i = 0; i < 10; i++) {
         for (const { target, result } of await round(targets, spec.health.timeout)) {
@@ -155,7 +157,8 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
           if (bad.length > 0) lastFailures = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).slice(0, 3).join('; ');
           progress.samples += results.length;
           progress.errors += bad.length;
-          for (const { result } of results) progress.latencies.push(result.latencyMs);
+          // Latency on the same footing as the baseline: successful direct probes only.
+          for (const { target, result } of results) if (target.direct && !failed(target, result)) progress.latencies.push(result.latencyMs);
           if (progress.latencies.length > 2000) progress.latencies.splice(0, progress.latencies.length - 2000);
           const healthBad = bad.some(({ target }) => target.kind === 'health');
           progress.consecutiveHealthFailures = healthBad ? progress.consecutiveHealthFailures + 1 : 0;
@@ -186,7 +189,7 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
         const bad = (await round(targets, spec.health.timeout)).filter(({ target, result }) => failed(target, result));
         if (bad.length === 0) return { healthy: true, detail: `${color} healthy` };
         detail = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).join('; ');
-        await sleep(Math.min(spec.health.interval, 500));
+        if (attempt < 2) await sleep(Math.min(spec.health.interval, 500));
       }
       return { healthy: false, detail };
     },

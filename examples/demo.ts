@@ -90,13 +90,23 @@ async function main(): Promise<void> {
       const started = Date.now();
       const handle = await startDeploy(client, spec, taskQueueFromEnv(), { requestedBy: 'npm run demo' });
       if (step.rollbackDuringVerify) {
-        while ((await handle.query(statusQuery)).phase !== 'verify') await new Promise((r) => setTimeout(r, 100));
+        // Bounded: a deploy that ends before verify (e.g. a failed health check) has nothing to roll back.
+        for (let waited = 0; waited < 120_000; waited += 100) {
+          const phase = (await handle.query(statusQuery)).phase;
+          if (phase === 'verify' || phase === 'compensation' || phase === 'done') break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await new Promise((r) => setTimeout(r, 1_000));
         console.log('   operator: greenlight rollback shop --reason "demo: rollback by signal"');
-        await handle.executeUpdate(rollbackUpdate, { args: ['demo: rollback by signal'] });
+        await handle.executeUpdate(rollbackUpdate, { args: ['demo: rollback by signal'] }).catch((err: Error) => console.log(`   rollback refused: ${err.message}`));
       }
-      const outcome: DeployOutcome = await awaitOutcome(handle);
-      const report = load ? await load.stop() : null;
+      let outcome: DeployOutcome;
+      let report: LoadReport | null = null;
+      try {
+        outcome = await awaitOutcome(handle);
+      } finally {
+        if (load) report = await load.stop();
+      }
       const status = outcome.status;
       for (const p of status?.phases ?? []) if (p.phase !== 'done') console.log(`   ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
       console.log(`   ${outcome.message.split('\n')[0]}`);

@@ -25,6 +25,11 @@ apt_install() {
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   ((${#missing[@]} == 0)) && return 0
   log "apt-get install ${missing[*]}"
-  if [ ! -f /tmp/.greenlight-apt-updated ]; then apt-get update -qq && touch /tmp/.greenlight-apt-updated; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Package lists refreshed at most hourly; an install that fails on stale lists refreshes and retries once.
+  local marker=/tmp/.greenlight-apt-updated
+  if [ -z "$(find "$marker" -mmin -60 2>/dev/null)" ]; then apt-get update -qq && touch "$marker"; fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -qq && touch "$marker"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
 }

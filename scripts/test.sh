@@ -4,6 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 bash scripts/up.sh
+# Only the tests need these: chromium for the Temporal UI browser test, docker-compose to validate
+# docker-compose.temporal.yml.
+apt_install chromium docker-compose
 log "typecheck and lint"
 npx tsc -p tsconfig.json
 npx eslint .

@@ -4,8 +4,7 @@
 # greenlight's nginx, the Temporal dev server.
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
-# chromium: the Temporal UI browser test; docker-compose: validates docker-compose.temporal.yml.
-apt_install ca-certificates python3-pip chromium docker-compose
+apt_install ca-certificates python3-pip iproute2 postgresql-client redis-tools
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

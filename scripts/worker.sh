@@ -13,6 +13,13 @@ source "$GL_HOME/infra.env"
 JWT_SECRET="$(cat "$GL_HOME/jwt-secret")"
 set +a
 log "starting the greenlight worker (log: $GL_HOME/worker.log)"
+# Readiness is read from this start's part of the log only (it is appended to across starts).
+offset=$(($(stat -c %s "$GL_HOME/worker.log" 2>/dev/null || echo 0) + 1))
 setsid node --import "$GL_REPO/node_modules/tsx/dist/loader.mjs" worker/main.ts >>"$GL_HOME/worker.log" 2>&1 </dev/null &
-echo $! >"$PID_FILE"
-wait_for "the worker to poll its task queue" 60 grep -q "Worker state changed.*RUNNING" "$GL_HOME/worker.log"
+pid=$!
+echo "$pid" >"$PID_FILE"
+worker_ready() { kill -0 "$pid" && tail -c +"$offset" "$GL_HOME/worker.log" | grep -q "Worker state changed.*RUNNING"; }
+if ! wait_for "the worker to poll its task queue" 60 worker_ready; then
+  tail -c +"$offset" "$GL_HOME/worker.log" | tail -20 >&2
+  exit 1
+fi

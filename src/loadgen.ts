@@ -67,7 +67,11 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
     const t0 = performance.now();
     const sentAt = Date.now();
     const p = new Promise<void>((resolve) => {
+      // One outcome per request: a time-out mid-response fires both the request's and the response's error.
+      let settled = false;
       const fail = (kind: string, upstream = 'none') => {
+        if (settled) return;
+        settled = true;
         report.failed += 1;
         report.failures[kind] = (report.failures[kind] ?? 0) + 1;
         if (record) samples.push({ sentAt, latencyMs: performance.now() - t0, ok: false, upstream, failure: kind });
@@ -78,10 +82,12 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
         res.on('end', () => {
+          if (settled) return;
           report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
           const upstream = String(res.headers['x-greenlight-upstream'] ?? 'none');
           report.upstreams[upstream] = (report.upstreams[upstream] ?? 0) + 1;
           if ((res.statusCode ?? 0) >= 500 || res.statusCode === undefined) return fail(`HTTP ${res.statusCode}`, upstream);
+          settled = true;
           report.ok += 1;
           if (record) samples.push({ sentAt, latencyMs: performance.now() - t0, ok: true, upstream });
           try {

@@ -21,7 +21,7 @@ import { FAILURE_TYPES, otherColor, SEARCH_ATTRIBUTES, type Color } from '../src
 import type { DeployInput, DeployResult, DeployStatus, LatencyBaseline, Phase } from '../src/types';
 import type { DeploySpec } from '../src/config/schema';
 import { promoteUpdate, rollbackUpdate, statusQuery } from './messages';
-import { compensation, dockerOps, quick, watching } from './profiles';
+import { compensation, dockerOps, quick, routing, watching } from './profiles';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
 const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
@@ -163,7 +163,9 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     const first = await Promise.race([work.then((value) => ({ value })), requested.then(() => null)]);
     if (first === null) {
       scope.cancel();
-      work.catch(() => undefined); // its cancellation is expected
+      // Read-only steps end at once (TRY_CANCEL); steps that change the host are waited for (their
+      // profile), so compensation never races a late write.
+      await work.catch(() => undefined);
       throw new RollbackRequested(rollbackReason!);
     }
     return first.value;
@@ -244,7 +246,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     enter('switch', `nginx to send ${spec.app} to ${targetColor}`);
     if (liveColor) baseline = await unlessRolledBack(() => step(quick, 'measureBaseline', `latency baseline of ${liveColor}`, spec, liveColor!));
     switched = true; // a switch that fails half-way is switched back all the same (idempotent)
-    await unlessRolledBack(() => step(quick, 'switchTraffic', `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`, spec, { live: targetColor, backup: liveColor }));
+    await unlessRolledBack(() => step(routing, 'switchTraffic', `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`, spec, { live: targetColor, backup: liveColor }));
 
     // 6. verify, probing the new color directly and through the router.
     enter('verify', `${spec.verify.window} ms of healthy traffic on ${targetColor}`);
@@ -257,7 +259,14 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
       status.lastError = reason;
       status.failureType = failureTypeOf(err);
     }
-    await CancellationScope.nonCancellable(() => compensate());
+    try {
+      await CancellationScope.nonCancellable(() => compensate());
+    } catch (compensationError) {
+      // Retries exhausted or an invariant refused: say so (exit 5), never report a clean rollback.
+      status.outcome = 'compensation-failed';
+      status.lastError = `compensation did not finish: ${messageOf(compensationError)} (after: ${reason})`;
+      status.failureType = failureTypeOf(compensationError);
+    }
     finish(status.outcome === 'compensation-failed' ? 'compensation-failed' : 'rolled-back');
     if (cancelled) throw err;
     if (status.outcome === 'compensation-failed') {

@@ -180,15 +180,18 @@ export class NginxRouter {
    * comes up on the same route), reloads only if upstreams/locations changed, then flips the route in
    * the shared dict: the switch itself is one in-memory write. Idempotent.
    */
-  async applyRoute(spec: DeploySpec, route: Route, opts: { checkOnly?: boolean } = {}): Promise<ApplyRouteResult> {
+  async applyRoute(spec: DeploySpec, route: Route): Promise<ApplyRouteResult> {
     const text = renderAppConfig(spec, route);
     const current = await this.readAppConfig(spec.app);
     const configChanged = current !== text;
-    if (configChanged || opts.checkOnly) await this.check(spec.app, text);
-    if (opts.checkOnly) return { route, reloaded: false, configChanged };
-    if (configChanged) await this.writeAtomically(this.appConfPath(spec.app), text);
+    if (configChanged) {
+      await this.check(spec.app, text);
+      await this.writeAtomically(this.appConfPath(spec.app), text);
+    }
     const wantedStructure = structureHash(spec);
-    const reloaded = current === null || parseAppConfig(current).structure !== wantedStructure;
+    // Decided by what nginx serves, not by the file: a retry after a failed reload (or a crash between
+    // the write and the reload) finds the file right but nginx still on the old structure.
+    const reloaded = (await this.servedStructure(spec)) !== wantedStructure;
     if (reloaded) {
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
@@ -198,6 +201,21 @@ export class NginxRouter {
     const now = await this.admin('PUT', `/routes/${spec.app}`, key);
     if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);
     return { route, reloaded, configChanged };
+  }
+
+  /** The structure hash nginx serves for the app on its port, or null if it serves none. */
+  async servedStructure(spec: DeploySpec): Promise<string | null> {
+    try {
+      const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/structure`, {
+        timeout: 2_000,
+        responseType: 'text',
+        headers: { Connection: 'close' },
+        validateStatus: () => true,
+      });
+      return res.status === 200 ? String(res.data).trim() : null;
+    } catch {
+      return null;
+    }
   }
 
   /** After a reload, waits until new nginx workers serve the new structure on the app's port. */
@@ -224,11 +242,13 @@ export class NginxRouter {
 
   /** Removes an app from the router (compensation of a first deploy). Idempotent. */
   async removeApp(app: string): Promise<boolean> {
-    const current = await this.readAppConfig(app);
-    if (current === null) return false;
+    const existed = (await this.readAppConfig(app)) !== null;
+    // Every step runs on every call, so a retry after a failed reload still completes the removal.
     await rm(this.appConfPath(app), { force: true });
-    await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
-    await this.admin('DELETE', `/routes/${app}`);
-    return true;
+    if ((await this.pid()) !== null) {
+      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.admin('DELETE', `/routes/${app}`);
+    }
+    return existed;
   }
 }

@@ -22,8 +22,13 @@ class KillAt implements ActivityInboundCallsInterceptor {
     if (this.ctx.info.activityType !== activity || ++calls !== Number(nth)) return next(input);
     console.error(`chaos: SIGKILL ${when} ${activity} (call ${nth})`);
     if (when === 'before') die();
-    if (when === 'during') setTimeout(die, Number(delayMs));
-    const result = await next(input);
+    const run = next(input);
+    if (when === 'during') {
+      // Dies after delayMs, or right as the activity ends if that comes first: never at a later step.
+      await Promise.race([run.catch(() => undefined), new Promise((r) => setTimeout(r, Number(delayMs)))]);
+      die();
+    }
+    const result = await run;
     if (when === 'after') die();
     return result;
   }

@@ -361,6 +361,45 @@ describe('deploy workflow (stubbed activities)', () => {
     expect(result.lastError).toBe('deploy succeeded but cleanup did not finish: docker stop failed');
   });
 
+  it('a compensation step that cannot succeed: the deploy ends CompensationFailed (exit 5), never a clean rollback', async () => {
+    const s = await scenario(BLUE_LIVE, {
+      verify: async () => { throw failure(FAILURE_TYPES.verify, 'green failing'); },
+      removeColor: async () => { throw failure(FAILURE_TYPES.invariant, 'refusing to remove green: nginx routes traffic to green'); },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+    expect(f.type).toBe(FAILURE_TYPES.compensationFailed);
+    expect(f.status.outcome).toBe('compensation-failed');
+    expect(f.status.lastError).toBe('compensation did not finish: refusing to remove green: nginx routes traffic to green (after: green failing)');
+    expect(f.status.phases.at(-1)?.phase).toBe('done');
+  });
+
+  it('a rollback during a switch waits for the switch to end before switching back', async () => {
+    let switchEnded = 0;
+    let switchBackStarted = 0;
+    const s = await scenario(BLUE_LIVE, {
+      switchTraffic: async (_s, route) => {
+        if (route.live === 'green') {
+          await new Promise((r) => setTimeout(r, 1_500)); // a slow switch (a reload) that ignores cancellation
+          switchEnded = Date.now();
+        } else {
+          switchBackStarted = Date.now();
+        }
+        return { reloaded: false, tookMs: 1 };
+      },
+    });
+    const f = await s.run(async (h) => {
+      await waitFor(async () => s.calls.includes('switchTraffic:green_blue'));
+      await h.executeUpdate(rollbackUpdate, { args: ['abort during switch'] });
+      return failureOf(h);
+    });
+    expect(s.calls).toEqual([...UP_TO_SWITCH, ...SWITCH_BACK]);
+    // The late write of the interrupted switch can never land after the compensation's.
+    expect(switchEnded).toBeGreaterThan(0);
+    expect(switchBackStarted).toBeGreaterThanOrEqual(switchEnded);
+    expect(f.status.rollbackReason).toBe('abort during switch');
+  });
+
   it('a compensation step that fails transiently is retried until it succeeds', async () => {
     let attempts = 0;
     const s = await scenario(BLUE_LIVE, {
