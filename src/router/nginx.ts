@@ -120,19 +120,29 @@ export class NginxRouter {
   }
 
   private async admin(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<string> {
-    try {
-      const res = await axios.request<string>({
-        method,
-        url: `http://localhost${path}`,
-        socketPath: adminSocketPath(this.prefix),
-        data: body,
-        timeout: 5_000,
-        responseType: 'text',
-        transformResponse: (d: string) => d,
-      });
-      return String(res.data).trim();
-    } catch (err) {
-      throw new InfrastructureError(`nginx admin socket ${adminSocketPath(this.prefix)}: ${(err as Error).message}; is greenlight's nginx running? (scripts/nginx.sh)`);
+    // Right after a reload, a connection can land on an old worker that is closing its listeners:
+    // such errors are retried briefly (every admin call is idempotent).
+    const transient = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT']);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await axios.request<string>({
+          method,
+          url: `http://localhost${path}`,
+          socketPath: adminSocketPath(this.prefix),
+          data: body,
+          timeout: 5_000,
+          responseType: 'text',
+          transformResponse: (d: string) => d,
+        });
+        return String(res.data).trim();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (attempt < 6 && transient.has(code)) {
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+          continue;
+        }
+        throw new InfrastructureError(`nginx admin socket ${adminSocketPath(this.prefix)}: ${(err as Error).message}; is greenlight's nginx running? (scripts/nginx.sh)`);
+      }
     }
   }
 
