@@ -47,8 +47,7 @@ function oneServiceSpec(app: string, routerPort: number, blue: number, green: nu
 
 /** The spec with a new image for its backend service ("web" in one-service specs). */
 function withImage(spec: DeploySpec, image: string): DeploySpec {
-  const service = 'web' in spec.services ? 'web' : 'backend';
-  return parseDeploySpec({ ...spec, services: { ...spec.services, [service]: { ...spec.services[service]!, image } } });
+  return withImages(spec, { ['web' in spec.services ? 'web' : 'backend']: image });
 }
 
 function log(line: string): void {

@@ -213,19 +213,25 @@ export class NginxRouter {
     return { route, reloaded, configChanged };
   }
 
-  /** The structure hash nginx serves for the app on its port, or null if it serves none. */
-  async servedStructure(spec: DeploySpec): Promise<string | null> {
+  /** One GET of the structure hash nginx serves on the app's port: the hash (or null) and what was seen. */
+  private async probeStructure(spec: DeploySpec, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
     try {
       const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/structure`, {
-        timeout: 2_000,
+        timeout: timeoutMs,
         responseType: 'text',
         headers: { Connection: 'close' },
         validateStatus: () => true,
       });
-      return res.status === 200 ? String(res.data).trim() : null;
-    } catch {
-      return null;
+      const body = String(res.data).trim();
+      return { hash: res.status === 200 ? body : null, seen: `${res.status} ${body}` };
+    } catch (err) {
+      return { hash: null, seen: (err as Error).message };
     }
+  }
+
+  /** The structure hash nginx serves for the app on its port, or null if it serves none. */
+  async servedStructure(spec: DeploySpec): Promise<string | null> {
+    return (await this.probeStructure(spec, 2_000)).hash;
   }
 
   /** After a reload, waits until new nginx workers serve the new structure on the app's port. */
@@ -233,18 +239,9 @@ export class NginxRouter {
     const deadline = Date.now() + 15_000;
     let last = '';
     while (Date.now() < deadline) {
-      try {
-        const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/structure`, {
-          timeout: 1_000,
-          responseType: 'text',
-          headers: { Connection: 'close' },
-          validateStatus: () => true,
-        });
-        last = `${res.status} ${String(res.data).trim()}`;
-        if (res.status === 200 && String(res.data).trim() === hash) return;
-      } catch (err) {
-        last = (err as Error).message;
-      }
+      const probe = await this.probeStructure(spec, 1_000);
+      if (probe.hash === hash) return;
+      last = probe.seen;
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new InfrastructureError(`nginx did not serve the new config of ${spec.app} on port ${spec.router.port} within 15s (last: ${last}); see ${this.prefix}/logs/error.log`);

@@ -15,7 +15,7 @@ import { deployWorkflowId } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad, type LoadReport } from '../../src/loadgen';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { appContainers, cli, get, resetApp, routerConfig, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
+import { appContainers, cli, get, resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../helpers/paths';
 
 const APP = 'e2e-shop';
@@ -200,7 +200,7 @@ describe('blue/green deploy on the real parts', () => {
 
   it('a failing validation command: nothing is started, nothing is switched', async () => {
     const containersBefore = await appContainers(w.docker, APP);
-    const configBefore = await routerConfig(w.router, APP);
+    const configBefore = await w.router.readAppConfig(APP);
     const events: string[] = [];
     w.docker.getEvents({ filters: { type: ['container'], label: [`greenlight.app=${APP}`] } }, (_err, stream) => {
       stream?.on('data', (chunk: Buffer) => events.push(chunk.toString()));
@@ -217,7 +217,7 @@ describe('blue/green deploy on the real parts', () => {
     expect(outcome.message).toContain('selftest: 1 of 12 checks failed');
     expect(outcome.status?.phases.map((p) => p.phase)).toEqual(['validate', 'done']);
     expect(await appContainers(w.docker, APP)).toEqual(containersBefore);
-    expect(await routerConfig(w.router, APP)).toBe(configBefore);
+    expect(await w.router.readAppConfig(APP)).toBe(configBefore);
     expect(await liveRoute()).toBe('green');
     // The only container that ever ran was the one-off validation container (no app container events).
     const appEvents = events.filter((e) => JSON.parse(e).Actor?.Attributes?.['greenlight.role'] === 'app');
@@ -247,7 +247,7 @@ describe('blue/green deploy on the real parts', () => {
     ['a missing image', { ...base, services: { ...base.services, backend: { ...base.services.backend, image: undefined } } }, 'services.backend.image: is required'],
   ])('bad spec input (%s) through the CLI: a clear error naming the field, nothing touched', async (_name, spec, message) => {
     const containersBefore = await appContainers(w.docker, APP);
-    const configBefore = await routerConfig(w.router, APP);
+    const configBefore = await w.router.readAppConfig(APP);
     const runBefore = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
 
     const result = await cli(['deploy', '-f', writeSpec('bad', spec), '--task-queue', TASK_QUEUE]);
@@ -255,7 +255,7 @@ describe('blue/green deploy on the real parts', () => {
     expect(result.stderr).toContain(message);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
     expect(await appContainers(w.docker, APP)).toEqual(containersBefore);
-    expect(await routerConfig(w.router, APP)).toBe(configBefore);
+    expect(await w.router.readAppConfig(APP)).toBe(configBefore);
     expect((await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId).toBe(runBefore);
   });
 });

@@ -1,7 +1,6 @@
 /** Specs and host-state helpers shared by the e2e tests. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFile, rm } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput, DeploySpec } from '../../src/config/schema';
@@ -63,11 +62,6 @@ export async function appContainers(docker: Docker, app: string): Promise<Contai
 export async function resetApp(docker: Docker, router: NginxRouter, app: string): Promise<void> {
   for (const c of await appContainers(docker, app)) await docker.getContainer(c.name).remove({ force: true }).catch(() => undefined);
   await router.removeApp(app);
-  await rm(router.appConfPath(app), { force: true });
-}
-
-export async function routerConfig(router: NginxRouter, app: string): Promise<string | null> {
-  return readFile(router.appConfPath(app), 'utf8').catch(() => null);
 }
 
 export interface CliResult {
