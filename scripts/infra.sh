@@ -20,8 +20,9 @@ PG_SOCK="$GL_HOME/pgsock"
 PG_LOG="$GL_HOME/postgres.log"
 REDIS_DIR="$GL_HOME/redis"
 
-# The docker network's gateway must exist before anything can bind to it.
-if ! ip -o addr show | grep -qF " inet $GATEWAY/"; then
+# The docker network's gateway must exist before anything can bind to it. (dockerd re-creates the
+# bridge of an existing network shortly after its API answers, so this waits a little.)
+if ! wait_for "an interface with $GATEWAY (the docker network 'greenlight')" 30 has_address "$GATEWAY"; then
   log "no interface has $GATEWAY: run scripts/docker.sh first (it creates the docker network 'greenlight' with that gateway)"
   exit 1
 fi

@@ -19,6 +19,15 @@ wait_for() {
   done
 }
 
+# has_address <ip>: some interface carries this IPv4 address. (Not `ip ... | grep -q` under pipefail:
+# grep exits at the first match and ip, still writing a long listing, dies of SIGPIPE, which makes
+# the pipeline fail exactly when the address is there.)
+has_address() {
+  local addrs
+  addrs="$(ip -o -4 addr show)"
+  [[ "$addrs" == *" inet $1/"* ]]
+}
+
 # apt_install <package...>: installs only what is missing (one apt-get update per run).
 apt_install() {
   local missing=()

@@ -18,7 +18,13 @@ offset=$(($(stat -c %s "$GL_HOME/worker.log" 2>/dev/null || echo 0) + 1))
 setsid node --import "$GL_REPO/node_modules/tsx/dist/loader.mjs" worker/main.ts >>"$GL_HOME/worker.log" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$PID_FILE"
-worker_ready() { kill -0 "$pid" && tail -c +"$offset" "$GL_HOME/worker.log" | grep -q "Worker state changed.*RUNNING"; }
+# Read into a variable, not `| grep -q`: under pipefail a grep that exits early fails the pipeline.
+worker_ready() {
+  kill -0 "$pid" || return 1
+  local started
+  started="$(tail -c +"$offset" "$GL_HOME/worker.log")"
+  grep -q "Worker state changed.*RUNNING" <<<"$started"
+}
 if ! wait_for "the worker to poll its task queue" 60 worker_ready; then
   tail -c +"$offset" "$GL_HOME/worker.log" | tail -20 >&2
   exit 1

@@ -4,14 +4,14 @@
  * v1 keeps working on it, and a login made on one color is honoured by the other.
  * Containers are started with dockerode directly (no workflow) and removed afterwards.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, waitUntil } from '../helpers/fixtures';
-import { GL_HOME, REPO } from '../helpers/paths';
+import { GL_HOME } from '../helpers/paths';
+import { runScript } from '../helpers/processes';
 
 const docker = new Docker();
 const NETWORK = 'greenlight';
@@ -125,7 +125,7 @@ const noteBody = `note from v2 ${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   // Idempotent: starts greenlight's PostgreSQL and Redis only when they are not answering.
-  execFileSync('bash', [join(REPO, 'scripts', 'infra.sh')], { stdio: 'inherit', env: { ...process.env, GL_HOME } });
+  runScript('infra.sh');
   infra = readEnvFile(join(GL_HOME, 'infra.env'));
   await Promise.all(CONTAINERS.map(remove));
   // As greenlight does: the new version's migration first, then its containers.

@@ -1,5 +1,5 @@
 /** Worker and Temporal server processes the crash tests start, kill and restart. */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -59,6 +59,18 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Runs one of the provisioning scripts (idempotent) for this checkout's GL_HOME. On failure the error
+ * carries the script's own output, so a CI log that keeps only the test report still says why.
+ */
+export function runScript(name: string): void {
+  const result = spawnSync('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GL_HOME }, encoding: 'utf8' });
+  if (result.status !== 0) {
+    const output = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-20).join('\n');
+    throw new Error(`scripts/${name} failed (${result.status ?? result.signal}):\n${output}`);
+  }
+}
+
 /** Stops the Temporal dev server (SIGKILL, like a crash) and starts it again on the same database file. */
 export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: number }> {
   const pid = Number(readFileSync(join(GL_HOME, 'temporal.pid'), 'utf8').trim());
@@ -67,7 +79,7 @@ export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: numb
   process.kill(pid, 'SIGKILL');
   while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, downMs));
-  execFileSync('bash', [join(REPO, 'scripts/temporal.sh')], { stdio: 'inherit', env: { ...process.env, GL_HOME } });
+  runScript('temporal.sh');
   return { downForMs: Date.now() - stoppedAt };
 }
 
