@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type Docker from 'dockerode';
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from './builders/container';
-import { fail, withHeartbeat } from './support';
+import { fail, sleep, withHeartbeat } from './support';
 import { containerName, LABELS, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, InfrastructureError } from '../src/errors';
@@ -228,7 +228,9 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
     },
 
     /** Stops (kept for a fast rollback), removes or keeps the given color. Refuses a color nginx routes to. */
-    async retireColor(spec: DeploySpec, color: Color, policy: 'stop' | 'remove' | 'keep'): Promise<string[]> {
+    async retireColor(spec: DeploySpec, color: Color, policy: 'stop' | 'remove' | 'keep', drainMs = 0): Promise<string[]> {
+      // The drain: the retired color finishes its in-flight requests (nginx no longer sends it any).
+      if (drainMs > 0) await sleep(drainMs);
       if (policy === 'keep') return [];
       await assertNotRouted(router, spec.app, color, policy);
       return withHeartbeat(async () => {

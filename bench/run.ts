@@ -147,8 +147,7 @@ async function plainScript(spec: DeploySpec, live: Color, deployId: string): Pro
   await activities.switchTraffic(valid, { live: target, backup: live });
   await activities.verify(valid, target, baseline.p50Ms);
   await activities.switchTraffic(valid, { live: target, backup: null });
-  await sleep(valid.cleanup.drain);
-  await activities.retireColor(valid, live, valid.cleanup.previous);
+  await activities.retireColor(valid, live, valid.cleanup.previous, valid.cleanup.drain);
   return Date.now() - started;
 }
 

@@ -69,3 +69,13 @@ export const SEARCH_ATTRIBUTES = {
   outcome: defineSearchAttributeKey('GreenlightOutcome', SearchAttributeType.KEYWORD),
   images: defineSearchAttributeKey('GreenlightImages', SearchAttributeType.KEYWORD_LIST),
 } as const;
+
+/**
+ * Workflow patch ids (`patched()`): each marks a change of the deploy workflow's commands, so histories
+ * of deploys started before it still replay (README, "Changing the workflow safely"). Never rename one;
+ * remove one only when no running deploy and no kept history predates it.
+ */
+export const PATCHES = {
+  /** The cleanup's drain moved from a workflow timer into the retireColor activity. */
+  drainInRetire: 'drain-in-retire-activity',
+} as const;

@@ -83,7 +83,7 @@ function stubActivities(calls: string[], liveRoute: Route | null, overrides: Stu
     measureBaseline: (_s: unknown, c: Color) => c,
     switchTraffic: (_s: unknown, r: Route) => routeKey(r),
     verify: (_s: unknown, c: Color) => c,
-    retireColor: (_s: unknown, c: Color, policy: string) => `${c}:${policy}`,
+    retireColor: (_s: unknown, c: Color, policy: string, drainMs: number) => `${c}:${policy}:drain ${drainMs}ms`,
     removeColor: (_s: unknown, c: Color) => c,
     checkColorHealth: (_s: unknown, c: Color) => c,
   };
@@ -155,7 +155,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('success: every step in order, the previous color stopped, green live', async () => {
     const s = await scenario(BLUE_LIVE, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop']);
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop:drain 2000ms']);
     expect(result.outcome).toBe('succeeded');
     expect(result.liveColor).toBe('green');
     expect(result.previousImages).toEqual({ web: 'web:v1' });

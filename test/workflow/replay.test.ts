@@ -26,6 +26,14 @@ describe('replay of recorded deploy histories', () => {
     expect(files).toEqual(expect.arrayContaining(['success.json', 'health-failure.json', 'auto-rollback.json', 'manual-rollback.json']));
   });
 
+  it('keeps deploys recorded before each patch, so the old branch of patched() is replayed too', () => {
+    // Before the drain-in-retire patch the cleanup drained with a workflow timer (TIMER_FIRED).
+    const before = load('success.before-drain-patch.json').events ?? [];
+    expect(before.some((e) => e.timerFiredEventAttributes)).toBe(true);
+    const after = load('success.json').events ?? [];
+    expect(after.some((e) => e.markerRecordedEventAttributes)).toBe(true);
+  });
+
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
   });
