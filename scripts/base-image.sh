@@ -13,6 +13,7 @@ fi
 log "building $BASE_IMAGE from $NODE_BIN"
 rootfs="$(mktemp -d)"
 trap 'rm -rf "$rootfs"' EXIT
+chmod 0755 "$rootfs" # mktemp -d makes it 0700; it becomes the image's /
 mkdir -p "$rootfs/usr/local/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/app"
 chmod 1777 "$rootfs/tmp"
 cp "$NODE_BIN" "$rootfs/usr/local/bin/node"

@@ -10,6 +10,8 @@ if [ ! -f "$BACKEND/node_modules/.package-lock.json" ] || [ "$BACKEND/package-lo
   (cd "$BACKEND" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
 fi
 BASE_IMAGE="${GL_BASE_IMAGE:-greenlight/node-base:local}"
+# The containers run as nobody: the build context must be world-readable whatever the clone's umask was.
+chmod -R a+rX "$GL_REPO/examples/app"
 build() { # <image:tag> <context> [--build-arg ...]
   local tag="$1" ctx="$2"; shift 2
   # The legacy builder needs no buildx plugin; its deprecation notice goes to the log with the rest.

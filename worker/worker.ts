@@ -31,6 +31,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     // A replacement worker picks a workflow up within seconds of the old one dying.
     stickyQueueScheduleToStartTimeout: '2s',
+    // Heartbeats reach the server every second, not every 0.8 x the 5 s heartbeat timeout (the SDK's
+    // default throttle): a slow RPC on a busy host then has 4 s of slack instead of 1 s before the
+    // server believes a live activity dead.
+    maxHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: '5s',
   });
 }

@@ -275,7 +275,8 @@ describe('activity faults', () => {
     const rogue = join(router.appsDir, 'zz-rogue.conf');
     const traffic = startTraffic();
     try {
-      const handle = await deployWithFaults(nextImages(), { health: { interval: '200ms', successes: 10, deadline: '30s' } });
+      // A 5 s health gate: the window in which the rogue file must appear before the switch.
+      const handle = await deployWithFaults(nextImages(), { health: { interval: '200ms', successes: 25, deadline: '30s' } });
       await waitUntil('health-check', async () => (await handle.query(statusQuery)).phase === 'health-check', 60_000, 20);
       // Another tenant's broken config appears between validate and switch: a duplicate upstream.
       writeFileSync(rogue, `upstream gl_${APP}_backend__${target} { server 127.0.0.1:1; }\n`);
@@ -297,11 +298,11 @@ describe('activity faults', () => {
     const before = await liveColor();
     const traffic = startTraffic();
     const started = Date.now();
-    const outcome = await awaitOutcome(await deployWithFaults({ backend: 'greenlight-example-backend:hang' }, { health: { interval: '200ms', timeout: '500ms', successes: 3, deadline: '3s' } }));
+    const outcome = await awaitOutcome(await deployWithFaults({ backend: 'greenlight-example-backend:hang' }, { health: { interval: '200ms', timeout: '500ms', successes: 3, deadline: '5s' } }));
     const report = await traffic.stop();
     matrix.push({ scenario: 'health endpoint hangs', outcome: outcome.status?.outcome ?? '?', failedRequests: report.failed, requests: report.sent, recoveryMs: null, killToMovingMs: null });
     expect(outcome.exitCode).toBe(EXIT.rolledBack);
-    expect(outcome.message).toMatch(/did not become healthy within 3000 ms \(health\.deadline\): backend: GET http:\/\/127\.0\.0\.1:\d+\/api\/health -> ECONNABORTED/);
+    expect(outcome.message).toMatch(/did not become healthy within 5000 ms \(health\.deadline\): backend: GET http:\/\/127\.0\.0\.1:\d+\/api\/health -> ECONNABORTED/);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(report.failed).toBe(0);
     await expectConsistent(before, 'absent');

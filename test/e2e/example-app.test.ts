@@ -125,7 +125,7 @@ const noteBody = `note from v2 ${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   // Idempotent: starts greenlight's PostgreSQL and Redis only when they are not answering.
-  runScript('infra.sh');
+  await runScript('infra.sh');
   infra = readEnvFile(join(GL_HOME, 'infra.env'));
   await Promise.all(CONTAINERS.map(remove));
   // As greenlight does: the new version's migration first, then its containers.

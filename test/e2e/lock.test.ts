@@ -48,13 +48,13 @@ describe('the per-app lock is bounded', () => {
   });
 
   it("the server's execution timeout is a backstop: the lock ends with the timed-out execution", async () => {
-    // A deploy no worker ever picks up (nothing touched), bounded by a 2 s execution timeout.
+    // A deploy no worker ever picks up (nothing touched), bounded by a 5 s execution timeout.
     const orphan = await w.client.workflow.start(DEPLOY_WORKFLOW, {
       taskQueue: 'e2e-lock-no-worker',
       workflowId: deployWorkflowId(APP),
       args: [{ spec: withImages(base, {}) }],
       workflowIdConflictPolicy: 'FAIL',
-      workflowExecutionTimeout: '2s',
+      workflowExecutionTimeout: '5s',
     });
     await expect(startDeploy(w.client, withImages(base, {}), TASK_QUEUE)).rejects.toThrow(`a deploy of "${APP}" is already running`);
     await waitUntil('the execution timeout', async () => (await orphan.describe()).status.name === 'TIMED_OUT', 30_000, 200);

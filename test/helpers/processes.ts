@@ -1,5 +1,5 @@
 /** Worker and Temporal server processes the crash tests start, kill and restart. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -63,12 +63,14 @@ function portOpen(port: number): Promise<boolean> {
  * Runs one of the provisioning scripts (idempotent) for this checkout's GL_HOME. On failure the error
  * carries the script's own output, so a CI log that keeps only the test report still says why.
  */
-export function runScript(name: string): void {
-  const result = spawnSync('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GL_HOME }, encoding: 'utf8' });
-  if (result.status !== 0) {
-    const output = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-20).join('\n');
-    throw new Error(`scripts/${name} failed (${result.status ?? result.signal}):\n${output}`);
-  }
+export async function runScript(name: string): Promise<void> {
+  // Asynchronous: the test process keeps serving its load generator (and its time-outs) meanwhile.
+  const child = spawn('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GL_HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  if (code !== 0) throw new Error(`scripts/${name} failed (${code ?? signal}):\n${output.trim().split('\n').slice(-20).join('\n')}`);
 }
 
 /** Stops the Temporal dev server (SIGKILL, like a crash) and starts it again on the same database file. */
@@ -79,7 +81,7 @@ export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: numb
   process.kill(pid, 'SIGKILL');
   while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, downMs));
-  runScript('temporal.sh');
+  await runScript('temporal.sh');
   return { downForMs: Date.now() - stoppedAt };
 }
 

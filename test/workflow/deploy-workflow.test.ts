@@ -377,10 +377,14 @@ describe('deploy workflow (stubbed activities)', () => {
   it('a rollback during a switch waits for the switch to end before switching back', async () => {
     let switchEnded = 0;
     let switchBackStarted = 0;
+    // A slow switch (a reload) that ignores cancellation: it ends only after the rollback was accepted.
+    let endSwitch: () => void = () => undefined;
+    const rollbackAccepted = new Promise<void>((resolve) => (endSwitch = resolve));
     const s = await scenario(BLUE_LIVE, {
       switchTraffic: async (_s, route) => {
         if (route.live === 'green') {
-          await new Promise((r) => setTimeout(r, 1_500)); // a slow switch (a reload) that ignores cancellation
+          await rollbackAccepted;
+          await new Promise((r) => setTimeout(r, 300)); // and a little longer, as a reload would
           switchEnded = Date.now();
         } else {
           switchBackStarted = Date.now();
@@ -391,6 +395,7 @@ describe('deploy workflow (stubbed activities)', () => {
     const f = await s.run(async (h) => {
       await waitFor(async () => s.calls.includes('switchTraffic:green_blue'));
       await h.executeUpdate(rollbackUpdate, { args: ['abort during switch'] });
+      endSwitch();
       return failureOf(h);
     });
     expect(s.calls).toEqual([...UP_TO_SWITCH, ...SWITCH_BACK]);
