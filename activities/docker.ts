@@ -85,6 +85,12 @@ async function assertNotRouted(router: NginxRouter, app: string, color: Color, a
   }
 }
 
+/** Services that have an app container (running or not) of this color, by greenlight's labels. */
+async function appServicesOf(docker: Docker, app: string, color: Color): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.app}=${app}`, `${LABELS.color}=${color}`, `${LABELS.role}=app`] } });
+  return [...new Set(containers.map((c) => c.Labels[LABELS.service]).filter((service): service is string => Boolean(service)))].sort();
+}
+
 export function createDockerActivities({ docker, router, env }: DockerDeps) {
   /** Values of `services.<service>.secrets` from the worker's environment. */
   function secretsOf(spec: DeploySpec, service: string): Record<string, string> {
@@ -235,7 +241,10 @@ export function createDockerActivities({ docker, router, env }: DockerDeps) {
       await assertNotRouted(router, spec.app, color, policy);
       return withHeartbeat(async () => {
         const touched: string[] = [];
-        for (const service of Object.keys(spec.services)) {
+        // The whole color retires: also the containers of a service this spec no longer has (it was
+        // dropped from greenlight.yml), which would otherwise keep running unrouted forever.
+        const dropped = (await appServicesOf(docker, spec.app, color)).filter((service) => !(service in spec.services));
+        for (const service of [...Object.keys(spec.services), ...dropped]) {
           const name = containerName(spec.app, service, color);
           if (policy === 'remove') {
             if (await removeContainer(docker, name)) touched.push(name);

@@ -135,6 +135,23 @@ describe('activities are idempotent (run twice, same state)', () => {
     ]);
   });
 
+  it('retireColor also retires a service the new spec dropped, twice', async () => {
+    // The next version has no frontend: blue serves the backend alone, green (both services) retires.
+    const backendOnly = withImages({ ...twoServiceSpec(APP, BASE, { verify: { window: '300ms', interval: '100ms' } }), services: { backend: twoServiceSpec(APP, BASE).services.backend! } }, {});
+    await activities.deployColor(backendOnly, 'blue', 'deploy-5');
+    await activities.switchTraffic(backendOnly, { live: 'blue', backup: null });
+    const [first, second] = await twice(() => activities.retireColor(backendOnly, 'green', 'stop'));
+    expect(second).toEqual(first);
+    expect(first.containers.map((c) => `${c.name}:${c.state}`)).toEqual([
+      `${APP}-backend-blue:running`,
+      `${APP}-backend-green:exited`,
+      `${APP}-frontend-blue:exited`,
+      `${APP}-frontend-green:exited`,
+    ]);
+    expect(first.config).toContain(`gl_${APP}_backend__blue`);
+    expect(first.config).not.toContain(`gl_${APP}_frontend`);
+  });
+
   it('removeRoute: the app is off the router after the first call; the second changes nothing', async () => {
     expect(await activities.removeRoute(APP)).toBe(true);
     const afterFirst = await hostState();
