@@ -4,12 +4,12 @@
  */
 import net from 'node:net';
 import type Docker from 'dockerode';
-import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from './builders/container';
+import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
 import { fail, sleep, withHeartbeat } from './support';
 import { containerName, LABELS, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, InfrastructureError } from '../src/errors';
-import type { NginxRouter } from '../src/router/nginx';
+import type { NginxRouter } from '../host/nginx';
 
 export interface DockerDeps {
   docker: Docker;

@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { containerLogTail } from './docker';
-import { percentile, type Prober, type ProbeResult } from './probe';
+import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import { fail, lastHeartbeat, sleep, withHeartbeat } from './support';
 import { containerName, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';

@@ -5,11 +5,11 @@
 import type Docker from 'dockerode';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
-import { createProber, type Prober } from './probe';
+import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
 import { heartbeating } from './support';
 import { createValidateActivities } from './validate';
-import type { NginxRouter } from '../src/router/nginx';
+import type { NginxRouter } from '../host/nginx';
 
 export interface ActivityDeps {
   docker: Docker;

@@ -2,9 +2,9 @@
 import { fail } from './support';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/errors';
-import { RouterConfigRejectedError, type NginxRouter } from '../src/router/nginx';
+import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import type { Route } from '../src/types';
-import { renderAppConfig } from './builders/nginx';
+import { renderAppConfig } from '../host/builders/nginx';
 
 export interface RouterDeps {
   router: NginxRouter;

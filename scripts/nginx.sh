@@ -5,4 +5,4 @@ source "$(dirname "$0")/lib.sh"
 apt_install nginx-light libnginx-mod-http-lua
 # Debian starts a system nginx on :80 on install; greenlight runs its own instance, leave that one alone.
 cd "$GL_REPO"
-npx --no-install tsx src/router/cli-ensure.ts
+npx --no-install tsx worker/ensure-nginx.ts

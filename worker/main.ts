@@ -1,6 +1,7 @@
 /** `greenlight worker`: one worker per Docker host; runs until SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
-import { routerFromEnv, taskQueueFromEnv } from '../src/settings';
+import { routerFromEnv } from '../host/nginx';
+import { taskQueueFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
 import { createWorker, type CreateWorkerOptions } from './worker';
 

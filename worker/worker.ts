@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import type { NginxRouter } from '../src/router/nginx';
+import type { NginxRouter } from '../host/nginx';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput, DeploySpec } from '../../src/config/schema';
-import type { NginxRouter } from '../../src/router/nginx';
+import type { NginxRouter } from '../../host/nginx';
 import { LABELS } from '../../src/names';
 import { REPO, TEMPORAL_ADDRESS } from './paths';
 

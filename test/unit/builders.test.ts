@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../../activities/builders/container';
+import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../../host/builders/container';
 import {
   parseAppConfig,
   parseRouteKey,
@@ -7,7 +7,7 @@ import {
   renderMainConfig,
   routeKey,
   structureHash,
-} from '../../activities/builders/nginx';
+} from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
 import type { Route } from '../../src/types';

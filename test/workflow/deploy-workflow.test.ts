@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import { routeKey } from '../../activities/builders/nginx';
+import { routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '../../src/names';

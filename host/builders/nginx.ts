@@ -48,6 +48,9 @@ export function adminSocketPath(prefix: string): string {
   return `${prefix}/admin.sock`;
 }
 
+// The header lines below name the builder's first home (activities/builders/): the rendered text is kept
+// byte-identical on purpose, since any change to it changes the structure hash and makes every routed
+// app's next deploy reload nginx.
 export function renderMainConfig({ prefix, modulesDir, appsDir, workerProcesses }: MainConfigInput): string {
   return `# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
 load_module ${modulesDir}/ndk_http_module.so;

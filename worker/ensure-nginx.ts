@@ -1,5 +1,5 @@
-/** `tsx src/router/cli-ensure.ts`: starts greenlight's nginx if needed (used by scripts/nginx.sh). */
-import { routerFromEnv } from '../settings';
+/** `tsx worker/ensure-nginx.ts`: starts greenlight's nginx if needed (used by scripts/nginx.sh). */
+import { routerFromEnv } from '../host/nginx';
 
 async function main(): Promise<void> {
   const router = routerFromEnv();

@@ -16,10 +16,11 @@ import {
   renderMainConfig,
   routeKey,
   structureHash,
-} from '../../activities/builders/nginx';
-import type { DeploySpec } from '../config/schema';
-import { InfrastructureError } from '../errors';
-import type { Route } from '../types';
+} from './builders/nginx';
+import type { DeploySpec } from '../src/config/schema';
+import { InfrastructureError } from '../src/errors';
+import type { Route } from '../src/types';
+import { greenlightHome } from '../src/settings';
 
 const run = promisify(execFile);
 
@@ -258,4 +259,9 @@ export class NginxRouter {
     }
     return existed;
   }
+}
+
+/** greenlight's nginx on this host: its prefix is `<GREENLIGHT_HOME>/nginx`. */
+export function routerFromEnv(): NginxRouter {
+  return new NginxRouter({ prefix: join(greenlightHome(), 'nginx') });
 }
