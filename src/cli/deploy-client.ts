@@ -8,6 +8,7 @@ import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES } f
 import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
 import type { DeployInput, DeployStatus } from '../types';
+import { imageEntries, serviceImages } from '../format';
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
@@ -19,7 +20,7 @@ export interface StartOptions {
 }
 
 export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, options: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
-  const images = Object.entries(spec.services).map(([name, svc]) => `${name}=${svc.image}`);
+  const images = imageEntries(serviceImages(spec.services));
   const verb = options.restore ? 'Restore' : 'Deploy';
   const start = (searchAttributes: boolean) =>
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
@@ -92,10 +93,8 @@ export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>
   }
 }
 
-export function formatMs(ms: number | undefined): string {
-  if (ms === undefined) return '…';
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
+/** Kept for examples/demo.ts, which imports it from here; new code imports src/format. */
+export { formatMs } from '../format';
 
 export interface LastDeploy {
   handle: WorkflowHandle<typeof deployWorkflow>;

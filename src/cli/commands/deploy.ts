@@ -2,7 +2,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { deployWorkflow } from '../../../workflows/deploy';
 import { statusQuery } from '../../../workflows/messages';
 import { loadDeploySpec } from '../../config/load';
-import { awaitOutcome, formatMs, startDeploy } from '../deploy-client';
+import { awaitOutcome, startDeploy } from '../deploy-client';
+import { formatMs } from '../../format';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { DeployStatus } from '../../types';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { deployWorkflowId, SEARCH_ATTRIBUTES } from '../../names';
-import { formatMs } from '../deploy-client';
+import { formatMs } from '../../format';
 import { EXIT, type ExitCode } from '../exit-codes';
 
 export interface HistoryEntry {

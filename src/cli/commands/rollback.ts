@@ -3,6 +3,7 @@ import { rollbackUpdate } from '../../../workflows/messages';
 import { parseDeploySpec } from '../../config/load';
 import { deployInputOf, lastDeploy, startDeploy } from '../deploy-client';
 import { EXIT, type ExitCode } from '../exit-codes';
+import { formatImages } from '../../format';
 import { followDeploy } from './deploy';
 
 export interface RollbackOptions {
@@ -46,7 +47,7 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
   const spec = parseDeploySpec({ ...input.spec, services });
   const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.runId } });
-  const images = Object.entries(status.previousImages).map(([s, i]) => `${s}=${i}`).join(', ');
+  const images = formatImages(status.previousImages);
   if (!opts.wait) {
     out(`restoring the previous version of ${app} (${images}): started ${handle.workflowId}`);
     return EXIT.ok;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { formatMs, lastDeploy } from '../deploy-client';
+import { lastDeploy } from '../deploy-client';
+import { formatImages, formatMs } from '../../format';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { DeployStatus } from '../../types';
@@ -38,7 +39,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(JSON.stringify(summary));
     return EXIT.ok;
   }
-  out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${Object.entries(liveImages).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
+  out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${formatImages(liveImages)})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { formatImages, formatMs, imageEntries, serviceImages } from '../../src/format';
+
+describe('format', () => {
+  const images = { backend: 'shop-backend:v2', frontend: 'shop-frontend:v2' };
+
+  it('lists images as service=image in the order of the map', () => {
+    expect(imageEntries(images)).toEqual(['backend=shop-backend:v2', 'frontend=shop-frontend:v2']);
+    expect(formatImages(images)).toBe('backend=shop-backend:v2, frontend=shop-frontend:v2');
+    expect(formatImages({ frontend: 'f:1', backend: 'b:1' })).toBe('frontend=f:1, backend=b:1');
+    expect(imageEntries({})).toEqual([]);
+    expect(formatImages({})).toBe('');
+  });
+
+  it("takes the services' images from a spec's services", () => {
+    expect(serviceImages({ backend: { image: 'shop-backend:v2', port: 4000 } as { image: string }, frontend: { image: 'shop-frontend:v2' } })).toEqual(images);
+  });
+
+  it.each([
+    [undefined, '…'],
+    [0, '0 ms'],
+    [12.4, '12 ms'],
+    [999.4, '999 ms'],
+    [1000, '1.0 s'],
+    [1250, '1.3 s'],
+    [61_000, '61.0 s'],
+  ])('formatMs(%s) = %s', (ms, text) => {
+    expect(formatMs(ms)).toBe(text);
+  });
+});
