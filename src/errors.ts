@@ -16,9 +16,6 @@ export class ConfigError extends GreenlightError {
   }
 }
 
-/** A precondition of the deploy is not met (image missing, port taken, validation command failed). */
-export class PreflightError extends GreenlightError {}
-
 /** A part greenlight drives is unreachable or broken (Temporal, Docker, nginx). */
 export class InfrastructureError extends GreenlightError {}
 

@@ -49,13 +49,6 @@ export interface PhaseTiming {
   durationMs?: number;
 }
 
-export interface DeployPlan {
-  liveColor: Color | null;
-  targetColor: Color;
-  /** Images now serving on the live color, read from container labels. */
-  liveImages: Record<string, string>;
-}
-
 export interface HealthReport {
   color: Color;
   probes: number;
