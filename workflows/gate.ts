@@ -1,0 +1,85 @@
+/**
+ * The rollback gate: the `rollback` and `promote` updates with their validators, the deploy's own time
+ * limit, and the race every step runs against a rollback request.
+ */
+import { CancellationScope, condition, setHandler, sleep } from '@temporalio/workflow';
+import type { Phase } from '../src/types';
+import { promoteUpdate, rollbackUpdate } from './messages';
+import type { DeployTracker } from './tracker';
+
+/** Phases during which a rollback request is accepted: later, the new color is already the only one. */
+const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
+
+/** Thrown inside the workflow to unwind into compensation; never leaves it. */
+export class RollbackRequested extends Error {}
+
+export class RollbackGate {
+  /** Why the deploy is to be rolled back; null while nobody asked. */
+  reason: string | null = null;
+  private promoted = false;
+
+  constructor(tracker: DeployTracker) {
+    setHandler(
+      rollbackUpdate,
+      (reason) => {
+        this.reason ??= reason.trim() || 'rollback requested';
+        return { phase: tracker.phase, reason: this.reason };
+      },
+      {
+        validator: (_reason: string) => {
+          if (this.reason !== null) throw new Error(`already rolling back: ${this.reason}`);
+          if (!ROLLBACK_PHASES.includes(tracker.phase)) {
+            throw new Error(`too late to roll back this deploy: it is in ${tracker.phase}, the new color already took over; roll back after it ends`);
+          }
+        },
+      },
+    );
+    setHandler(
+      promoteUpdate,
+      () => {
+        this.promoted = true;
+        return { phase: tracker.phase };
+      },
+      {
+        validator: () => {
+          if (tracker.phase !== 'promotion-gate') throw new Error(`nothing to promote: the deploy is in ${tracker.phase}, not waiting at the promotion gate`);
+        },
+      },
+    );
+  }
+
+  /**
+   * The deploy's own time limit turns into a rollback (with compensation), well before the server's
+   * execution timeout (a backstop that would end the workflow without compensating).
+   */
+  limitTime(timeoutMs: number): void {
+    void CancellationScope.nonCancellable(async () => {
+      await sleep(timeoutMs, { summary: 'deploy time limit (spec timeout): rolls back when it fires' });
+      this.reason ??= `the deploy exceeded its time limit (timeout: ${timeoutMs} ms)`;
+    });
+  }
+
+  /** Runs a step, but abandons (and cancels) it as soon as a rollback is requested. */
+  async unlessRolledBack<T>(work: () => Promise<T>): Promise<T> {
+    if (this.reason !== null) throw new RollbackRequested(this.reason);
+    const scope = new CancellationScope();
+    const running = scope.run(work);
+    const requested = CancellationScope.nonCancellable(() => condition(() => this.reason !== null));
+    const first = await Promise.race([running.then((value) => ({ value })), requested.then(() => null)]);
+    if (first === null) {
+      scope.cancel();
+      // Read-only steps end at once (TRY_CANCEL); steps that change the host are waited for (their
+      // profile), so compensation never races a late write.
+      await running.catch(() => undefined);
+      throw new RollbackRequested(this.reason!);
+    }
+    return first.value;
+  }
+
+  /** The manual promotion gate: `greenlight promote`, a rollback, or the time-out (= rollback). */
+  async awaitPromotion(timeoutMs: number): Promise<void> {
+    const released = await condition(() => this.promoted || this.reason !== null, timeoutMs);
+    if (!released) this.reason ??= `not promoted within ${timeoutMs} ms (promotion.timeout)`;
+    if (this.reason !== null) throw new RollbackRequested(this.reason);
+  }
+}
