@@ -6,6 +6,7 @@
 import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
+import { formatImages } from '../src/format';
 import type { DeployInput, LatencyBaseline } from '../src/types';
 import { activities } from './steps';
 import { messageOf } from './failures';
@@ -31,12 +32,6 @@ export interface HostDeploy {
   /** The switch began: traffic may have to go back to the live color. */
   switched: boolean;
   baseline: LatencyBaseline | null;
-}
-
-function imageList(images: Record<string, string>): string {
-  return Object.entries(images)
-    .map(([service, image]) => `${service}=${image}`)
-    .join(', ');
 }
 
 /** 1. validate, part one: the spec, checked again by the one schema inside the worker. */
@@ -84,7 +79,7 @@ export async function deployGreen(d: Deploy, host: HostDeploy): Promise<void> {
   const { spec, gate, tracker } = d;
   tracker.enter('deploy-green', `creating and starting the ${host.targetColor} containers`);
   host.deployed = true; // a failure half-way still leaves containers to remove
-  const summary = `start ${host.targetColor}: ${imageList(tracker.status.images)}`;
+  const summary = `start ${host.targetColor}: ${formatImages(tracker.status.images)}`;
   await gate.unlessRolledBack(() => activities(dockerOps(60_000), summary).deployColor(spec, host.targetColor, d.deployId, Boolean(d.input.restore)));
 }
 

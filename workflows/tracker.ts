@@ -3,6 +3,7 @@
  * timings, and the outcome. Every phase change is published (search attributes, current details).
  */
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { serviceImages } from '../src/format';
 import { SEARCH_ATTRIBUTES } from '../src/names';
 import type { DeployInput, DeployStatus, Outcome, Phase } from '../src/types';
 import { failureTypeOf, messageOf } from './failures';
@@ -21,7 +22,7 @@ export class DeployTracker {
       outcome: 'running',
       liveColor: null,
       targetColor: null,
-      images: Object.fromEntries(Object.entries(input.spec.services ?? {}).map(([name, svc]) => [name, svc.image])),
+      images: serviceImages(input.spec.services ?? {}),
       previousImages: {},
       phases: [],
       waitingFor: null,
