@@ -3,8 +3,7 @@
  * switch, and the health check of the previous color before a rollback. All probe containers directly
  * on their loopback host ports, bypassing the router.
  */
-import type Docker from 'dockerode';
-import { containerLogTail } from './docker';
+import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import { fail, lastHeartbeat, sleep, withHeartbeat } from './support';
 import { containerName, type Color } from '../src/names';
@@ -13,7 +12,8 @@ import { FAILURE_TYPES } from '../src/errors';
 import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
 
 export interface HealthDeps {
-  docker: Docker;
+  /** Container state and log tails for the story of a color that did not become healthy. */
+  host: Pick<DockerHost, 'inspectOrNull' | 'logTail'>;
   probe: Prober;
 }
 
@@ -62,7 +62,7 @@ interface VerifyProgress {
   consecutiveHealthFailures: number;
 }
 
-export function createHealthActivities({ docker, probe }: HealthDeps) {
+export function createHealthActivities({ host, probe }: HealthDeps) {
   async function round(targets: Target[], timeoutMs: number) {
     return Promise.all(targets.map(async (target) => ({ target, result: await probe(target.url, timeoutMs) })));
   }
@@ -71,13 +71,14 @@ export function createHealthActivities({ docker, probe }: HealthDeps) {
     const parts: string[] = [];
     for (const service of Object.keys(spec.services)) {
       const name = containerName(spec.app, service, color);
-      try {
-        const info = await docker.getContainer(name).inspect();
-        const logs = await containerLogTail(docker, name, 5);
-        parts.push(`${name}: ${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
-      } catch {
+      // Missing also when Docker cannot tell: the story is a hint in a failure message, never its cause.
+      const info = await host.inspectOrNull(name).catch(() => null);
+      if (!info) {
         parts.push(`${name}: missing`);
+        continue;
       }
+      const logs = await host.logTail(name, 5);
+      parts.push(`${name}: ${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
     }
     return parts.join('\n');
   }

@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
 import { heartbeating } from './support';
@@ -19,10 +20,11 @@ export interface ActivityDeps {
 }
 
 export function createActivities({ docker, router, probe = createProber(), env = process.env }: ActivityDeps) {
+  const host = new DockerHost(docker);
   return heartbeating({
     ...createValidateActivities(),
-    ...createDockerActivities({ docker, router, env }),
-    ...createHealthActivities({ docker, probe }),
+    ...createDockerActivities({ host, router, env }),
+    ...createHealthActivities({ host, probe }),
     ...createRouterActivities({ router }),
   });
 }

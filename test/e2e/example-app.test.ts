@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demuxLogs } from '../../host/docker';
 import { get, waitUntil } from '../helpers/fixtures';
 import { GL_HOME } from '../helpers/paths';
 import { runScript } from '../helpers/processes';
@@ -44,17 +45,6 @@ async function remove(name: string): Promise<void> {
     .catch(() => undefined);
 }
 
-/** `docker logs` output without its 8-byte stream headers (containers without a TTY). */
-function demux(buffer: Buffer): string {
-  let out = '';
-  for (let i = 0; i + 8 <= buffer.length; ) {
-    const size = buffer.readUInt32BE(i + 4);
-    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return out;
-}
-
 /** `node /app/migrate.js` in a one-off container of `image` on the app network: exit code and output. */
 async function migrate(image: string): Promise<{ code: number; output: string }> {
   await remove(MIGRATE);
@@ -68,7 +58,7 @@ async function migrate(image: string): Promise<{ code: number; output: string }>
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const output = demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+    const output = demuxLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
     return { code: StatusCode, output };
   } finally {
     await remove(MIGRATE);
