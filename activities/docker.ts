@@ -10,7 +10,7 @@ import { portIsFree } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/errors';
 import { containerName, LABELS, type Color } from '../src/names';
-import { fail, sleep, withHeartbeat } from './support';
+import { fail, sleep } from './support';
 
 export interface DockerDeps {
   host: DockerHost;
@@ -92,7 +92,7 @@ async function runValidationCommands({ host }: DockerDeps, spec: DeploySpec, dep
   const results: Array<{ name: string; exitCode: number; output: string }> = [];
   for (let index = 0; index < spec.validate.commands.length; index++) {
     const command = spec.validate.commands[index]!;
-    const run = await withHeartbeat(() => host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout));
+    const run = await host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout);
     if (run.exitCode === null) {
       throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${run.output}`);
     }
@@ -108,7 +108,7 @@ async function runValidationCommands({ host }: DockerDeps, spec: DeploySpec, dep
 async function runMigration({ host, env }: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
   const migrate = spec.migrate;
   if (!migrate) return { exitCode: 0, output: 'no migrate step' };
-  const run = await withHeartbeat(() => host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(env, spec, migrate.service)), migrate.timeout));
+  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(env, spec, migrate.service)), migrate.timeout);
   if (run.exitCode !== 0) {
     const what = run.exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${run.exitCode}`;
     throw fail(FAILURE_TYPES.migration, `migration (${migrate.run.join(' ')}) ${what}:\n${run.output}`);
@@ -123,13 +123,11 @@ async function runMigration({ host, env }: DockerDeps, spec: DeploySpec, deployI
  */
 async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, deployId: string, adoptStopped: boolean): Promise<Record<string, string>> {
   await assertNotRouted(deps.router, spec.app, color, 'replace');
-  return withHeartbeat(async () => {
-    const ids: Record<string, string> = {};
-    for (const service of Object.keys(spec.services)) {
-      ids[service] = await deployService(deps, spec, service, color, deployId, adoptStopped);
-    }
-    return ids;
-  });
+  const ids: Record<string, string> = {};
+  for (const service of Object.keys(spec.services)) {
+    ids[service] = await deployService(deps, spec, service, color, deployId, adoptStopped);
+  }
+  return ids;
 }
 
 /** One service's container of `color`, created (or adopted) and running: its container id. */
@@ -161,23 +159,21 @@ async function retireColor({ host, router }: DockerDeps, spec: DeploySpec, color
   if (drainMs > 0) await sleep(drainMs);
   if (policy === 'keep') return [];
   await assertNotRouted(router, spec.app, color, policy);
-  return withHeartbeat(async () => {
-    const touched: string[] = [];
-    // The whole color retires: also the containers of a service this spec no longer has (it was
-    // dropped from greenlight.yml), which would otherwise keep running unrouted forever.
-    const dropped = (await host.appServicesOf(spec.app, color)).filter((service) => !(service in spec.services));
-    for (const service of [...Object.keys(spec.services), ...dropped]) {
-      const name = containerName(spec.app, service, color);
-      if (policy === 'remove') {
-        if (await host.remove(name)) touched.push(name);
-        continue;
-      }
-      const info = await host.inspectOrNull(name);
-      if (!info?.State.Running) continue;
-      if (await host.stopGracefully(name)) touched.push(name);
+  const touched: string[] = [];
+  // The whole color retires: also the containers of a service this spec no longer has (it was
+  // dropped from greenlight.yml), which would otherwise keep running unrouted forever.
+  const dropped = (await host.appServicesOf(spec.app, color)).filter((service) => !(service in spec.services));
+  for (const service of [...Object.keys(spec.services), ...dropped]) {
+    const name = containerName(spec.app, service, color);
+    if (policy === 'remove') {
+      if (await host.remove(name)) touched.push(name);
+      continue;
     }
-    return touched;
-  });
+    const info = await host.inspectOrNull(name);
+    if (!info?.State.Running) continue;
+    if (await host.stopGracefully(name)) touched.push(name);
+  }
+  return touched;
 }
 
 /** Compensation: removes the target color's containers. Refuses a color nginx routes to. */

@@ -5,7 +5,7 @@
  */
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
-import { fail, lastHeartbeat, sleep, withHeartbeat } from './support';
+import { fail, lastHeartbeat, recordProgress, sleep } from './support';
 import { containerName, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/errors';
@@ -92,32 +92,30 @@ export function createHealthActivities({ host, probe }: HealthDeps) {
       const resumed = lastHeartbeat<HealthProgress>();
       const progress: HealthProgress = resumed ?? { startedAt: Date.now(), probes: 0 };
       const targets = healthTargets(spec, color);
-      return withHeartbeat(async (beat) => {
-        let streak = 0;
-        let lastFailure = 'no probe answered yet';
-        for (;;) {
-          const results = await round(targets, spec.health.timeout);
-          progress.probes += results.length;
-          const bad = results.filter(({ target, result }) => failed(target, result));
-          if (bad.length === 0) {
-            streak += 1;
-            if (streak >= spec.health.successes) {
-              return { color, probes: progress.probes, durationMs: Date.now() - progress.startedAt };
-            }
-          } else {
-            streak = 0;
-            lastFailure = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).join('; ');
+      let streak = 0;
+      let lastFailure = 'no probe answered yet';
+      for (;;) {
+        const results = await round(targets, spec.health.timeout);
+        progress.probes += results.length;
+        const bad = results.filter(({ target, result }) => failed(target, result));
+        if (bad.length === 0) {
+          streak += 1;
+          if (streak >= spec.health.successes) {
+            return { color, probes: progress.probes, durationMs: Date.now() - progress.startedAt };
           }
-          beat(progress);
-          if (Date.now() - progress.startedAt >= spec.health.deadline) {
-            throw fail(
-              FAILURE_TYPES.healthCheck,
-              `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(spec, color)}`,
-            );
-          }
-          await sleep(spec.health.interval);
+        } else {
+          streak = 0;
+          lastFailure = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).join('; ');
         }
-      });
+        recordProgress(progress);
+        if (Date.now() - progress.startedAt >= spec.health.deadline) {
+          throw fail(
+            FAILURE_TYPES.healthCheck,
+            `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(spec, color)}`,
+          );
+        }
+        await sleep(spec.health.interval);
+      }
     },
 
     /** Latency of the live color before the switch: verify compares the new color against it. */
@@ -150,36 +148,34 @@ export function createHealthActivities({ host, probe }: HealthDeps) {
         baselineP50Ms,
         durationMs: Date.now() - progress.startedAt,
       });
-      return withHeartbeat(async (beat) => {
-        let lastFailures = '';
-        for (;;) {
-          const results = await round(targets, spec.health.timeout);
-          const bad = results.filter(({ target, result }) => failed(target, result));
-          if (bad.length > 0) lastFailures = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).slice(0, 3).join('; ');
-          progress.samples += results.length;
-          progress.errors += bad.length;
-          // Latency on the same footing as the baseline: successful direct probes only.
-          for (const { target, result } of results) if (target.direct && !failed(target, result)) progress.latencies.push(result.latencyMs);
-          if (progress.latencies.length > 2000) progress.latencies.splice(0, progress.latencies.length - 2000);
-          const healthBad = bad.some(({ target }) => target.kind === 'health');
-          progress.consecutiveHealthFailures = healthBad ? progress.consecutiveHealthFailures + 1 : 0;
-          beat(progress);
+      let lastFailures = '';
+      for (;;) {
+        const results = await round(targets, spec.health.timeout);
+        const bad = results.filter(({ target, result }) => failed(target, result));
+        if (bad.length > 0) lastFailures = bad.map(({ target, result }) => `${target.service}: ${describe(result)}`).slice(0, 3).join('; ');
+        progress.samples += results.length;
+        progress.errors += bad.length;
+        // Latency on the same footing as the baseline: successful direct probes only.
+        for (const { target, result } of results) if (target.direct && !failed(target, result)) progress.latencies.push(result.latencyMs);
+        if (progress.latencies.length > 2000) progress.latencies.splice(0, progress.latencies.length - 2000);
+        const healthBad = bad.some(({ target }) => target.kind === 'health');
+        progress.consecutiveHealthFailures = healthBad ? progress.consecutiveHealthFailures + 1 : 0;
+        recordProgress(progress);
 
-          const now = report();
-          const why = lastFailures;
-          if (progress.consecutiveHealthFailures >= v.maxConsecutiveHealthFailures) {
-            throw fail(FAILURE_TYPES.verify, `${color} failed its health checks ${progress.consecutiveHealthFailures} rounds in a row (verify.maxConsecutiveHealthFailures): ${why}`, now);
-          }
-          if (now.samples >= v.minSamples && now.errorRate > v.maxErrorRate) {
-            throw fail(FAILURE_TYPES.verify, `${color} error rate ${(now.errorRate * 100).toFixed(1)} % over ${now.samples} probes exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate): ${why}`, now);
-          }
-          if (baselineP50Ms !== null && now.samples >= v.minSamples && now.p50Ms - baselineP50Ms > v.maxLatencyIncreaseMs) {
-            throw fail(FAILURE_TYPES.verify, `${color} median latency ${now.p50Ms.toFixed(0)} ms is ${(now.p50Ms - baselineP50Ms).toFixed(0)} ms over the pre-switch baseline ${baselineP50Ms.toFixed(0)} ms (verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs})`, now);
-          }
-          if (now.durationMs >= v.window) return now;
-          await sleep(Math.min(v.interval, Math.max(0, v.window - now.durationMs)));
+        const now = report();
+        const why = lastFailures;
+        if (progress.consecutiveHealthFailures >= v.maxConsecutiveHealthFailures) {
+          throw fail(FAILURE_TYPES.verify, `${color} failed its health checks ${progress.consecutiveHealthFailures} rounds in a row (verify.maxConsecutiveHealthFailures): ${why}`, now);
         }
-      });
+        if (now.samples >= v.minSamples && now.errorRate > v.maxErrorRate) {
+          throw fail(FAILURE_TYPES.verify, `${color} error rate ${(now.errorRate * 100).toFixed(1)} % over ${now.samples} probes exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate): ${why}`, now);
+        }
+        if (baselineP50Ms !== null && now.samples >= v.minSamples && now.p50Ms - baselineP50Ms > v.maxLatencyIncreaseMs) {
+          throw fail(FAILURE_TYPES.verify, `${color} median latency ${now.p50Ms.toFixed(0)} ms is ${(now.p50Ms - baselineP50Ms).toFixed(0)} ms over the pre-switch baseline ${baselineP50Ms.toFixed(0)} ms (verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs})`, now);
+        }
+        if (now.durationMs >= v.window) return now;
+        await sleep(Math.min(v.interval, Math.max(0, v.window - now.durationMs)));
+      }
     },
 
     /** Before traffic goes back to `color`: is it healthy? A few rounds, so one slow answer is not fatal. */

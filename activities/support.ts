@@ -6,11 +6,7 @@ import { FAILURE_TYPES } from '../src/names';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
 
-/**
- * Runs `fn` while heartbeating every second (with the latest details), so a worker that dies is noticed
- * within the heartbeat timeout, and cancellation reaches the activity. Outside an activity it just runs fn.
- */
-/** Latest heartbeat details per running activity, so nested heartbeaters never erase each other's progress. */
+/** Latest heartbeat details per running activity: what recordProgress set, sent by every later heartbeat. */
 const latestDetails = new WeakMap<Context, unknown>();
 
 function currentContext(): Context | undefined {
@@ -21,21 +17,35 @@ function currentContext(): Context | undefined {
   }
 }
 
-export async function withHeartbeat<T>(fn: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` while heartbeating every second (with the latest details), so a worker that dies is noticed
+ * within the heartbeat timeout, and cancellation reaches the activity. Until the attempt records progress
+ * of its own, it heartbeats the previous attempt's details, so a retry that dies early keeps the resume
+ * point. Outside an activity it just runs fn. `heartbeating` wraps every activity in it: do not nest it.
+ */
+async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = currentContext();
-  if (ctx && !latestDetails.has(ctx)) latestDetails.set(ctx, ctx.info.heartbeatDetails);
-  const beat = (next?: unknown) => {
-    if (!ctx) return;
-    if (next !== undefined) latestDetails.set(ctx, next);
-    ctx.heartbeat(latestDetails.get(ctx));
-  };
+  if (!ctx) return fn();
+  if (!latestDetails.has(ctx)) latestDetails.set(ctx, ctx.info.heartbeatDetails);
+  const beat = () => ctx.heartbeat(latestDetails.get(ctx));
   beat();
-  const timer = ctx ? setInterval(beat, HEARTBEAT_EVERY_MS) : undefined;
+  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
   try {
-    return await fn(beat);
+    return await fn();
   } finally {
-    if (timer) clearInterval(timer);
+    clearInterval(timer);
   }
+}
+
+/**
+ * Records the running activity's resume point: heartbeated now and with every later heartbeat of this
+ * attempt, and read back by the next attempt through lastHeartbeat(). Outside an activity it does nothing.
+ */
+export function recordProgress(details: unknown): void {
+  const ctx = currentContext();
+  if (!ctx) return;
+  latestDetails.set(ctx, details);
+  ctx.heartbeat(details);
 }
 
 /** The details of the last heartbeat of a previous attempt (resume point), if any. */
