@@ -85,6 +85,16 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Time as activities see it; tests inject a fake one to run deadlines and windows without waiting. */
+export interface Clock {
+  now(): number;
+  /** Waits `ms`; inside an activity, wakes with an error if the activity is cancelled. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The real clock, and the cancellable sleep above. */
+export const activityClock: Clock = { now: () => Date.now(), sleep };
+
 export function fail(type: string, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
 }
