@@ -8,8 +8,7 @@ import { HostPortInUseError, type DockerHost } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
 import { portIsFree } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
-import { FAILURE_TYPES } from '../src/errors';
-import { containerName, LABELS, type Color } from '../src/names';
+import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { fail, sleep } from './support';
 
 export interface DockerDeps {

@@ -1,7 +1,7 @@
 /** Router activities: read the live route, switch traffic, remove an app (first-deploy compensation). */
 import { fail } from './support';
 import type { DeploySpec } from '../src/config/schema';
-import { FAILURE_TYPES } from '../src/errors';
+import { FAILURE_TYPES } from '../src/names';
 import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import type { Route } from '../src/types';
 import { renderAppConfig } from '../host/builders/nginx';

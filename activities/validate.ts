@@ -1,7 +1,8 @@
 /** Spec validation inside the worker: the workflow input is checked again by the one schema. */
 import { fail } from './support';
 import { parseDeploySpec } from '../src/config/load';
-import { ConfigError, FAILURE_TYPES } from '../src/errors';
+import { ConfigError } from '../src/errors';
+import { FAILURE_TYPES } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 
 export function createValidateActivities() {
