@@ -28,6 +28,7 @@ export function parseRouteKey(key: string): Route | null {
   return isColor(backup) && backup !== live ? { live, backup } : null;
 }
 
+/** Every route an app can be on: each has an upstream, and the admin listener accepts exactly these. */
 const ALL_ROUTES: Route[] = [
   { live: 'blue', backup: null },
   { live: 'green', backup: null },
@@ -89,7 +90,7 @@ http {
                 if method == "PUT" then
                     ngx.req.read_body()
                     local route = ngx.req.get_body_data() or ""
-                    local valid = { blue = true, green = true, blue_green = true, green_blue = true }
+                    local valid = { ${ALL_ROUTES.map((route) => `${routeKey(route)} = true`).join(', ')} }
                     if not valid[route] then
                         ngx.status = 400
                         ngx.say("invalid route: ", route)
@@ -114,6 +115,7 @@ http {
 `;
 }
 
+/** The upstream of one service on one route; `route` may also be an nginx variable holding a route key. */
 export function upstreamName(app: string, service: string, route: Route | string): string {
   return `gl_${app}_${service}__${typeof route === 'string' ? route : routeKey(route)}`;
 }
@@ -147,7 +149,7 @@ function renderBody(spec: DeploySpec, structureHash: string): string {
   );
   const routeLocations = servicesByRoute(spec).map(
     (service) => `    location ${spec.services[service]!.route} {
-        proxy_pass http://gl_${spec.app}_${service}__$gl_route;
+        proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
     }
 `,
   );
