@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { loadDeploySpec } from '../src/config/load';
 import { awaitOutcome, formatMs, startDeploy, type DeployOutcome } from '../src/cli/deploy-client';
 import { EXIT } from '../src/cli/exit-codes';
-import { startLoad, type LoadReport } from '../src/loadgen';
+import { startLoad, type LoadReport } from '../harness/loadgen';
 import { greenlightHome, taskQueueFromEnv } from '../src/settings';
 import { connectClient } from '../src/temporal';
 import { rollbackUpdate, statusQuery } from '../workflows/messages';

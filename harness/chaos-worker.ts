@@ -5,7 +5,7 @@
  */
 import type { Context } from '@temporalio/activity';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
-import { runWorker } from '../../worker/main';
+import { runWorker } from '../worker/main';
 
 const [activity, when = 'before', nth = '1', delayMs = '1000'] = (process.env.GREENLIGHT_CHAOS_KILL ?? '').split(':');
 let calls = 0;

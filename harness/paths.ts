@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-export const REPO = resolve(__dirname, '..', '..');
+export const REPO = resolve(__dirname, '..');
 export const GL_HOME = process.env.GREENLIGHT_HOME ?? resolve(REPO, '.greenlight');
 export const BUNDLE_PATH = resolve(GL_HOME, 'test', 'workflow-bundle.js');
 export const TEMPORAL_BIN = resolve(REPO, '.tools', 'temporal');

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { waitUntil } from './fixtures';
+import { waitUntil } from './wait';
 import { BUNDLE_PATH, GL_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
 
 export interface WorkerProcess {
@@ -21,7 +21,7 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, `${logName}.log`), { flags: 'a' });
   // One process (tsx as a loader, not its CLI wrapper), so a SIGKILL hits the worker itself.
-  const child = spawn(process.execPath, ['--import', join(REPO, 'node_modules/tsx/dist/loader.mjs'), join(REPO, 'test/helpers/chaos-worker.ts')], {
+  const child = spawn(process.execPath, ['--import', join(REPO, 'node_modules/tsx/dist/loader.mjs'), join(REPO, 'harness/chaos-worker.ts')], {
     cwd: REPO,
     env: {
       ...process.env,

@@ -2,8 +2,8 @@
 import Docker from 'dockerode';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { createWorker, type CreateWorkerOptions } from '../../worker/worker';
-import { NginxRouter } from '../../host/nginx';
+import { createWorker, type CreateWorkerOptions } from '../worker/worker';
+import { NginxRouter } from '../host/nginx';
 import { BUNDLE_PATH, GL_HOME, TEMPORAL_ADDRESS } from './paths';
 
 let runtimeInstalled = false;

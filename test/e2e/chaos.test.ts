@@ -16,11 +16,13 @@ import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/dep
 import { EXIT } from '../../src/cli/exit-codes';
 import { containerName, otherColor, type Color } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { startLoad } from '../../src/loadgen';
-import { appContainers, get, resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
-import { REPO } from '../helpers/paths';
-import { movingAgainAt, restartTemporal, spawnWorker, type WorkerProcess } from '../helpers/processes';
-import { startTestWorker, testRouter, type TestWorker } from '../helpers/worker';
+import { startLoad } from '../../harness/loadgen';
+import { appContainers, get, resetApp } from '../../harness/host';
+import { twoServiceSpec, withImages } from '../../harness/specs';
+import { waitUntil } from '../../harness/wait';
+import { REPO } from '../../harness/paths';
+import { movingAgainAt, restartTemporal, spawnWorker, type WorkerProcess } from '../../harness/processes';
+import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
 
 const APP = 'chaos-shop';
 const BASE = 4200;

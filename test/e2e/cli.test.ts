@@ -10,10 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { appContainers, cli, get, resetApp, twoServiceSpec, waitUntil } from '../helpers/fixtures';
-import { REPO, GL_HOME, BUNDLE_PATH } from '../helpers/paths';
+import { cli } from '../../harness/cli';
+import { appContainers, get, resetApp } from '../../harness/host';
+import { twoServiceSpec } from '../../harness/specs';
+import { waitUntil } from '../../harness/wait';
+import { REPO, GL_HOME, BUNDLE_PATH } from '../../harness/paths';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startTestWorker, testRouter, type TestWorker } from '../helpers/worker';
+import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
 
 const APP = 'cli-shop';
 const BASE = 4500;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import type { DemoRow } from '../../examples/demo';
-import { GL_HOME, REPO } from './../helpers/paths';
+import { GL_HOME, REPO } from '../../harness/paths';
 
 const run = promisify(execFile);
 

@@ -13,10 +13,13 @@ import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/dep
 import { EXIT } from '../../src/cli/exit-codes';
 import { deployWorkflowId } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { startLoad, type LoadReport } from '../../src/loadgen';
-import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { appContainers, cli, get, resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
-import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../helpers/paths';
+import { startLoad, type LoadReport } from '../../harness/loadgen';
+import { startTestWorker, type TestWorker } from '../../harness/worker';
+import { cli } from '../../harness/cli';
+import { appContainers, get, resetApp } from '../../harness/host';
+import { twoServiceSpec, withImages } from '../../harness/specs';
+import { waitUntil } from '../../harness/wait';
+import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 
 const APP = 'e2e-shop';
 const BASE = 4100;

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demuxLogs } from '../../host/docker';
-import { get, waitUntil } from '../helpers/fixtures';
-import { GL_HOME } from '../helpers/paths';
-import { runScript } from '../helpers/processes';
+import { get } from '../../harness/host';
+import { waitUntil } from '../../harness/wait';
+import { GL_HOME } from '../../harness/paths';
+import { runScript } from '../../harness/processes';
 
 const docker = new Docker();
 const NETWORK = 'greenlight';

@@ -6,8 +6,9 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { LABELS } from '../../src/names';
-import { appContainers, get, resetApp, twoServiceSpec, withImages } from '../helpers/fixtures';
-import { testRouter } from '../helpers/worker';
+import { appContainers, get, resetApp } from '../../harness/host';
+import { twoServiceSpec, withImages } from '../../harness/specs';
+import { testRouter } from '../../harness/worker';
 
 const APP = 'idem-shop';
 const BASE = 4300;

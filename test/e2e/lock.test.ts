@@ -10,8 +10,11 @@ import { statusQuery } from '../../workflows/messages';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { DEPLOY_WORKFLOW, deployWorkflowId } from '../../src/names';
-import { appContainers, cli, resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
-import { startTestWorker, type TestWorker } from '../helpers/worker';
+import { cli } from '../../harness/cli';
+import { appContainers, resetApp } from '../../harness/host';
+import { twoServiceSpec, withImages } from '../../harness/specs';
+import { waitUntil } from '../../harness/wait';
+import { startTestWorker, type TestWorker } from '../../harness/worker';
 
 const APP = 'lock-shop';
 const BASE = 4400;

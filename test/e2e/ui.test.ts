@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { deployWorkflowId } from '../../src/names';
-import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { resetApp, twoServiceSpec, waitUntil, withImages } from '../helpers/fixtures';
-import { REPO } from '../helpers/paths';
+import { startTestWorker, type TestWorker } from '../../harness/worker';
+import { resetApp } from '../../harness/host';
+import { twoServiceSpec, withImages } from '../../harness/specs';
+import { waitUntil } from '../../harness/wait';
+import { REPO } from '../../harness/paths';
 
 const APP = 'ui-shop';
 /** Another app whose deploy must not show up under GreenlightApp="ui-shop" (fails validation: nothing touched). */

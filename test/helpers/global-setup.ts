@@ -3,8 +3,8 @@
  * once, so every test worker loads the same bundle instead of running webpack again.
  */
 import { execFileSync } from 'node:child_process';
-import { writeWorkflowBundle } from './bundle';
-import { REPO } from './paths';
+import { writeWorkflowBundle } from '../../harness/bundle';
+import { REPO } from '../../harness/paths';
 
 export default async function setup(): Promise<void> {
   if (process.env.GREENLIGHT_SKIP_PROVISION !== '1') {

@@ -17,7 +17,7 @@ import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '..
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { BUNDLE_PATH, TEMPORAL_BIN } from '../helpers/paths';
+import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 
 let env: TestWorkflowEnvironment;
 

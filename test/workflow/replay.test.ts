@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { BUNDLE_PATH, REPO } from '../helpers/paths';
+import { BUNDLE_PATH, REPO } from '../../harness/paths';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 

@@ -1,0 +1,28 @@
+/** What an app left on this host (containers, router config) and what it answers. */
+import type Docker from 'dockerode';
+import type { NginxRouter } from '../host/nginx';
+import { LABELS } from '../src/names';
+
+export interface ContainerState {
+  name: string;
+  state: string;
+  image: string;
+}
+
+export async function appContainers(docker: Docker, app: string): Promise<ContainerState[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.app}=${app}`] } });
+  return list
+    .map((c) => ({ name: c.Names[0]!.replace(/^\//, ''), state: c.State, image: c.Labels[LABELS.image] ?? c.Image }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Removes everything an app left on this host: containers and its router config. */
+export async function resetApp(docker: Docker, router: NginxRouter, app: string): Promise<void> {
+  for (const c of await appContainers(docker, app)) await docker.getContainer(c.name).remove({ force: true }).catch(() => undefined);
+  await router.removeApp(app);
+}
+
+export async function get(url: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return { status: res.status, headers: Object.fromEntries(res.headers.entries()), body: await res.text() };
+}
