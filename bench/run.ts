@@ -11,8 +11,7 @@ import Docker from 'dockerode';
 import { createActivities } from '../activities';
 import { buildAppContainer } from '../host/builders/container';
 import { awaitOutcome, startDeploy } from '../src/cli/deploy-client';
-import { parseDeploySpec } from '../src/config/load';
-import type { DeploySpecInput, DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
 import { containerName, type Color } from '../src/names';
 import { percentile } from '../host/probe';
 import { rollbackUpdate, statusQuery } from '../workflows/messages';
@@ -21,7 +20,7 @@ import { resetApp } from '../harness/host';
 import { startLoad, type LoadSample } from '../harness/loadgen';
 import { REPO } from '../harness/paths';
 import { movingAgainAt, rssMiB, spawnWorker } from '../harness/processes';
-import { twoServiceSpec, withImages } from '../harness/specs';
+import { twoServiceSpec, webSpec, withImages } from '../harness/specs';
 import { waitUntil } from '../harness/wait';
 import { startTestWorker, testRouter, type TestWorker } from '../harness/worker';
 
@@ -34,16 +33,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (values: number[]) => percentile(values, 50);
 const round = (n: number) => Math.round(n * 10) / 10;
 
-/** One service on "/": the smallest app that exercises every step. */
-function oneServiceSpec(app: string, routerPort: number, blue: number, green: number, overrides: Partial<DeploySpecInput> = {}): DeploySpec {
-  return parseDeploySpec({
-    app,
+/** The example backend alone on "/": the smallest app that exercises every step. */
+function oneServiceSpec(app: string, routerPort: number, blue: number, green: number): DeploySpec {
+  return webSpec(app, { image: V1, port: 4000, hostPorts: { blue, green }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: ['/api/items'] }, {
     router: { port: routerPort },
-    services: { web: { image: V1, port: 4000, hostPorts: { blue, green }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: ['/api/items'] } },
     health: { interval: '200ms', successes: 2, deadline: '90s' },
     verify: { window: '1s', interval: '200ms' },
     cleanup: { previous: 'stop', drain: '200ms' },
-    ...overrides,
   });
 }
 

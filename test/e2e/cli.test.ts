@@ -2,17 +2,16 @@
  * Every `greenlight` command and exit code, through the real CLI binary against the real dev server,
  * with the real worker entry (`greenlight worker`) as a subprocess.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
-import { twoServiceSpec } from '../../harness/specs';
+import { twoServiceSpec, writeSpecFile } from '../../harness/specs';
 import { waitUntil } from '../../harness/wait';
 import { REPO, GL_HOME, BUNDLE_PATH } from '../../harness/paths';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,9 +27,7 @@ let dir: string;
 let worker: ChildProcess;
 
 function specFile(name: string, overrides: Partial<DeploySpecInput> = {}): string {
-  const file = join(dir, `${name}.yml`);
-  writeFileSync(file, stringify(twoServiceSpec(APP, BASE, { verify: { window: '1s', interval: '100ms' }, ...overrides })));
-  return file;
+  return writeSpecFile(dir, name, twoServiceSpec(APP, BASE, { verify: { window: '1s', interval: '100ms' }, ...overrides }));
 }
 
 const gl = (...args: string[]) => cli([...args], { GREENLIGHT_TASK_QUEUE: QUEUE });
@@ -184,8 +181,7 @@ describe('greenlight CLI', () => {
     const bare = await startTestWorkerIn('e2e-bare');
     try {
       await resetApp(docker, router, 'cli-bare');
-      const file = join(dir, 'bare.yml');
-      writeFileSync(file, stringify(twoServiceSpec('cli-bare', BASE + 50, { verify: { window: '1s', interval: '100ms' } })));
+      const file = writeSpecFile(dir, 'bare', twoServiceSpec('cli-bare', BASE + 50, { verify: { window: '1s', interval: '100ms' } }));
       const result = await waitUntil('the new namespace to accept workflows', async () => {
         const r = await cli(['deploy', '-f', file, '--task-queue', 'e2e-bare'], { TEMPORAL_NAMESPACE: 'e2e-bare' });
         return r.stderr.includes('Namespace e2e-bare is not found') ? undefined : r;

@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { statusQuery, rollbackUpdate } from '../../workflows/messages';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
@@ -17,7 +16,7 @@ import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
-import { twoServiceSpec, withImages } from '../../harness/specs';
+import { twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
 import { waitUntil } from '../../harness/wait';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 
@@ -49,12 +48,6 @@ async function saveHistories(): Promise<void> {
 }
 let w: TestWorker;
 let specDir: string;
-
-function writeSpec(name: string, spec: unknown): string {
-  const file = join(specDir, `${name}.yml`);
-  writeFileSync(file, typeof spec === 'string' ? spec : stringify(spec));
-  return file;
-}
 
 async function deploy(images: Record<string, string>, overrides: Partial<DeploySpecInput> = {}): Promise<DeployOutcome> {
   const handle = await startDeploy(w.client, withImages({ ...base, ...overrides }, images), TASK_QUEUE);
@@ -139,7 +132,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('an image that fails its health check: live color keeps serving, new containers removed, CLI exits non-zero with the reason', async () => {
-    const file = writeSpec('unhealthy', { ...base, health: { interval: '200ms', successes: 3, deadline: '4s' } });
+    const file = writeSpecFile(specDir, 'unhealthy', { ...base, health: { interval: '200ms', successes: 3, deadline: '4s' } });
     const traffic = load();
     const result = await cli(['deploy', '-f', file, '--image', 'backend=greenlight-example-backend:unhealthy', '--task-queue', TASK_QUEUE]);
     const report = await traffic.stop();
@@ -232,7 +225,7 @@ describe('blue/green deploy on the real parts', () => {
     const handle = await startDeploy(w.client, gated, TASK_QUEUE);
     await waitUntil('the deploy to wait at the promotion gate', async () => (await handle.query(statusQuery)).phase === 'promotion-gate', 60_000);
 
-    const second = await cli(['deploy', '-f', writeSpec('second', base), '--task-queue', TASK_QUEUE]);
+    const second = await cli(['deploy', '-f', writeSpecFile(specDir, 'second', base), '--task-queue', TASK_QUEUE]);
     expect(second.code).toBe(EXIT.refused);
     expect(second.stderr).toContain(`a deploy of "${APP}" is already running (workflow ${deployWorkflowId(APP)})`);
 
@@ -253,7 +246,7 @@ describe('blue/green deploy on the real parts', () => {
     const configBefore = await w.router.readAppConfig(APP);
     const runBefore = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
 
-    const result = await cli(['deploy', '-f', writeSpec('bad', spec), '--task-queue', TASK_QUEUE]);
+    const result = await cli(['deploy', '-f', writeSpecFile(specDir, 'bad', spec), '--task-queue', TASK_QUEUE]);
     expect(result.code).toBe(EXIT.invalid);
     expect(result.stderr).toContain(message);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose

@@ -11,41 +11,23 @@ import {
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
 import type { Route } from '../../src/types';
+import { shopSpec, webSpec } from '../../harness/specs';
 
-/** Specs go through the real schema, so every default is the one production sees. */
-function spec(input: DeploySpecInput) {
-  return parseDeploySpec(input);
-}
-
-const shopInput = (): DeploySpecInput => ({
-  app: 'shop',
-    services: {
-      backend: {
-        image: 'shop-backend:v2',
-        port: 4000,
-        hostPorts: { blue: 5001, green: 5002 },
-        route: '/api',
-        env: { NODE_ENV: 'production', API_URL: 'http://api.internal' },
-        secrets: ['DB_PASSWORD'],
-      },
-      frontend: { image: 'shop-frontend:v2', port: 3000, hostPorts: { blue: 5003, green: 5004 } },
-    },
-    validate: { commands: [{ name: 'unit', service: 'backend', run: ['npm', 'test'] }] },
-});
-const shop = () => spec(shopInput());
+// Specs go through the real schema, so every default is the one production sees.
+const shopInput = (): DeploySpecInput =>
+  shopSpec(
+    { backend: { env: { NODE_ENV: 'production', API_URL: 'http://api.internal' }, secrets: ['DB_PASSWORD'] } },
+    { validate: { commands: [{ name: 'unit', service: 'backend', run: ['npm', 'test'] }] } },
+  );
+const shop = () => parseDeploySpec(shopInput());
 
 /** One service on "/", everything else defaulted. */
 const web = (overrides: { blue?: number; green?: number; route?: string; image?: string } = {}) =>
-  spec({
-    app: 'shop',
-    services: {
-      web: {
-        image: overrides.image ?? 'shop-web:v1',
-        port: 3000,
-        hostPorts: { blue: overrides.blue ?? 5001, green: overrides.green ?? 5002 },
-        route: overrides.route ?? '/',
-      },
-    },
+  webSpec('shop', {
+    image: overrides.image ?? 'shop-web:v1',
+    port: 3000,
+    hostPorts: { blue: overrides.blue ?? 5001, green: overrides.green ?? 5002 },
+    route: overrides.route ?? '/',
   });
 
 describe('buildAppContainer', () => {
@@ -86,7 +68,7 @@ describe('buildAppContainer', () => {
   });
 
   it('uses the blue host port and a custom network for blue', () => {
-    const s = spec({
+    const s = parseDeploySpec({
       app: 'cart',
       network: 'backplane',
       services: { api: { image: 'cart-api:1', port: 8080, hostPorts: { blue: 6001, green: 6002 } } },
@@ -117,17 +99,12 @@ describe('buildAppContainer', () => {
   });
 
   it('lets secrets override env, and GREENLIGHT_* override both', () => {
-    const s = spec({
-      app: 'shop',
-      services: {
-        web: {
-          image: 'web:1',
-          port: 3000,
-          hostPorts: { blue: 5001, green: 5002 },
-          env: { TOKEN: 'from-env', GREENLIGHT_COLOR: 'purple' },
-          secrets: ['TOKEN'],
-        },
-      },
+    const s = webSpec('shop', {
+      image: 'web:1',
+      port: 3000,
+      hostPorts: { blue: 5001, green: 5002 },
+      env: { TOKEN: 'from-env', GREENLIGHT_COLOR: 'purple' },
+      secrets: ['TOKEN'],
     });
     const env = buildAppContainer({ spec: s, service: 'web', color: 'blue', deployId: 'd-1', secretEnv: { TOKEN: 'from-secret' } }).Env;
     expect(env).toEqual(['GREENLIGHT_APP=shop', 'GREENLIGHT_COLOR=blue', 'GREENLIGHT_DEPLOY_ID=d-1', 'GREENLIGHT_SERVICE=web', 'TOKEN=from-secret']);
@@ -364,7 +341,7 @@ server {
   });
 
   it('probes the first health endpoint of each service', () => {
-    const s = spec({
+    const s = parseDeploySpec({
       app: 'shop',
       services: { api: { image: 'a:1', port: 1, hostPorts: { blue: 5001, green: 5002 }, health: { endpoints: ['/api/health', '/api/ready'] } } },
     });

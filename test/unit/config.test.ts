@@ -2,19 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseDeploySpec, parseDeploySpecYaml, withImageOverrides } from '../../src/config/load';
 import { deploySpecJsonSchema, type DeploySpec } from '../../src/config/schema';
 import { ConfigError } from '../../src/errors';
+import { shopSpec } from '../../harness/specs';
 
 type Json = Record<string, unknown>;
 
 /** A valid spec with two services; each bad-input case edits a fresh copy of it. */
-function validSpec(): Json {
-  return {
-    app: 'shop',
-    services: {
-      backend: { image: 'shop-backend:v2', port: 4000, hostPorts: { blue: 5001, green: 5002 }, route: '/api' },
-      frontend: { image: 'shop-frontend:v2', port: 3000, hostPorts: { blue: 5003, green: 5004 }, route: '/' },
-    },
-  };
-}
+const validSpec = (): Json => shopSpec();
 
 const REMOVE = Symbol('remove');
 type Edit = [path: string, value: unknown];

@@ -18,6 +18,7 @@ import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
+import { webSpec } from '../../harness/specs';
 
 let env: TestWorkflowEnvironment;
 
@@ -30,13 +31,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function spec(app: string, overrides: Partial<DeploySpecInput> = {}) {
-  return parseDeploySpec({
-    app,
-    services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } } },
-    ...overrides,
-  });
-}
+const spec = (app: string, overrides: Partial<DeploySpecInput> = {}) => webSpec(app, { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } }, overrides);
 
 /** Waits in a cancellable way (heartbeating so cancellation is delivered), up to `ms`. */
 async function hang(ms = 30_000): Promise<never> {
