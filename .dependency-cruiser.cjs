@@ -1,0 +1,96 @@
+/**
+ * Which folder may import which (`npm run lint` runs it): imports point one way, from the entry points
+ * down to the host layer and the shared definitions in src/. test/, bench/ and examples/ may import
+ * anything. Paths are relative to the repository root.
+ */
+
+/** Everything but a type-only import (`import type`, `typeof import(...)`): what exists at run time. */
+const RUNTIME = ['type-only', 'type-import', 'pre-compilation-only'];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle makes load order matter and the layers meaningless: move the shared part down a layer.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'src-stays-below',
+      severity: 'error',
+      comment: 'src/ (but src/cli/) holds the shared definitions: config, names, types, errors. It must not reach up into the layers built on it.',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^(host|activities|worker|workflows|src/cli)/' },
+    },
+    {
+      name: 'host-stays-below-activities',
+      severity: 'error',
+      comment: 'host/ executes on this machine (Docker, nginx, probes) and knows nothing of Temporal: activities compose it, not the other way round.',
+      from: { path: '^host/' },
+      to: { path: '^(activities|workflows|worker|src/cli)/' },
+    },
+    {
+      name: 'builders-are-pure',
+      severity: 'error',
+      comment: 'host/builders/ only return what to do (container options, nginx text): they must not import the executors in host/.',
+      from: { path: '^host/builders/' },
+      to: { path: '^host/[^/]+$' },
+    },
+    {
+      name: 'activities-below-workflows',
+      severity: 'error',
+      comment: 'Activities are called by workflows through proxyActivities; they must not import workflow, worker or CLI code.',
+      from: { path: '^activities/' },
+      to: { path: '^(workflows|worker|src/cli)/' },
+    },
+    {
+      name: 'activities-independent',
+      severity: 'error',
+      comment: 'Activity files share code through host/ or activities/support.ts; only activities/index.ts assembles them.',
+      from: { path: '^activities/', pathNot: '^activities/index\\.ts$' },
+      to: { path: '^activities/', pathNot: '^activities/support\\.ts$' },
+    },
+    {
+      name: 'workflows-deterministic',
+      severity: 'error',
+      comment: 'Workflow code runs in the deterministic sandbox: it may import only workflows/, the pure definitions in src/ and (type-only) the activity factory.',
+      from: { path: '^workflows/' },
+      to: {
+        dependencyTypesNot: ['npm', 'npm-dev', 'core'],
+        pathNot: ['^workflows/', '^src/names\\.ts$', '^src/types\\.ts$', '^src/format\\.ts$', '^src/config/schema\\.ts$', '^activities/index\\.ts$'],
+      },
+    },
+    {
+      name: 'workflows-activity-types-only',
+      severity: 'error',
+      comment: 'Workflows call activities through proxyActivities: `import type` the factory, never its code (it would pull Docker and axios into the sandbox).',
+      from: { path: '^workflows/' },
+      to: { path: '^(activities/|src/config/schema\\.ts$)', dependencyTypesNot: RUNTIME },
+    },
+    {
+      name: 'cli-without-host',
+      severity: 'error',
+      comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts (lazily, with require).',
+      from: { path: '^src/cli/' },
+      to: { path: '^(host|activities|worker)/', pathNot: '^worker/main\\.ts$' },
+    },
+    {
+      name: 'cli-loads-worker-lazily',
+      severity: 'error',
+      comment: 'worker/main.ts loads Docker and nginx code: the CLI requires it inside the `worker` command, not at start-up.',
+      from: { path: '^src/cli/' },
+      to: { path: '^worker/main\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|\\.greenlight|\\.tools|test-results|bin)/' },
+    // Keep type-only imports in the graph (marked "type-only"), so the rules above can tell them apart.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
