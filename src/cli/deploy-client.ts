@@ -4,12 +4,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES } from '../names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, SEARCH_ATTRIBUTES } from '../names';
 import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
 import type { DeployInput, DeployStatus } from '../types';
 import { imageEntries, serviceImages } from '../format';
-import { EXIT, type ExitCode } from './exit-codes';
+import { deployEndOf, exitCodeOf, type DeployEnd, type ExitCode } from './exit-codes';
 
 /** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
 const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
@@ -63,33 +63,32 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
 }
 
 export interface DeployOutcome {
+  end: DeployEnd;
   exitCode: ExitCode;
   status: DeployStatus | null;
   message: string;
 }
 
-/** Waits for a deploy and maps its end to an exit code and a one-paragraph message. */
+function outcome(end: DeployEnd, status: DeployStatus | null, message: string): DeployOutcome {
+  return { end, exitCode: exitCodeOf(end), status, message };
+}
+
+/** Waits for a deploy and tells how it ended (exit-codes.ts gives the code), with a one-paragraph message. */
 export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>): Promise<DeployOutcome> {
   try {
     const status = await handle.result();
     const live = status.liveColor ? ` ${status.liveColor} is live` : '';
-    return { exitCode: EXIT.ok, status, message: `deploy of ${status.app} succeeded:${live}${status.lastError ? ` (warning: ${status.lastError})` : ''}` };
+    return outcome('succeeded', status, `deploy of ${status.app} succeeded:${live}${status.lastError ? ` (warning: ${status.lastError})` : ''}`);
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
       const status = (cause.details?.[0] as DeployStatus | undefined) ?? null;
-      switch (cause.type) {
-        case FAILURE_TYPES.rolledBack:
-          return { exitCode: EXIT.rolledBack, status, message: cause.message };
-        case FAILURE_TYPES.validationFailed:
-          return { exitCode: status?.failureType === FAILURE_TYPES.infrastructure ? EXIT.infrastructure : EXIT.invalid, status, message: cause.message };
-        case FAILURE_TYPES.compensationFailed:
-          return { exitCode: EXIT.compensationFailed, status, message: cause.message };
-      }
+      const end = deployEndOf(cause.type ?? undefined, status?.failureType);
+      if (end !== 'ended-otherwise') return outcome(end, status, cause.message);
     }
     const status = await handle.query(statusQuery).catch(() => null);
-    return { exitCode: EXIT.rolledBack, status, message: `deploy ended: ${cause?.message ?? err.message}` };
+    return outcome('ended-otherwise', status, `deploy ended: ${cause?.message ?? err.message}`);
   }
 }
 

@@ -1,23 +1,23 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { deployWorkflowId } from '../../names';
-import { EXIT, type ExitCode } from '../exit-codes';
+import type { CommandEnd } from '../exit-codes';
 
 /** Cancels the running deploy of `app`: its compensation still runs, then it ends cancelled. */
-export async function cancel(client: Client, app: string, out: (line: string) => void = console.log): Promise<ExitCode> {
+export async function cancel(client: Client, app: string, out: (line: string) => void = console.log): Promise<CommandEnd> {
   const handle = client.workflow.getHandle(deployWorkflowId(app));
   try {
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') {
       out(`no deploy of ${app} is running (the last one is ${status.name.toLowerCase()}): nothing to cancel`);
-      return EXIT.refused;
+      return 'not-running';
     }
     await handle.cancel();
     out(`cancel of the deploy of ${app} requested: it compensates (traffic stays on or returns to the previous color), then ends cancelled`);
-    return EXIT.ok;
+    return 'done';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       out(`no deploy of ${app} found: nothing to cancel`);
-      return EXIT.refused;
+      return 'not-running';
     }
     throw err;
   }

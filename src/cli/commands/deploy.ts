@@ -4,7 +4,7 @@ import { statusQuery } from '../../../workflows/messages';
 import { loadDeploySpec } from '../../config/load';
 import { awaitOutcome, startDeploy } from '../deploy-client';
 import { formatMs } from '../../format';
-import { EXIT, type ExitCode } from '../exit-codes';
+import type { CliOutcome, DeployEnd } from '../exit-codes';
 import type { DeployStatus } from '../../types';
 
 export interface DeployOptions {
@@ -53,19 +53,24 @@ function progressPrinter(out: (line: string) => void, live: boolean) {
   };
 }
 
-/** Follows a started deploy to its end: progress while it runs, then the outcome and its exit code. */
-export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>, opts: FollowOptions): Promise<ExitCode> {
+/** Follows a started deploy to its end: progress while it runs, then how it ended. */
+export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>, opts: FollowOptions): Promise<DeployEnd> {
   const printer = progressPrinter(opts.out, opts.live ?? false);
   let done = false;
+  const ending = awaitOutcome(handle);
+  const ended = ending.then(() => undefined, () => undefined);
   const poller = (async () => {
     while (!done) {
       const status = await handle.query(statusQuery).catch(() => null);
       if (status && !opts.json && !done) printer.update(status);
-      await new Promise((r) => setTimeout(r, 300));
+      // Every 300 ms, but no waiting on once the deploy has ended.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, 300))), ended]);
+      clearTimeout(timer);
     }
   })();
   try {
-    const outcome = await awaitOutcome(handle);
+    const outcome = await ending;
     done = true;
     await poller;
     if (opts.json) {
@@ -75,19 +80,19 @@ export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>
       printer.end();
       opts.out(outcome.message);
     }
-    return outcome.exitCode;
+    return outcome.end;
   } finally {
     done = true;
   }
 }
 
-export async function deploy(client: Client, opts: DeployOptions): Promise<ExitCode> {
+export async function deploy(client: Client, opts: DeployOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
   const spec = await loadDeploySpec(opts.file, opts.images);
   const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-    return EXIT.ok;
+    return 'done';
   }
   if (!opts.json) out(`deploying ${spec.app} (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}):`);
   return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { deployWorkflowId, SEARCH_ATTRIBUTES } from '../../names';
 import { formatMs } from '../../format';
-import { EXIT, type ExitCode } from '../exit-codes';
+import type { CommandEnd } from '../exit-codes';
 
 export interface HistoryEntry {
   runId: string;
@@ -13,7 +13,7 @@ export interface HistoryEntry {
 }
 
 /** The last `limit` deploys of `app` from Temporal visibility, newest first. */
-export async function history(client: Client, app: string, limit: number, json: boolean, out: (line: string) => void = console.log): Promise<ExitCode> {
+export async function history(client: Client, app: string, limit: number, json: boolean, out: (line: string) => void = console.log): Promise<CommandEnd> {
   const entries: HistoryEntry[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = '${deployWorkflowId(app)}'`, pageSize: limit })) {
     const sa = execution.typedSearchAttributes;
@@ -29,13 +29,13 @@ export async function history(client: Client, app: string, limit: number, json: 
   }
   if (json) {
     out(JSON.stringify(entries));
-    return EXIT.ok;
+    return 'done';
   }
   if (entries.length === 0) {
     out(`no deploy of ${app} found: check the app name`);
-    return EXIT.invalid;
+    return 'unknown-app';
   }
   out(`${'started'.padEnd(24)} ${'outcome'.padEnd(20)} ${'duration'.padEnd(9)} images`);
   for (const e of entries) out(`${e.startedAt.padEnd(24)} ${e.outcome.padEnd(20)} ${(e.durationMs === null ? 'running' : formatMs(e.durationMs)).padEnd(9)} ${e.images.join(', ')}`);
-  return EXIT.ok;
+  return 'done';
 }

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { rollbackUpdate } from '../../../workflows/messages';
 import { parseDeploySpec } from '../../config/load';
 import { deployInputOf, lastDeploy, startDeploy } from '../deploy-client';
-import { EXIT, type ExitCode } from '../exit-codes';
+import type { CliOutcome } from '../exit-codes';
 import { formatImages } from '../../format';
 import { followDeploy } from './deploy';
 
@@ -18,22 +18,22 @@ export interface RollbackOptions {
  * During a deploy: asks it to roll back (compensation now). After a successful deploy: brings the
  * previous version back (its stopped containers) through the same health-gated switch, as a new deploy.
  */
-export async function rollback(client: Client, app: string, opts: RollbackOptions): Promise<ExitCode> {
+export async function rollback(client: Client, app: string, opts: RollbackOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
   const last = await lastDeploy(client, app);
   if (!last) {
     out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
-    return EXIT.invalid;
+    return 'unknown-app';
   }
   if (last.running) {
     try {
       const accepted = await last.handle.executeUpdate(rollbackUpdate, { args: [opts.reason] });
       out(`rollback of ${app} accepted during ${accepted.phase}: ${accepted.reason}`);
-      return EXIT.ok;
+      return 'done';
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         out(`rollback of ${app} refused: ${err.cause?.message ?? err.message}`);
-        return EXIT.refused;
+        return 'refused';
       }
       throw err;
     }
@@ -41,7 +41,7 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   const status = last.status;
   if (!status || status.outcome !== 'succeeded' || Object.keys(status.previousImages).length === 0) {
     out(`nothing to roll back for ${app}: the last deploy ${status ? `ended ${status.outcome}` : 'has no status'}${status?.outcome === 'rolled-back' ? ' (the previous version is still live)' : ''}`);
-    return EXIT.refused;
+    return 'nothing-to-roll-back';
   }
   const input = await deployInputOf(client, last.handle);
   const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
@@ -50,7 +50,7 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   const images = formatImages(status.previousImages);
   if (!opts.wait) {
     out(`restoring the previous version of ${app} (${images}): started ${handle.workflowId}`);
-    return EXIT.ok;
+    return 'done';
   }
   if (!opts.json) out(`restoring the previous version of ${app} (${images}) through the health-gated switch:`);
   return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });

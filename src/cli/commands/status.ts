@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
 import { formatImages, formatMs } from '../../format';
-import { EXIT, type ExitCode } from '../exit-codes';
+import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { DeployStatus } from '../../types';
 
@@ -12,11 +12,11 @@ function liveImagesOf(s: DeployStatus): Record<string, string> {
 }
 
 /** Per app: live color and images, since when, and the running (or last) deploy with its phase. */
-export async function status(client: Client, app: string, json: boolean, out: (line: string) => void = console.log): Promise<ExitCode> {
+export async function status(client: Client, app: string, json: boolean, out: (line: string) => void = console.log): Promise<CommandEnd> {
   const last = await lastDeploy(client, app);
   if (!last) {
     out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
-    return EXIT.invalid;
+    return 'unknown-app';
   }
   // The live version is the last successful deploy's: find when it ended.
   let liveSince: Date | null = null;
@@ -37,7 +37,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   const liveImages = summary.liveImages;
   if (json) {
     out(JSON.stringify(summary));
-    return EXIT.ok;
+    return 'done';
   }
   out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${formatImages(liveImages)})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
   if (s) {
@@ -46,5 +46,5 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
-  return EXIT.ok;
+  return 'done';
 }

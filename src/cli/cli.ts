@@ -1,0 +1,155 @@
+/**
+ * The `greenlight` CLI: wires the commands (one per file under commands/) into commander. It talks only
+ * to Temporal (never to Docker or nginx), through an injectable `connect`. Commands say what happened;
+ * exit-codes.ts decides the code; main.ts exits with it.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { ConfigError } from '../errors';
+import { taskQueueFromEnv } from '../settings';
+import { connectClient } from '../temporal';
+import { cancel } from './commands/cancel';
+import { deploy } from './commands/deploy';
+import { history } from './commands/history';
+import { promote } from './commands/promote';
+import { rollback } from './commands/rollback';
+import { status } from './commands/status';
+import { EXIT, exitCodeOf, exitCodeOfError, type CliOutcome, type ExitCode } from './exit-codes';
+
+function collectImage(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new ConfigError([`--image ${value}: expected SERVICE=IMAGE, e.g. --image backend=shop-backend:v2`]);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export interface CliDeps {
+  /** Opens the Temporal client (default: from Temporal's environment configuration). Closed after each command. */
+  connect?: () => Promise<Client>;
+  /** A command's output lines (default: stdout). */
+  out?: (line: string) => void;
+  /** greenlight's error lines (default: stderr). */
+  err?: (line: string) => void;
+  /** commander's own output: help and usage errors (default: stdout and stderr). */
+  writeOut?: (text: string) => void;
+  writeErr?: (text: string) => void;
+}
+
+/**
+ * The commander program. Each command's action hands its outcome's exit code to `setExit`; errors a
+ * command throws (and commander's own ends, through exitOverride) reject parseAsync: see runCli.
+ */
+export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}): Command {
+  const connect = deps.connect ?? (() => connectClient());
+  const out = deps.out ?? ((line: string) => console.log(line));
+  const withClient = async (command: (client: Client) => Promise<CliOutcome>): Promise<void> => {
+    const client = await connect();
+    try {
+      setExit(exitCodeOf(await command(client)));
+    } finally {
+      await client.connection.close();
+    }
+  };
+  const program = new Command('greenlight')
+    .exitOverride()
+    .configureOutput({ ...(deps.writeOut && { writeOut: deps.writeOut }), ...(deps.writeErr && { writeErr: deps.writeErr }) })
+    .description('Zero-downtime blue/green deploys of Docker services behind nginx, as durable Temporal workflows.')
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  success
+  1  the deploy failed after validation and was rolled back: the previous color serves
+  2  bad spec, bad arguments or unknown app, or validation failed: nothing was changed
+  3  refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment
+  4  Temporal, Docker or nginx unreachable
+  5  compensation could not restore the previous color (see the message)
+
+Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config profiles).`,
+    );
+
+  program
+    .command('deploy')
+    .description('deploy an app: validate, start the new color, health-check, switch, verify, clean up')
+    .option('-f, --file <path>', 'deploy spec (YAML)', 'greenlight.yml')
+    .option('-i, --image <service=image>', 'image for a service (repeatable); overrides the spec', collectImage, {})
+    .option('--no-wait', 'return once the deploy has started')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host').default(taskQueueFromEnv()))
+    .option('--requested-by <who>', 'who asked for the deploy (CI job URL, user); shown in status')
+    .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
+    .action((opts) => withClient((client) => deploy(client, { file: opts.file, images: opts.image, wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out })));
+
+  program
+    .command('rollback <app>')
+    .description('during a deploy: roll it back now; after a deploy: bring the previous version back (health-gated switch)')
+    .option('-r, --reason <text>', 'why (recorded in the deploy)', 'requested by operator')
+    .option('--no-wait', 'return once a restore has started')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host (for a restore)').default(taskQueueFromEnv()))
+    .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
+    .action((app: string, opts) => withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out })));
+
+  program
+    .command('promote <app>')
+    .description('release the manual promotion gate of the running deploy of an app')
+    .addHelpText('after', '\nExample:\n  greenlight promote shop')
+    .action((app: string) => withClient((client) => promote(client, app, out)));
+
+  program
+    .command('cancel <app>')
+    .description('cancel the running deploy of an app; compensation still runs (nothing is left half-done)')
+    .addHelpText('after', '\nExample:\n  greenlight cancel shop')
+    .action((app: string) => withClient((client) => cancel(client, app, out)));
+
+  program
+    .command('status <app>')
+    .description('live color and images (since when) and the running or last deploy with its phase')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight status shop\n  greenlight status shop --json | jq .liveColor')
+    .action((app: string, opts) => withClient((client) => status(client, app, Boolean(opts.json), out)));
+
+  program
+    .command('history <app>')
+    .description('the last deploys of an app with outcome and duration (Temporal visibility)')
+    .option('-n, --limit <n>', 'how many', (v) => Number.parseInt(v, 10), 10)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  greenlight history shop -n 5')
+    .action((app: string, opts) => withClient((client) => history(client, app, opts.limit, Boolean(opts.json), out)));
+
+  program
+    .command('worker')
+    .description('run a worker for this Docker host (deploy workflows and their activities)')
+    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight)\n\nExample:\n  greenlight worker')
+    .action(async () => {
+      // Loaded on demand: the worker SDK (native) is heavy and other commands never need it. require, not
+      // import(): under tsx's CommonJS hook a dynamic import would not resolve the .ts file.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
+      await runWorker();
+      setExit(exitCodeOf('done'));
+    });
+
+  return program;
+}
+
+/** Runs `greenlight` on `argv` (node's: [node, script, ...args]) and returns the exit code; never throws. */
+export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<ExitCode> {
+  const err = deps.err ?? ((line: string) => console.error(line));
+  let code: ExitCode = EXIT.ok;
+  const program = buildCli((c) => (code = c), deps);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // commander has printed its own errors and help already.
+    if (!(error instanceof CommanderError)) {
+      const verbose = program.opts().verbose || argv.includes('--verbose');
+      err(`greenlight: ${(error as Error).message}`);
+      if (verbose) err(String((error as Error).stack));
+    }
+    code = exitCodeOfError(error);
+  }
+  return code;
+}
