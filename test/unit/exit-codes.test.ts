@@ -1,0 +1,54 @@
+/** The one table of greenlight's exit codes: every outcome and error a command can end with. */
+import { CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DeployInProgressError, InfrastructureError } from '../../src/errors';
+import { deployEndOf, EXIT, exitCodeOf, exitCodeOfError, type CliOutcome } from '../../src/cli/exit-codes';
+import { FAILURE_TYPES } from '../../src/names';
+
+describe('exit codes', () => {
+  it('keeps the documented numbers', () => {
+    expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5 });
+  });
+
+  it.each<[CliOutcome, number]>([
+    ['done', 0],
+    ['succeeded', 0],
+    ['rolled-back', 1],
+    ['ended-otherwise', 1],
+    ['validation-failed', 2],
+    ['unknown-app', 2],
+    ['not-running', 3],
+    ['refused', 3],
+    ['nothing-to-roll-back', 3],
+    ['infrastructure-unavailable', 4],
+    ['compensation-failed', 5],
+  ])('outcome %s -> %i', (outcome, code) => {
+    expect(exitCodeOf(outcome)).toBe(code);
+  });
+
+  it.each<[string | undefined, string | null | undefined, string]>([
+    [FAILURE_TYPES.rolledBack, null, 'rolled-back'],
+    [FAILURE_TYPES.rolledBack, FAILURE_TYPES.infrastructure, 'rolled-back'],
+    [FAILURE_TYPES.validationFailed, null, 'validation-failed'],
+    [FAILURE_TYPES.validationFailed, undefined, 'validation-failed'],
+    [FAILURE_TYPES.validationFailed, FAILURE_TYPES.portInUse, 'validation-failed'],
+    [FAILURE_TYPES.validationFailed, FAILURE_TYPES.infrastructure, 'infrastructure-unavailable'],
+    [FAILURE_TYPES.compensationFailed, null, 'compensation-failed'],
+    [FAILURE_TYPES.healthCheck, null, 'ended-otherwise'],
+    [undefined, null, 'ended-otherwise'],
+  ])('a deploy failing with type %s (status failureType %s) ended %s', (type, statusType, end) => {
+    expect(deployEndOf(type, statusType)).toBe(end);
+  });
+
+  it.each<[string, unknown, number]>([
+    ['ConfigError', new ConfigError(['app: is required']), 2],
+    ['DeployInProgressError', new DeployInProgressError('shop'), 3],
+    ['InfrastructureError', new InfrastructureError('cannot reach Temporal'), 4],
+    ['an unknown Error', new Error('boom'), 1],
+    ['a thrown non-Error', 'boom', 1],
+    ["commander's help", new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), 0],
+    ["commander's usage error", new CommanderError(1, 'commander.missingArgument', "error: missing required argument 'app'"), 1],
+  ])('thrown %s -> %i', (_, err, code) => {
+    expect(exitCodeOfError(err)).toBe(code);
+  });
+});
