@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
+import { deploySpecJsonSchema } from '../config/schema';
 import { ConfigError } from '../errors';
 import { taskQueueFromEnv } from '../settings';
 import { connectClient } from '../temporal';
@@ -118,6 +119,15 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  greenlight history shop -n 5')
     .action((app: string, opts) => withClient((client) => history(client, app, opts.limit, Boolean(opts.json), out)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the deploy spec, for editors (examples/greenlight.schema.json)')
+    .addHelpText('after', '\nExample:\n  greenlight schema > greenlight.schema.json\n  (and atop greenlight.yml: # yaml-language-server: $schema=./greenlight.schema.json)')
+    .action(() => {
+      out(JSON.stringify(deploySpecJsonSchema(), null, 2));
+      setExit(exitCodeOf('done'));
+    });
 
   program
     .command('worker')

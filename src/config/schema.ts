@@ -196,7 +196,8 @@ export const deploySpecSchema = z
     if (spec.health.timeout > spec.health.deadline) {
       ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'must not exceed health.deadline: a single probe cannot take longer than the whole gate' });
     }
-  });
+  })
+  .meta({ title: 'greenlight deploy spec', description: 'One app deployed blue/green behind nginx by greenlight (greenlight.yml).' });
 
 /** The spec as written by users (durations as strings, defaults optional). */
 export type DeploySpecInput = z.input<typeof deploySpecSchema>;
@@ -204,6 +205,7 @@ export type DeploySpecInput = z.input<typeof deploySpecSchema>;
 export type DeploySpec = z.output<typeof deploySpecSchema>;
 export type ServiceSpec = DeploySpec['services'][string];
 
+/** The JSON Schema of the spec as users write it (`greenlight schema`; examples/greenlight.schema.json). */
 export function deploySpecJsonSchema(): unknown {
   return z.toJSONSchema(deploySpecSchema, { io: 'input', unrepresentable: 'any' });
 }

@@ -2,14 +2,15 @@
  * The whole CLI (commander wiring, commands, exit codes) on a fake Temporal client: every command's
  * outcomes -> exit code and what it prints, bad arguments, and connection errors.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
+import { deploySpecJsonSchema } from '../../src/config/schema';
 import { InfrastructureError } from '../../src/errors';
 import { FAILURE_TYPES, MESSAGES, SEARCH_ATTRIBUTES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
@@ -297,6 +298,22 @@ describe('greenlight history', () => {
   });
 });
 
+describe('greenlight schema', () => {
+  it('prints the JSON Schema of the deploy spec, exit 0, without connecting', async () => {
+    const run = await gl(['schema']);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.connects).toBe(0);
+    expect(JSON.parse(run.out.join('\n'))).toEqual(deploySpecJsonSchema());
+  });
+
+  it('examples/greenlight.schema.json is what it prints', async () => {
+    const file = resolve(__dirname, '..', '..', 'examples', 'greenlight.schema.json');
+    const run = await gl(['schema']);
+    expect(readFileSync(file, 'utf8'), 'examples/greenlight.schema.json is stale: run `npm run -s greenlight -- schema > examples/greenlight.schema.json`').toBe(`${run.out.join('\n')}\n`);
+    expect(readFileSync(resolve(file, '..', 'greenlight.yml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/greenlight\.schema\.json$/m);
+  });
+});
+
 describe('errors around the commands', () => {
   it('Temporal unreachable (connect throws InfrastructureError): exit 4, one line; --verbose adds the stack', async () => {
     const unreachable = () => Promise.reject(new InfrastructureError('cannot reach Temporal at 127.0.0.1:1 (connect ECONNREFUSED): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile'));
@@ -348,7 +365,7 @@ describe('errors around the commands', () => {
     const top = await gl(['--help']);
     expect(top.code).toBe(EXIT.ok);
     expect(top.commanderOut).toContain('Exit codes:\n  0  success\n  1  the deploy failed after validation');
-    for (const command of ['deploy', 'rollback', 'promote', 'cancel', 'status', 'history', 'worker']) {
+    for (const command of ['deploy', 'rollback', 'promote', 'cancel', 'status', 'history', 'schema', 'worker']) {
       const help = await gl([command, '--help']);
       expect(help.code, command).toBe(EXIT.ok);
       expect(help.commanderOut, command).toMatch(/Examples?:\n {2}greenlight /);
