@@ -19,9 +19,9 @@ import { writeWorkflowBundle } from '../harness/bundle';
 import { resetApp } from '../harness/host';
 import { startLoad, type LoadSample } from '../harness/loadgen';
 import { REPO } from '../harness/paths';
-import { movingAgainAt, rssMiB, spawnWorker } from '../harness/processes';
+import { movedAgainAt, rssMiB, spawnWorker } from '../harness/processes';
 import { twoServiceSpec, webSpec, withImages } from '../harness/specs';
-import { waitUntil } from '../harness/wait';
+import { waitUntil } from './wait';
 import { startTestWorker, testRouter, type TestWorker } from '../harness/worker';
 
 const docker = new Docker();
@@ -247,7 +247,7 @@ async function crashRecovery(w: TestWorker) {
     await dying.exited;
     const killedAt = Date.now();
     const replacement = spawnWorker('bench-crash', undefined, `bench-crash-${i}-new`);
-    const moving = await movingAgainAt(handle, replacement.startedAt);
+    const moving = await waitUntil('the deploy to move again', () => movedAgainAt(handle, replacement.startedAt), 120_000, 50);
     await awaitOutcome(handle);
     await replacement.kill('SIGTERM');
     samples.push({ startToMovingMs: moving - replacement.startedAt, killToMovingMs: moving - killedAt });

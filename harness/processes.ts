@@ -4,7 +4,6 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { waitUntil } from './wait';
 import { BUNDLE_PATH, GL_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
 
 export interface WorkerProcess {
@@ -90,24 +89,18 @@ function eventMillis(time: { seconds?: unknown; nanos?: number | null } | null |
 }
 
 /**
- * When the deploy moved again after `since`: the earliest of its first task completed from then on,
- * and an activity attempt (a retry of the one the dead worker held) started from then on.
+ * When the deploy moved again after `since`, if it has: the earliest of its first task completed from
+ * then on, and an activity attempt (a retry of the one the dead worker held) started from then on.
+ * One look; callers poll it.
  */
-export async function movingAgainAt(handle: WorkflowHandle, since: number): Promise<number> {
-  return waitUntil(
-    'the deploy to move again',
-    async () => {
-      const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
-      const completed = history.events?.find(
-        (e) => eventMillis(e.eventTime) >= since && (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes),
-      );
-      const started = (description.raw.pendingActivities ?? []).map((a) => eventMillis(a.lastStartedTime)).filter((t) => t >= since);
-      const candidates = [...(completed ? [eventMillis(completed.eventTime)] : []), ...started];
-      return candidates.length > 0 ? Math.min(...candidates) : undefined;
-    },
-    120_000,
-    50,
+export async function movedAgainAt(handle: WorkflowHandle, since: number): Promise<number | undefined> {
+  const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
+  const completed = history.events?.find(
+    (e) => eventMillis(e.eventTime) >= since && (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes),
   );
+  const started = (description.raw.pendingActivities ?? []).map((a) => eventMillis(a.lastStartedTime)).filter((t) => t >= since);
+  const candidates = [...(completed ? [eventMillis(completed.eventTime)] : []), ...started];
+  return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }
 
 /** Resident memory of a process, in MiB (from /proc). */

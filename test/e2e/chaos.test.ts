@@ -19,10 +19,10 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad } from '../../harness/loadgen';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
-import { waitUntil } from '../../harness/wait';
 import { REPO } from '../../harness/paths';
-import { movingAgainAt, restartTemporal, spawnWorker, type WorkerProcess } from '../../harness/processes';
+import { movedAgainAt, restartTemporal, spawnWorker, type WorkerProcess } from '../../harness/processes';
 import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
+import { waitFor } from '../helpers/wait';
 
 const APP = 'chaos-shop';
 const BASE = 4200;
@@ -103,7 +103,7 @@ const crashCases: CrashCase[] = [
     killInPhase: 'promotion-gate',
     overrides: { promotion: { manual: true, timeout: '5m' } },
     afterRestart: async (handle) => {
-      await waitUntil('promote to be accepted by the new worker', async () => (await handle.executeUpdate(promoteUpdate, { args: [] })) !== undefined, 60_000, 200);
+      await expect.poll(() => handle.executeUpdate(promoteUpdate, { args: [] }), { timeout: 60_000, interval: 200, message: 'promote to be accepted by the new worker' }).toBeDefined();
     },
   },
   { phase: 'switch (after nginx switched, before Temporal heard)', kill: 'switchTraffic:after' },
@@ -143,7 +143,7 @@ describe('worker SIGKILL at each phase: a new worker finishes the deploy or its 
     const w1: WorkerProcess = spawnWorker('e2e-chaos', c.kill, `chaos-${c.phase.split(' ')[0]}`);
     const handle = await startDeploy(client, withImages({ ...base, ...c.overrides }, c.images ?? nextImages()), 'e2e-chaos');
     if (c.killInPhase) {
-      await waitUntil(`phase ${c.killInPhase}`, async () => (await handle.query(statusQuery)).phase === c.killInPhase, 60_000);
+      await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: `phase ${c.killInPhase}` }).toBe(c.killInPhase);
       await w1.kill('SIGKILL');
     }
     const signal = await Promise.race([w1.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 90_000))]);
@@ -152,7 +152,15 @@ describe('worker SIGKILL at each phase: a new worker finishes the deploy or its 
 
     const w2 = spawnWorker('e2e-chaos', undefined, `chaos-${c.phase.split(' ')[0]}-replacement`);
     try {
-      const movingSoon = movingAgainAt(handle, w2.startedAt);
+      const movingSoon = waitFor(
+        'the deploy to move again',
+        async () => {
+          const at = await movedAgainAt(handle, w2.startedAt);
+          if (at === undefined) throw new Error('no task completed and no activity started since the new worker started');
+          return at;
+        },
+        { timeout: 120_000, interval: 50 },
+      );
       await c.afterRestart?.(handle); // at the gate nothing moves until promote
       const moving = await movingSoon;
       const outcome: DeployOutcome = await awaitOutcome(handle);
@@ -187,10 +195,10 @@ describe('worker SIGKILL at each phase: a new worker finishes the deploy or its 
     const worker = spawnWorker('e2e-chaos', undefined, 'chaos-temporal-restart');
     try {
       const handle = await startDeploy(client, withImages({ ...base, verify: { window: '12s', interval: '200ms' } }, nextImages()), 'e2e-chaos');
-      await waitUntil('verify', async () => (await handle.query(statusQuery)).phase === 'verify', 60_000);
+      await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'verify' }).toBe('verify');
       const { downForMs } = await restartTemporal();
       const restartedAt = Date.now();
-      const outcome = await waitUntil('the deploy outcome after the restart', () => awaitOutcome(handle), 120_000, 500);
+      const outcome = await waitFor('the deploy outcome after the restart', () => awaitOutcome(handle), { timeout: 120_000, interval: 500 });
       const report = await traffic.stop();
       matrix.push({ scenario: 'Temporal server restart during verify', outcome: outcome.status?.outcome ?? '?', failedRequests: report.failed, requests: report.sent, recoveryMs: null, killToMovingMs: null });
       console.log(`Temporal was down ${downForMs} ms; deploy finished ${Date.now() - restartedAt} ms after the restart`);
@@ -279,7 +287,7 @@ describe('activity faults', () => {
     try {
       // A 5 s health gate: the window in which the rogue file must appear before the switch.
       const handle = await deployWithFaults(nextImages(), { health: { interval: '200ms', successes: 25, deadline: '30s' } });
-      await waitUntil('health-check', async () => (await handle.query(statusQuery)).phase === 'health-check', 60_000, 20);
+      await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 20, message: 'health-check' }).toBe('health-check');
       // Another tenant's broken config appears between validate and switch: a duplicate upstream.
       writeFileSync(rogue, `upstream gl_${APP}_backend__${target} { server 127.0.0.1:1; }\n`);
       const outcome = await awaitOutcome(handle);
@@ -314,7 +322,7 @@ describe('activity faults', () => {
     const before = await liveColor();
     const target = otherColor(before);
     const handle = await deployWithFaults({ backend: 'greenlight-example-backend:flaky' }, { health: { interval: '200ms', successes: 8, deadline: '30s' } });
-    await waitUntil('health-check', async () => (await handle.query(statusQuery)).phase === 'health-check', 60_000, 20);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 20, message: 'health-check' }).toBe('health-check');
     // The live backend dies while the new color is being checked.
     await docker.getContainer(containerName(APP, 'backend', before)).stop({ t: 0 });
     const outcome = await awaitOutcome(handle);

@@ -12,10 +12,10 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, writeSpecFile } from '../../harness/specs';
-import { waitUntil } from '../../harness/wait';
 import { REPO, GL_HOME, BUNDLE_PATH } from '../../harness/paths';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
+import { waitFor } from '../helpers/wait';
 
 const APP = 'cli-shop';
 const BASE = 4500;
@@ -42,7 +42,13 @@ beforeAll(async () => {
   });
   let log = '';
   worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  await waitUntil('greenlight worker to poll', async () => log.includes(`task queue "${QUEUE}"`), 60_000, 100);
+  await waitFor(
+    'greenlight worker to poll',
+    () => {
+      if (!log.includes(`task queue "${QUEUE}"`)) throw new Error(`its stderr does not name task queue "${QUEUE}" yet: ${log.trim().split('\n').slice(-5).join(' | ') || '(empty)'}`);
+    },
+    { timeout: 60_000, interval: 100 },
+  );
 });
 
 afterAll(async () => {
@@ -112,7 +118,7 @@ describe('greenlight CLI', () => {
 
   it('rollback during a deploy triggers compensation; the deploy exits 1', async () => {
     const deploying = gl('deploy', '-f', specFile('slow-verify', { verify: { window: '2m', interval: '200ms' } }), '--image', 'backend=greenlight-example-backend:v3');
-    await waitUntil('verify', async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.phase === 'verify', 60_000, 200);
+    await expect.poll(async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.phase, { timeout: 60_000, interval: 200, message: 'verify' }).toBe('verify');
     const rollback = await gl('rollback', APP, '-r', 'operator says no');
     expect(rollback.code).toBe(EXIT.ok);
     expect(rollback.stdout).toBe(`rollback of ${APP} accepted during verify: operator says no\n`);
@@ -139,7 +145,7 @@ describe('greenlight CLI', () => {
     const started = await gl('deploy', '-f', specFile('nowait'), '--no-wait', '--json');
     expect(started.code).toBe(EXIT.ok);
     expect(JSON.parse(started.stdout)).toMatchObject({ app: APP, workflowId: `deploy-${APP}` });
-    await waitUntil('the no-wait deploy to end', async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.running === false, 120_000, 500);
+    await expect.poll(async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.running, { timeout: 120_000, interval: 500, message: 'the no-wait deploy to end' }).toBe(false);
   });
 
   it('unknown app: exit 2 with one clear line', async () => {
@@ -182,10 +188,11 @@ describe('greenlight CLI', () => {
     try {
       await resetApp(docker, router, 'cli-bare');
       const file = writeSpecFile(dir, 'bare', twoServiceSpec('cli-bare', BASE + 50, { verify: { window: '1s', interval: '100ms' } }));
-      const result = await waitUntil('the new namespace to accept workflows', async () => {
+      const result = await waitFor('the new namespace to accept workflows', async () => {
         const r = await cli(['deploy', '-f', file, '--task-queue', 'e2e-bare'], { TEMPORAL_NAMESPACE: 'e2e-bare' });
-        return r.stderr.includes('Namespace e2e-bare is not found') ? undefined : r;
-      }, 60_000, 1_000);
+        if (r.stderr.includes('Namespace e2e-bare is not found')) throw new Error('Namespace e2e-bare is not found');
+        return r;
+      }, { timeout: 60_000, interval: 1_000 });
       expect(result.code).toBe(EXIT.ok);
       expect(result.stderr).toContain("the namespace lacks greenlight's search attributes");
     } finally {

@@ -17,7 +17,6 @@ import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
-import { waitUntil } from '../../harness/wait';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 
 const APP = 'e2e-shop';
@@ -172,13 +171,13 @@ describe('blue/green deploy on the real parts', () => {
   it('a rollback sent during verify returns traffic to the previous color; the deploy ends rolled back', async () => {
     const traffic = load();
     const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
-    await waitUntil('the deploy to reach verify', async () => (await handle.query(statusQuery)).phase === 'verify', 60_000);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
     expect(await liveRoute()).toBe('blue_green');
 
     const requested = performance.now();
     const accepted = await handle.executeUpdate(rollbackUpdate, { args: ['e2e: operator rollback'] });
     const acceptedMs = performance.now() - requested;
-    await waitUntil('traffic back on green', async () => (await liveRoute()) === 'green', 30_000, 5);
+    await expect.poll(liveRoute, { timeout: 30_000, interval: 5, message: 'traffic back on green' }).toBe('green');
     const rollbackToOldColorMs = performance.now() - requested;
     const outcome = await awaitOutcome(handle);
     const report = await traffic.stop();
@@ -223,7 +222,7 @@ describe('blue/green deploy on the real parts', () => {
   it('a second deploy of the same app while one runs is refused with a clear message', async () => {
     const gated = withImages({ ...base, promotion: { manual: true, timeout: '5m' } }, { backend: 'greenlight-example-backend:v3' });
     const handle = await startDeploy(w.client, gated, TASK_QUEUE);
-    await waitUntil('the deploy to wait at the promotion gate', async () => (await handle.query(statusQuery)).phase === 'promotion-gate', 60_000);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to wait at the promotion gate' }).toBe('promotion-gate');
 
     const second = await cli(['deploy', '-f', writeSpecFile(specDir, 'second', base), '--task-queue', TASK_QUEUE]);
     expect(second.code).toBe(EXIT.refused);

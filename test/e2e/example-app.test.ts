@@ -11,9 +11,9 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demuxLogs } from '../../host/docker';
 import { get } from '../../harness/host';
-import { waitUntil } from '../../harness/wait';
 import { GL_HOME } from '../../harness/paths';
 import { runScript } from '../../harness/processes';
+import { waitFor } from '../helpers/wait';
 
 const docker = new Docker();
 const NETWORK = 'greenlight';
@@ -76,7 +76,14 @@ async function runBackend(c: { name: string; image: string; port: number; color:
     HostConfig: { NetworkMode: NETWORK, PortBindings: { '4000/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.port) }] } },
   });
   await container.start();
-  await waitUntil(`${c.name} answering on :${c.port}`, async () => (await get(url(c, '/api/health'))).status === 200, 30_000, 100);
+  await waitFor(
+    `${c.name} answering on :${c.port}`,
+    async () => {
+      const { status } = await get(url(c, '/api/health'));
+      if (status !== 200) throw new Error(`GET /api/health -> HTTP ${status}`);
+    },
+    { timeout: 30_000, interval: 100 },
+  );
 }
 
 interface Answer {
@@ -211,10 +218,11 @@ describe('the example app on shared PostgreSQL and Redis', () => {
   it('detailed health is 503 when Redis is unreachable (the database still answers)', async () => {
     const closed = infra.REDIS_URL!.replace(/:\d+$/, ':6399');
     await runBackend(C, { REDIS_URL: closed });
-    const detailed = await waitUntil('detailed health 503', async () => {
+    const detailed = await waitFor('detailed health 503', async () => {
       const answer = await call('GET', url(C, '/api/health/detailed'));
-      return answer.status === 503 ? answer : null;
-    }, 10_000, 100);
+      if (answer.status !== 503) throw new Error(`GET /api/health/detailed -> HTTP ${answer.status}`);
+      return answer;
+    }, { timeout: 10_000, interval: 100 });
     expect(detailed.body).toMatchObject({ status: 'unhealthy', db: 'ok' });
     expect(String(detailed.body.redis)).toMatch(/^unavailable: /);
     expect((await call('GET', url(C, '/api/health/redis'))).status).toBe(503);

@@ -13,7 +13,6 @@ import { DEPLOY_WORKFLOW, deployWorkflowId } from '../../src/names';
 import { cli } from '../../harness/cli';
 import { appContainers, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
-import { waitUntil } from '../../harness/wait';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 
 const APP = 'lock-shop';
@@ -60,14 +59,14 @@ describe('the per-app lock is bounded', () => {
       workflowExecutionTimeout: '5s',
     });
     await expect(startDeploy(w.client, withImages(base, {}), TASK_QUEUE)).rejects.toThrow(`a deploy of "${APP}" is already running`);
-    await waitUntil('the execution timeout', async () => (await orphan.describe()).status.name === 'TIMED_OUT', 30_000, 200);
+    await expect.poll(async () => (await orphan.describe()).status.name, { timeout: 30_000, interval: 200, message: 'the execution timeout' }).toBe('TIMED_OUT');
     await nextDeployStarts();
   });
 
   it('`greenlight cancel` stops a hung deploy with its compensation: new containers removed, live color untouched', async () => {
     const live = (await w.router.readRoute(APP))!;
     const handle = await startDeploy(w.client, withImages({ ...base, ...hangingHealth }, hung), TASK_QUEUE);
-    await waitUntil('health-check', async () => (await handle.query(statusQuery)).phase === 'health-check', 60_000);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach health-check' }).toBe('health-check');
     const result = await cli(['cancel', APP]);
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toContain(`cancel of the deploy of ${APP} requested`);

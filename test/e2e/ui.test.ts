@@ -15,8 +15,8 @@ import { deployWorkflowId } from '../../src/names';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
-import { waitUntil } from '../../harness/wait';
 import { REPO } from '../../harness/paths';
+import { waitFor } from '../helpers/wait';
 
 const APP = 'ui-shop';
 /** Another app whose deploy must not show up under GreenlightApp="ui-shop" (fails validation: nothing touched). */
@@ -107,11 +107,15 @@ beforeAll(async () => {
   other = await deploy(withImages(twoServiceSpec(OTHER_APP, BASE), { backend: 'greenlight-example-backend:ui-test-does-not-exist' }));
 
   // Visibility is eventually consistent: wait until both closed runs are listed under the query.
-  await waitUntil('both ui-shop runs in visibility', async () => {
-    const closed = new Set<string>();
-    for await (const wf of w.client.workflow.list({ query: QUERY })) if (wf.status.name !== 'RUNNING') closed.add(wf.runId);
-    return closed.has(succeeded.runId) && closed.has(rolledBack.runId);
-  });
+  await waitFor(
+    'both ui-shop runs in visibility',
+    async () => {
+      const closed = new Set<string>();
+      for await (const wf of w.client.workflow.list({ query: QUERY })) if (wf.status.name !== 'RUNNING') closed.add(wf.runId);
+      if (!closed.has(succeeded.runId) || !closed.has(rolledBack.runId)) throw new Error(`closed runs listed under ${QUERY}: ${[...closed].join(', ') || 'none'}`);
+    },
+    { timeout: 60_000, interval: 50 },
+  );
 
   userDataDir = mkdtempSync(join(tmpdir(), 'greenlight-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {

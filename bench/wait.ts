@@ -1,4 +1,4 @@
-/** Polling for code that runs outside vitest (the bench, the harness itself). */
+/** Polling for the bench, which runs outside vitest (tests use vi.waitFor and expect.poll: test/helpers/wait.ts). */
 export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
