@@ -1,6 +1,6 @@
 /**
- * The shipped artifacts outside the code: the self-hosted Temporal compose file and the example GitHub
- * Actions workflow. Parsed and checked for the structure that matters; the deploy step's script is run
+ * The shipped artifacts outside the code: the self-hosted Temporal compose file, the dev server's
+ * provisioning script (search attributes) and the example GitHub Actions workflow. Parsed and checked for the structure that matters; the deploy step's script is run
  * with a stand-in `npx` to prove that greenlight's exit code fails the job and lands in the summary.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,18 @@ import { SEARCH_ATTRIBUTES } from '../../src/names';
 const REPO = resolve(__dirname, '..', '..');
 const COMPOSE_FILE = join(REPO, 'docker-compose.temporal.yml');
 const ACTIONS_FILE = join(REPO, 'examples', 'github-actions', 'deploy.yml');
+const TEMPORAL_SCRIPT = join(REPO, 'scripts', 'temporal.sh');
+
+/**
+ * greenlight's search attributes as `temporal operator search-attribute create` spells them, sorted by
+ * name: the one source is SEARCH_ATTRIBUTES (src/names.ts); the shell script and the compose file,
+ * which cannot import it, must register exactly these.
+ */
+const CLI_TYPE: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime' };
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+const EXPECTED_SEARCH_ATTRIBUTES = Object.values(SEARCH_ATTRIBUTES)
+  .map((key) => ({ name: key.name, type: CLI_TYPE[key.type] ?? `(no CLI name for ${key.type})` }))
+  .sort(byName);
 
 type Yaml = Record<string, unknown>;
 
@@ -90,10 +102,8 @@ describe('docker-compose.temporal.yml', () => {
     expect(dependsOn(tools)).toHaveProperty('temporal');
     expect(envOf(tools).TEMPORAL_ADDRESS).toBe('temporal:7233');
     const script = [tools.entrypoint, tools.command].flat().filter(Boolean).join('\n');
-    const created = [...script.matchAll(/temporal operator search-attribute create\b[^\n]*?--name (\S+) --type (\S+)/g)].map((m) => ({ name: m[1], type: m[2] }));
-    const cliType: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' };
-    const expected = Object.values(SEARCH_ATTRIBUTES).map((key) => ({ name: key.name, type: cliType[key.type] }));
-    expect(created.sort((a, b) => a.name!.localeCompare(b.name!))).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
+    const created = [...script.matchAll(/temporal operator search-attribute create\b[^\n]*?--name (\S+) --type (\S+)/g)].map((m) => ({ name: m[1]!, type: m[2]! }));
+    expect(created.sort(byName)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
     // It waits for the server (and the default namespace) before creating anything.
     expect(script.indexOf('until temporal operator')).toBeGreaterThan(-1);
     expect(script.indexOf('until temporal operator')).toBeLessThan(script.indexOf('search-attribute create'));
@@ -104,6 +114,19 @@ describe('docker-compose.temporal.yml', () => {
     const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status, result.stderr).toBe(0);
+  });
+});
+
+describe('scripts/temporal.sh', () => {
+  const script = readFileSync(TEMPORAL_SCRIPT, 'utf8');
+
+  it("registers exactly greenlight's search attributes (src/names.ts) on the dev server, with their types", () => {
+    // One loop over NAME=Type pairs feeds the only `search-attribute create` of the script.
+    expect(script.match(/search-attribute create/g)).toHaveLength(1);
+    const loop = /^for sa in ([^;\n]+); do\n[^\n]*operator search-attribute create [^\n]*--name "\$\{sa%%=\*\}" --type "\$\{sa##\*=\}"\n\s*done$/m.exec(script);
+    expect(loop, 'the search-attribute loop of scripts/temporal.sh changed shape: update this test').not.toBeNull();
+    const registered = loop![1]!.trim().split(/\s+/).map((pair) => ({ name: pair.slice(0, pair.indexOf('=')), type: pair.slice(pair.indexOf('=') + 1) }));
+    expect(registered.sort(byName)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
   });
 });
 
