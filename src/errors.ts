@@ -1,6 +1,7 @@
 /**
  * The few named errors greenlight raises. Activities turn the ones that retrying cannot fix into
- * non-retryable Temporal failures of the same `type` name; the CLI maps them to exit codes.
+ * non-retryable Temporal failures (their `type` names: FAILURE_TYPES in src/names.ts); the CLI maps them
+ * to exit codes (src/cli/exit-codes.ts).
  */
 export class GreenlightError extends Error {
   constructor(message: string) {
@@ -28,5 +29,3 @@ export class DeployInProgressError extends GreenlightError {
     );
   }
 }
-
-export { FAILURE_TYPES } from './names';
