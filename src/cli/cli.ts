@@ -15,7 +15,7 @@ import { history } from './commands/history';
 import { promote } from './commands/promote';
 import { rollback } from './commands/rollback';
 import { status } from './commands/status';
-import { EXIT, exitCodeOf, exitCodeOfError, type CliOutcome, type ExitCode } from './exit-codes';
+import { EXIT, EXIT_MEANINGS, exitCodeOf, exitCodeOfError, type CliOutcome, type ExitCode } from './exit-codes';
 
 function collectImage(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -60,12 +60,7 @@ export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}):
       'after',
       `
 Exit codes:
-  0  success
-  1  the deploy failed after validation and was rolled back: the previous color serves
-  2  bad spec, bad arguments or unknown app, or validation failed: nothing was changed
-  3  refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment
-  4  Temporal, Docker or nginx unreachable
-  5  compensation could not restore the previous color (see the message)
+${Object.entries(EXIT_MEANINGS).map(([code, meaning]) => `  ${code}  ${meaning}`).join('\n')}
 
 Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config profiles).`,

@@ -23,6 +23,16 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** What each code means to a user, as `greenlight --help` lists them. */
+export const EXIT_MEANINGS: Record<ExitCode, string> = {
+  0: 'success',
+  1: 'the deploy failed after validation and was rolled back: the previous color serves',
+  2: 'bad spec, bad arguments or unknown app, or validation failed: nothing was changed',
+  3: 'refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment',
+  4: 'Temporal, Docker or nginx unreachable',
+  5: 'compensation could not restore the previous color (see the message)',
+};
+
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
 export type DeployEnd =
   | 'succeeded'

@@ -2,12 +2,17 @@
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DeployInProgressError, InfrastructureError } from '../../src/errors';
-import { deployEndOf, EXIT, exitCodeOf, exitCodeOfError, type CliOutcome } from '../../src/cli/exit-codes';
+import { deployEndOf, EXIT, EXIT_MEANINGS, exitCodeOf, exitCodeOfError, type CliOutcome } from '../../src/cli/exit-codes';
 import { FAILURE_TYPES } from '../../src/names';
 
 describe('exit codes', () => {
   it('keeps the documented numbers', () => {
     expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5 });
+  });
+
+  it('says what every code means (the list in `greenlight --help`)', () => {
+    expect(Object.keys(EXIT_MEANINGS).map(Number)).toEqual(Object.values(EXIT));
+    expect(EXIT_MEANINGS[EXIT.infrastructure]).toBe('Temporal, Docker or nginx unreachable');
   });
 
   it.each<[CliOutcome, number]>([
