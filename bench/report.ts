@@ -1,0 +1,149 @@
+/** The bench's report: bench/results/latest.json, the markdown tables (latest.md), the plot (latest.svg) and its PNG. */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../harness/paths';
+import type { crashRecovery } from './scenarios/crash-recovery';
+import type { naiveRedeploy } from './scenarios/naive-redeploy';
+import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
+import type { phaseBreakdown } from './scenarios/phase-breakdown';
+import type { rollbackTimes } from './scenarios/rollback';
+import type { scaling } from './scenarios/scaling';
+import type { SwitchGap } from './scenarios/switch-gap';
+import { round } from './shared';
+
+const RESULTS_DIR = join(REPO, 'bench', 'results');
+
+export function machine() {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: os.release(),
+    nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', ''),
+  };
+}
+
+interface Bar {
+  label: string;
+  value: number;
+}
+
+/** One horizontal bar chart with its own scale, drawn from y. */
+function panel(title: string, unit: string, bars: Bar[], y: number): { svg: string; height: number } {
+  const max = Math.max(...bars.map((b) => b.value), 1);
+  const rows = bars.map((b, i) => {
+    const top = y + 30 + i * 26;
+    const w = Math.max(2, (b.value / max) * 480);
+    return `<text x="10" y="${top + 15}" font-size="13" font-family="sans-serif">${b.label}</text><rect x="300" y="${top + 2}" width="${w.toFixed(1)}" height="18" fill="#2e7d32"/><text x="${(306 + w).toFixed(1)}" y="${top + 15}" font-size="12" font-family="sans-serif">${b.value} ${unit}</text>`;
+  });
+  return { svg: `<text x="10" y="${y + 18}" font-size="14" font-family="sans-serif" font-weight="bold">${title}</text>${rows.join('')}`, height: 40 + bars.length * 26 };
+}
+
+function svg(r: Results): string {
+  const panels = [
+    {
+      title: 'Switch and rollback (ms)',
+      bars: [
+        ...r.switchGap.map((s) => ({ label: `max latency ±1 s, ${s.ratePerSecond}/s ${s.keepAlive ? 'keep-alive' : 'no keep-alive'}`, value: s.maxMsAroundSwitch })),
+        ...r.switchGap.map((s) => ({ label: `switch → new color, ${s.ratePerSecond}/s ${s.keepAlive ? 'ka' : 'no ka'}`, value: s.switchToFirstNewResponseMs })),
+        { label: 'rollback request → old color', value: r.rollback.medianManualMs },
+        { label: 'new color dies → old color', value: r.rollback.medianAutomaticMs },
+      ],
+    },
+    { title: 'Scaling: N deploys at once on one worker, per deploy (ms)', bars: r.scaling.map((s) => ({ label: `${s.apps} app${s.apps > 1 ? 's' : ''} (peak RSS ${s.workerPeakRssMiB} MiB)`, value: s.perDeployMedianMs })) },
+  ];
+  let y = 50;
+  const parts: string[] = [];
+  for (const p of panels) {
+    const drawn = panel(p.title, 'ms', p.bars, y);
+    parts.push(drawn.svg);
+    y += drawn.height + 10;
+  }
+  const failed = r.switchGap.reduce((a, s) => a + s.failed, 0);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${y}"><rect width="100%" height="100%" fill="white"/><text x="10" y="22" font-size="16" font-family="sans-serif" font-weight="bold">greenlight bench ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus} cores</text><text x="10" y="42" font-size="13" font-family="sans-serif">failed requests across ${r.switchGap.length} switches: ${failed}; naive redeploy: ${r.naive.failed} of ${r.naive.sent}; orchestration overhead ${r.overhead.overheadPercent} %</text>${parts.join('')}</svg>\n`;
+}
+
+/** A PNG of the SVG through headless chromium when it is there (scripts/up.sh installs it). */
+function png(svgPath: string, pngPath: string): boolean {
+  const result = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(os.tmpdir(), `greenlight-bench-${process.pid}`)}`, `--screenshot=${pngPath}`, '--window-size=900,560', `file://${svgPath}`], { timeout: 60_000 });
+  return result.status === 0;
+}
+
+function markdown(r: Results): string {
+  const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${v} ms`).join(', ');
+  return [
+    `# greenlight benchmarks — ${r.date}`,
+    '',
+    `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.nginx}, kernel ${r.machine.kernel}. Run time ${Math.round(r.runSeconds)} s.`,
+    '',
+    '## Switch gap (load through nginx, non-retrying client, reload-free switch to the new color with the old as backup)',
+    '',
+    '| rate | keep-alive | requests | failed | p99 ±1 s of switch | max ±1 s | switch start → first new-color response | switch activity |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.switchGap.map((s) => `| ${s.ratePerSecond}/s | ${s.keepAlive ? 'yes' : 'no'} | ${s.sent} | ${s.failed} | ${s.p99MsAroundSwitch} ms | ${s.maxMsAroundSwitch} ms | ${s.switchToFirstNewResponseMs} ms | ${s.switchActivityMs} ms |`),
+    '',
+    '## Peer baseline: naive redeploy (`docker rm -f` old, `docker run` new, same port) at 200 requests/s',
+    '',
+    `${r.naive.failed} failed of ${r.naive.sent} (${Object.entries(r.naive.failures).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}); longest time without a successful response ${r.naive.downtimeMs} ms; the redeploy took ${r.naive.redeployMs} ms.`,
+    '',
+    '## Phase breakdown of a deploy (two services)',
+    '',
+    `- verify window 0: total ${r.phases.zeroWindow.totalMs} ms — ${phases(r.phases.zeroWindow.phases)}`,
+    `- default verify window (30 s): total ${r.phases.defaultWindow.totalMs} ms — ${phases(r.phases.defaultWindow.phases)}`,
+    '',
+    '## Orchestration overhead (same steps, plain sequential script vs the workflow; median of 3)',
+    '',
+    `workflow ${r.overhead.medianWorkflowMs} ms, script ${r.overhead.medianScriptMs} ms: overhead ${r.overhead.overheadMs} ms = ${r.overhead.overheadPercent} % (runs: workflow ${r.overhead.workflowMs.join(', ')}; script ${r.overhead.scriptMs.join(', ')})`,
+    '',
+    '## Rollback',
+    '',
+    `- rollback request → traffic on the old color: ${r.rollback.manualMs.join(', ')} ms (median ${r.rollback.medianManualMs} ms)`,
+    `- new color dies during verify (1 s probes) → traffic on the old color: ${r.rollback.automaticMs.join(', ')} ms (median ${r.rollback.medianAutomaticMs} ms)`,
+    '',
+    '## Crash recovery (worker SIGKILL during verify)',
+    '',
+    ...r.crash.map((c) => `- new worker start → deploy moving: ${c.startToMovingMs} ms (kill → moving ${c.killToMovingMs} ms)`),
+    '',
+    '## Scaling: N apps deployed at once by one worker (one service each)',
+    '',
+    '| apps | total | per deploy (median) | failed | worker peak RSS | events per history |',
+    '|---|---|---|---|---|---|',
+    ...r.scaling.map((s) => `| ${s.apps} | ${s.totalMs} ms | ${s.perDeployMedianMs} ms | ${s.failed} | ${s.workerPeakRssMiB} MiB | ${s.eventsPerHistory} |`),
+    '',
+  ].join('\n');
+}
+
+export interface Results {
+  date: string;
+  machine: ReturnType<typeof machine>;
+  runSeconds: number;
+  switchGap: SwitchGap[];
+  naive: Awaited<ReturnType<typeof naiveRedeploy>>;
+  phases: Awaited<ReturnType<typeof phaseBreakdown>>;
+  overhead: Awaited<ReturnType<typeof orchestrationOverhead>>;
+  rollback: Awaited<ReturnType<typeof rollbackTimes>>;
+  crash: Awaited<ReturnType<typeof crashRecovery>>;
+  scaling: Awaited<ReturnType<typeof scaling>>;
+}
+
+/** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */
+export function writeReport(results: Results): void {
+  const dir = RESULTS_DIR;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), markdown(results));
+  writeFileSync(join(dir, 'latest.svg'), svg(results));
+  const pngWritten = png(join(dir, 'latest.svg'), join(dir, 'latest.png'));
+  console.log(`\n${markdown(results)}\nwritten: bench/results/latest.{json,md,svg${pngWritten ? ',png' : ''}}`);
+}
+
+/** `--plot-only`: redraw the plot from the saved results (no measurement). */
+export function plotOnly(): void {
+  const dir = RESULTS_DIR;
+  const results = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Results;
+  writeFileSync(join(dir, 'latest.svg'), svg(results));
+  png(join(dir, 'latest.svg'), join(dir, 'latest.png'));
+}
