@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
+import { greenlightHome } from '../src/settings';
 
 export const REPO = resolve(__dirname, '..');
-export const GL_HOME = process.env.GREENLIGHT_HOME ?? resolve(REPO, '.greenlight');
-export const BUNDLE_PATH = resolve(GL_HOME, 'test', 'workflow-bundle.js');
+/** greenlight's state folder (GREENLIGHT_HOME, default <repo>/.greenlight), as the worker and the scripts resolve it. */
+export const GREENLIGHT_HOME = greenlightHome();
+export const BUNDLE_PATH = resolve(GREENLIGHT_HOME, 'test', 'workflow-bundle.js');
 export const TEMPORAL_BIN = resolve(REPO, '.tools', 'temporal');
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';

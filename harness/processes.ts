@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { BUNDLE_PATH, GL_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
+import { BUNDLE_PATH, GREENLIGHT_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -25,7 +25,7 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
     env: {
       ...process.env,
       TEMPORAL_ADDRESS,
-      GREENLIGHT_HOME: GL_HOME,
+      GREENLIGHT_HOME,
       GREENLIGHT_TASK_QUEUE: taskQueue,
       GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH,
       GREENLIGHT_CHAOS_KILL: chaosKill ?? '',
@@ -59,12 +59,12 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /**
- * Runs one of the provisioning scripts (idempotent) for this checkout's GL_HOME. On failure the error
+ * Runs one of the provisioning scripts (idempotent) for this checkout's GREENLIGHT_HOME. On failure the error
  * carries the script's own output, so a CI log that keeps only the test report still says why.
  */
 export async function runScript(name: string): Promise<void> {
   // Asynchronous: the test process keeps serving its load generator (and its time-outs) meanwhile.
-  const child = spawn('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GL_HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GREENLIGHT_HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -74,7 +74,7 @@ export async function runScript(name: string): Promise<void> {
 
 /** Stops the Temporal dev server (SIGKILL, like a crash) and starts it again on the same database file. */
 export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: number }> {
-  const pid = Number(readFileSync(join(GL_HOME, 'temporal.pid'), 'utf8').trim());
+  const pid = Number(readFileSync(join(GREENLIGHT_HOME, 'temporal.pid'), 'utf8').trim());
   const port = Number(TEMPORAL_ADDRESS.split(':')[1]);
   const stoppedAt = Date.now();
   process.kill(pid, 'SIGKILL');

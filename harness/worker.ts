@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createWorker, type CreateWorkerOptions } from '../worker/worker';
 import { NginxRouter } from '../host/nginx';
-import { BUNDLE_PATH, GL_HOME, TEMPORAL_ADDRESS } from './paths';
+import { BUNDLE_PATH, GREENLIGHT_HOME, TEMPORAL_ADDRESS } from './paths';
 
 let runtimeInstalled = false;
 
@@ -18,7 +18,7 @@ export interface TestWorker {
 }
 
 export function testRouter(): NginxRouter {
-  return new NginxRouter({ prefix: `${GL_HOME}/nginx` });
+  return new NginxRouter({ prefix: `${GREENLIGHT_HOME}/nginx` });
 }
 
 export async function startTestWorker(taskQueue: string, extra: Partial<CreateWorkerOptions> = {}): Promise<TestWorker> {

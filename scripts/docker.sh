@@ -3,9 +3,9 @@
 source "$(dirname "$0")/lib.sh"
 apt_install docker.io iptables
 if ! docker info >/dev/null 2>&1; then
-  log "starting dockerd (log: $GL_HOME/dockerd.log)"
+  log "starting dockerd (log: $GREENLIGHT_HOME/dockerd.log)"
   # setsid: dockerd must outlive the shell (and a test runner) that started it.
-  setsid dockerd >"$GL_HOME/dockerd.log" 2>&1 < /dev/null &
+  setsid dockerd >"$GREENLIGHT_HOME/dockerd.log" 2>&1 < /dev/null &
   wait_for "dockerd" 60 docker info
 fi
 # The network app containers share; its gateway is where host-run PostgreSQL and Redis listen.

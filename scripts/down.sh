@@ -8,13 +8,13 @@ stop_pid() { # <pid file> <name>
   fi
   rm -f "$1"
 }
-stop_pid "$GL_HOME/worker.pid" "the worker"
+stop_pid "$GREENLIGHT_HOME/worker.pid" "the worker"
 if docker info >/dev/null 2>&1; then
   ids="$(docker ps -aq --filter label=greenlight.app=shop)"
   [ -n "$ids" ] && docker rm -f $ids >/dev/null && log "removed the example app's containers"
 fi
-if [ -f "$GL_HOME/nginx/nginx.pid" ]; then
-  nginx -p "$GL_HOME/nginx/" -c "$GL_HOME/nginx/nginx.conf" -s quit 2>/dev/null && log "stopped nginx"
-  rm -f "$GL_HOME/nginx/apps/shop.conf"
+if [ -f "$GREENLIGHT_HOME/nginx/nginx.pid" ]; then
+  nginx -p "$GREENLIGHT_HOME/nginx/" -c "$GREENLIGHT_HOME/nginx/nginx.conf" -s quit 2>/dev/null && log "stopped nginx"
+  rm -f "$GREENLIGHT_HOME/nginx/apps/shop.conf"
 fi
-stop_pid "$GL_HOME/temporal.pid" "the Temporal dev server"
+stop_pid "$GREENLIGHT_HOME/temporal.pid" "the Temporal dev server"

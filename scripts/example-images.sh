@@ -16,7 +16,7 @@ build() { # <image:tag> <context> [--build-arg ...]
   local tag="$1" ctx="$2"; shift 2
   # The legacy builder needs no buildx plugin; its deprecation notice goes to the log with the rest.
   DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE_IMAGE" "$@" -t "$tag" "$GL_REPO/examples/app/$ctx" \
-    >/dev/null 2>"$GL_HOME/docker-build.log" || { cat "$GL_HOME/docker-build.log" >&2; return 1; }
+    >/dev/null 2>"$GREENLIGHT_HOME/docker-build.log" || { cat "$GREENLIGHT_HOME/docker-build.log" >&2; return 1; }
 }
 # SCHEMA_VERSION: the schema level (and migrations) each version knows; v1 predates migration 002.
 schema_of() { if [ "$1" = v1 ]; then echo 1; else echo 2; fi; }

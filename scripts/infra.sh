@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent: the shared infrastructure both colors of the example app use, as greenlight's OWN
-# instances (not Debian's system services), with their state under $GL_HOME:
-#   PostgreSQL 15 on :5434 (data $GL_HOME/postgres, socket dir $GL_HOME/pgsock), role/database shop/shop
-#   Redis on :6379 (dir $GL_HOME/redis)
+# instances (not Debian's system services), with their state under $GREENLIGHT_HOME:
+#   PostgreSQL 15 on :5434 (data $GREENLIGHT_HOME/postgres, socket dir $GREENLIGHT_HOME/pgsock), role/database shop/shop
+#   Redis on :6379 (dir $GREENLIGHT_HOME/redis)
 # Both listen on loopback and on 172.30.0.1, the gateway of the docker network `greenlight` that
-# scripts/docker.sh creates, so app containers reach them there. Writes $GL_HOME/infra.env
+# scripts/docker.sh creates, so app containers reach them there. Writes $GREENLIGHT_HOME/infra.env
 # (DATABASE_URL, REDIS_URL) for the containers. Re-running starts only what is not answering; a
 # PostgreSQL or Redis of another checkout already on those ports is used as it is.
 # Knobs (defaults): GL_INFRA_GATEWAY (172.30.0.1), GL_INFRA_SUBNET (172.30.0.0/24), GL_PG_PORT (5434),
@@ -15,10 +15,10 @@ GATEWAY="${GL_INFRA_GATEWAY:-172.30.0.1}"
 SUBNET="${GL_INFRA_SUBNET:-172.30.0.0/24}"
 PG_PORT="${GL_PG_PORT:-5434}"
 REDIS_PORT="${GL_REDIS_PORT:-6379}"
-PG_DATA="$GL_HOME/postgres"
-PG_SOCK="$GL_HOME/pgsock"
-PG_LOG="$GL_HOME/postgres.log"
-REDIS_DIR="$GL_HOME/redis"
+PG_DATA="$GREENLIGHT_HOME/postgres"
+PG_SOCK="$GREENLIGHT_HOME/pgsock"
+PG_LOG="$GREENLIGHT_HOME/postgres.log"
+REDIS_DIR="$GREENLIGHT_HOME/redis"
 
 # The docker network's gateway must exist before anything can bind to it. (dockerd re-creates the
 # bridge of an existing network shortly after its API answers, so this waits a little.)
@@ -45,11 +45,11 @@ psql_admin() { as_pg psql -X -q -h "$PG_SOCK" -p "$PG_PORT" -d postgres -v ON_ER
 pg_answers() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
 shop_can_log_in() { PGPASSWORD=shop psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U shop -d shop -tAc 'SELECT 1' >/dev/null 2>&1; }
 
-# The server runs as user postgres, which must reach $GL_HOME; when a parent directory is not
+# The server runs as user postgres, which must reach $GREENLIGHT_HOME; when a parent directory is not
 # searchable by others (a checkout under /root, a mktemp -d), keep its files under postgres's home.
-if ! as_pg test -x "$GL_HOME"; then
-  alt="/var/lib/postgresql/greenlight-$(printf '%s' "$GL_HOME" | sha256sum | cut -c1-12)"
-  log "user postgres cannot reach $GL_HOME: PostgreSQL's data, socket and log go to $alt"
+if ! as_pg test -x "$GREENLIGHT_HOME"; then
+  alt="/var/lib/postgresql/greenlight-$(printf '%s' "$GREENLIGHT_HOME" | sha256sum | cut -c1-12)"
+  log "user postgres cannot reach $GREENLIGHT_HOME: PostgreSQL's data, socket and log go to $alt"
   install -d -o postgres -g postgres -m 0755 "$alt"
   PG_DATA="$alt/postgres" PG_SOCK="$alt/pgsock" PG_LOG="$alt/postgres.log"
 fi
@@ -61,8 +61,8 @@ start_own_postgres() {
     rm -rf "$PG_DATA"
     install -d -o postgres -g postgres -m 0700 "$PG_DATA"
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
-      --auth-local=peer --auth-host=scram-sha-256 >"$GL_HOME/initdb.log" 2>&1 \
-      || { cat "$GL_HOME/initdb.log" >&2; exit 1; }
+      --auth-local=peer --auth-host=scram-sha-256 >"$GREENLIGHT_HOME/initdb.log" 2>&1 \
+      || { cat "$GREENLIGHT_HOME/initdb.log" >&2; exit 1; }
   fi
   # Who may connect: the superuser through the socket (peer), the app over TCP from loopback and the
   # docker network only, with a password.
@@ -136,9 +136,9 @@ fi
 pg_isready -q -h "$GATEWAY" -p "$PG_PORT" || { log "PostgreSQL does not answer on $GATEWAY:$PG_PORT"; exit 1; }
 
 # ---- What the containers get ------------------------------------------------------------------
-cat >"$GL_HOME/infra.env.tmp" <<EOF
+cat >"$GREENLIGHT_HOME/infra.env.tmp" <<EOF
 DATABASE_URL=postgres://shop:shop@$GATEWAY:$PG_PORT/shop
 REDIS_URL=redis://$GATEWAY:$REDIS_PORT
 EOF
-mv "$GL_HOME/infra.env.tmp" "$GL_HOME/infra.env"
-log "infra up: PostgreSQL $GATEWAY:$PG_PORT (db shop), Redis $GATEWAY:$REDIS_PORT; env in $GL_HOME/infra.env"
+mv "$GREENLIGHT_HOME/infra.env.tmp" "$GREENLIGHT_HOME/infra.env"
+log "infra up: PostgreSQL $GATEWAY:$PG_PORT (db shop), Redis $GATEWAY:$REDIS_PORT; env in $GREENLIGHT_HOME/infra.env"

@@ -1,14 +1,14 @@
 # Shared helpers for the provisioning scripts. Sourced, never run.
-# Everything the local stack writes lives under $GL_HOME (default: <repo>/.greenlight).
+# Everything the local stack writes lives under $GREENLIGHT_HOME (default: <repo>/.greenlight).
 set -euo pipefail
 # What the scripts create (image contexts, rootfs, state dirs) must be readable by other users: the app
 # containers run as nobody, PostgreSQL as postgres.
 umask 022
 GL_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GL_HOME="${GL_HOME:-$GL_REPO/.greenlight}"
+GREENLIGHT_HOME="${GREENLIGHT_HOME:-$GL_REPO/.greenlight}"
 GL_TOOLS="$GL_REPO/.tools"
-mkdir -p "$GL_HOME" "$GL_TOOLS"
-export GL_REPO GL_HOME GL_TOOLS
+mkdir -p "$GREENLIGHT_HOME" "$GL_TOOLS"
+export GL_REPO GREENLIGHT_HOME GL_TOOLS
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 

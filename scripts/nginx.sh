@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent: installs nginx with the Lua module (reload-free traffic switch) and starts greenlight's own
-# nginx instance under $GL_HOME/nginx with the main config rendered by the project's pure renderer.
+# nginx instance under $GREENLIGHT_HOME/nginx with the main config rendered by the project's pure renderer.
 source "$(dirname "$0")/lib.sh"
 apt_install nginx-light libnginx-mod-http-lua
 # Debian starts a system nginx on :80 on install; greenlight runs its own instance, leave that one alone.

@@ -15,4 +15,4 @@ bash scripts/base-image.sh
 bash scripts/example-images.sh
 bash scripts/nginx.sh
 bash scripts/temporal.sh
-log "stack up: Temporal 127.0.0.1:${GL_TEMPORAL_PORT:-7233} (UI http://127.0.0.1:${GL_TEMPORAL_UI_PORT:-8233}), nginx prefix $GL_HOME/nginx"
+log "stack up: Temporal 127.0.0.1:${GL_TEMPORAL_PORT:-7233} (UI http://127.0.0.1:${GL_TEMPORAL_UI_PORT:-8233}), nginx prefix $GREENLIGHT_HOME/nginx"

@@ -4,7 +4,7 @@ import { DEFAULT_TASK_QUEUE } from './names';
 
 /** greenlight's state folder on this host: nginx prefix, logs, the dev server's database. */
 export function greenlightHome(): string {
-  return resolve(process.env.GREENLIGHT_HOME ?? process.env.GL_HOME ?? resolve(__dirname, '..', '.greenlight'));
+  return resolve(process.env.GREENLIGHT_HOME ?? resolve(__dirname, '..', '.greenlight'));
 }
 
 export function taskQueueFromEnv(): string {

@@ -12,7 +12,7 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, writeSpecFile } from '../../harness/specs';
-import { REPO, GL_HOME, BUNDLE_PATH } from '../../harness/paths';
+import { REPO, GREENLIGHT_HOME, BUNDLE_PATH } from '../../harness/paths';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
 import { waitFor } from '../helpers/wait';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   await resetApp(docker, router, APP);
   // The worker command itself, as an operator would run it.
   worker = spawn(join(REPO, 'bin', 'greenlight'), ['worker'], {
-    env: { ...process.env, GREENLIGHT_TASK_QUEUE: QUEUE, GREENLIGHT_HOME: GL_HOME, GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH },
+    env: { ...process.env, GREENLIGHT_TASK_QUEUE: QUEUE, GREENLIGHT_HOME, GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

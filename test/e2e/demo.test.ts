@@ -9,23 +9,23 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import type { DemoRow } from '../../examples/demo';
-import { GL_HOME, REPO } from '../../harness/paths';
+import { GREENLIGHT_HOME, REPO } from '../../harness/paths';
 
 const run = promisify(execFile);
 
 afterAll(() => {
   // The demo leaves its worker running for the user; the test stops it.
   try {
-    process.kill(Number(readFileSync(join(GL_HOME, 'worker.pid'), 'utf8')), 'SIGTERM');
+    process.kill(Number(readFileSync(join(GREENLIGHT_HOME, 'worker.pid'), 'utf8')), 'SIGTERM');
   } catch {
     // not running
   }
 });
 
 it('npm run demo (short): every deploy as intended, zero failed requests, sessions and data kept, infra untouched', async () => {
-  const { stdout } = await run('bash', [join(REPO, 'scripts', 'demo.sh'), '--short'], { env: { ...process.env, CI: 'true', GREENLIGHT_HOME: GL_HOME, GL_HOME }, timeout: 280_000, maxBuffer: 16 << 20 });
+  const { stdout } = await run('bash', [join(REPO, 'scripts', 'demo.sh'), '--short'], { env: { ...process.env, CI: 'true', GREENLIGHT_HOME }, timeout: 280_000, maxBuffer: 16 << 20 });
   console.log(stdout.slice(stdout.indexOf('| deploy')));
-  const summary = JSON.parse(readFileSync(join(GL_HOME, 'demo-summary.json'), 'utf8')) as { rows: DemoRow[]; infraUntouched: boolean };
+  const summary = JSON.parse(readFileSync(join(GREENLIGHT_HOME, 'demo-summary.json'), 'utf8')) as { rows: DemoRow[]; infraUntouched: boolean };
   expect(summary.rows.map((r) => [r.deploy, r.outcome])).toEqual([
     ['v1', 'succeeded'],
     ['v2 under load', 'succeeded'],

@@ -11,7 +11,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demuxLogs } from '../../host/docker';
 import { get } from '../../harness/host';
-import { GL_HOME } from '../../harness/paths';
+import { GREENLIGHT_HOME } from '../../harness/paths';
 import { runScript } from '../../harness/processes';
 import { waitFor } from '../helpers/wait';
 
@@ -124,7 +124,7 @@ const noteBody = `note from v2 ${randomBytes(4).toString('hex')}`;
 beforeAll(async () => {
   // Idempotent: starts greenlight's PostgreSQL and Redis only when they are not answering.
   await runScript('infra.sh');
-  infra = readEnvFile(join(GL_HOME, 'infra.env'));
+  infra = readEnvFile(join(GREENLIGHT_HOME, 'infra.env'));
   await Promise.all(CONTAINERS.map(remove));
   // As greenlight does: the new version's migration first, then its containers.
   firstMigration = await migrate(V2);
