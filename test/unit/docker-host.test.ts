@@ -1,0 +1,181 @@
+/**
+ * DockerHost (host/docker.ts) on a fake dockerode: which Docker answers mean "already done" (so every call
+ * is safe to repeat) and which errors pass through, and the one-off run's time-out and clean-up.
+ */
+import type Docker from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { demuxLogs, DockerHost, HostPortInUseError } from '../../host/docker';
+import { InfrastructureError } from '../../src/errors';
+
+/** An error as dockerode raises it for an HTTP status of the engine. */
+function dockerError(statusCode: number, message = `(HTTP code ${statusCode})`): Error {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+type Behaviour = (...args: unknown[]) => Promise<unknown>;
+
+/** A dockerode stand-in: every container call is recorded as "<name>.<method>" and answered by `behaviour`. */
+function fakeDocker(behaviour: Record<string, Behaviour> = {}) {
+  const calls: Array<[string, ...unknown[]]> = [];
+  const call = (what: string, ...args: unknown[]) => {
+    calls.push([what, ...args]);
+    return behaviour[what.split('.').pop()!]?.(...args) ?? Promise.resolve(undefined);
+  };
+  const container = (name: string) =>
+    Object.fromEntries(['inspect', 'start', 'stop', 'remove', 'update', 'logs', 'wait'].map((method) => [method, (...args: unknown[]) => call(`${name}.${method}`, ...args)]));
+  const docker = {
+    ping: () => call('ping'),
+    getImage: (image: string) => ({ inspect: () => call(`${image}.imageInspect`) }),
+    getContainer: container,
+    listContainers: (options: unknown) => call('listContainers', options),
+    createContainer: async (options: { name: string }) => {
+      await call('createContainer', options);
+      return container(options.name);
+    },
+  };
+  return { host: new DockerHost(docker as unknown as Docker), calls };
+}
+
+const rejects = (err: Error): Behaviour => () => Promise.reject(err);
+const resolves = (value: unknown): Behaviour => () => Promise.resolve(value);
+
+/** A docker log stream frame: 8-byte header (stream type, size) and the payload. */
+function frame(stream: 1 | 2, text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  const header = Buffer.alloc(8);
+  header.writeUInt8(stream, 0);
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+describe('DockerHost', () => {
+  it.each([
+    { name: 'removed', remove: resolves(undefined), result: true },
+    { name: 'no such container', remove: rejects(dockerError(404)), result: false },
+    { name: 'a removal already in progress', remove: rejects(dockerError(409, 'removal of container web is already in progress')), result: true },
+  ])('remove: $name -> $result', async ({ remove, result }) => {
+    const { host, calls } = fakeDocker({ remove });
+    expect(await host.remove('web')).toBe(result);
+    expect(calls).toEqual([['web.remove', { force: true }]]);
+  });
+
+  it.each([
+    { name: 'another conflict', err: dockerError(409, 'container is paused') },
+    { name: 'an engine error', err: dockerError(500) },
+  ])('remove: $name passes through', async ({ err }) => {
+    const { host } = fakeDocker({ remove: rejects(err) });
+    await expect(host.remove('web')).rejects.toBe(err);
+  });
+
+  it.each([
+    { name: 'started', start: resolves(undefined), result: true },
+    { name: 'already running (304)', start: rejects(dockerError(304)), result: false },
+  ])('start: $name -> $result', async ({ start, result }) => {
+    const { host } = fakeDocker({ start });
+    expect(await host.start('web')).toBe(result);
+  });
+
+  it.each(['Bind for 127.0.0.1:5002 failed: port is already allocated', 'listen tcp 127.0.0.1:5002: bind: address already in use'])(
+    'start: "%s" is a HostPortInUseError with Docker\'s message',
+    async (message) => {
+      const { host } = fakeDocker({ start: rejects(dockerError(500, message)) });
+      const err = await host.start('web').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostPortInUseError);
+      expect((err as Error).message).toBe(message);
+    },
+  );
+
+  it('start: other errors pass through', async () => {
+    const err = dockerError(404, 'no such container');
+    const { host } = fakeDocker({ start: rejects(err) });
+    await expect(host.start('web')).rejects.toBe(err);
+  });
+
+  it('stopGracefully: no restart policy, then SIGTERM with 10 s to finish', async () => {
+    const { host, calls } = fakeDocker();
+    expect(await host.stopGracefully('web')).toBe(true);
+    expect(calls).toEqual([
+      ['web.update', { RestartPolicy: { Name: 'no' } }],
+      ['web.stop', { t: 10 }],
+    ]);
+  });
+
+  it.each<{ name: string; behaviour: Record<string, Behaviour>; result: boolean }>([
+    { name: 'already stopped (304)', behaviour: { stop: rejects(dockerError(304)) }, result: false },
+    { name: 'gone (404)', behaviour: { update: rejects(dockerError(404)) }, result: false },
+  ])('stopGracefully: $name -> $result', async ({ behaviour, result }) => {
+    const { host } = fakeDocker(behaviour);
+    expect(await host.stopGracefully('web')).toBe(result);
+  });
+
+  it('stopGracefully: an engine error passes through', async () => {
+    const err = dockerError(500);
+    const { host } = fakeDocker({ stop: rejects(err) });
+    await expect(host.stopGracefully('web')).rejects.toBe(err);
+  });
+
+  it.each([
+    { name: 'found', inspect: resolves({ Id: 'abc' }), result: { Id: 'abc' } },
+    { name: 'no such container', inspect: rejects(dockerError(404)), result: null },
+  ])('inspectOrNull: $name', async ({ inspect, result }) => {
+    const { host } = fakeDocker({ inspect });
+    expect(await host.inspectOrNull('web')).toEqual(result);
+  });
+
+  it.each([
+    { name: 'present', imageInspect: resolves({}), result: true },
+    { name: 'missing', imageInspect: rejects(dockerError(404)), result: false },
+  ])('imageExists: $name -> $result', async ({ imageInspect, result }) => {
+    const { host } = fakeDocker({ imageInspect });
+    expect(await host.imageExists('shop-web:v2')).toBe(result);
+  });
+
+  it('ping: an unreachable engine is an InfrastructureError saying how to start it', async () => {
+    const { host } = fakeDocker({ ping: rejects(new Error('connect ENOENT /var/run/docker.sock')) });
+    const err = await host.ping().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InfrastructureError);
+    expect((err as Error).message).toBe('Docker engine unreachable (connect ENOENT /var/run/docker.sock): start dockerd (scripts/docker.sh)');
+  });
+
+  it("appServicesOf: the services of one color's app containers, by label, each once and sorted", async () => {
+    const labels = (service?: string) => ({ Labels: service ? { 'greenlight.service': service } : {} });
+    const { host, calls } = fakeDocker({ listContainers: resolves([labels('web'), labels('api'), labels('web'), labels()]) });
+    expect(await host.appServicesOf('shop', 'blue')).toEqual(['api', 'web']);
+    expect(calls).toEqual([['listContainers', { all: true, filters: { label: ['greenlight.app=shop', 'greenlight.color=blue', 'greenlight.role=app'] } }]]);
+  });
+
+  it('runOneOff: removes a leftover, runs to the end, returns exit code and log tail, removes the container', async () => {
+    const { host, calls } = fakeDocker({ wait: resolves({ StatusCode: 3 }), logs: resolves(Buffer.concat([frame(1, 'ok 1\n'), frame(2, 'not ok 2\n')])) });
+    expect(await host.runOneOff({ name: 'shop-validate-unit', Image: 'shop-web:v2' }, 1_000)).toEqual({ exitCode: 3, output: 'ok 1\nnot ok 2' });
+    expect(calls.map(([what]) => what)).toEqual(['shop-validate-unit.remove', 'createContainer', 'shop-validate-unit.start', 'shop-validate-unit.wait', 'shop-validate-unit.logs', 'shop-validate-unit.remove']);
+    expect(calls[4]).toEqual(['shop-validate-unit.logs', { stdout: true, stderr: true, tail: 20, follow: false }]);
+  });
+
+  it('runOneOff: a run that outlasts its time-out ends with exit code null, and is removed', async () => {
+    const { host, calls } = fakeDocker({ wait: () => new Promise(() => undefined) });
+    expect(await host.runOneOff({ name: 'shop-migrate' }, 20)).toEqual({ exitCode: null, output: '' });
+    expect(calls.at(-1)).toEqual(['shop-migrate.remove', { force: true }]);
+  });
+
+  it('runOneOff: a container that cannot start is removed, and the error passes through', async () => {
+    const err = dockerError(500, 'exec format error');
+    const { host, calls } = fakeDocker({ start: rejects(err) });
+    await expect(host.runOneOff({ name: 'shop-migrate' }, 1_000)).rejects.toBe(err);
+    expect(calls.at(-1)).toEqual(['shop-migrate.remove', { force: true }]);
+  });
+
+  it("logTail: '' when the logs cannot be read", async () => {
+    const { host } = fakeDocker({ logs: rejects(dockerError(404)) });
+    expect(await host.logTail('web')).toBe('');
+  });
+});
+
+describe('demuxLogs', () => {
+  it.each([
+    { name: 'stdout and stderr frames in order', buffer: Buffer.concat([frame(1, 'listening\n'), frame(2, 'warn: x\n'), frame(1, 'héllo')]), text: 'listening\nwarn: x\nhéllo' },
+    { name: 'an empty stream', buffer: Buffer.alloc(0), text: '' },
+    { name: 'a cut-off header is ignored', buffer: Buffer.concat([frame(1, 'a'), Buffer.from([1, 0, 0])]), text: 'a' },
+  ])('$name', ({ buffer, text }) => {
+    expect(demuxLogs(buffer)).toBe(text);
+  });
+});
