@@ -1,18 +1,25 @@
 /**
  * Every `greenlight` command and exit code, through the real CLI binary against the real dev server,
- * with the real worker entry (`greenlight worker`) as a subprocess.
+ * with the real worker entry (`greenlight worker`) as a subprocess. Commands that read earlier deploys
+ * (status, history, rollback) make them first when they are not there (ensureDeployed), so each test
+ * also runs alone.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { awaitOutcome, lastDeploy, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpecInput } from '../../src/config/schema';
+import { containerName } from '../../src/names';
+import { rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { cli } from '../../harness/cli';
+import { deployOk, isLive } from '../../harness/deploys';
 import { appContainers, get, resetApp } from '../../harness/host';
-import { twoServiceSpec, writeSpecFile } from '../../harness/specs';
-import { REPO, GREENLIGHT_HOME, BUNDLE_PATH } from '../../harness/paths';
+import { exampleImages, twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
+import { REPO, GREENLIGHT_HOME, BUNDLE_PATH, TEMPORAL_ADDRESS } from '../../harness/paths';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
 import { waitFor } from '../helpers/wait';
@@ -23,18 +30,59 @@ const QUEUE = 'e2e-cli';
 const ROUTER = `http://127.0.0.1:${BASE}`;
 const docker = new Docker();
 const router = testRouter();
+const V1 = exampleImages('v1');
+const V2 = exampleImages('v2');
 let dir: string;
 let worker: ChildProcess;
+/** Reads deploys (and makes the ones a test builds on) in this process; the commands under test run as subprocesses. */
+let connection: Connection;
+let client: Client;
+
+/** The spec of every deploy here: the example app with a 1 s verify window. */
+const cliSpec = (overrides: Partial<DeploySpecInput> = {}): DeploySpecInput => twoServiceSpec(APP, BASE, { verify: { window: '1s', interval: '100ms' }, ...overrides });
 
 function specFile(name: string, overrides: Partial<DeploySpecInput> = {}): string {
-  return writeSpecFile(dir, name, twoServiceSpec(APP, BASE, { verify: { window: '1s', interval: '100ms' }, ...overrides }));
+  return writeSpecFile(dir, name, cliSpec(overrides));
 }
 
 const gl = (...args: string[]) => cli([...args], { GREENLIGHT_TASK_QUEUE: QUEUE });
 
+const sameImages = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([service, image]) => a[service] === image);
+
+/**
+ * The deploys the commands read, made when they are not there (a test run alone, with -t): "v1" is a
+ * successful deploy that left v1 live on blue; "v2" a successful one after it that left v2 live on
+ * green and v1 stopped on blue. Made from an empty host: a first deploy of v1 (onto blue), then v2.
+ */
+async function ensureDeployed(version: 'v1' | 'v2'): Promise<void> {
+  const [color, images] = version === 'v1' ? (['blue', V1] as const) : (['green', V2] as const);
+  const status = (await lastDeploy(client, APP).catch(() => null))?.status;
+  const recorded = status?.outcome === 'succeeded' && status.liveColor === color && sameImages(status.images, images) && (version === 'v1' || sameImages(status.previousImages, V1));
+  const containers = await appContainers(docker, APP);
+  const v1StoppedOnBlue = Object.entries(V1).every(([service, image]) => containers.some((c) => c.name === containerName(APP, service, 'blue') && c.state === 'exited' && c.image === image));
+  if (recorded && (await isLive({ client, docker, router }, APP, { color, images })) && (version === 'v1' || v1StoppedOnBlue)) return;
+  await resetApp(docker, router, APP);
+  await deployOk({ client }, withImages(cliSpec(), V1), QUEUE);
+  if (version === 'v2') await deployOk({ client }, withImages(cliSpec(), V2), QUEUE);
+}
+
+/** The last deploy ended rolled back (what a rollback during a deploy leaves), made when it did not. */
+async function ensureLastDeployRolledBack(): Promise<void> {
+  const last = await lastDeploy(client, APP).catch(() => null);
+  if (last?.status?.outcome === 'rolled-back' && (await isLive({ client, docker, router }, APP))) return;
+  await ensureDeployed('v1');
+  // As the rollback test does: a deploy held in verify, rolled back by the operator.
+  const handle = await startDeploy(client, withImages(cliSpec({ verify: { window: '2m', interval: '200ms' } }), { backend: 'greenlight-example-backend:v3' }), QUEUE);
+  await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 200, message: 'verify' }).toBe('verify');
+  await handle.executeUpdate(rollbackUpdate, { args: ['operator says no'] });
+  const outcome = await awaitOutcome(handle);
+  if (outcome.exitCode !== EXIT.rolledBack) throw new Error(`the deploy to roll back ended otherwise: ${outcome.message}`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
-  await resetApp(docker, router, APP);
+  connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  client = new Client({ connection });
   // The worker command itself, as an operator would run it.
   worker = spawn(join(REPO, 'bin', 'greenlight'), ['worker'], {
     env: { ...process.env, GREENLIGHT_TASK_QUEUE: QUEUE, GREENLIGHT_HOME, GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH },
@@ -54,6 +102,7 @@ beforeAll(async () => {
 afterAll(async () => {
   worker?.kill('SIGTERM');
   await new Promise((r) => worker?.once('exit', r));
+  await connection?.close();
 });
 
 describe('greenlight CLI', () => {
@@ -69,6 +118,7 @@ describe('greenlight CLI', () => {
   });
 
   it('deploy --json: exit 0 and a machine-readable result', async () => {
+    await resetApp(docker, router, APP);
     const result = await gl('deploy', '-f', specFile('v1'), '--json');
     expect(result.code).toBe(EXIT.ok);
     const json = JSON.parse(result.stdout.trim().split('\n').pop()!);
@@ -76,6 +126,7 @@ describe('greenlight CLI', () => {
   });
 
   it('deploy (plain): each phase with its duration, then the outcome', async () => {
+    await ensureDeployed('v1');
     const result = await gl('deploy', '-f', specFile('v2'), '--image', 'backend=greenlight-example-backend:v2', '--image', 'frontend=greenlight-example-frontend:v2');
     expect(result.code).toBe(EXIT.ok);
     const phases = result.stdout.split('\n').filter((l) => /^ {2}\S+ +[\d.]+ m?s$/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
@@ -84,6 +135,7 @@ describe('greenlight CLI', () => {
   });
 
   it('status: live color, images, since when, last deploy', async () => {
+    await ensureDeployed('v2');
     const text = await gl('status', APP);
     expect(text.code).toBe(EXIT.ok);
     expect(text.stdout).toMatch(new RegExp(`^${APP}: green live \\(backend=greenlight-example-backend:v2, frontend=greenlight-example-frontend:v2\\) since \\d{4}-`));
@@ -92,6 +144,7 @@ describe('greenlight CLI', () => {
   });
 
   it('history: the last deploys with outcome and duration, newest first', async () => {
+    await ensureDeployed('v2');
     const json = JSON.parse((await gl('history', APP, '-n', '2', '--json')).stdout) as Array<{ outcome: string; durationMs: number; images: string[] }>;
     expect(json.map((e) => e.outcome)).toEqual(['succeeded', 'succeeded']);
     expect(json[0]!.images).toEqual(['backend=greenlight-example-backend:v2', 'frontend=greenlight-example-frontend:v2']);
@@ -101,6 +154,7 @@ describe('greenlight CLI', () => {
   });
 
   it('rollback after a deploy brings the previous version back from its stopped containers', async () => {
+    await ensureDeployed('v2');
     const stoppedBlue = (await appContainers(docker, APP)).filter((c) => c.name.endsWith('-blue'));
     expect(stoppedBlue.map((c) => c.state)).toEqual(['exited', 'exited']);
     const idsBefore = await Promise.all(stoppedBlue.map(async (c) => (await docker.getContainer(c.name).inspect()).Id));
@@ -117,6 +171,7 @@ describe('greenlight CLI', () => {
   });
 
   it('rollback during a deploy triggers compensation; the deploy exits 1', async () => {
+    await ensureDeployed('v1');
     const deploying = gl('deploy', '-f', specFile('slow-verify', { verify: { window: '2m', interval: '200ms' } }), '--image', 'backend=greenlight-example-backend:v3');
     await expect.poll(async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.phase, { timeout: 60_000, interval: 200, message: 'verify' }).toBe('verify');
     const rollback = await gl('rollback', APP, '-r', 'operator says no');
@@ -128,6 +183,7 @@ describe('greenlight CLI', () => {
   });
 
   it('nothing to roll back, promote or cancel: exit 3 with the reason', async () => {
+    await ensureLastDeployRolledBack();
     const rollback = await gl('rollback', APP);
     expect(rollback.code).toBe(EXIT.refused);
     expect(rollback.stdout).toContain('nothing to roll back for cli-shop: the last deploy ended rolled-back (the previous version is still live)');

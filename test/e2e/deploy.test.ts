@@ -1,6 +1,7 @@
 /**
  * The core guarantees, end to end on the real parts: Temporal dev server, Docker engine, nginx.
- * Scenarios run in order on one app, as a user's deploys would.
+ * Scenarios run in order on one app, as a user's deploys would. A scenario that builds on an earlier
+ * deploy makes that state first when it is not there (ensureDeployed), so each one also runs alone.
  */
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,13 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { statusQuery, rollbackUpdate } from '../../workflows/messages';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
-import { deployWorkflowId } from '../../src/names';
+import { deployWorkflowId, type Color } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
+import { deployOk, isLive } from '../../harness/deploys';
 import { cli } from '../../harness/cli';
 import { appContainers, get, resetApp } from '../../harness/host';
-import { twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
+import { exampleImages, twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 
 const APP = 'e2e-shop';
@@ -24,6 +26,8 @@ const BASE = 4100;
 const ROUTER = `http://127.0.0.1:${BASE}`;
 const TASK_QUEUE = 'e2e-deploy';
 const base: DeploySpecInput = twoServiceSpec(APP, BASE);
+const V1 = exampleImages('v1');
+const V2 = exampleImages('v2');
 
 /** Figures the issue asks for, printed and saved for the note. */
 const measured: Record<string, unknown> = {};
@@ -53,6 +57,19 @@ async function deploy(images: Record<string, string>, overrides: Partial<DeployS
   return awaitOutcome(handle);
 }
 
+/**
+ * The state an earlier scenario leaves, made when it is not there (a scenario run alone, with -t):
+ * `want.color` live with `want.images`, deployed onto an empty host (a first deploy lands on blue, so
+ * green takes v1 on blue first). Without `want`: live on some color after some deploy.
+ */
+async function ensureDeployed(want?: { color: Color; images: Record<string, string> }): Promise<void> {
+  if (await isLive(w, APP, want)) return;
+  await resetApp(w.docker, w.router, APP);
+  const { color, images } = want ?? { color: 'blue', images: V1 };
+  if (color === 'green') await deployOk(w, withImages(base, V1), TASK_QUEUE);
+  await deployOk(w, withImages(base, images), TASK_QUEUE);
+}
+
 function phaseDurations(outcome: DeployOutcome): Record<string, number | undefined> {
   return Object.fromEntries((outcome.status?.phases ?? []).filter((p) => p.phase !== 'done').map((p) => [p.phase, p.durationMs]));
 }
@@ -76,7 +93,6 @@ function expectNoFailures(report: LoadReport): void {
 beforeAll(async () => {
   specDir = mkdtempSync(join(tmpdir(), 'greenlight-e2e-'));
   w = await startTestWorker(TASK_QUEUE);
-  await resetApp(w.docker, w.router, APP);
 });
 
 afterAll(async () => {
@@ -89,6 +105,7 @@ afterAll(async () => {
 
 describe('blue/green deploy on the real parts', () => {
   it('first deploy onto an empty host ends live on one color, reachable through nginx', async () => {
+    await resetApp(w.docker, w.router, APP);
     expect(await appContainers(w.docker, APP)).toEqual([]);
     const outcome = await deploy({});
     expect(outcome.exitCode).toBe(EXIT.ok);
@@ -108,6 +125,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('second deploy under continuous load: traffic on the new color, old color stopped, zero failed requests', async () => {
+    await ensureDeployed({ color: 'blue', images: V1 });
     const traffic = load();
     const outcome = await deploy({ backend: 'greenlight-example-backend:v2', frontend: 'greenlight-example-frontend:v2' });
     await new Promise((r) => setTimeout(r, 500));
@@ -131,6 +149,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('an image that fails its health check: live color keeps serving, new containers removed, CLI exits non-zero with the reason', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
     const file = writeSpecFile(specDir, 'unhealthy', { ...base, health: { interval: '200ms', successes: 3, deadline: '4s' } });
     const traffic = load();
     const result = await cli(['deploy', '-f', file, '--image', 'backend=greenlight-example-backend:unhealthy', '--task-queue', TASK_QUEUE]);
@@ -149,6 +168,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('an image that answers 5xx after the switch: verify detects it and switches back automatically', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
     const traffic = load();
     const started = Date.now();
     const outcome = await deploy({ backend: 'greenlight-example-backend:flaky' }, { verify: { window: '20s', interval: '100ms' } });
@@ -169,6 +189,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('a rollback sent during verify returns traffic to the previous color; the deploy ends rolled back', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
     const traffic = load();
     const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
     await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
@@ -194,6 +215,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('a failing validation command: nothing is started, nothing is switched', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
     const containersBefore = await appContainers(w.docker, APP);
     const configBefore = await w.router.readAppConfig(APP);
     const events: string[] = [];
@@ -220,6 +242,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('a second deploy of the same app while one runs is refused with a clear message', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
     const gated = withImages({ ...base, promotion: { manual: true, timeout: '5m' } }, { backend: 'greenlight-example-backend:v3' });
     const handle = await startDeploy(w.client, gated, TASK_QUEUE);
     await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to wait at the promotion gate' }).toBe('promotion-gate');
@@ -241,6 +264,7 @@ describe('blue/green deploy on the real parts', () => {
     ['a port out of range', { ...base, router: { port: 70000 } }, 'router.port: must be a port number between 1 and 65535'],
     ['a missing image', { ...base, services: { ...base.services, backend: { ...base.services.backend, image: undefined } } }, 'services.backend.image: is required'],
   ])('bad spec input (%s) through the CLI: a clear error naming the field, nothing touched', async (_name, spec, message) => {
+    await ensureDeployed();
     const containersBefore = await appContainers(w.docker, APP);
     const configBefore = await w.router.readAppConfig(APP);
     const runBefore = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;

@@ -2,7 +2,9 @@
  * The example app on its shared infrastructure (scripts/infra.sh: PostgreSQL and Redis on the docker
  * network's gateway), as two versions of it run side by side during a deploy: v2 migrates the schema,
  * v1 keeps working on it, and a login made on one color is honoured by the other.
- * Containers are started with dockerode directly (no workflow) and removed afterwards.
+ * Containers are started with dockerode directly (no workflow) and removed afterwards. A test that
+ * builds on an earlier one's login, note or second backend makes it first when it is not there, so
+ * each also runs alone.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -117,9 +119,34 @@ async function notes(c: { port: number }): Promise<Note[]> {
 }
 
 let firstMigration: { code: number; output: string };
-let token: string;
-let sessionId: string;
+/** demo's token while its session lives (from the login test, or from loggedIn()). */
+let demoToken: string | undefined;
+let notePosted = false;
 const noteBody = `note from v2 ${randomBytes(4).toString('hex')}`;
+
+/** demo logged in on A (v2, blue), as the login test leaves it; logs in when no test has (a test run alone, with -t). */
+async function loggedIn(): Promise<string> {
+  if (demoToken === undefined) {
+    const login = await call('POST', url(A, '/api/login'), { body: { username: 'demo', password: 'demo' } });
+    if (login.status !== 200) throw new Error(`login demo/demo on ${A.name}: HTTP ${login.status}`);
+    demoToken = login.body.token as string;
+  }
+  return demoToken;
+}
+
+/** demo's note (tagged e2e) on A, as the notes test leaves it; posted when no test has. */
+async function ensureNote(): Promise<void> {
+  if (notePosted) return;
+  const posted = await call('POST', url(A, '/api/notes'), { token: await loggedIn(), body: { body: noteBody, tags: ['e2e'] } });
+  if (posted.status !== 201) throw new Error(`posting the note on ${A.name}: HTTP ${posted.status}`);
+  notePosted = true;
+}
+
+/** `c` answering, as the test that starts it leaves it; started when it is not. */
+async function ensureBackend(c: { name: string; image: string; port: number; color: string }): Promise<void> {
+  const answering = await get(url(c, '/api/health')).then((r) => r.status === 200, () => false);
+  if (!answering) await runBackend(c);
+}
 
 beforeAll(async () => {
   // Idempotent: starts greenlight's PostgreSQL and Redis only when they are not answering.
@@ -166,8 +193,9 @@ describe('the example app on shared PostgreSQL and Redis', () => {
     expect((await call('POST', url(A, '/api/login'), { body: { username: 'nobody', password: 'demo' } })).status).toBe(401);
     const login = await call('POST', url(A, '/api/login'), { body: { username: 'demo', password: 'demo' } });
     expect(login.status).toBe(200);
-    token = login.body.token as string;
-    sessionId = login.body.sessionId as string;
+    const token = login.body.token as string;
+    const sessionId = login.body.sessionId as string;
+    demoToken = token;
     expect(token.split('.')).toHaveLength(3);
     const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
     expect(payload).toMatchObject({ sub: 'demo', sid: sessionId });
@@ -175,6 +203,7 @@ describe('the example app on shared PostgreSQL and Redis', () => {
   });
 
   it('/api/me needs a valid token whose session exists', async () => {
+    const token = await loggedIn();
     const me = await call('GET', url(A, '/api/me'), { token });
     expect(me).toEqual({
       status: 200,
@@ -186,14 +215,18 @@ describe('the example app on shared PostgreSQL and Redis', () => {
   });
 
   it('a note posted (logged in) is listed; posting without a token is refused', async () => {
+    const token = await loggedIn();
     expect((await call('POST', url(A, '/api/notes'), { body: { body: 'anonymous' } })).status).toBe(401);
     const posted = await call('POST', url(A, '/api/notes'), { token, body: { body: noteBody, tags: ['e2e'] } });
     expect(posted.status).toBe(201);
     expect(posted.body.note).toMatchObject({ body: noteBody, createdBy: 'demo', tags: ['e2e'] });
     expect((await notes(A)).find((n) => n.body === noteBody)).toMatchObject({ createdBy: 'demo', tags: ['e2e'] });
+    notePosted = true;
   });
 
   it('v1 on the other color, same database, Redis and JWT_SECRET: accepts the token, sees the note and the session', async () => {
+    const token = await loggedIn();
+    await ensureNote();
     await runBackend(B);
     const me = await call('GET', url(B, '/api/me'), { token });
     expect(me).toEqual({
@@ -210,7 +243,10 @@ describe('the example app on shared PostgreSQL and Redis', () => {
   });
 
   it('logging out on one color ends the session on both', async () => {
+    const token = await loggedIn();
+    await ensureBackend(B);
     expect(await call('POST', url(B, '/api/logout'), { token })).toMatchObject({ status: 200 });
+    demoToken = undefined; // the session is gone: a later test logs in again
     expect(await call('GET', url(A, '/api/me'), { token })).toMatchObject({ status: 401, body: { error: 'session expired or logged out' } });
     expect((await call('GET', url(B, '/api/me'), { token })).status).toBe(401);
   });

@@ -1,11 +1,15 @@
 /**
  * Every activity run twice with the same input leaves the same state: called directly (no workflow)
- * against the real Docker engine and nginx. This is what makes retries after a crash safe.
+ * against the real Docker engine and nginx. This is what makes retries after a crash safe. Each test
+ * starts from the host state the one before it leaves, and makes that state itself when it is not
+ * there (ensureHost), so each also runs alone.
  */
+import { isDeepStrictEqual } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import { LABELS } from '../../src/names';
+import { LABELS, type Color } from '../../src/names';
+import type { Route } from '../../src/types';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
 import { testRouter } from '../../harness/worker';
@@ -40,6 +44,45 @@ async function hostState(): Promise<HostState> {
   };
 }
 
+/** A host state a test starts from: its containers as name:state:deploy-id (any, when left out) and the route, and how to make it from an empty host. */
+interface Stage {
+  containers?: string[];
+  route: Route | null;
+  build: Array<() => Promise<unknown>>;
+}
+
+const BLUE_LIVE: Route = { live: 'blue', backup: null };
+const GREEN_LIVE: Route = { live: 'green', backup: null };
+
+/** Both services' containers of each color, as name:state:deploy-id. */
+const containersOf = (colors: Array<[Color, 'running' | 'exited', string]>): string[] =>
+  colors.flatMap(([color, state, deployId]) => ['backend', 'frontend'].map((service) => `${APP}-${service}-${color}:${state}:${deployId}`));
+
+const EMPTY: Stage = { containers: [], route: null, build: [] };
+const BLUE_1: Stage = { containers: containersOf([['blue', 'running', 'deploy-1']]), route: null, build: [() => activities.deployColor(spec, 'blue', 'deploy-1')] };
+const BLUE_2: Stage = { containers: containersOf([['blue', 'running', 'deploy-2']]), route: null, build: [() => activities.deployColor(spec, 'blue', 'deploy-2')] };
+const BLUE_2_LIVE: Stage = { ...BLUE_2, route: BLUE_LIVE, build: [...BLUE_2.build, () => activities.switchTraffic(spec, BLUE_LIVE)] };
+const BLUE_2_LIVE_GREEN_3: Stage = {
+  containers: containersOf([['blue', 'running', 'deploy-2'], ['green', 'running', 'deploy-3']]),
+  route: BLUE_LIVE,
+  build: [...BLUE_2_LIVE.build, () => activities.deployColor(spec, 'green', 'deploy-3')],
+};
+const GREEN_4_LIVE_BLUE_STOPPED: Stage = {
+  containers: containersOf([['blue', 'exited', 'deploy-2'], ['green', 'running', 'deploy-4']]),
+  route: GREEN_LIVE,
+  build: [...BLUE_2_LIVE.build, () => activities.deployColor(spec, 'green', 'deploy-4'), () => activities.switchTraffic(spec, GREEN_LIVE), () => activities.retireColor(spec, 'blue', 'stop')],
+};
+const ROUTED: Stage = { route: BLUE_LIVE, build: BLUE_2_LIVE.build };
+
+/** Brings the host to `stage`: nothing to do when it is there (the tests in order), else reset and build. */
+async function ensureHost(stage: Stage): Promise<void> {
+  const now = await hostState();
+  const containers = now.containers.map((c) => `${c.name}:${c.state}:${c.deployId}`).sort();
+  if ((stage.containers === undefined || isDeepStrictEqual(containers, [...stage.containers].sort())) && isDeepStrictEqual(now.route, stage.route)) return;
+  await resetApp(docker, router, APP);
+  for (const step of stage.build) await step();
+}
+
 /** Runs `step` twice and returns the host state after each run. */
 async function twice(step: () => Promise<unknown>): Promise<[HostState, HostState]> {
   await step();
@@ -50,7 +93,6 @@ async function twice(step: () => Promise<unknown>): Promise<[HostState, HostStat
 
 beforeAll(async () => {
   await router.ensureRunning();
-  await resetApp(docker, router, APP);
 });
 
 afterAll(async () => {
@@ -59,6 +101,7 @@ afterAll(async () => {
 
 describe('activities are idempotent (run twice, same state)', () => {
   it('runValidationCommands: same results, no leftover validation containers', async () => {
+    await ensureHost(EMPTY);
     const first = await activities.runValidationCommands(spec, 'deploy-1');
     const second = await activities.runValidationCommands(spec, 'deploy-1');
     expect(second).toEqual(first);
@@ -67,12 +110,14 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('deployColor: the retry finds its own containers (same ids), all running', async () => {
+    await ensureHost(EMPTY);
     const [first, second] = await twice(() => activities.deployColor(spec, 'blue', 'deploy-1'));
     expect(second).toEqual(first);
     expect(first.containers.map((c) => `${c.name}:${c.state}:${c.deployId}`)).toEqual([`${APP}-backend-blue:running:deploy-1`, `${APP}-frontend-blue:running:deploy-1`]);
   });
 
   it('deployColor for another deploy id replaces leftovers instead of reusing them', async () => {
+    await ensureHost(BLUE_1);
     const before = await hostState();
     await activities.deployColor(spec, 'blue', 'deploy-2');
     const after = await hostState();
@@ -81,6 +126,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('healthCheck, checkColorHealth, measureBaseline, verify: read-only, same answer', async () => {
+    await ensureHost(BLUE_2);
     const before = await hostState();
     expect((await activities.healthCheck(spec, 'blue')).color).toBe('blue');
     expect((await activities.healthCheck(spec, 'blue')).color).toBe('blue');
@@ -91,6 +137,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('switchTraffic: the same route twice gives the same config and route (the second needs no reload)', async () => {
+    await ensureHost(BLUE_2);
     const results: Array<{ reloaded: boolean }> = [];
     const [first, second] = await twice(async () => results.push(await activities.switchTraffic(spec, { live: 'blue', backup: null })));
     expect(second).toEqual(first);
@@ -100,12 +147,14 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('verify on a healthy color passes, twice', async () => {
+    await ensureHost(BLUE_2_LIVE);
     const first = await activities.verify(spec, 'blue', null);
     const second = await activities.verify(spec, 'blue', null);
     expect([first.errors, second.errors]).toEqual([0, 0]);
   });
 
   it('switchTraffic with a backup, then back, twice: the same state each time', async () => {
+    await ensureHost(BLUE_2_LIVE);
     await activities.deployColor(spec, 'green', 'deploy-3');
     const [first, second] = await twice(() => activities.switchTraffic(spec, { live: 'green', backup: 'blue' }));
     expect(second).toEqual(first);
@@ -116,6 +165,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('removeColor refuses a routed color, and removes an unrouted one, twice', async () => {
+    await ensureHost(BLUE_2_LIVE_GREEN_3);
     await expect(activities.removeColor(spec, 'blue')).rejects.toThrow(`refusing to remove ${APP}'s blue containers: nginx routes traffic to blue`);
     const [first, second] = await twice(() => activities.removeColor(spec, 'green'));
     expect(second).toEqual(first);
@@ -123,6 +173,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('retireColor (stop) refuses a routed color, and stops an unrouted one, twice', async () => {
+    await ensureHost(BLUE_2_LIVE);
     await expect(activities.retireColor(spec, 'blue', 'stop')).rejects.toThrow(`refusing to stop ${APP}'s blue containers`);
     await activities.deployColor(spec, 'green', 'deploy-4');
     await activities.switchTraffic(spec, { live: 'green', backup: null });
@@ -137,6 +188,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('retireColor also retires a service the new spec dropped, twice', async () => {
+    await ensureHost(GREEN_4_LIVE_BLUE_STOPPED);
     // The next version has no frontend: blue serves the backend alone, green (both services) retires.
     const backendOnly = withImages({ ...twoServiceSpec(APP, BASE, { verify: { window: '300ms', interval: '100ms' } }), services: { backend: twoServiceSpec(APP, BASE).services.backend! } }, {});
     await activities.deployColor(backendOnly, 'blue', 'deploy-5');
@@ -154,6 +206,7 @@ describe('activities are idempotent (run twice, same state)', () => {
   });
 
   it('removeRoute: the app is off the router after the first call; the second changes nothing', async () => {
+    await ensureHost(ROUTED);
     expect(await activities.removeRoute(APP)).toBe(true);
     const afterFirst = await hostState();
     expect(await activities.removeRoute(APP)).toBe(false);
