@@ -1,3 +1,4 @@
+/** Where the harness finds things: this checkout, greenlight's state folder, the shared workflow bundle, the Temporal CLI and server. */
 import { resolve } from 'node:path';
 import { greenlightHome } from '../src/settings';
 

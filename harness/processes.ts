@@ -1,4 +1,4 @@
-/** Worker and Temporal server processes the crash tests start, kill and restart. */
+/** Worker and Temporal server processes that the crash tests and the bench start, kill and restart, and what they tell. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
