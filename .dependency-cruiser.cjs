@@ -4,8 +4,13 @@
  * anything. Paths are relative to the repository root.
  */
 
-/** Everything but a type-only import (`import type`, `typeof import(...)`): what exists at run time. */
-const RUNTIME = ['type-only', 'type-import', 'pre-compilation-only'];
+/**
+ * For `dependencyTypesNot`: leaves out what TypeScript erases (`import type`, `typeof import(...)`, an
+ * import used only as a type), so a rule with it matches what exists at run time. Judged on the compiled
+ * output (tsPreCompilationDeps 'specify'), not on the "type-only" mark: dependency-cruiser also marks
+ * `import x, { type T }` type-only, though `x` is a run-time import.
+ */
+const RUNTIME = ['pre-compilation-only'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -44,6 +49,13 @@ module.exports = {
       comment: 'Activities are called by workflows through proxyActivities; they must not import workflow, worker or CLI code.',
       from: { path: '^activities/' },
       to: { path: '^(workflows|worker|src/cli)/' },
+    },
+    {
+      name: 'docker-through-host',
+      severity: 'error',
+      comment: 'host/docker.ts (DockerHost) makes every Docker call: activities compose it, and may name dockerode types only.',
+      from: { path: '^(activities|src)/' },
+      to: { path: '(^|/)node_modules/dockerode/', dependencyTypesNot: RUNTIME },
     },
     {
       name: 'activities-independent',
@@ -86,11 +98,12 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|\\.greenlight|\\.tools|test-results|bin)/' },
-    // Keep type-only imports in the graph (marked "type-only"), so the rules above can tell them apart.
-    tsPreCompilationDeps: true,
+    exclude: { path: '^(\\.greenlight|\\.tools|test-results|bin)/' },
+    // Keep type-only imports in the graph, marked "pre-compilation-only", so the rules can tell them apart.
+    tsPreCompilationDeps: 'specify',
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    // As Node resolves this CommonJS project's packages (a "types" condition would resolve to .d.ts files).
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['require', 'node', 'default'] },
     reporterOptions: { text: { highlightFocused: true } },
   },
 };
