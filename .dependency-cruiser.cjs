@@ -16,6 +16,13 @@ const RUNTIME = ['pre-compilation-only'];
 module.exports = {
   forbidden: [
     {
+      name: 'product-without-test-tools',
+      severity: 'error',
+      comment: 'test/ and harness/ drive the product from outside (load generator, test workers, fixtures): the product never imports them.',
+      from: { path: '^(src|host|activities|workflows|worker)/' },
+      to: { path: '^(test|harness|bench)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment: 'A cycle makes load order matter and the layers meaningless: move the shared part down a layer.',

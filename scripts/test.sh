@@ -9,5 +9,5 @@ bash scripts/up.sh
 apt_install chromium docker-compose
 log "typecheck and lint"
 npx tsc -p tsconfig.json
-npx eslint .
+npm run -s lint   # eslint, then the import layers (dependency-cruiser)
 GREENLIGHT_SKIP_PROVISION=1 npx vitest run "$@"
