@@ -5,6 +5,15 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'greenlight';
+
+/**
+ * The task queue of one host's worker in a fleet (`greenlight worker --host <name>`): the host's own
+ * activities run there. The deploy workflows themselves stay on DEFAULT_TASK_QUEUE, which every worker
+ * polls, so any host's worker can drive a deploy.
+ */
+export function hostTaskQueue(host: string): string {
+  return `greenlight-host-${host}`;
+}
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
 
 export const MESSAGES = {
@@ -50,6 +59,8 @@ export const FAILURE_TYPES = {
   verify: 'VerificationFailed',
   routerConfig: 'RouterConfigRejected',
   invariant: 'InvariantViolation',
+  /** An activity meant for one host reached the worker of another (a mis-pointed worker). */
+  wrongHost: 'WrongHost',
   /** Docker engine or nginx unreachable on the worker's host (retried, then reported). */
   infrastructure: 'InfrastructureUnavailable',
   /** Workflow outcomes other than success. */
@@ -68,6 +79,8 @@ export const SEARCH_ATTRIBUTES = {
   phase: defineSearchAttributeKey('GreenlightPhase', SearchAttributeType.KEYWORD),
   outcome: defineSearchAttributeKey('GreenlightOutcome', SearchAttributeType.KEYWORD),
   images: defineSearchAttributeKey('GreenlightImages', SearchAttributeType.KEYWORD_LIST),
+  /** The hosts of a fleet deploy (absent for a one-host deploy). */
+  hosts: defineSearchAttributeKey('GreenlightHosts', SearchAttributeType.KEYWORD_LIST),
 } as const;
 
 /**

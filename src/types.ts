@@ -72,6 +72,19 @@ export interface VerifyReport {
   durationMs: number;
 }
 
+/** One host of a fleet deploy, as `greenlight status` and the UI show it. */
+export interface HostStatus {
+  name: string;
+  liveColor: Color | null;
+  targetColor: Color | null;
+  /** Images the live color ran on this host before the deploy. */
+  previousImages: Record<string, string>;
+  /** When this host's router took the new route (epoch ms, the host's clock). */
+  switchedAt: number | null;
+  /** What went wrong on this host (a cleanup warning, a failed step, a compensation that did not finish). */
+  lastError: string | null;
+}
+
 export interface DeployStatus {
   app: string;
   deployId: string;
@@ -91,6 +104,10 @@ export interface DeployStatus {
   /** `type` of the failure behind lastError (FAILURE_TYPES), when there is one. */
   failureType: string | null;
   verify: VerifyReport | null;
+  /** A fleet deploy's hosts (absent for a one-host deploy). */
+  hosts?: HostStatus[];
+  /** A fleet deploy: time between the first and the last host taking the new route. */
+  switchSkewMs?: number | null;
 }
 
 export type DeployResult = DeployStatus;

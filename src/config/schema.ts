@@ -4,6 +4,7 @@
  * rejected; all errors are reported at once.
  */
 import { z } from 'zod';
+import { hostTaskQueue } from '../names';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const nameField = (what: string) =>
@@ -43,6 +44,13 @@ const WHOLE_1_100 = 'must be a whole number from 1 to 100';
 const SHARE = 'must be a share between 0 and 1 (0.01 = 1 %)';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const hostPortsSchema = z
+  .strictObject({
+    blue: port('Host port (bound to 127.0.0.1) of the blue container.'),
+    green: port('Host port (bound to 127.0.0.1) of the green container.'),
+  })
+  .describe('Host ports of the two colors; nginx and the health checks reach the containers there.');
+
 const serviceSchema = z
   .strictObject({
     image: z
@@ -50,12 +58,7 @@ const serviceSchema = z
       .min(1, 'must not be empty: the image to deploy, e.g. "shop-backend:v2"')
       .describe('Image to deploy for this service; it must exist in the local Docker engine.'),
     port: port('Port the app listens on inside the container.'),
-    hostPorts: z
-      .strictObject({
-        blue: port('Host port (bound to 127.0.0.1) of the blue container.'),
-        green: port('Host port (bound to 127.0.0.1) of the green container.'),
-      })
-      .describe('Host ports of the two colors; nginx and the health checks reach the containers there.'),
+    hostPorts: hostPortsSchema,
     route: path.default('/').describe('Path prefix nginx routes to this service on the public port (default "/").'),
     env: z
       .record(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")'), z.string({ error: 'must be a string (quote numbers in YAML)' }))
@@ -91,6 +94,25 @@ const validationCommandSchema = z.strictObject({
     .describe('Command and arguments, run in a one-off container of the new image with no network.'),
   timeout: duration('Time limit of the command', '10m'),
 });
+
+const hostSchema = z
+  .strictObject({
+    name: nameField('host').describe("Host name: its worker runs `greenlight worker --host <name>` and polls the host's own task queue."),
+    taskQueue: z
+      .string()
+      .min(1, 'must not be empty: the task queue of this host\'s worker, or leave it out for the default greenlight-host-<name>')
+      .optional()
+      .describe("Task queue of this host's worker (default greenlight-host-<name>)."),
+    router: z
+      .strictObject({ port: port('Public port nginx serves the app on, on this host.') })
+      .optional()
+      .describe("This host's router port, if it differs from router.port."),
+    hostPorts: z
+      .record(z.string(), hostPortsSchema)
+      .optional()
+      .describe('Host ports per service on this host, where they differ from services.<name>.hostPorts.'),
+  })
+  .describe('One Docker host of the fleet: its worker, router port and host ports.');
 
 export const deploySpecSchema = z
   .strictObject({
@@ -159,8 +181,20 @@ export const deploySpecSchema = z
       .prefault({})
       .describe('What happens to the previous color after a successful deploy.'),
     timeout: duration('Execution timeout of the whole deploy workflow; a hung deploy cannot hold the lock longer', '1h'),
+    hosts: z
+      .array(hostSchema)
+      .min(1, 'needs at least one host, or leave `hosts` out to deploy to the worker on the default task queue')
+      .optional()
+      .describe('The Docker hosts of a fleet deploy: all of them switch, or none. Leave it out for one host on the default task queue.'),
+    fleet: z
+      .strictObject({
+        hostTimeout: duration("How long a host's worker may take to pick up a step before the deploy fails and every host rolls back", '30s'),
+      })
+      .optional()
+      .describe('Fleet settings (with `hosts`).'),
   })
   .superRefine((spec, ctx) => {
+    checkHosts(spec, ctx);
     const hostPorts = new Map<number, string>();
     const routes = new Map<string, string>();
     for (const [name, service] of Object.entries(spec.services)) {
@@ -198,6 +232,54 @@ export const deploySpecSchema = z
     }
   })
   .meta({ title: 'greenlight deploy spec', description: 'One app deployed blue/green behind nginx by greenlight (greenlight.yml).' });
+
+type SpecBeforeChecks = {
+  router: { port: number };
+  services: Record<string, { hostPorts: { blue: number; green: number } }>;
+  hosts?: Array<{ name: string; taskQueue?: string; router?: { port: number }; hostPorts?: Record<string, { blue: number; green: number }> }>;
+  fleet?: unknown;
+};
+
+/** Hosts: unique names and queues, overrides of known services, every host's ports distinct. */
+function checkHosts(spec: SpecBeforeChecks, ctx: z.RefinementCtx): void {
+  if (!spec.hosts) {
+    if (spec.fleet) ctx.addIssue({ code: 'custom', path: ['fleet'], message: 'needs `hosts`: fleet settings apply to a deploy across several hosts' });
+    return;
+  }
+  const names = new Set<string>();
+  const queues = new Map<string, string>();
+  spec.hosts.forEach((host, index) => {
+    if (names.has(host.name)) ctx.addIssue({ code: 'custom', path: ['hosts', index, 'name'], message: `host "${host.name}" is listed twice: give every host its own name` });
+    names.add(host.name);
+    const queue = host.taskQueue ?? hostTaskQueue(host.name);
+    const owner = queues.get(queue);
+    if (owner) ctx.addIssue({ code: 'custom', path: ['hosts', index, 'taskQueue'], message: `task queue "${queue}" is already host ${owner}'s: one worker (one queue) per host` });
+    queues.set(queue, host.name);
+    for (const service of Object.keys(host.hostPorts ?? {})) {
+      if (!(service in spec.services)) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', index, 'hostPorts', service], message: `unknown service "${service}": use one of ${Object.keys(spec.services).join(', ')}` });
+      }
+    }
+    // Only clashes an override brings in: the spec's own ports are checked once, below.
+    const seen = new Map<number, { what: string; override: boolean; path: PropertyKey[] }>([
+      [host.router?.port ?? spec.router.port, { what: 'the router port', override: host.router !== undefined, path: ['hosts', index, 'router', 'port'] }],
+    ]);
+    for (const [service, svc] of Object.entries(spec.services)) {
+      for (const color of ['blue', 'green'] as const) {
+        const override = host.hostPorts?.[service] !== undefined;
+        const hostPort = host.hostPorts?.[service]?.[color] ?? svc.hostPorts[color];
+        const clash = seen.get(hostPort);
+        const path = ['hosts', index, 'hostPorts', service, color];
+        if (clash && (override || clash.override)) {
+          // Named where the override is: that is the line to change.
+          const [where, other] = override ? [path, clash.what] : [clash.path, `${service}.${color}`];
+          ctx.addIssue({ code: 'custom', path: where, message: `port ${hostPort} is already ${other} on host ${host.name}: give every service and color its own host port` });
+        }
+        seen.set(hostPort, { what: `${service}.${color}`, override, path });
+      }
+    }
+  });
+}
 
 /** The spec as written by users (durations as strings, defaults optional). */
 export type DeploySpecInput = z.input<typeof deploySpecSchema>;
