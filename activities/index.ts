@@ -17,16 +17,18 @@ export interface ActivityDeps {
   router: NginxRouter;
   probe?: Prober;
   env?: Record<string, string | undefined>;
+  /** The fleet host this worker runs on (`greenlight worker --host`); it refuses other hosts' steps. */
+  hostName?: string | null;
 }
 
-export function createActivities({ docker, router, probe = createProber(), env = process.env }: ActivityDeps) {
+export function createActivities({ docker, router, probe = createProber(), env = process.env, hostName = null }: ActivityDeps) {
   const host = new DockerHost(docker);
   return heartbeating({
     ...createValidateActivities(),
     ...createDockerActivities({ host, router, env }),
     ...createHealthActivities({ host, probe }),
     ...createRouterActivities({ router }),
-  });
+  }, hostName);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

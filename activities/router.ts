@@ -13,8 +13,9 @@ export interface RouterDeps {
 export function createRouterActivities({ router }: RouterDeps) {
   const rejected = (err: unknown) => (err instanceof RouterConfigRejectedError ? fail(FAILURE_TYPES.routerConfig, err.message) : err);
   return {
-    async readRoute(app: string): Promise<Route | null> {
-      return router.readRoute(app);
+    /** The app's route on this host; a fleet passes its host spec (so the worker can check the host), one host the app name. */
+    async readRoute(target: string | DeploySpec): Promise<Route | null> {
+      return router.readRoute(typeof target === 'string' ? target : target.app);
     },
 
     /** `nginx -t` of the config the switch would write, without writing it. */
@@ -27,19 +28,20 @@ export function createRouterActivities({ router }: RouterDeps) {
     },
 
     /** Points the app's traffic at `route` (reload-free unless upstreams changed). Idempotent. */
-    async switchTraffic(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; tookMs: number }> {
+    /** `at`: when nginx took the route (epoch ms), for the switch skew across a fleet. */
+    async switchTraffic(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; tookMs: number; at?: number }> {
       const started = performance.now();
       try {
         const result = await router.applyRoute(spec, route);
-        return { reloaded: result.reloaded, tookMs: Math.round(performance.now() - started) };
+        return { reloaded: result.reloaded, tookMs: Math.round(performance.now() - started), at: Date.now() };
       } catch (err) {
         throw rejected(err);
       }
     },
 
     /** Compensation of a first deploy: the app was not routed before, so it is not routed after. */
-    async removeRoute(app: string): Promise<boolean> {
-      return router.removeApp(app);
+    async removeRoute(target: string | DeploySpec): Promise<boolean> {
+      return router.removeApp(typeof target === 'string' ? target : target.app);
     },
   };
 }

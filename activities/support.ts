@@ -2,6 +2,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { InfrastructureError } from '../src/errors';
+import { hostOfSpec } from '../src/config/hosts';
+import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
@@ -67,15 +69,37 @@ function asInfrastructureFailure(err: unknown): unknown {
  * Wraps every activity so it heartbeats while it runs (a dead worker is noticed within the heartbeat
  * timeout) and reports an unreachable Docker engine or nginx as InfrastructureUnavailable.
  */
-export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A): A {
+export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A, workerHost: string | null = null): A {
   const wrapped: Record<string, unknown> = {};
   for (const [name, activity] of Object.entries(activities)) {
-    wrapped[name] = (...args: never[]) =>
-      withHeartbeat(() => activity(...args)).catch((err: unknown) => {
+    wrapped[name] = (...args: never[]) => {
+      refuseOtherHosts(args, workerHost);
+      return withHeartbeat(() => activity(...args)).catch((err: unknown) => {
         throw asInfrastructureFailure(err);
       });
+    };
   }
   return wrapped as A;
+}
+
+/**
+ * A fleet deploy passes each host its own spec (`hosts` naming only that host). A worker that receives
+ * another host's step (started with the wrong --host or task queue) refuses it before touching anything:
+ * one deploy is never silently split over two machines.
+ */
+function refuseOtherHosts(args: readonly unknown[], workerHost: string | null): void {
+  for (const arg of args) {
+    if (typeof arg !== 'object' || arg === null || !Array.isArray((arg as { hosts?: unknown }).hosts)) continue;
+    const wanted = hostOfSpec(arg as { hosts: NonNullable<DeploySpec['hosts']> });
+    if (wanted === null || wanted === workerHost) return;
+    const queue = currentContext()?.info.taskQueue ?? '?';
+    const here = workerHost ? `the worker of host ${workerHost}` : 'a worker started without --host';
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.wrongHost,
+      nonRetryable: true,
+      message: `a step for host ${wanted} reached ${here} (task queue ${queue}): run \`greenlight worker --host ${wanted}\` on ${wanted} itself, and give every host its own task queue`,
+    });
+  }
 }
 
 /** Sleeps, but wakes with an error if the activity is cancelled. */

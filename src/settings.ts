@@ -10,3 +10,13 @@ export function greenlightHome(): string {
 export function taskQueueFromEnv(): string {
   return process.env.GREENLIGHT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 }
+
+/** The fleet host this machine's worker serves (GREENLIGHT_HOST, or `greenlight worker --host`); null: one host. */
+export function hostFromEnv(): string | null {
+  return process.env.GREENLIGHT_HOST || null;
+}
+
+/** A fleet host's own task queue where the spec sets hosts[].taskQueue (GREENLIGHT_HOST_TASK_QUEUE). */
+export function hostTaskQueueFromEnv(): string | undefined {
+  return process.env.GREENLIGHT_HOST_TASK_QUEUE || undefined;
+}

@@ -1,12 +1,25 @@
 /** `greenlight worker`: one worker per Docker host; runs until SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
 import { routerFromEnv } from '../host/nginx';
-import { taskQueueFromEnv } from '../src/settings';
+import { hostTaskQueue } from '../src/names';
+import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
 import { createWorker, type CreateWorkerOptions } from './worker';
 
-/** Runs a worker until SIGINT/SIGTERM; `overrides` lets a test harness add interceptors. */
-export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}): Promise<void> {
+export interface WorkerPlacement {
+  /** The fleet host this worker serves (`--host`, GREENLIGHT_HOST); none: the one-host worker. */
+  host?: string | null;
+  /** A fleet host's own task queue, where it differs from the default greenlight-host-<host>. */
+  hostTaskQueue?: string;
+}
+
+/**
+ * Runs a worker until SIGINT/SIGTERM; `overrides` lets a test harness add interceptors. Without a host:
+ * one worker runs the workflows and this host's activities on GREENLIGHT_TASK_QUEUE. With a host: its
+ * activities on the host's own queue, and the deploy workflows on GREENLIGHT_TASK_QUEUE, which every
+ * host's worker polls, so a deploy keeps moving when one host's worker is gone.
+ */
+export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}, placement: WorkerPlacement = { host: hostFromEnv(), hostTaskQueue: hostTaskQueueFromEnv() }): Promise<void> {
   const router = routerFromEnv();
   await router.ensureRunning();
   const { address, namespace, connectionOptions } = connectionSettings();
@@ -15,9 +28,19 @@ export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}): P
     const taskQueue = taskQueueFromEnv();
     // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE) skips webpack: a replacement worker starts faster.
     const bundlePath = process.env.GREENLIGHT_WORKFLOW_BUNDLE;
-    const worker = await createWorker({ connection, namespace, taskQueue, router, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides });
-    console.error(`greenlight worker: task queue "${taskQueue}" on ${address} (namespace ${namespace}), nginx prefix ${router.prefix}`);
-    await worker.run();
+    const common = { connection, namespace, router, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides };
+    const host = placement.host ?? null;
+    if (!host) {
+      const worker = await createWorker({ ...common, taskQueue });
+      console.error(`greenlight worker: task queue "${taskQueue}" on ${address} (namespace ${namespace}), nginx prefix ${router.prefix}`);
+      await worker.run();
+      return;
+    }
+    const activityQueue = placement.hostTaskQueue ?? hostTaskQueue(host);
+    const activities = await createWorker({ ...common, taskQueue: activityQueue, hostName: host, runs: 'activities' });
+    const workflows = await createWorker({ ...common, taskQueue, runs: 'workflows' });
+    console.error(`greenlight worker for host ${host}: its steps on task queue "${activityQueue}", deploy workflows on "${taskQueue}" (${address}, namespace ${namespace}), nginx prefix ${router.prefix}`);
+    await Promise.all([activities.run(), workflows.run()]);
   } finally {
     await connection.close();
   }

@@ -15,20 +15,32 @@ export interface CreateWorkerOptions {
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
   env?: ActivityDeps['env'];
   interceptors?: WorkerOptions['interceptors'];
+  /** The fleet host this worker serves: its activities refuse steps meant for another host. */
+  hostName?: string | null;
+  /**
+   * What this worker runs: both (one host, one task queue), or, for a fleet host, its activities on the
+   * host's queue and, in a second worker, the deploy workflows on the shared queue.
+   */
+  runs?: 'all' | 'activities' | 'workflows';
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  const activities = {
-    ...createActivities({ docker: options.docker ?? new Docker(), router: options.router, env: options.env }),
-    ...options.activityOverrides,
-  };
+  const runs = options.runs ?? 'all';
+  const activities =
+    runs === 'workflows'
+      ? undefined
+      : {
+          ...createActivities({ docker: options.docker ?? new Docker(), router: options.router, env: options.env, hostName: options.hostName }),
+          ...options.activityOverrides,
+        };
+  const workflows = runs === 'activities' ? {} : options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
     activities,
     interceptors: options.interceptors,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...workflows,
     // A replacement worker picks a workflow up within seconds of the old one dying.
     stickyQueueScheduleToStartTimeout: '2s',
     // Heartbeats reach the server every second, not every 0.8 x the 5 s heartbeat timeout (the SDK's

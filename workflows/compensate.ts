@@ -1,15 +1,17 @@
 /**
  * Saga compensation: what a deploy that cannot go on undoes, in a non-cancellable scope (it also runs
- * when the deploy is cancelled), each step idempotent and retried.
+ * when the deploy is cancelled), each step idempotent and retried, on every host the deploy touched
+ * (each host to the end, whatever the others do).
  */
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { FAILURE_TYPES } from '../src/names';
 import type { DeployTracker } from './tracker';
-import { activities } from './steps';
 import { messageOf } from './failures';
+import { eachHostToTheEnd } from './fleet';
 import { RollbackRequested } from './gate';
-import type { Deploy, HostDeploy } from './phases';
+import { colorsOf, type Deploy, type HostDeploy } from './phases';
 import { compensation } from './profiles';
+import { activities } from './steps';
 
 /** Validation failed or was interrupted: nothing was touched, so nothing is undone. Always throws. */
 export function endBeforeDeploying(tracker: DeployTracker, err: unknown): never {
@@ -30,10 +32,10 @@ export function endBeforeDeploying(tracker: DeployTracker, err: unknown): never 
 }
 
 /**
- * A step after validation failed, a rollback was requested, or the deploy was cancelled: compensate,
- * then end the deploy as rolled back (or compensation-failed, exit 5). Always throws.
+ * A step after validation failed, a rollback was requested, or the deploy was cancelled: compensate
+ * every host, then end the deploy as rolled back (or compensation-failed, exit 5). Always throws.
  */
-export async function rollBack(d: Deploy, host: HostDeploy, err: unknown): Promise<never> {
+export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unknown): Promise<never> {
   const { tracker } = d;
   const { status } = tracker;
   const cancelled = isCancellation(err);
@@ -41,9 +43,9 @@ export async function rollBack(d: Deploy, host: HostDeploy, err: unknown): Promi
   status.rollbackReason = reason;
   if (!(err instanceof RollbackRequested) && !cancelled) tracker.recordError(err, reason);
   try {
-    await CancellationScope.nonCancellable(() => compensate(d, host));
+    await CancellationScope.nonCancellable(() => compensate(d, hosts));
   } catch (compensationError) {
-    // Retries exhausted or an invariant refused: say so (exit 5), never report a clean rollback.
+    // Retries exhausted, a host gone, or an invariant refused: say so (exit 5), never report a clean rollback.
     status.outcome = 'compensation-failed';
     tracker.recordError(compensationError, `compensation did not finish: ${messageOf(compensationError)} (after: ${reason})`);
   }
@@ -51,40 +53,67 @@ export async function rollBack(d: Deploy, host: HostDeploy, err: unknown): Promi
   tracker.finish(failed ? 'compensation-failed' : 'rolled-back');
   if (cancelled) throw err;
   if (failed) throw ApplicationFailure.create({ type: FAILURE_TYPES.compensationFailed, message: status.lastError ?? reason, nonRetryable: true, details: [status] });
-  throw ApplicationFailure.create({ type: FAILURE_TYPES.rolledBack, message: `rolled back, ${host.liveColor ?? 'nothing'} stays live: ${reason}`, nonRetryable: true, details: [status] });
+  const live = colorsOf(hosts, (h) => h.liveColor);
+  throw ApplicationFailure.create({ type: FAILURE_TYPES.rolledBack, message: `rolled back, ${live} stays live: ${reason}`, nonRetryable: true, details: [status] });
+}
+
+async function compensate(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const anySwitched = hosts.some((h) => h.switched);
+  const live = colorsOf(hosts, (h) => h.liveColor);
+  const target = colorsOf(hosts, (h) => h.targetColor);
+  d.tracker.enter('compensation', anySwitched ? `traffic back to ${live}, then removing ${target}` : `removing ${target}`);
+  try {
+    await eachHostToTheEnd(hosts, (host) => compensateHost(d, host));
+  } finally {
+    const fleet = hosts.filter((h) => h.status !== null);
+    if (fleet.length > 0) {
+      d.tracker.status.liveColor = fleet[0]!.status!.liveColor;
+      const reports = fleet.flatMap((h) => (h.status!.lastError ? [h.status!.lastError] : []));
+      if (reports.length > 0) d.tracker.status.lastError = reports.join('; ');
+    }
+  }
 }
 
 /**
- * Traffic back to the previous color (if it is healthy: never route to an unhealthy color), or off the
- * router on a first deploy; then the new color's containers removed.
+ * On one host: traffic back to the previous color (if it is healthy: never route to an unhealthy
+ * color), or off the router on a first deploy; then the new color's containers removed.
  */
-async function compensate(d: Deploy, host: HostDeploy): Promise<void> {
-  const { spec, tracker } = d;
+async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
+  const { tracker } = d;
   const { status } = tracker;
-  const { liveColor, targetColor } = host;
-  tracker.enter('compensation', host.switched ? `traffic back to ${liveColor ?? 'nothing'}, then removing ${targetColor}` : `removing ${targetColor}`);
+  const { spec, liveColor, targetColor } = host;
+  // A fleet host that stops answering is given twice the host timeout, then reported (exit 5).
+  const profile = host.name && host.hostTimeoutMs ? { ...compensation, scheduleToStartTimeout: 2 * host.hostTimeoutMs } : compensation;
+  const on = host.name ? ` on ${host.name}` : '';
+  const step = (summary: string) => activities(profile, summary, host);
+  /** The rollback could not restore this host as asked: the deploy ends compensation-failed, saying why. */
+  const report = (message: string) => {
+    status.outcome = 'compensation-failed';
+    if (host.status) host.status.lastError = message;
+    else status.lastError = message;
+  };
   if (host.switched) {
     if (liveColor) {
-      const previous = await activities(compensation, `is ${liveColor} healthy enough to take traffic back?`).checkColorHealth(spec, liveColor);
+      const previous = await step(`is ${liveColor} healthy enough to take traffic back?`).checkColorHealth(spec, liveColor);
       if (!previous.healthy) {
-        const current = await activities(compensation, `is ${targetColor} healthy?`).checkColorHealth(spec, targetColor);
+        const current = await step(`is ${targetColor} healthy?`).checkColorHealth(spec, targetColor);
         if (current.healthy) {
           // Keep the healthier color live rather than route users to a broken one.
-          await activities(compensation, `keep ${targetColor}: ${liveColor} is unhealthy`).switchTraffic(spec, { live: targetColor, backup: null });
-          status.liveColor = targetColor;
-          status.outcome = 'compensation-failed';
-          status.lastError = `could not roll back: the previous color ${liveColor} is unhealthy (${previous.detail}); ${targetColor} stays live. Fix ${liveColor} or deploy again.`;
+          await step(`keep ${targetColor}: ${liveColor} is unhealthy`).switchTraffic(spec, { live: targetColor, backup: null });
+          if (host.status) host.status.liveColor = targetColor;
+          else status.liveColor = targetColor;
+          report(`could not roll back${on}: the previous color ${liveColor} is unhealthy (${previous.detail}); ${targetColor} stays live. Fix ${liveColor} or deploy again.`);
           return;
         }
         // Neither is healthy: the previous color is the last one known to work.
-        status.outcome = 'compensation-failed';
-        status.lastError = `both colors are unhealthy (${liveColor}: ${previous.detail}; ${targetColor}: ${current.detail}); traffic went back to ${liveColor}, the last color known to work`;
+        report(`both colors are unhealthy${on} (${liveColor}: ${previous.detail}; ${targetColor}: ${current.detail}); traffic went back to ${liveColor}, the last color known to work`);
       }
-      await activities(compensation, `traffic back to ${liveColor}`).switchTraffic(spec, { live: liveColor, backup: null });
+      await step(`traffic back to ${liveColor}`).switchTraffic(spec, { live: liveColor, backup: null });
     } else {
-      await activities(compensation, `take ${spec.app} off the router`).removeRoute(spec.app);
+      await step(`take ${spec.app} off the router`).removeRoute(host.name ? spec : spec.app);
     }
   }
-  status.liveColor = liveColor;
-  if (host.deployed) await activities(compensation, `remove ${targetColor}`).removeColor(spec, targetColor);
+  if (host.status) host.status.liveColor = liveColor;
+  else status.liveColor = liveColor;
+  if (host.deployed) await step(`remove ${targetColor}`).removeColor(spec, targetColor);
 }

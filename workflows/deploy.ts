@@ -3,14 +3,15 @@
  * -> verify -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
- * Each phase is one function (workflows/phases.ts) over the deploy and a host; compensation lives in
+ * Each phase is one function (workflows/phases.ts) over the deploy and its hosts (one, or every host of a
+ * fleet: all switch or none, and all roll back together); compensation lives in
  * workflows/compensate.ts, the rollback/promote messages in workflows/gate.ts, the status in tracker.ts.
  */
 import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { checkSpec, cleanup, deployGreen, healthGate, migrate, promotionGate, switchTraffic, validateHost, verify, type Deploy, type HostDeploy } from './phases';
+import { checkSpec, cleanup, deployGreen, healthGate, migrate, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -22,28 +23,28 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   // 1. validate: nothing is touched, so a failure here ends the deploy without compensation.
   tracker.enter('validate', 'spec, images, ports, router config and validation commands');
   let deploy: Deploy;
-  let host: HostDeploy;
+  let hosts: HostDeploy[];
   try {
     deploy = { input, spec: await checkSpec(input, gate), deployId, tracker, gate };
-    host = await validateHost(deploy);
+    hosts = await validateHosts(deploy);
   } catch (err) {
     return endBeforeDeploying(tracker, err);
   }
 
-  // 2-6. from here on the host changes: any failure, rollback request or cancellation compensates.
+  // 2-6. from here on the hosts change: any failure, rollback request or cancellation compensates.
   try {
-    await migrate(deploy);
-    await deployGreen(deploy, host);
-    await healthGate(deploy, host);
+    await migrate(deploy, hosts);
+    await deployGreen(deploy, hosts);
+    await healthGate(deploy, hosts);
     await promotionGate(deploy);
-    await switchTraffic(deploy, host);
-    await verify(deploy, host);
+    await switchTraffic(deploy, hosts);
+    await verify(deploy, hosts);
   } catch (err) {
-    return rollBack(deploy, host, err);
+    return rollBack(deploy, hosts, err);
   }
 
   // 7. cleanup: past the point of no return.
-  await cleanup(deploy, host);
+  await cleanup(deploy, hosts);
   tracker.finish('succeeded');
   return tracker.status;
 }

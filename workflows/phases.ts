@@ -1,17 +1,19 @@
 /**
- * The deploy's phases, one function each, in the order the deploy runs them. Each takes the deploy and
- * the host it works on: the `HostDeploy` records how far that host got, which is what compensation
- * (workflows/compensate.ts) undoes.
+ * The deploy's phases, one function each, in the order the deploy runs them. Each runs on every host of
+ * the deploy (one host, or every host of a fleet at once); a `HostDeploy` records how far its host got,
+ * which is what compensation (workflows/compensate.ts) undoes.
  */
 import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
+import { fleetHosts } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { formatImages } from '../src/format';
-import type { DeployInput, LatencyBaseline } from '../src/types';
-import { activities } from './steps';
+import type { DeployInput, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
+import { eachHostToTheEnd, everyHost } from './fleet';
 import type { RollbackGate } from './gate';
 import { dockerOps, quick, routing, watching } from './profiles';
+import { activities, type HostTarget } from './steps';
 import type { DeployTracker } from './tracker';
 
 /** What every phase needs: the validated spec and the deploy's state. */
@@ -23,8 +25,10 @@ export interface Deploy {
   gate: RollbackGate;
 }
 
-/** One Docker host's part of the deploy: its colors and how far it got. */
-export interface HostDeploy {
+/** One Docker host's part of the deploy: where it runs, its colors, and how far it got. */
+export interface HostDeploy extends HostTarget {
+  /** The spec as this host runs it (its router port and host ports). */
+  spec: DeploySpec;
   liveColor: Color | null;
   targetColor: Color;
   /** deploy-green began: the target color may have containers to remove. */
@@ -32,62 +36,103 @@ export interface HostDeploy {
   /** The switch began: traffic may have to go back to the live color. */
   switched: boolean;
   baseline: LatencyBaseline | null;
+  /** This host's line in a fleet deploy's status (null for a one-host deploy). */
+  status: HostStatus | null;
 }
 
-/** 1. validate, part one: the spec, checked again by the one schema inside the worker. */
+/** "green", or "green on web-1, blue on web-2" when the hosts of a fleet differ. */
+export function colorsOf(hosts: readonly HostDeploy[], pick: (host: HostDeploy) => Color | null): string {
+  const colors = new Set(hosts.map(pick));
+  if (colors.size === 1) return String(hosts.map(pick)[0] ?? 'nothing');
+  return hosts.map((host) => `${pick(host) ?? 'nothing'} on ${host.name}`).join(', ');
+}
+
+/** 1. validate, part one: the spec, checked again by the one schema inside a worker (a fleet's first host's). */
 export async function checkSpec(input: DeployInput, gate: RollbackGate): Promise<DeploySpec> {
-  return gate.unlessRolledBack(() => activities(quick, 'check the deploy spec').validateSpec(input.spec));
+  const first = fleetHosts(input.spec)[0];
+  const target = first ? { ...first, hostTimeoutMs: hostTimeoutOf(input.spec) } : undefined;
+  return gate.unlessRolledBack(() => activities(quick, 'check the deploy spec', target).validateSpec(input.spec));
 }
 
-/** 1. validate, part two: the host's live color (from nginx), the target color, and every precondition. Touches nothing. */
-export async function validateHost(d: Deploy): Promise<HostDeploy> {
-  const { spec, gate, tracker } = d;
-  const route = await gate.unlessRolledBack(() => activities(quick, `read the live route of ${spec.app} from nginx`).readRoute(spec.app));
+function hostTimeoutOf(spec: DeploySpec): number {
+  return spec.fleet?.hostTimeout ?? 30_000;
+}
+
+/**
+ * 1. validate, part two, on every host at once: its live color (from nginx), its target color, and every
+ * precondition (images on that host, ports, nginx -t); then the validation commands, once. Touches nothing.
+ */
+export async function validateHosts(d: Deploy): Promise<HostDeploy[]> {
+  const { spec, tracker } = d;
+  const fleet = fleetHosts(spec);
+  const hostTimeoutMs = hostTimeoutOf(spec);
+  const targets: HostTarget[] = fleet.length > 0 ? fleet.map((host) => ({ ...host, hostTimeoutMs })) : [{ name: null }];
+  const hosts = await everyHost(targets, (target) => validateHost(d, target, fleet.find((host) => host.name === target.name)?.spec ?? spec));
+  if (fleet.length > 0) tracker.status.hosts = hosts.map((host) => host.status!);
+  const commands = spec.validate.commands;
+  if (commands.length > 0) {
+    const longest = Math.max(...commands.map((c) => c.timeout));
+    const names = commands.map((c) => c.name).join(', ');
+    await d.gate.unlessRolledBack(() => activities(dockerOps(longest * commands.length), `validation commands: ${names}`, hosts[0]).runValidationCommands(hosts[0]!.spec, d.deployId));
+  }
+  return hosts;
+}
+
+async function validateHost(d: Deploy, target: HostTarget, spec: DeploySpec): Promise<HostDeploy> {
+  const { gate, tracker } = d;
+  const fleet = target.name !== null;
+  const route = await gate.unlessRolledBack(() => activities(quick, `read the live route of ${spec.app} from nginx`, target).readRoute(fleet ? spec : spec.app));
   if (route?.backup) {
+    const where = fleet ? `on host ${target.name} ` : '';
     throw ApplicationFailure.nonRetryable(
-      `the router of ${spec.app} still has a backup color (${route.live} with ${route.backup} as backup): an earlier deploy did not finish; inspect with \`greenlight status ${spec.app}\``,
+      `the router of ${spec.app} ${where}still has a backup color (${route.live} with ${route.backup} as backup): an earlier deploy did not finish; inspect with \`greenlight status ${spec.app}\``,
       FAILURE_TYPES.preflight,
     );
   }
   const liveColor = route?.live ?? null;
   const targetColor = liveColor ? otherColor(liveColor) : 'blue';
-  tracker.status.liveColor = liveColor;
-  tracker.status.targetColor = targetColor;
-  if (liveColor) tracker.status.previousImages = await gate.unlessRolledBack(() => activities(quick, `read the images ${liveColor} runs`).readColorImages(spec, liveColor));
-  await gate.unlessRolledBack(() => activities(quick, `images exist, ${targetColor} host ports free`).preflightDocker(spec, targetColor));
-  await gate.unlessRolledBack(() => activities(quick, 'nginx -t of the config the switch will write').checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
-  const commands = spec.validate.commands;
-  if (commands.length > 0) {
-    const longest = Math.max(...commands.map((c) => c.timeout));
-    const names = commands.map((c) => c.name).join(', ');
-    await gate.unlessRolledBack(() => activities(dockerOps(longest * commands.length), `validation commands: ${names}`).runValidationCommands(spec, d.deployId));
+  const status: HostStatus | null = fleet ? { name: target.name!, liveColor, targetColor, previousImages: {}, switchedAt: null, lastError: null } : null;
+  // The deploy's own colors are the first host's (in a fleet they are normally every host's).
+  if (!fleet || tracker.status.targetColor === null) {
+    tracker.status.liveColor = liveColor;
+    tracker.status.targetColor = targetColor;
   }
-  return { liveColor, targetColor, deployed: false, switched: false, baseline: null };
+  if (liveColor) {
+    const images = await gate.unlessRolledBack(() => activities(quick, `read the images ${liveColor} runs`, target).readColorImages(spec, liveColor));
+    if (status) status.previousImages = images;
+    if (!fleet || Object.keys(tracker.status.previousImages).length === 0) tracker.status.previousImages = images;
+  }
+  await gate.unlessRolledBack(() => activities(quick, `images exist, ${targetColor} host ports free`, target).preflightDocker(spec, targetColor));
+  await gate.unlessRolledBack(() => activities(quick, 'nginx -t of the config the switch will write', target).checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
+  return { ...target, spec, liveColor, targetColor, deployed: false, switched: false, baseline: null, status };
 }
 
-/** 1b. migrate (optional): expand-only, so the live version keeps working on the new schema. Runs once. */
-export async function migrate(d: Deploy): Promise<void> {
+/** 1b. migrate (optional): expand-only, so the live version keeps working on the new schema. Once, on the first host. */
+export async function migrate(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
   const migration = spec.migrate;
   if (!migration) return;
   tracker.enter('migrate', `${migration.run.join(' ')} in a one-off ${migration.service} container`);
-  await gate.unlessRolledBack(() => activities(dockerOps(migration.timeout), `migrate: ${migration.run.join(' ')}`).runMigration(spec, d.deployId));
+  const first = hosts[0]!;
+  await gate.unlessRolledBack(() => activities(dockerOps(migration.timeout), `migrate: ${migration.run.join(' ')}`, first).runMigration(first.spec, d.deployId));
 }
 
-/** 2. deploy-green: the target color's containers; the live color is never touched. */
-export async function deployGreen(d: Deploy, host: HostDeploy): Promise<void> {
-  const { spec, gate, tracker } = d;
-  tracker.enter('deploy-green', `creating and starting the ${host.targetColor} containers`);
-  host.deployed = true; // a failure half-way still leaves containers to remove
-  const summary = `start ${host.targetColor}: ${formatImages(tracker.status.images)}`;
-  await gate.unlessRolledBack(() => activities(dockerOps(60_000), summary).deployColor(spec, host.targetColor, d.deployId, Boolean(d.input.restore)));
+/** 2. deploy-green: the target color's containers on every host; a live color is never touched. */
+export async function deployGreen(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { gate, tracker } = d;
+  tracker.enter('deploy-green', `creating and starting the ${colorsOf(hosts, (h) => h.targetColor)} containers`);
+  await everyHost(hosts, async (host) => {
+    host.deployed = true; // a failure half-way still leaves containers to remove
+    const summary = `start ${host.targetColor}: ${formatImages(tracker.status.images)}`;
+    await gate.unlessRolledBack(() => activities(dockerOps(60_000), summary, host).deployColor(host.spec, host.targetColor, d.deployId, Boolean(d.input.restore)));
+  });
 }
 
-/** 3. health-check, directly on the new containers. */
-export async function healthGate(d: Deploy, host: HostDeploy): Promise<void> {
+/** 3. health-check, directly on the new containers of every host. */
+export async function healthGate(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
-  tracker.enter('health-check', `${spec.health.successes} healthy rounds in a row from ${host.targetColor} (deadline ${spec.health.deadline} ms)`);
-  await gate.unlessRolledBack(() => activities(watching(spec.health.deadline), `health gate of ${host.targetColor}`).healthCheck(spec, host.targetColor));
+  tracker.enter('health-check', `${spec.health.successes} healthy rounds in a row from ${colorsOf(hosts, (h) => h.targetColor)} (deadline ${spec.health.deadline} ms)`);
+  await everyHost(hosts, (host) => gate.unlessRolledBack(() => activities(watching(spec.health.deadline), `health gate of ${host.targetColor}`, host).healthCheck(host.spec, host.targetColor)));
 }
 
 /** 4. the manual promotion gate (only with `promotion.manual`). */
@@ -98,51 +143,79 @@ export async function promotionGate(d: Deploy): Promise<void> {
   await gate.awaitPromotion(spec.promotion.timeout);
 }
 
-/** 5. switch: the latency baseline of the live color, then traffic to the new color with the previous one as nginx backup. */
-export async function switchTraffic(d: Deploy, host: HostDeploy): Promise<void> {
+/**
+ * 5. switch, all hosts or none: only once every host passed its health gate; the latency baseline of
+ * every live color first, then traffic to the new color with the previous one as nginx backup, on every
+ * host at once. A host whose switch fails fails the deploy, and compensation switches every host back.
+ */
+export async function switchTraffic(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
-  const { liveColor, targetColor } = host;
-  tracker.enter('switch', `nginx to send ${spec.app} to ${targetColor}`);
-  if (liveColor) host.baseline = await gate.unlessRolledBack(() => activities(quick, `latency baseline of ${liveColor}`).measureBaseline(spec, liveColor));
-  host.switched = true; // a switch that fails half-way is switched back all the same (idempotent)
-  const summary = `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`;
-  await gate.unlessRolledBack(() => activities(routing, summary).switchTraffic(spec, { live: targetColor, backup: liveColor }));
+  tracker.enter('switch', `nginx to send ${spec.app} to ${colorsOf(hosts, (h) => h.targetColor)}`);
+  await everyHost(hosts, async (host) => {
+    const live = host.liveColor;
+    if (live) host.baseline = await gate.unlessRolledBack(() => activities(quick, `latency baseline of ${live}`, host).measureBaseline(host.spec, live));
+  });
+  const switched = await everyHost(hosts, async (host) => {
+    const { liveColor, targetColor } = host;
+    host.switched = true; // a switch that fails half-way is switched back all the same (idempotent)
+    const summary = `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`;
+    const result = await gate.unlessRolledBack(() => activities(routing, summary, host).switchTraffic(host.spec, { live: targetColor, backup: liveColor }));
+    if (host.status) host.status.switchedAt = result.at ?? null;
+    return result.at ?? null;
+  });
+  if (hosts.length > 1) {
+    const times = switched.filter((at): at is number => at !== null);
+    tracker.status.switchSkewMs = times.length === hosts.length ? Math.max(...times) - Math.min(...times) : null;
+  }
 }
 
-/** 6. verify, probing the new color directly and through the router. */
-export async function verify(d: Deploy, host: HostDeploy): Promise<void> {
+/** 6. verify on every host, probing the new color directly and through that host's router; any host failing rolls every host back. */
+export async function verify(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
-  const { targetColor } = host;
-  tracker.enter('verify', `${spec.verify.window} ms of healthy traffic on ${targetColor}`);
-  const baselineP50Ms = host.baseline?.p50Ms ?? null;
-  tracker.status.verify = await gate.unlessRolledBack(() => activities(watching(spec.verify.window), `verify ${targetColor} for ${spec.verify.window} ms`).verify(spec, targetColor, baselineP50Ms));
+  tracker.enter('verify', `${spec.verify.window} ms of healthy traffic on ${colorsOf(hosts, (h) => h.targetColor)}`);
+  const reports = await everyHost(hosts, (host) =>
+    gate.unlessRolledBack(() => activities(watching(spec.verify.window), `verify ${host.targetColor} for ${spec.verify.window} ms`, host).verify(host.spec, host.targetColor, host.baseline?.p50Ms ?? null)),
+  );
+  tracker.status.verify = reports[0]!;
 }
 
 /**
- * 7. cleanup: the backup dropped from the route, the previous color drained and retired. Past the point
- * of no return, so a cancellation does not interrupt it and a failure is a warning: the new color serves.
+ * 7. cleanup on every host: the backup dropped from the route, the previous color drained and retired.
+ * Past the point of no return, so a cancellation does not interrupt it and a failure is a warning
+ * (naming the host in a fleet): the new color serves.
  */
-export async function cleanup(d: Deploy, host: HostDeploy): Promise<void> {
+export async function cleanup(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, tracker } = d;
-  const { liveColor, targetColor } = host;
   const { drain, previous } = spec.cleanup;
-  tracker.enter('cleanup', `draining ${liveColor ?? 'nothing'} for ${drain} ms, then ${previous}`);
-  tracker.status.liveColor = targetColor;
-  await CancellationScope.nonCancellable(async () => {
-    try {
-      await activities(quick, `${targetColor} only (backup dropped)`).switchTraffic(spec, { live: targetColor, backup: null });
-      if (!liveColor) return;
-      // The drain runs inside retireColor: a server timer shorter than 1 s fires only after about
-      // 1 s (measured, docs/design-notes.md), which made a 500 ms drain cost twice its length.
-      // Histories recorded before this change drained with a workflow timer and replay that way.
-      if (patched(PATCHES.drainInRetire)) {
-        await activities(dockerOps(drain), `drain ${liveColor} for ${drain} ms, then ${previous} it`).retireColor(spec, liveColor, previous, drain);
-      } else {
-        await sleep(drain, { summary: `drain ${liveColor}` });
-        await activities(dockerOps(60_000), `${previous} ${liveColor}`).retireColor(spec, liveColor, previous);
+  tracker.enter('cleanup', `draining ${colorsOf(hosts, (h) => h.liveColor)} for ${drain} ms, then ${previous}`);
+  tracker.status.liveColor = hosts[0]!.targetColor;
+  const warnings: string[] = [];
+  await CancellationScope.nonCancellable(() =>
+    eachHostToTheEnd(hosts, async (host) => {
+      if (host.status) host.status.liveColor = host.targetColor;
+      try {
+        await retire(host, drain, previous);
+      } catch (err) {
+        const warning = `deploy succeeded but cleanup did not finish${host.name ? ` on ${host.name}` : ''}: ${messageOf(err)}`;
+        if (host.status) host.status.lastError = warning;
+        warnings.push(warning);
       }
-    } catch (err) {
-      tracker.status.lastError = `deploy succeeded but cleanup did not finish: ${messageOf(err)}`;
-    }
-  });
+    }),
+  );
+  if (warnings.length > 0) tracker.status.lastError = warnings.join('; ');
+}
+
+async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cleanup']['previous']): Promise<void> {
+  const { spec, liveColor, targetColor } = host;
+  await activities(quick, `${targetColor} only (backup dropped)`, host).switchTraffic(spec, { live: targetColor, backup: null });
+  if (!liveColor) return;
+  // The drain runs inside retireColor: a server timer shorter than 1 s fires only after about
+  // 1 s (measured, docs/design-notes.md), which made a 500 ms drain cost twice its length.
+  // Histories recorded before this change drained with a workflow timer and replay that way.
+  if (patched(PATCHES.drainInRetire)) {
+    await activities(dockerOps(drain), `drain ${liveColor} for ${drain} ms, then ${previous} it`, host).retireColor(spec, liveColor, previous, drain);
+  } else {
+    await sleep(drain, { summary: `drain ${liveColor}` });
+    await activities(dockerOps(60_000), `${previous} ${liveColor}`, host).retireColor(spec, liveColor, previous);
+  }
 }

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { deploySpecJsonSchema } from '../config/schema';
 import { ConfigError } from '../errors';
-import { taskQueueFromEnv } from '../settings';
+import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../settings';
 import { connectClient } from '../temporal';
 import { cancel } from './commands/cancel';
 import { deploy } from './commands/deploy';
@@ -127,13 +127,15 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
   program
     .command('worker')
     .description('run a worker for this Docker host (deploy workflows and their activities)')
-    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight)\n\nExample:\n  greenlight worker')
-    .action(async () => {
+    .option('--host <name>', "the fleet host this worker serves (a spec's hosts[].name); default GREENLIGHT_HOST")
+    .option('--host-task-queue <name>', "the host's own task queue, if the spec sets hosts[].taskQueue (default greenlight-host-<name>)")
+    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight),\nGREENLIGHT_HOST (the fleet host), DOCKER_HOST (the Docker engine, default the local socket)\n\nExamples:\n  greenlight worker                # one host\n  greenlight worker --host web-1   # on host web-1 of a fleet (spec: hosts: [{ name: web-1 }, ...])')
+    .action(async (opts: { host?: string; hostTaskQueue?: string }) => {
       // Loaded on demand: the worker SDK (native) is heavy and other commands never need it. require, not
       // import(): under tsx's CommonJS hook a dynamic import would not resolve the .ts file.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
-      await runWorker();
+      await runWorker({}, { host: opts.host ?? hostFromEnv(), hostTaskQueue: opts.hostTaskQueue ?? hostTaskQueueFromEnv() });
       setExit(exitCodeOf('done'));
     });
 

@@ -1,0 +1,193 @@
+/**
+ * The fleet decisions of the deploy workflow with stubbed activities, on a real local Temporal server:
+ * two hosts, each a worker on its own task queue, the workflow on a third. All hosts switch or none;
+ * a failure on any host rolls every host back. The real parts are proven in test/e2e/fleet.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { heartbeating } from '../../activities/support';
+import { routeKey } from '../../host/builders/nginx';
+import { hostOfSpec } from '../../src/config/hosts';
+import { parseDeploySpec } from '../../src/config/load';
+import type { DeploySpec } from '../../src/config/schema';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, type Color } from '../../src/names';
+import type { DeployStatus, Route } from '../../src/types';
+import type { deployWorkflow } from '../../workflows/deploy';
+import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+type Stub = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
+
+/** A host's stub activities, recording "activity:detail" per call; live on blue. */
+function hostActivities(host: string, calls: string[], overrides: Stub, workerHost = host): Activities {
+  let route: Route = { live: 'blue', backup: null };
+  const defaults: Activities = {
+    validateSpec: async (s) => parseDeploySpec(s),
+    readRoute: async () => route,
+    readColorImages: async () => ({ web: 'web:v1' }),
+    preflightDocker: async () => undefined,
+    checkRouterConfig: async () => undefined,
+    runValidationCommands: async () => [],
+    runMigration: async () => ({ exitCode: 0, output: '' }),
+    deployColor: async () => ({ web: 'id' }),
+    healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 1 }),
+    measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
+    switchTraffic: async (_s, r) => {
+      route = r;
+      return { reloaded: false, tookMs: 1, at: Date.now() };
+    },
+    verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 1 }),
+    retireColor: async () => [],
+    removeColor: async () => [],
+    checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
+    removeRoute: async () => true,
+  };
+  const detail = (name: string, args: unknown[]): string => {
+    const spec = args[0] as DeploySpec;
+    if (typeof spec === 'object' && spec && hostOfSpec(spec) !== host && name !== 'validateSpec') throw new Error(`${name} for ${hostOfSpec(spec)} ran on ${host}`);
+    if (name === 'switchTraffic') return `:${routeKey(args[1] as Route)}`;
+    if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker'].includes(name)) return `:${args[1] as Color}`;
+    return '';
+  };
+  const recorded: Record<string, unknown> = {};
+  for (const name of Object.keys(defaults) as Array<keyof Activities>) {
+    const impl = (overrides[name] ?? defaults[name]) as (...args: unknown[]) => Promise<unknown>;
+    recorded[name] = async (...args: unknown[]) => {
+      calls.push(`${name}${detail(name, args)}`);
+      return impl(...args);
+    };
+  }
+  // The real wrapper: it refuses a step meant for another host.
+  return heartbeating(recorded as unknown as Activities, workerHost);
+}
+
+interface Fleet {
+  calls: Record<'h1' | 'h2', string[]>;
+  result(): Promise<DeployStatus>;
+  failure(): Promise<{ type: string | undefined; message: string; status: DeployStatus }>;
+}
+
+/** Two hosts, `h1-<id>` and `h2-<id>`, each with its own worker; the workflow on a third queue. */
+async function fleet(overrides: { h1?: Stub; h2?: Stub }, options: { h2RunsAs?: string } = {}): Promise<Fleet> {
+  const id = randomUUID().slice(0, 6);
+  const names = { h1: `h1-${id}`, h2: `h2-${id}` };
+  const app = `fl-${id}`;
+  const calls = { h1: [] as string[], h2: [] as string[] };
+  const queue = `fleet-wf-${id}`;
+  const spec = parseDeploySpec({
+    app,
+    services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } } },
+    hosts: [{ name: names.h1 }, { name: names.h2, hostPorts: { web: { blue: 18090, green: 18091 } } }],
+    fleet: { hostTimeout: '5s' },
+  });
+  const workers = [
+    await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: { codePath: BUNDLE_PATH } }),
+    await Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(names.h1), activities: hostActivities(names.h1, calls.h1, overrides.h1 ?? {}) }),
+    await Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(names.h2), activities: hostActivities(names.h2, calls.h2, overrides.h2 ?? {}, options.h2RunsAs ?? names.h2) }),
+  ];
+  const run = async <T>(fn: (handle: { result(): Promise<DeployStatus> }) => Promise<T>): Promise<T> => {
+    const running = workers.map((w) => w.run());
+    try {
+      const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue: queue, workflowId: deployWorkflowId(app), args: [{ spec }] });
+      return await fn(handle);
+    } finally {
+      workers.forEach((w) => w.shutdown());
+      await Promise.all(running);
+    }
+  };
+  return {
+    calls,
+    result: () => run((h) => h.result()),
+    failure: () =>
+      run(async (h) => {
+        const err = await h.result().then(
+          () => new Error('expected the deploy to fail'),
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(WorkflowFailedError);
+        const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+        return { type: cause.type ?? undefined, message: cause.message, status: cause.details?.[0] as DeployStatus };
+      }),
+  };
+}
+
+const VALIDATE = ['readRoute', 'readColorImages', 'preflightDocker:green', 'checkRouterConfig'];
+const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'switchTraffic:green_blue'];
+
+describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
+  it('success: every step on every host, each on its own queue, all hosts switched, skew measured', async () => {
+    const f = await fleet({});
+    const status = await f.result();
+    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(status.outcome).toBe('succeeded');
+    expect(status.hosts?.map((h) => [h.liveColor, typeof h.switchedAt])).toEqual([
+      ['green', 'number'],
+      ['green', 'number'],
+    ]);
+    expect(status.switchSkewMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("host 2's health gate fails: no host switches, both hosts' new color removed", async () => {
+    const f = await fleet({ h2: { healthCheck: async () => { throw ApplicationFailure.nonRetryable('green did not become healthy', FAILURE_TYPES.healthCheck); } } });
+    const failure = await f.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(failure.message).toContain(': green did not become healthy');
+    expect(failure.message).toMatch(/h2-\w+: green did not become healthy/);
+    expect([...f.calls.h1, ...f.calls.h2].filter((c) => c.startsWith('switchTraffic'))).toEqual([]);
+    expect(f.calls.h1.at(-1)).toBe('removeColor:green');
+    expect(f.calls.h2.at(-1)).toBe('removeColor:green');
+  });
+
+  it("host 2's switch fails after host 1 switched: host 1 is switched back, both new colors removed", async () => {
+    const f = await fleet({
+      h2: {
+        switchTraffic: async (_s, r) => {
+          if (r.backup) {
+            await new Promise((res) => setTimeout(res, 300)); // host 1 has switched by now
+            throw ApplicationFailure.nonRetryable('nginx -t rejected the config', FAILURE_TYPES.routerConfig);
+          }
+          return { reloaded: false, tookMs: 1, at: Date.now() };
+        },
+      },
+    });
+    const failure = await f.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
+    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(failure.status.hosts?.map((h) => h.liveColor)).toEqual(['blue', 'blue']);
+  });
+
+  it('verify fails on host 1 only: host 2 is rolled back too', async () => {
+    const f = await fleet({ h1: { verify: async () => { throw ApplicationFailure.nonRetryable('green error rate 50 %', FAILURE_TYPES.verify); } } });
+    const failure = await f.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+  });
+
+  it("a worker that says it is another host refuses that host's steps: validation fails, nothing changed", async () => {
+    const f = await fleet({}, { h2RunsAs: 'web-9' });
+    const failure = await f.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.validationFailed);
+    expect(failure.status.failureType).toBe(FAILURE_TYPES.wrongHost);
+    expect(failure.message).toMatch(/a step for host h2-\w+ reached the worker of host web-9/);
+    expect(f.calls.h1.filter((c) => c.startsWith('deployColor'))).toEqual([]);
+  });
+});
