@@ -43,6 +43,7 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
             { key: SEARCH_ATTRIBUTES.images, value: images },
             { key: SEARCH_ATTRIBUTES.phase, value: 'validate' },
             { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
+            ...(spec.hosts ? [{ key: SEARCH_ATTRIBUTES.hosts, value: spec.hosts.map((host) => host.name) }] : []),
           ]
         : undefined,
     });

@@ -10,6 +10,8 @@ export interface HistoryEntry {
   startedAt: string;
   durationMs: number | null;
   images: string[];
+  /** A fleet deploy's hosts (absent for one host). */
+  hosts?: string[];
 }
 
 /** The last `limit` deploys of `app` from Temporal visibility, newest first. */
@@ -24,6 +26,7 @@ export async function history(client: Client, app: string, limit: number, json: 
       startedAt: execution.startTime.toISOString(),
       durationMs: execution.closeTime ? execution.closeTime.getTime() - execution.startTime.getTime() : null,
       images: sa.get(SEARCH_ATTRIBUTES.images) ?? [],
+      ...(sa.get(SEARCH_ATTRIBUTES.hosts)?.length ? { hosts: sa.get(SEARCH_ATTRIBUTES.hosts) } : {}),
     });
     if (entries.length >= limit) break;
   }
@@ -36,6 +39,6 @@ export async function history(client: Client, app: string, limit: number, json: 
     return 'unknown-app';
   }
   out(`${'started'.padEnd(24)} ${'outcome'.padEnd(20)} ${'duration'.padEnd(9)} images`);
-  for (const e of entries) out(`${e.startedAt.padEnd(24)} ${e.outcome.padEnd(20)} ${(e.durationMs === null ? 'running' : formatMs(e.durationMs)).padEnd(9)} ${e.images.join(', ')}`);
+  for (const e of entries) out(`${e.startedAt.padEnd(24)} ${e.outcome.padEnd(20)} ${(e.durationMs === null ? 'running' : formatMs(e.durationMs)).padEnd(9)} ${e.images.join(', ')}${e.hosts ? ` on ${e.hosts.join(', ')}` : ''}`);
   return 'done';
 }

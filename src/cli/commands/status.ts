@@ -30,6 +30,8 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     liveColor: s?.liveColor ?? null,
     liveImages: s ? liveImagesOf(s) : {},
     liveSince: liveSince?.toISOString() ?? null,
+    ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
+    ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, lastError: s.lastError, phases: s.phases }
       : null,
@@ -40,6 +42,10 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     return 'done';
   }
   out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${formatImages(liveImages)})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
+  for (const host of summary.hosts ?? []) {
+    out(`  host ${host.name}: ${host.liveColor ?? 'nothing'} live${Object.keys(host.liveImages).length ? ` (${formatImages(host.liveImages)})` : ''}${host.lastError ? `; ${host.lastError}` : ''}`);
+  }
+  if (s?.hosts && typeof s.switchSkewMs === 'number') out(`  switch skew across the hosts: ${s.switchSkewMs} ms`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
