@@ -15,7 +15,7 @@ export interface WorkerProcess {
 }
 
 /** Starts the real worker entry (optionally with a kill point) as its own process. */
-export function spawnWorker(taskQueue: string, chaosKill?: string, logName = taskQueue): WorkerProcess {
+export function spawnWorker(taskQueue: string, chaosKill?: string, logName = taskQueue, env: Record<string, string> = {}): WorkerProcess {
   const logDir = join(REPO, 'test-results', 'workers');
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, `${logName}.log`), { flags: 'a' });
@@ -29,6 +29,7 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
       GREENLIGHT_TASK_QUEUE: taskQueue,
       GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH,
       GREENLIGHT_CHAOS_KILL: chaosKill ?? '',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,9 +63,9 @@ function portOpen(port: number): Promise<boolean> {
  * Runs one of the provisioning scripts (idempotent) for this checkout's GREENLIGHT_HOME. On failure the error
  * carries the script's own output, so a CI log that keeps only the test report still says why.
  */
-export async function runScript(name: string): Promise<void> {
+export async function runScript(name: string, ...args: string[]): Promise<void> {
   // Asynchronous: the test process keeps serving its load generator (and its time-outs) meanwhile.
-  const child = spawn('bash', [join(REPO, 'scripts', name)], { env: { ...process.env, GREENLIGHT_HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [join(REPO, 'scripts', name), ...args], { env: { ...process.env, GREENLIGHT_HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

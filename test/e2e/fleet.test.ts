@@ -1,0 +1,258 @@
+/**
+ * Fleet deploys on real parts: two simulated Docker hosts on this machine (each its own dockerd, nginx
+ * and worker process, scripts/fleet.sh), behind HAProxy as a cloud load balancer would be. Every scenario
+ * runs under load through the load balancer with a client that never retries, and ends with a per-host
+ * consistency check: every host routes the same color, alone.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
+import { EXIT } from '../../src/cli/exit-codes';
+import { parseDeploySpec } from '../../src/config/load';
+import type { DeploySpecInput } from '../../src/config/schema';
+import { otherColor, type Color } from '../../src/names';
+import { rollback } from '../../src/cli/commands/rollback';
+import { status } from '../../src/cli/commands/status';
+import type { deployWorkflow } from '../../workflows/deploy';
+import { rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { FLEET_LB_URL, fleetState, fleetUp, resetFleetApp, spawnHostWorker, tagOnHost, type FleetHost } from '../../harness/fleet';
+import { startLoad } from '../../harness/loadgen';
+import { TEMPORAL_ADDRESS } from '../../harness/paths';
+import { runScript, type WorkerProcess } from '../../harness/processes';
+import { waitFor } from '../helpers/wait';
+
+const APP = 'fleet';
+const QUEUE = 'e2e-fleet';
+let hosts: FleetHost[];
+const workers = new Map<string, WorkerProcess>();
+let client: Client;
+let release = 1;
+
+/** The app on both hosts: web-1 on router 4911 (host ports 4931/4932), web-2 on 4912 (4941/4942). */
+function fleetSpec(image: string, overrides: Partial<DeploySpecInput> = {}) {
+  return parseDeploySpec({
+    app: APP,
+    router: { port: hosts[0]!.routerPort },
+    services: { web: { image, port: 4000, hostPorts: { blue: 4931, green: 4932 }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: ['/api/items'] } },
+    hosts: [{ name: 'web-1' }, { name: 'web-2', router: { port: hosts[1]!.routerPort }, hostPorts: { web: { blue: 4941, green: 4942 } } }],
+    health: { interval: '200ms', successes: 3, deadline: '15s' },
+    verify: { window: '3s', interval: '100ms' },
+    cleanup: { previous: 'stop', drain: '500ms' },
+    fleet: { hostTimeout: '5s' },
+    ...overrides,
+  });
+}
+
+/** A tag the hosts have not run yet, so every deploy really changes something. */
+function nextGood(): string {
+  release += 1;
+  return `fleet-web:r${release}`;
+}
+
+function startWorker(host: FleetHost, options: Parameters<typeof spawnHostWorker>[2] = {}): WorkerProcess {
+  const worker = spawnHostWorker(host, QUEUE, options);
+  workers.set(host.name, worker);
+  return worker;
+}
+
+async function deploy(image: string, overrides: Partial<DeploySpecInput> = {}): Promise<WorkflowHandle<typeof deployWorkflow>> {
+  return startDeploy(client, fleetSpec(image, overrides), QUEUE);
+}
+
+function lbTraffic() {
+  return startLoad({ urls: [`${FLEET_LB_URL}/api/items`], ratePerSecond: 100, keepAlive: true, maxDurationMs: 120_000 });
+}
+
+/** The color the fleet serves; every host must agree. */
+async function liveColor(): Promise<Color> {
+  const states = await fleetState(hosts, APP);
+  const colors = new Set(states.map((s) => s.route?.live));
+  expect(colors.size, JSON.stringify(states)).toBe(1);
+  return states[0]!.route!.live;
+}
+
+/** Every host routes `color` alone and runs it; the other color is stopped or gone everywhere. */
+async function expectConsistent(color: Color): Promise<void> {
+  for (const state of await fleetState(hosts, APP)) {
+    expect(state.route, state.host).toEqual({ live: color, backup: null });
+    expect(state.containers.find((c) => c.name === `${APP}-web-${color}`)?.state, state.host).toBe('running');
+    expect(state.containers.find((c) => c.name === `${APP}-web-${otherColor(color)}`)?.state ?? 'absent', state.host).not.toBe('running');
+  }
+}
+
+beforeAll(async () => {
+  hosts = await fleetUp(2);
+  // One tag, one image per host: the same spec can then be healthy on one host and broken on the other.
+  for (const host of hosts) {
+    for (let r = 2; r <= 12; r++) await tagOnHost(host, `greenlight-example-backend:${r % 2 ? 'v3' : 'v2'}`, `fleet-web:r${r}`);
+  }
+  await tagOnHost(hosts[0]!, 'greenlight-example-backend:v3', 'fleet-web:sick-on-2');
+  await tagOnHost(hosts[1]!, 'greenlight-example-backend:unhealthy', 'fleet-web:sick-on-2');
+  await tagOnHost(hosts[0]!, 'greenlight-example-backend:flaky', 'fleet-web:flaky-on-1');
+  await tagOnHost(hosts[1]!, 'greenlight-example-backend:v3', 'fleet-web:flaky-on-1');
+  await resetFleetApp(hosts, APP);
+  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
+  for (const host of hosts) startWorker(host);
+  const first = await awaitOutcome(await deploy(nextGood()));
+  expect(first.exitCode, first.message).toBe(EXIT.ok);
+  // The load balancer has both routers up before any scenario counts failures.
+  await waitFor('the load balancer to answer 200 through both routers', async () => {
+    for (let i = 0; i < 4; i++) expect((await fetch(`${FLEET_LB_URL}/api/items`)).status).toBe(200);
+  }, { timeout: 20_000, interval: 200 });
+  await new Promise((r) => setTimeout(r, 1_500));
+});
+
+afterAll(async () => {
+  await Promise.all([...workers.values()].map((w) => w.kill('SIGTERM')));
+  await client?.connection.close();
+  await runScript('fleet.sh', 'down').catch(() => undefined);
+});
+
+describe('fleet deploys across two Docker hosts', () => {
+  it('a fleet deploy switches every host, all or none, with 0 failed requests through the load balancer', async () => {
+    const before = await liveColor();
+    const traffic = lbTraffic();
+    const outcome = await awaitOutcome(await deploy(nextGood()));
+    const report = await traffic.stop();
+    expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+    expect(outcome.status?.hosts?.map((h) => [h.name, h.liveColor])).toEqual([['web-1', otherColor(before)], ['web-2', otherColor(before)]]);
+    expect(outcome.status?.switchSkewMs).toBeGreaterThanOrEqual(0);
+    console.log(`fleet switch skew (first to last host): ${outcome.status?.switchSkewMs} ms; ${report.sent} requests, ${report.failed} failed`);
+    expect(report.failed, JSON.stringify(report.failures)).toBe(0);
+    expect(report.sent).toBeGreaterThan(100);
+    await expectConsistent(otherColor(before));
+    // `greenlight status` shows every host.
+    const lines: string[] = [];
+    expect(await status(client, APP, true, (line) => lines.push(line))).toBe('done');
+    const shown = JSON.parse(lines[0]!) as { hosts: Array<{ name: string; liveColor: string }>; switchSkewMs: number };
+    expect(shown.hosts.map((h) => [h.name, h.liveColor])).toEqual([['web-1', otherColor(before)], ['web-2', otherColor(before)]]);
+    expect(shown.switchSkewMs).toBe(outcome.status?.switchSkewMs);
+  });
+
+  it('`greenlight rollback` after a fleet deploy restores the previous version on every host', async () => {
+    const before = await liveColor();
+    const traffic = lbTraffic();
+    const lines: string[] = [];
+    const end = await rollback(client, APP, { reason: 'fleet e2e: restore', taskQueue: QUEUE, json: true, wait: true, out: (line) => lines.push(line) });
+    const report = await traffic.stop();
+    expect(end, lines.join('\n')).toBe('succeeded');
+    expect(report.failed).toBe(0);
+    await expectConsistent(otherColor(before));
+  });
+
+  it("host 2's new color is unhealthy: nothing switched anywhere, both hosts' new containers removed", async () => {
+    const before = await liveColor();
+    const traffic = lbTraffic();
+    const outcome = await awaitOutcome(await deploy('fleet-web:sick-on-2', { health: { interval: '200ms', successes: 3, deadline: '4s' } }));
+    const report = await traffic.stop();
+    expect(outcome.exitCode).toBe(EXIT.rolledBack);
+    expect(outcome.message).toContain('did not become healthy within 4000 ms');
+    expect(outcome.status?.phases.map((p) => p.phase)).not.toContain('switch');
+    expect(report.failed).toBe(0);
+    await expectConsistent(before);
+    for (const state of await fleetState(hosts, APP)) expect(state.containers.map((c) => c.name), state.host).toEqual([`${APP}-web-${before}`]);
+  });
+
+  it("host 2's switch fails (nginx -t) while host 1 switches: every host back on the old color", async () => {
+    const before = await liveColor();
+    const rogue = join(hosts[1]!.router.appsDir, 'zz-rogue.conf');
+    const traffic = lbTraffic();
+    try {
+      const handle = await deploy(nextGood(), { health: { interval: '200ms', successes: 25, deadline: '30s' } });
+      await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 20 }).toBe('health-check');
+      // Another tenant's broken config appears on web-2 only, between validate and the switch.
+      writeFileSync(rogue, `upstream gl_${APP}_web__${otherColor(before)} { server 127.0.0.1:1; }\n`);
+      const outcome = await awaitOutcome(handle);
+      const report = await traffic.stop();
+      expect(outcome.exitCode).toBe(EXIT.rolledBack);
+      expect(outcome.message).toContain(`nginx -t rejected the config for app "${APP}"`);
+      expect(report.failed, JSON.stringify(report.failures)).toBe(0);
+      await expectConsistent(before);
+    } finally {
+      rmSync(rogue, { force: true });
+      await traffic.stop();
+    }
+  });
+
+  it('verify fails on host 1 only: both hosts are rolled back', async () => {
+    const before = await liveColor();
+    const traffic = lbTraffic();
+    const outcome = await awaitOutcome(await deploy('fleet-web:flaky-on-1'));
+    const report = await traffic.stop();
+    expect(outcome.exitCode).toBe(EXIT.rolledBack);
+    expect(outcome.message).toMatch(/error rate .* exceeds/);
+    expect(outcome.status?.phases.map((p) => p.phase)).toContain('verify');
+    expect(report.failed, JSON.stringify(report.failures)).toBe(0);
+    await expectConsistent(before);
+  });
+
+  it('a rollback during verify brings every host back to the old color', async () => {
+    const before = await liveColor();
+    const traffic = lbTraffic();
+    const handle = await deploy(nextGood(), { verify: { window: '20s', interval: '100ms' } });
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 20 }).toBe('verify');
+    await handle.executeUpdate(rollbackUpdate, { args: ['fleet e2e: operator rollback'] });
+    const outcome = await awaitOutcome(handle);
+    const report = await traffic.stop();
+    expect(outcome.exitCode).toBe(EXIT.rolledBack);
+    expect(outcome.status?.rollbackReason).toBe('fleet e2e: operator rollback');
+    expect(report.failed).toBe(0);
+    await expectConsistent(before);
+  });
+
+  it("host 2's worker SIGKILLed during verify and restarted: the deploy finishes on every host", async () => {
+    const before = await liveColor();
+    await workers.get('web-2')!.kill('SIGTERM');
+    const doomed = startWorker(hosts[1]!, { chaosKill: 'verify:during:1:1000' });
+    const traffic = lbTraffic();
+    const handle = await deploy(nextGood());
+    expect(await doomed.exited).toBe('SIGKILL');
+    startWorker(hosts[1]!);
+    const outcome = await awaitOutcome(handle);
+    const report = await traffic.stop();
+    expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+    expect(report.failed).toBe(0);
+    await expectConsistent(otherColor(before));
+  });
+
+  it("host 2's worker gone for good mid-deploy: a bounded failure naming the host, host 1 rolled back", async () => {
+    const before = await liveColor();
+    await workers.get('web-2')!.kill('SIGTERM');
+    const doomed = startWorker(hosts[1]!, { chaosKill: 'healthCheck:during:1:300' });
+    const started = Date.now();
+    const handle = await deploy(nextGood(), { health: { interval: '200ms', successes: 10, deadline: '30s' } });
+    expect(await doomed.exited).toBe('SIGKILL');
+    const outcome = await awaitOutcome(handle);
+    const tookMs = Date.now() - started;
+    console.log(`fleet: host gone for good -> ${outcome.status?.outcome} after ${tookMs} ms: ${outcome.message}`);
+    expect(outcome.exitCode).toBe(EXIT.compensationFailed);
+    expect(outcome.message).toContain('web-2');
+    expect(tookMs).toBeLessThan(90_000);
+    const [web1, web2] = await fleetState(hosts, APP);
+    expect(web1!.route).toEqual({ live: before, backup: null });
+    expect(web1!.containers.map((c) => c.name)).toEqual([`${APP}-web-${before}`]);
+    // web-2 never switched: it still serves the old color; its half-deployed new color waits for its worker.
+    expect(web2!.route).toEqual({ live: before, backup: null });
+    await hosts[1]!.docker.getContainer(`${APP}-web-${otherColor(before)}`).remove({ force: true }).catch(() => undefined);
+    startWorker(hosts[1]!);
+  });
+
+  it('a worker started for the wrong host refuses the work: nothing changes', async () => {
+    const before = await liveColor();
+    await workers.get('web-1')!.kill('SIGTERM');
+    // On web-1's machine and queue, but it says it is web-2.
+    const wrong = startWorker(hosts[0]!, { as: 'web-2', hostTaskQueue: 'greenlight-host-web-1' });
+    try {
+      const outcome = await awaitOutcome(await deploy(nextGood()));
+      expect(outcome.exitCode).toBe(EXIT.invalid);
+      expect(outcome.message).toContain('a step for host web-1 reached the worker of host web-2');
+      expect(outcome.status?.failureType).toBe('WrongHost');
+      await expectConsistent(before);
+    } finally {
+      await wrong.kill('SIGTERM');
+      startWorker(hosts[0]!);
+    }
+  });
+});
