@@ -5,6 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../harness/paths';
 import type { crashRecovery } from './scenarios/crash-recovery';
+import type { FleetFigures } from './scenarios/fleet';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import type { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -113,7 +114,23 @@ function markdown(r: Results): string {
     '|---|---|---|---|---|---|',
     ...r.scaling.map((s) => `| ${s.apps} | ${s.totalMs} ms | ${s.perDeployMedianMs} ms | ${s.failed} | ${s.workerPeakRssMiB} MiB | ${s.eventsPerHistory} |`),
     '',
+    ...(r.fleet ? fleetTable(r.fleet) : []),
   ].join('\n');
+}
+
+function fleetTable(fleet: FleetFigures[]): string[] {
+  const oneHost = fleet.find((f) => f.hosts === 1)?.medianDeployMs;
+  return [
+    '## Fleet: one app on N simulated hosts (own dockerd, nginx and worker each), 1000 requests/s through HAProxy',
+    '',
+    '| hosts | deploy (median; all) | vs 1 host | switch skew (median / max) | failed requests | rollback request → every host on the old color (median; all) | worker peak RSS per host |',
+    '|---|---|---|---|---|---|---|',
+    ...fleet.map(
+      (f) =>
+        `| ${f.hosts} | ${f.medianDeployMs} ms (${f.deployMs.join(', ')}) | ${oneHost ? `${round(f.medianDeployMs / oneHost)}x` : '—'} | ${f.medianSkewMs} / ${f.maxSkewMs} ms | ${f.failed} of ${f.sent} | ${f.medianRollbackMs} ms (${f.rollbackMs.join(', ')}) | ${f.workerPeakRssMiB.join(', ')} MiB |`,
+    ),
+    '',
+  ];
 }
 
 export interface Results {
@@ -127,6 +144,8 @@ export interface Results {
   rollback: Awaited<ReturnType<typeof rollbackTimes>>;
   crash: Awaited<ReturnType<typeof crashRecovery>>;
   scaling: Awaited<ReturnType<typeof scaling>>;
+  /** Absent in results recorded before fleets existed. */
+  fleet?: FleetFigures[];
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

@@ -10,6 +10,7 @@ import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
 import { machine, plotOnly, writeReport, type Results } from './report';
 import { crashRecovery } from './scenarios/crash-recovery';
+import { fleet } from './scenarios/fleet';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -27,6 +28,7 @@ const SCENARIOS = {
   rollback: rollbackTimes,
   'crash-recovery': crashRecovery,
   scaling,
+  fleet,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -78,6 +80,7 @@ async function main(args: string[]): Promise<void> {
       rollback: f.rollback,
       crash: f['crash-recovery'],
       scaling: f.scaling,
+      fleet: f.fleet,
     };
   });
   writeReport(results);
