@@ -4,7 +4,7 @@ import { routerFromEnv } from '../host/nginx';
 import { hostTaskQueue } from '../src/names';
 import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
-import { createWorker, type CreateWorkerOptions } from './worker';
+import { createWorker, prebuiltWorkflowBundle, type CreateWorkerOptions } from './worker';
 
 export interface WorkerPlacement {
   /** The fleet host this worker serves (`--host`, GREENLIGHT_HOST); none: the one-host worker. */
@@ -26,9 +26,11 @@ export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}, pl
   const connection = await NativeConnection.connect(connectionOptions);
   try {
     const taskQueue = taskQueueFromEnv();
-    // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE) skips webpack: a replacement worker starts faster.
-    const bundlePath = process.env.GREENLIGHT_WORKFLOW_BUNDLE;
+    // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE, or the one an installed package ships) skips
+    // webpack: the worker starts in a second, and a host needs no bundler at run time.
+    const bundlePath = process.env.GREENLIGHT_WORKFLOW_BUNDLE || prebuiltWorkflowBundle();
     const common = { connection, namespace, router, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides };
+    if (!overrides.workflowBundle) console.error(bundlePath ? `greenlight worker: workflows from the prebuilt bundle ${bundlePath}` : 'greenlight worker: bundling the workflows from source (webpack)');
     const host = placement.host ?? null;
     if (!host) {
       const worker = await createWorker({ ...common, taskQueue });

@@ -1,8 +1,31 @@
 /** Builds a greenlight worker: the deploy workflow plus activities with injected clients. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { NginxRouter } from '../host/nginx';
+
+/**
+ * The workflows' entry a worker without a prebuilt bundle bundles: TypeScript in a checkout (resolved
+ * through tsx's hook), compiled JavaScript in dist/. Resolved on use: under vitest, which cannot
+ * require.resolve a .ts file, the tests pass a bundle.
+ */
+export function workflowsEntry(): string {
+  return require.resolve('../workflows');
+}
+
+/**
+ * The workflow bundle beside the compiled worker: dist/workflow-bundle.js, written by `npm pack`
+ * (worker/bundle.ts) and shipped in the package. From source it would be <repo>/workflow-bundle.js,
+ * which nothing writes, so a checkout always bundles the workflows it has.
+ */
+export const PREBUILT_BUNDLE_PATH = resolve(__dirname, '..', 'workflow-bundle.js');
+
+/** The prebuilt bundle when there is one: with it a worker starts without running webpack. */
+export function prebuiltWorkflowBundle(): string | undefined {
+  return existsSync(PREBUILT_BUNDLE_PATH) ? PREBUILT_BUNDLE_PATH : undefined;
+}
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -10,7 +33,7 @@ export interface CreateWorkerOptions {
   taskQueue: string;
   router: NginxRouter;
   docker?: Docker;
-  /** A pre-built bundle (tests bundle once); otherwise the workflows are bundled from source. */
+  /** A pre-built bundle (tests bundle once, `npm pack` ships one); otherwise the workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
   env?: ActivityDeps['env'];
@@ -33,7 +56,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
           ...createActivities({ docker: options.docker ?? new Docker(), router: options.router, env: options.env, hostName: options.hostName }),
           ...options.activityOverrides,
         };
-  const workflows = runs === 'activities' ? {} : options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
+  const workflows = runs === 'activities' ? {} : options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsEntry() };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
