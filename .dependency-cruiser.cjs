@@ -91,21 +91,21 @@ module.exports = {
     {
       name: 'cli-without-host',
       severity: 'error',
-      comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts (lazily, with require).',
+      comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts and only `doctor` worker/doctor.ts (lazily, with require).',
       from: { path: '^src/cli/' },
-      to: { path: '^(host|activities|worker)/', pathNot: '^worker/main\\.ts$' },
+      to: { path: '^(host|activities|worker)/', pathNot: '^worker/(main|doctor)\\.ts$' },
     },
     {
       name: 'cli-loads-worker-lazily',
       severity: 'error',
-      comment: 'worker/main.ts loads Docker and nginx code: the CLI requires it inside the `worker` command, not at start-up.',
+      comment: 'worker/main.ts and worker/doctor.ts load Docker and nginx code: the CLI requires them inside the `worker` and `doctor` commands, not at start-up.',
       from: { path: '^src/cli/' },
-      to: { path: '^worker/main\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
+      to: { path: '^worker/(main|doctor)\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
     },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(\\.greenlight|\\.tools|test-results|bin)/' },
+    exclude: { path: '^(\\.greenlight|\\.tools|test-results|bin|dist)/' },
     // Keep type-only imports in the graph, marked "pre-compilation-only", so the rules can tell them apart.
     tsPreCompilationDeps: 'specify',
     tsConfig: { fileName: 'tsconfig.json' },

@@ -12,8 +12,8 @@ const WORKFLOW_SANDBOX = 'workflow code runs in the deterministic Temporal sandb
 
 export default defineConfig(
   {
-    // Generated state, downloaded tools and the plain-JS launcher.
-    ignores: ['node_modules/', '.greenlight/', '.tools/', 'bin/', 'test-results/'],
+    // Generated state, downloaded tools, the plain-JS launcher and the compiled output (npm run build).
+    ignores: ['node_modules/', '.greenlight/', '.tools/', 'bin/', 'test-results/', 'dist/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
