@@ -52,6 +52,12 @@ export class DockerHost {
     }
   }
 
+  /** The engine's version and API version; Docker's own error when it does not answer. */
+  async version(): Promise<{ version: string; apiVersion: string }> {
+    const info = await this.docker.version();
+    return { version: info.Version, apiVersion: info.ApiVersion };
+  }
+
   async imageExists(image: string): Promise<boolean> {
     try {
       await this.docker.getImage(image).inspect();

@@ -4,7 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import axios from 'axios';
@@ -29,6 +30,13 @@ export class RouterConfigRejectedError extends Error {
   override name = 'RouterConfigRejectedError';
 }
 
+/** There is no nginx binary to run. */
+export class NginxNotInstalledError extends InfrastructureError {
+  constructor(readonly nginxBin: string) {
+    super(`nginx is not installed (no "${nginxBin}" on PATH): run scripts/nginx.sh or apt-get install nginx-light libnginx-mod-http-lua`);
+  }
+}
+
 export interface NginxRouterOptions {
   prefix: string;
   nginxBin?: string;
@@ -44,8 +52,9 @@ export interface ApplyRouteResult {
 
 export class NginxRouter {
   readonly prefix: string;
-  private readonly nginxBin: string;
-  private readonly modulesDir: string;
+  readonly nginxBin: string;
+  /** Where the NDK and Lua modules the main config loads are. */
+  readonly modulesDir: string;
   private readonly workerProcesses: number;
 
   constructor(options: NginxRouterOptions) {
@@ -76,7 +85,7 @@ export class NginxRouter {
       return await run(this.nginxBin, ['-p', `${this.prefix}/`, ...args], { timeout: 20_000 });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
-      if (e.code === 'ENOENT') throw new InfrastructureError(`nginx is not installed (no "${this.nginxBin}" on PATH): run scripts/nginx.sh or apt-get install nginx-light libnginx-mod-http-lua`);
+      if (e.code === 'ENOENT') throw new NginxNotInstalledError(this.nginxBin);
       throw Object.assign(new Error(e.stderr?.trim() || e.message), { stderr: e.stderr ?? '' });
     }
   }
@@ -91,20 +100,62 @@ export class NginxRouter {
     }
   }
 
-  /** Writes the main config and starts nginx if it is not running (reloads it if the main config changed). */
-  async ensureRunning(): Promise<void> {
+  /** `nginx -V`: the version and how it was built (nginx prints both on stderr). */
+  async version(): Promise<string> {
+    const { stdout, stderr } = await this.nginx(['-V']);
+    return `${stderr}${stdout}`.trim();
+  }
+
+  /** Creates the prefix's folders and writes the rendered main config; true if the file changed. */
+  async writeMainConfig(): Promise<boolean> {
     for (const dir of ['apps', 'logs', 'tmp', 'check']) await mkdir(join(this.prefix, dir), { recursive: true });
     const wanted = this.mainConfig(this.appsDir);
     const current = await readFile(this.mainConfPath, 'utf8').catch(() => null);
     if (current !== wanted) await this.writeAtomically(this.mainConfPath, wanted);
+    return current !== wanted;
+  }
+
+  /** `nginx -t` of the main config as it is on disk, with every app's config it includes. */
+  async testMainConfig(): Promise<void> {
+    try {
+      await this.nginx(['-t', '-q', '-c', this.mainConfPath]);
+    } catch (err) {
+      if (err instanceof InfrastructureError) throw err;
+      throw new RouterConfigRejectedError(`nginx -t rejected ${this.mainConfPath}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * `nginx -t` of a freshly rendered main config in a throwaway prefix: proves that this nginx loads the
+   * modules greenlight needs (NDK, Lua) and takes the Lua directives, without touching this router.
+   */
+  async testRenderedConfig(): Promise<void> {
+    const scratch = await mkdtemp(join(tmpdir(), 'greenlight-nginx-'));
+    try {
+      const router = new NginxRouter({ prefix: scratch, nginxBin: this.nginxBin, modulesDir: this.modulesDir, workerProcesses: this.workerProcesses });
+      await router.writeMainConfig();
+      await router.testMainConfig();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes the main config and starts nginx if it is not running (reloads it if the main config changed). */
+  async ensureRunning(): Promise<void> {
+    const changed = await this.writeMainConfig();
     const pid = await this.pid();
     if (pid === null) {
       await rm(adminSocketPath(this.prefix), { force: true });
       await this.nginx(['-c', this.mainConfPath]);
       await this.waitForAdmin();
-    } else if (current !== wanted) {
+    } else if (changed) {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
     }
+  }
+
+  /** One request to the admin socket, no retry: throws the socket's own error when it does not answer. */
+  async pingAdmin(): Promise<void> {
+    await this.adminRequest('GET', '/routes/ping');
   }
 
   private async waitForAdmin(): Promise<void> {
@@ -126,16 +177,7 @@ export class NginxRouter {
     const transient = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT']);
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await axios.request<string>({
-          method,
-          url: `http://localhost${path}`,
-          socketPath: adminSocketPath(this.prefix),
-          data: body,
-          timeout: 5_000,
-          responseType: 'text',
-          transformResponse: (d: string) => d,
-        });
-        return String(res.data).trim();
+        return await this.adminRequest(method, path, body);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
         if (attempt < 6 && transient.has(code)) {
@@ -145,6 +187,19 @@ export class NginxRouter {
         throw new InfrastructureError(`nginx admin socket ${adminSocketPath(this.prefix)}: ${(err as Error).message}; is greenlight's nginx running? (scripts/nginx.sh)`);
       }
     }
+  }
+
+  private async adminRequest(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<string> {
+    const res = await axios.request<string>({
+      method,
+      url: `http://localhost${path}`,
+      socketPath: adminSocketPath(this.prefix),
+      data: body,
+      timeout: 5_000,
+      responseType: 'text',
+      transformResponse: (d: string) => d,
+    });
+    return String(res.data).trim();
   }
 
   /** `nginx -t` of the whole router with `candidate` in place of the app's config. */

@@ -25,6 +25,7 @@ function fakeDocker(behaviour: Record<string, Behaviour> = {}) {
     Object.fromEntries(['inspect', 'start', 'stop', 'remove', 'update', 'logs', 'wait'].map((method) => [method, (...args: unknown[]) => call(`${name}.${method}`, ...args)]));
   const docker = {
     ping: () => call('ping'),
+    version: () => call('version'),
     getImage: (image: string) => ({ inspect: () => call(`${image}.imageInspect`) }),
     getContainer: container,
     listContainers: (options: unknown) => call('listContainers', options),
@@ -135,6 +136,14 @@ describe('DockerHost', () => {
     const err = await host.ping().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InfrastructureError);
     expect((err as Error).message).toBe('Docker engine unreachable (connect ENOENT /var/run/docker.sock): start dockerd (scripts/docker.sh)');
+  });
+
+  it("version: the engine's version and API version; Docker's own error when it does not answer", async () => {
+    const { host } = fakeDocker({ version: resolves({ Version: '20.10.24+dfsg1', ApiVersion: '1.41', Os: 'linux' }) });
+    expect(await host.version()).toEqual({ version: '20.10.24+dfsg1', apiVersion: '1.41' });
+    const refused = new Error('connect EACCES /var/run/docker.sock');
+    const { host: unreachable } = fakeDocker({ version: rejects(refused) });
+    await expect(unreachable.version()).rejects.toBe(refused);
   });
 
   it("appServicesOf: the services of one color's app containers, by label, each once and sorted", async () => {
