@@ -49,33 +49,52 @@ export function adminSocketPath(prefix: string): string {
   return `${prefix}/admin.sock`;
 }
 
+/**
+ * A path as one quoted nginx argument: unquoted, a space (a checkout under "/home/me/My Projects") or a
+ * `;` would end it. Inside quotes nginx unescapes `\"` and `\\` (and reads `\t` as a tab), so both are
+ * escaped. `pattern` (include's `/*.conf`) is appended as it is.
+ */
+export function nginxPath(path: string, pattern = ''): string {
+  return `"${`${path}${pattern}`.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** No quoting makes `$` literal in access_log's path (a variable) or `*?[` in include's (a pattern). */
+function assertLiteral(what: string, path: string): void {
+  if (/[$*?[\n\r]/.test(path)) {
+    throw new Error(`the ${what} ${JSON.stringify(path)} has one of $ * ? [ or a line break, which nginx cannot take literally: use a folder without them (GREENLIGHT_HOME)`);
+  }
+}
+
 // The header lines below name the builder's first home (activities/builders/): the rendered text is kept
 // byte-identical on purpose, since any change to it changes the structure hash and makes every routed
 // app's next deploy reload nginx.
 export function renderMainConfig({ prefix, modulesDir, appsDir, workerProcesses }: MainConfigInput): string {
+  assertLiteral('nginx prefix', prefix);
+  assertLiteral('nginx modules folder', modulesDir);
+  assertLiteral('apps folder', appsDir);
   return `# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
-load_module ${modulesDir}/ndk_http_module.so;
-load_module ${modulesDir}/ngx_http_lua_module.so;
+load_module ${nginxPath(`${modulesDir}/ndk_http_module.so`)};
+load_module ${nginxPath(`${modulesDir}/ngx_http_lua_module.so`)};
 worker_processes ${workerProcesses};
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
+pid ${nginxPath(`${prefix}/nginx.pid`)};
+error_log ${nginxPath(`${prefix}/logs/error.log`)} warn;
 events {
     worker_connections 4096;
 }
 http {
-    access_log ${prefix}/logs/access.log combined buffer=64k flush=1s;
-    client_body_temp_path ${prefix}/tmp/client_body;
-    proxy_temp_path ${prefix}/tmp/proxy;
-    fastcgi_temp_path ${prefix}/tmp/fastcgi;
-    uwsgi_temp_path ${prefix}/tmp/uwsgi;
-    scgi_temp_path ${prefix}/tmp/scgi;
+    access_log ${nginxPath(`${prefix}/logs/access.log`)} combined buffer=64k flush=1s;
+    client_body_temp_path ${nginxPath(`${prefix}/tmp/client_body`)};
+    proxy_temp_path ${nginxPath(`${prefix}/tmp/proxy`)};
+    fastcgi_temp_path ${nginxPath(`${prefix}/tmp/fastcgi`)};
+    uwsgi_temp_path ${nginxPath(`${prefix}/tmp/uwsgi`)};
+    scgi_temp_path ${nginxPath(`${prefix}/tmp/scgi`)};
     server_tokens off;
     keepalive_timeout 65s;
     lua_shared_dict ${ROUTES_DICT} 1m;
 
     # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
-        listen unix:${adminSocketPath(prefix)};
+        listen ${nginxPath(`unix:${adminSocketPath(prefix)}`)};
         access_log off;
         location /routes/ {
             content_by_lua_block {
@@ -110,7 +129,7 @@ http {
         }
     }
 
-    include ${appsDir}/*.conf;
+    include ${nginxPath(appsDir, '/*.conf')};
 }
 `;
 }

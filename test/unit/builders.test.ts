@@ -196,31 +196,33 @@ describe('routeKey / parseRouteKey', () => {
 });
 
 describe('renderMainConfig', () => {
-  it('renders the whole main config', () => {
-    const text = renderMainConfig({ prefix: '/srv/gl', modulesDir: '/usr/lib/nginx/modules', appsDir: '/srv/gl/apps', workerProcesses: 2 });
+  // A checkout under a folder with a space ("/home/me/My Projects/greenlight") is common; every path
+  // nginx reads is one quoted argument, or the space would end it.
+  it('renders the whole main config, every path quoted (a prefix with a space)', () => {
+    const text = renderMainConfig({ prefix: '/srv/my apps/gl', modulesDir: '/opt/nginx modules', appsDir: '/srv/my apps/gl/apps', workerProcesses: 2 });
     expect(text).toBe(`# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+load_module "/opt/nginx modules/ndk_http_module.so";
+load_module "/opt/nginx modules/ngx_http_lua_module.so";
 worker_processes 2;
-pid /srv/gl/nginx.pid;
-error_log /srv/gl/logs/error.log warn;
+pid "/srv/my apps/gl/nginx.pid";
+error_log "/srv/my apps/gl/logs/error.log" warn;
 events {
     worker_connections 4096;
 }
 http {
-    access_log /srv/gl/logs/access.log combined buffer=64k flush=1s;
-    client_body_temp_path /srv/gl/tmp/client_body;
-    proxy_temp_path /srv/gl/tmp/proxy;
-    fastcgi_temp_path /srv/gl/tmp/fastcgi;
-    uwsgi_temp_path /srv/gl/tmp/uwsgi;
-    scgi_temp_path /srv/gl/tmp/scgi;
+    access_log "/srv/my apps/gl/logs/access.log" combined buffer=64k flush=1s;
+    client_body_temp_path "/srv/my apps/gl/tmp/client_body";
+    proxy_temp_path "/srv/my apps/gl/tmp/proxy";
+    fastcgi_temp_path "/srv/my apps/gl/tmp/fastcgi";
+    uwsgi_temp_path "/srv/my apps/gl/tmp/uwsgi";
+    scgi_temp_path "/srv/my apps/gl/tmp/scgi";
     server_tokens off;
     keepalive_timeout 65s;
     lua_shared_dict greenlight_routes 1m;
 
     # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
-        listen unix:/srv/gl/admin.sock;
+        listen "unix:/srv/my apps/gl/admin.sock";
         access_log off;
         location /routes/ {
             content_by_lua_block {
@@ -255,9 +257,23 @@ http {
         }
     }
 
-    include /srv/gl/apps/*.conf;
+    include "/srv/my apps/gl/apps/*.conf";
 }
 `);
+  });
+
+  it('escapes the quote and the backslash, which nginx unescapes inside quotes', () => {
+    const text = renderMainConfig({ prefix: '/srv/a "b" \\t', modulesDir: '/m', appsDir: '/srv/a "b" \\t/apps', workerProcesses: 1 });
+    expect(text).toContain('\npid "/srv/a \\"b\\" \\\\t/nginx.pid";\n');
+    expect(text).toContain('\n    include "/srv/a \\"b\\" \\\\t/apps/*.conf";\n');
+  });
+
+  // nginx reads "$x" in access_log's path as a variable and "*?[" in include's as a pattern: no quoting
+  // makes them literal, so such a prefix is refused up front rather than half-working.
+  it.each(['/srv/$gl', '/srv/gl*', '/srv/gl?', '/srv/gl[1]', '/srv/g\nl'])('refuses the prefix %j, saying which characters', (prefix) => {
+    expect(() => renderMainConfig({ prefix, modulesDir: '/m', appsDir: `${prefix}/apps`, workerProcesses: 1 })).toThrow(
+      `the nginx prefix ${JSON.stringify(prefix)} has one of $ * ? [ or a line break, which nginx cannot take literally: use a folder without them (GREENLIGHT_HOME)`,
+    );
   });
 });
 
