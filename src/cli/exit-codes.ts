@@ -16,7 +16,7 @@ export const EXIT = {
   invalid: 2,
   /** Refused: another deploy of the app is running, or the request came at the wrong moment. */
   refused: 3,
-  /** Temporal, Docker or nginx unreachable. */
+  /** Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed. */
   infrastructure: 4,
   /** Compensation could not restore the previous color (see the message): an operator must look. */
   compensationFailed: 5,
@@ -29,7 +29,7 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   1: 'the deploy failed after validation and was rolled back: the previous color serves',
   2: 'bad spec, bad arguments or unknown app, or validation failed: nothing was changed',
   3: 'refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment',
-  4: 'Temporal, Docker or nginx unreachable',
+  4: 'Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed',
   5: 'compensation could not restore the previous color (see the message)',
 };
 
@@ -58,7 +58,9 @@ export type CommandEnd =
   /** The running deploy's update validator refused the rollback or promote (wrong moment). */
   | 'refused'
   /** The last deploy left no previous version to bring back. */
-  | 'nothing-to-roll-back';
+  | 'nothing-to-roll-back'
+  /** `greenlight doctor`: at least one check of this host failed (each failure printed with its fix). */
+  | 'checks-failed';
 
 export type CliOutcome = DeployEnd | CommandEnd;
 
@@ -73,6 +75,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   refused: EXIT.refused,
   'nothing-to-roll-back': EXIT.refused,
   'infrastructure-unavailable': EXIT.infrastructure,
+  'checks-failed': EXIT.infrastructure,
   'compensation-failed': EXIT.compensationFailed,
 };
 

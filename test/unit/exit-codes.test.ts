@@ -12,7 +12,7 @@ describe('exit codes', () => {
 
   it('says what every code means (the list in `greenlight --help`)', () => {
     expect(Object.keys(EXIT_MEANINGS).map(Number)).toEqual(Object.values(EXIT));
-    expect(EXIT_MEANINGS[EXIT.infrastructure]).toBe('Temporal, Docker or nginx unreachable');
+    expect(EXIT_MEANINGS[EXIT.infrastructure]).toBe('Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed');
   });
 
   it.each<[CliOutcome, number]>([
@@ -26,6 +26,7 @@ describe('exit codes', () => {
     ['refused', 3],
     ['nothing-to-roll-back', 3],
     ['infrastructure-unavailable', 4],
+    ['checks-failed', 4],
     ['compensation-failed', 5],
   ])('outcome %s -> %i', (outcome, code) => {
     expect(exitCodeOf(outcome)).toBe(code);
