@@ -39,6 +39,18 @@ export function createRouterActivities({ router }: RouterDeps) {
       }
     },
 
+    /**
+     * A fleet's switch, part one, on every host before any host switches: `nginx -t`, the config swap and
+     * a reload if needed. Part two (switchTraffic) is then one in-memory write on each host.
+     */
+    async prepareSwitch(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; configChanged: boolean }> {
+      try {
+        return await router.prepareRoute(spec, route);
+      } catch (err) {
+        throw rejected(err);
+      }
+    },
+
     /** Compensation of a first deploy: the app was not routed before, so it is not routed after. */
     async removeRoute(target: string | DeploySpec): Promise<boolean> {
       return router.removeApp(typeof target === 'string' ? target : target.app);

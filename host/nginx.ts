@@ -247,6 +247,19 @@ export class NginxRouter {
    * the shared dict: the switch itself is one in-memory write. Idempotent.
    */
   async applyRoute(spec: DeploySpec, route: Route): Promise<ApplyRouteResult> {
+    const { reloaded, configChanged } = await this.prepareRoute(spec, route);
+    const key = routeKey(route);
+    const now = await this.admin('PUT', `/routes/${spec.app}`, key);
+    if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);
+    return { route, reloaded, configChanged };
+  }
+
+  /**
+   * Everything of applyRoute but the switch itself: the config for `route` checked and swapped in, nginx
+   * reloaded if the structure changed. Traffic still follows the dict, so applyRoute afterwards is one
+   * in-memory write (a fleet prepares every host, then switches them together). Idempotent.
+   */
+  async prepareRoute(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; configChanged: boolean }> {
     const text = renderAppConfig(spec, route);
     const current = await this.readAppConfig(spec.app);
     const configChanged = current !== text;
@@ -263,10 +276,7 @@ export class NginxRouter {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.waitForStructure(spec, wantedStructure);
     }
-    const key = routeKey(route);
-    const now = await this.admin('PUT', `/routes/${spec.app}`, key);
-    if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);
-    return { route, reloaded, configChanged };
+    return { reloaded, configChanged };
   }
 
   /** One GET of the structure hash nginx serves on the app's port: the hash (or null) and what was seen. */

@@ -155,6 +155,14 @@ export async function switchTraffic(d: Deploy, hosts: readonly HostDeploy[]): Pr
     const live = host.liveColor;
     if (live) host.baseline = await gate.unlessRolledBack(() => activities(quick, `latency baseline of ${live}`, host).measureBaseline(host.spec, live));
   });
+  if (hosts.length > 1) {
+    // nginx -t, the config swap and any reload first, on every host: the switches that follow are
+    // one in-memory write each, so the hosts take the new route within milliseconds of each other.
+    await everyHost(hosts, async (host) => {
+      host.switched = true; // the config now names the new color: compensation rewrites it
+      await gate.unlessRolledBack(() => activities(routing, `prepare the switch to ${host.targetColor} (nginx -t, config)`, host).prepareSwitch(host.spec, { live: host.targetColor, backup: host.liveColor }));
+    });
+  }
   const switched = await everyHost(hosts, async (host) => {
     const { liveColor, targetColor } = host;
     host.switched = true; // a switch that fails half-way is switched back all the same (idempotent)

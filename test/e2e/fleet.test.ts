@@ -155,7 +155,7 @@ describe('fleet deploys across two Docker hosts', () => {
     for (const state of await fleetState(hosts, APP)) expect(state.containers.map((c) => c.name), state.host).toEqual([`${APP}-web-${before}`]);
   });
 
-  it("host 2's switch fails (nginx -t) while host 1 switches: every host back on the old color", async () => {
+  it("host 2's nginx -t fails at the switch: no host takes the new route, every host back on the old color", async () => {
     const before = await liveColor();
     const rogue = join(hosts[1]!.router.appsDir, 'zz-rogue.conf');
     const traffic = lbTraffic();

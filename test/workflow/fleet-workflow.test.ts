@@ -52,6 +52,7 @@ function hostActivities(host: string, calls: string[], overrides: Stub, workerHo
       return { reloaded: false, tookMs: 1, at: Date.now() };
     },
     verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 1 }),
+    prepareSwitch: async () => ({ reloaded: false, configChanged: false }),
     retireColor: async () => [],
     removeColor: async () => [],
     checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
@@ -127,7 +128,7 @@ async function fleet(overrides: { h1?: Stub; h2?: Stub }, options: { h2RunsAs?: 
 }
 
 const VALIDATE = ['readRoute', 'readColorImages', 'preflightDocker:green', 'checkRouterConfig'];
-const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'switchTraffic:green_blue'];
+const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue'];
 
 describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
   it('success: every step on every host, each on its own queue, all hosts switched, skew measured', async () => {
@@ -172,6 +173,16 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
     expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
     expect(failure.status.hosts?.map((h) => h.liveColor)).toEqual(['blue', 'blue']);
+  });
+
+  it("host 2's nginx -t fails while preparing the switch: no host takes the new route, both are rolled back", async () => {
+    const f = await fleet({ h2: { prepareSwitch: async () => { throw ApplicationFailure.nonRetryable('nginx -t rejected the config', FAILURE_TYPES.routerConfig); } } });
+    const failure = await f.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
+    expect([...f.calls.h1, ...f.calls.h2]).not.toContain('switchTraffic:green_blue');
+    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
   });
 
   it('verify fails on host 1 only: host 2 is rolled back too', async () => {
