@@ -91,4 +91,6 @@ export const SEARCH_ATTRIBUTES = {
 export const PATCHES = {
   /** The cleanup's drain moved from a workflow timer into the retireColor activity. */
   drainInRetire: 'drain-in-retire-activity',
+  /** A rollback accepted in the workflow task in which a step's result arrived wins over that result (until cleanup). */
+  rollbackWinsUntilCleanup: 'rollback-wins-until-cleanup',
 } as const;

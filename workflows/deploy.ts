@@ -39,6 +39,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     await promotionGate(deploy);
     await switchTraffic(deploy, hosts);
     await verify(deploy, hosts);
+    // The last moment a rollback is accepted: past it, cleanup is the point of no return.
+    gate.throwIfRequested();
   } catch (err) {
     return rollBack(deploy, hosts, err);
   }

@@ -2,7 +2,8 @@
  * The rollback gate: the `rollback` and `promote` updates with their validators, the deploy's own time
  * limit, and the race every step runs against a rollback request.
  */
-import { CancellationScope, condition, setHandler, sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, patched, setHandler, sleep } from '@temporalio/workflow';
+import { PATCHES } from '../src/names';
 import type { Phase } from '../src/types';
 import { promoteUpdate, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
@@ -73,7 +74,19 @@ export class RollbackGate {
       await running.catch(() => undefined);
       throw new RollbackRequested(this.reason!);
     }
+    // The step's result and the rollback can reach the workflow in one workflow task: the update's
+    // handler has then set the reason (jobs run before any continuation), but the race took the result.
+    this.throwIfRequested();
     return first.value;
+  }
+
+  /**
+   * An accepted rollback wins until cleanup starts: the operator was told "accepted". Deploys whose
+   * history took the step's result in that race (before the patch) replay as they ran, into cleanup;
+   * `patched()` is called only then, so no other history changes.
+   */
+  throwIfRequested(): void {
+    if (this.reason !== null && patched(PATCHES.rollbackWinsUntilCleanup)) throw new RollbackRequested(this.reason);
   }
 
   /** The manual promotion gate: `greenlight promote`, a rollback, or the time-out (= rollback). */

@@ -3,10 +3,14 @@
  * the messages and their validators, the time limits. The activities themselves are proven in e2e.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { encodeWorkflowUpdateStage } from '@temporalio/client/lib/workflow-update-stage';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
@@ -17,7 +21,7 @@ import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '..
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
+import { BUNDLE_PATH, REPO, TEMPORAL_BIN } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 
 let env: TestWorkflowEnvironment;
@@ -414,6 +418,95 @@ describe('deploy workflow (stubbed activities)', () => {
     const f = await s.run((h) => failureOf(h));
     expect(attempts).toBe(3);
     expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+  });
+});
+
+/**
+ * A rollback whose update reaches the workflow in the same workflow task as verify's result: verify's
+ * stub stops the worker that runs workflow tasks, sends the rollback, waits until the server has
+ * admitted it, and returns; once the result is in the history, a fresh workflow worker gets one task
+ * carrying both. Returns what the operator was told, the activities called, how the deploy ended (null:
+ * it succeeded) and its history.
+ */
+async function rollbackTogetherWithVerify(reason: string) {
+  const app = `wf-race-${randomUUID().slice(0, 8)}`;
+  const taskQueue = `workflow-test-${app}`;
+  const updateId = `rollback-${app}`;
+  const calls: string[] = [];
+  // No workflow cache, so no sticky queue: the next workflow task goes to whichever worker polls next.
+  const workflowWorker = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, maxCachedWorkflows: 0 });
+  let workflows = await workflowWorker();
+  let workflowsRunning = workflows.run();
+  let told: Promise<unknown> = Promise.resolve(undefined);
+  // Throws NotFound until the server holds the update.
+  const admitted = async () => {
+    await env.client.workflowService.pollWorkflowExecutionUpdate({
+      namespace: 'default',
+      updateRef: { workflowExecution: { workflowId: deployWorkflowId(app) }, updateId },
+      waitPolicy: { lifecycleStage: encodeWorkflowUpdateStage('ADMITTED') },
+    });
+    return true;
+  };
+  const activities = stubActivities(calls, BLUE_LIVE, {
+    verify: async (_s, c) => {
+      workflows.shutdown();
+      await workflowsRunning;
+      told = env.client.workflow.getHandle(deployWorkflowId(app)).executeUpdate(rollbackUpdate, { args: [reason], updateId }).catch((e: unknown) => e);
+      await waitFor(admitted);
+      return { color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 10 };
+    },
+  });
+  const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+  return activityWorker.runUntil(async () => {
+    const handle = await start(app, spec(app), taskQueue);
+    await waitFor(async () => verifyCompletedAt(await handle.fetchHistory()) !== null);
+    workflows = await workflowWorker();
+    workflowsRunning = workflows.run();
+    try {
+      const failed = await handle.result().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      return { told: await told, calls, failed, history: await handle.fetchHistory() };
+    } finally {
+      workflows.shutdown();
+      await workflowsRunning;
+    }
+  });
+}
+
+/** The index of verify's ActivityTaskCompleted event in the history, or null. */
+function verifyCompletedAt(history: History): number | null {
+  const events = history.events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verify')?.eventId;
+  if (scheduled == null) return null;
+  const at = events.findIndex((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled));
+  return at < 0 ? null : at;
+}
+
+describe('a rollback accepted in the workflow task in which verify completes', () => {
+  it('wins: the deploy rolls back and cleanup never runs (5 times)', async () => {
+    for (let round = 1; round <= 5; round++) {
+      const reason = `operator rollback #${round}`;
+      const { told, calls, failed, history } = await rollbackTogetherWithVerify(reason);
+      // GREENLIGHT_RECORD_HISTORIES=1 keeps the first round's history for the replay test.
+      if (round === 1 && process.env.GREENLIGHT_RECORD_HISTORIES === '1') {
+        writeFileSync(join(REPO, 'test', 'histories', 'rollback-with-verify-result.json'), historyToJSON(history));
+      }
+      // Both reached one workflow task: exactly one task completed between verify's result and the acceptance.
+      const events = history.events ?? [];
+      const completed = verifyCompletedAt(history)!;
+      const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+      expect(accepted).toBeGreaterThan(completed);
+      expect(events.slice(completed, accepted).filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+      // The operator was told "accepted", and that held: no cleanup, traffic back to blue.
+      expect(told).toEqual({ phase: 'verify', reason });
+      expect(calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+      const f = await failureOf({ result: () => (failed ? Promise.reject(failed) : Promise.resolve('succeeded')) });
+      expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+      expect(f.status.rollbackReason).toBe(reason);
+      expect(f.status.phases.map((p) => p.phase)).not.toContain('cleanup');
+    }
   });
 });
 

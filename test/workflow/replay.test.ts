@@ -11,6 +11,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { BUNDLE_PATH, REPO } from '../../harness/paths';
+import { PATCHES } from '../../src/names';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -32,6 +33,21 @@ describe('replay of recorded deploy histories', () => {
     expect(before.some((e) => e.timerFiredEventAttributes)).toBe(true);
     const after = load('success.json').events ?? [];
     expect(after.some((e) => e.markerRecordedEventAttributes)).toBe(true);
+  });
+
+  it('keeps a deploy that took verify\'s result over a rollback accepted in the same task (before the rollback patch)', () => {
+    // Recorded by the workflow test "a rollback accepted in the workflow task in which verify completes"
+    // on the code before the patch (into cleanup) and after it (rolled back, with the patch marker).
+    const activitiesOf = (file: string) => (load(file).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const patchesOf = (file: string) =>
+      (load(file).events ?? []).flatMap((e) => {
+        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+      });
+    expect(activitiesOf('rollback-with-verify-result.before-rollback-patch.json')).toContain('retireColor');
+    expect(patchesOf('rollback-with-verify-result.before-rollback-patch.json')).not.toContain(PATCHES.rollbackWinsUntilCleanup);
+    expect(activitiesOf('rollback-with-verify-result.json')).not.toContain('retireColor');
+    expect(patchesOf('rollback-with-verify-result.json')).toContain(PATCHES.rollbackWinsUntilCleanup);
   });
 
   it.each(files)('%s replays on the current workflow code', async (file) => {
