@@ -16,6 +16,16 @@ export function hostTaskQueue(host: string): string {
 }
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
 
+/**
+ * `greenlight doctor` reads the Temporal server's clock from the start time of a throwaway execution
+ * (then terminates it): no worker polls this queue, and nothing of greenlight lists this type.
+ */
+export const CLOCK_PROBE = {
+  workflowType: 'greenlightDoctorClockProbe',
+  taskQueue: 'greenlight-doctor-clock-probe',
+  workflowIdPrefix: 'greenlight-doctor-clock-',
+} as const;
+
 export const MESSAGES = {
   rollback: 'rollback',
   promote: 'promote',

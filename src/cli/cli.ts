@@ -1,6 +1,7 @@
 /**
  * The `greenlight` CLI: wires the commands (one per file under commands/) into commander. It talks only
- * to Temporal (never to Docker or nginx), through an injectable `connect`. Commands say what happened;
+ * to Temporal (never to Docker or nginx), through an injectable `connect`; only `worker` and `doctor`,
+ * which run on the Docker host, load worker/ code, when they run. Commands say what happened;
  * exit-codes.ts decides the code; main.ts exits with it.
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -33,7 +34,23 @@ export interface CliDeps {
   /** commander's own output: help and usage errors (default: stdout and stderr). */
   writeOut?: (text: string) => void;
   writeErr?: (text: string) => void;
+  /** Runs the checks of `greenlight doctor` (default: worker/doctor.ts, loaded when the command runs). */
+  doctor?: DoctorRunner;
 }
+
+// The type through import(): an `import type` statement would count as a start-up import of worker/doctor.ts
+// for dependency-cruiser's cli-loads-worker-lazily rule.
+type DoctorRunner = (request: import('../../worker/doctor').DoctorRequest, out: (line: string) => void) => Promise<{ ok: boolean }>;
+
+/**
+ * worker/doctor.ts drives Docker and nginx: loaded on demand like worker/main.ts (see the `worker`
+ * command), so no other command loads the host layer.
+ */
+const loadDoctor: DoctorRunner = (request, out) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runDoctor } = require('../../worker/doctor') as typeof import('../../worker/doctor');
+  return runDoctor(request, out);
+};
 
 /**
  * The commander program. Each command's action hands its outcome's exit code to `setExit`; errors a
@@ -122,6 +139,22 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .action(() => {
       out(JSON.stringify(deploySpecJsonSchema(), null, 2));
       setExit(exitCodeOf('done'));
+    });
+
+  program
+    .command('doctor')
+    .description("check this host for its worker: Docker, nginx and its Lua module, greenlight's nginx, Temporal and the namespace, the worker's pollers, the clock, GREENLIGHT_HOME")
+    .option('--host <name>', 'the fleet host to check for (its task queue); default GREENLIGHT_HOST')
+    .option('--json', 'print the checks as JSON')
+    .option('--pre-start', "before the worker starts (systemd's ExecStartPre): leave out the worker's pollers and greenlight's nginx, which the worker brings up")
+    .addHelpText(
+      'after',
+      '\nRun it as the worker runs (same user and environment). One line per check: `ok <what>: <detail>` or\n`FAIL <what>: <detail>; fix: <how>`; exit 0 when all pass, 4 when any fails.\n\nExamples:\n  greenlight doctor\n  greenlight doctor --host web-1 --json',
+    )
+    .action(async (opts: { host?: string; json?: boolean; preStart?: boolean }) => {
+      const request = { host: opts.host ?? hostFromEnv(), hostTaskQueue: hostTaskQueueFromEnv(), taskQueue: taskQueueFromEnv(), preStart: Boolean(opts.preStart), json: Boolean(opts.json) };
+      const report = await (deps.doctor ?? loadDoctor)(request, out);
+      setExit(exitCodeOf(report.ok ? 'done' : 'checks-failed'));
     });
 
   program

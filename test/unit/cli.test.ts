@@ -14,6 +14,7 @@ import { deploySpecJsonSchema } from '../../src/config/schema';
 import { InfrastructureError } from '../../src/errors';
 import { FAILURE_TYPES, MESSAGES, SEARCH_ATTRIBUTES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
+import type { DoctorRequest } from '../../worker/doctor';
 import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, type FakeRun } from './fake-temporal';
 
 const work = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
@@ -314,6 +315,46 @@ describe('greenlight schema', () => {
   });
 });
 
+describe('greenlight doctor', () => {
+  /** Runs `greenlight doctor ...` on a stand-in for worker/doctor.ts that records what it was asked. */
+  async function doctor(args: string[], ok: boolean, env: Record<string, string | undefined> = {}) {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const requests: DoctorRequest[] = [];
+    const out: string[] = [];
+    let connects = 0;
+    const code = await runCli(['node', 'greenlight', 'doctor', ...args], {
+      connect: async () => {
+        connects++;
+        return fake.client;
+      },
+      out: (line) => out.push(line),
+      doctor: async (request, print) => {
+        requests.push(request);
+        print(ok ? 'ok docker: Docker Engine 20.10.24' : 'FAIL docker: no Docker engine; fix: start it');
+        return { ok };
+      },
+    });
+    vi.unstubAllEnvs();
+    return { code, requests, out, connects };
+  }
+
+  it('every check passing: exit 0; a check failing: exit 4 (the checks print their own lines)', async () => {
+    expect(await doctor([], true)).toMatchObject({ code: EXIT.ok, out: ['ok docker: Docker Engine 20.10.24'], connects: 0 });
+    expect(await doctor([], false)).toMatchObject({ code: EXIT.infrastructure, out: ['FAIL docker: no Docker engine; fix: start it'] });
+  });
+
+  it.each<[string, string[], Record<string, string | undefined>, Partial<DoctorRequest>]>([
+    ['defaults', [], { GREENLIGHT_HOST: undefined, GREENLIGHT_HOST_TASK_QUEUE: undefined, GREENLIGHT_TASK_QUEUE: undefined }, { host: null, hostTaskQueue: undefined, taskQueue: 'greenlight', preStart: false, json: false }],
+    ['--host, --json', ['--host', 'web-1', '--json'], {}, { host: 'web-1', json: true }],
+    ['the host from GREENLIGHT_HOST, as the worker reads it', [], { GREENLIGHT_HOST: 'web-2', GREENLIGHT_HOST_TASK_QUEUE: 'edge', GREENLIGHT_TASK_QUEUE: 'shared' }, { host: 'web-2', hostTaskQueue: 'edge', taskQueue: 'shared' }],
+    ['--host over GREENLIGHT_HOST', ['--host', 'web-1'], { GREENLIGHT_HOST: 'web-2' }, { host: 'web-1' }],
+    ['--pre-start (systemd ExecStartPre)', ['--pre-start'], {}, { preStart: true }],
+  ])('%s', async (_, args, env, expected) => {
+    const { requests } = await doctor(args, true, env);
+    expect(requests).toEqual([expect.objectContaining(expected)]);
+  });
+});
+
 describe('errors around the commands', () => {
   it('Temporal unreachable (connect throws InfrastructureError): exit 4, one line; --verbose adds the stack', async () => {
     const unreachable = () => Promise.reject(new InfrastructureError('cannot reach Temporal at 127.0.0.1:1 (connect ECONNREFUSED): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile'));
@@ -365,7 +406,7 @@ describe('errors around the commands', () => {
     const top = await gl(['--help']);
     expect(top.code).toBe(EXIT.ok);
     expect(top.commanderOut).toContain('Exit codes:\n  0  success\n  1  the deploy failed after validation');
-    for (const command of ['deploy', 'rollback', 'promote', 'cancel', 'status', 'history', 'schema', 'worker']) {
+    for (const command of ['deploy', 'rollback', 'promote', 'cancel', 'status', 'history', 'schema', 'worker', 'doctor']) {
       const help = await gl([command, '--help']);
       expect(help.code, command).toBe(EXIT.ok);
       expect(help.commanderOut, command).toMatch(/Examples?:\n {2}greenlight /);

@@ -1,0 +1,404 @@
+/**
+ * The checks of `greenlight doctor`. Each takes the clients it needs as parameters (the unit tests pass
+ * fakes), and ends as ok with what it saw, or as a failure saying what failed and how to fix it; none
+ * throws, each is bounded in time, and all run even when one fails. worker/doctor.ts wires the real
+ * clients and prints the lines.
+ */
+import { randomBytes } from 'node:crypto';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import { adminSocketPath } from '../host/builders/nginx';
+import type { DockerHost } from '../host/docker';
+import { NginxNotInstalledError, RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
+import { CLOCK_PROBE, hostTaskQueue } from '../src/names';
+
+/** Every check gets this long; one that has not answered by then fails with its fix. */
+export const CHECK_TIMEOUT_MS = 5_000;
+/** One Temporal RPC's deadline, inside a check's time. */
+const RPC_DEADLINE_MS = 3_000;
+/** More skew than this between this host's clock and the Temporal server's fails the clock check. */
+export const MAX_CLOCK_SKEW_MS = 2_000;
+/**
+ * A live worker long-polls its queue without pause, and the server stamps a poller's last access when a
+ * poll arrives: an idle worker's is at most about a minute old (55 s measured on the dev server, whose
+ * long poll ends after a minute). The server keeps listing a stopped worker for minutes, with an ever
+ * older stamp; one stopped less than this long ago still counts as polling.
+ */
+export const POLLER_FRESH_MS = 75_000;
+
+/** temporal.api.enums.v1 values (@temporalio/proto is not a direct dependency). */
+const TASK_QUEUE_KIND_NORMAL = 1;
+const TASK_QUEUE_TYPE = { workflows: 1, activities: 2 } as const;
+const NAMESPACE_STATE: Record<number, string> = { 1: 'registered', 2: 'deprecated', 3: 'deleted' };
+/** gRPC status codes. */
+const GRPC_NOT_FOUND = 5;
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNAUTHENTICATED = 16;
+
+export type Verdict = { ok: true; detail: string } | { ok: false; detail: string; fix: string };
+
+export interface Check {
+  /** What is checked, as the line names it: "docker", "task queue greenlight (workflows)". */
+  what: string;
+  /** The fix when the check runs out of time or fails in a way it does not tell apart. */
+  fix: string;
+  run: () => Promise<Verdict>;
+}
+
+export interface CheckResult {
+  what: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const ok = (detail: string): Verdict => ({ ok: true, detail });
+const fail = (detail: string, fix: string): Verdict => ({ ok: false, detail, fix });
+
+/** An error's message on one line. */
+function messageOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ') || (err as Error)?.name || 'unknown error';
+}
+
+function codeOf(err: unknown): string {
+  return String((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/** What nginx complained about, on one line: its [emerg] lines (else its first line), without the "test failed" trailer. */
+function nginxComplaint(message: string): string {
+  const lines = message.split('\n').map((line) => line.replace(/^nginx: /, '').trim()).filter((line) => line && !/test failed$/.test(line));
+  const serious = lines.filter((line) => /\[(emerg|crit)\]/.test(line));
+  return (serious.length > 0 ? serious : lines.slice(0, 1)).join('; ') || message.trim();
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+/** Runs one check within `timeoutMs`; never throws. */
+export async function runCheck(check: Check, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<Verdict>((resolve) => {
+    timer = setTimeout(() => resolve(fail(`no answer within ${seconds(timeoutMs)}`, check.fix)), timeoutMs);
+  });
+  try {
+    const verdict = await Promise.race([check.run().catch((err: unknown) => fail(messageOf(err), check.fix)), outOfTime]);
+    return { what: check.what, ...verdict };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** All checks at once, each within `timeoutMs`: the results in the checks' order. */
+export function runChecks(checks: Check[], timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult[]> {
+  return Promise.all(checks.map((check) => runCheck(check, timeoutMs)));
+}
+
+/** `ok <what>: <detail>` or `FAIL <what>: <detail>; fix: <how>`. */
+export function formatResult(result: CheckResult): string {
+  return result.ok ? `ok ${result.what}: ${result.detail}` : `FAIL ${result.what}: ${result.detail}; fix: ${result.fix}`;
+}
+
+/** The command that starts this host's worker, and its systemd unit when it serves a fleet host. */
+function workerCommand(host: string | null): string {
+  return host ? `\`greenlight worker --host ${host}\` (systemctl start greenlight-worker@${host})` : '`greenlight worker`';
+}
+
+export function homeWritable(home: string, user: string, probeWrite: (dir: string) => Promise<void>): Check {
+  const chown = `chown -R ${user} ${home}, or set GREENLIGHT_HOME to a folder ${user} owns`;
+  return {
+    what: 'GREENLIGHT_HOME',
+    fix: chown,
+    run: async () => {
+      try {
+        await probeWrite(home);
+        return ok(`${home} is writable by ${user}`);
+      } catch (err) {
+        if (codeOf(err) === 'ENOENT') return fail(`${home} does not exist`, `mkdir -p ${home} && chown ${user} ${home} (the systemd unit's StateDirectory= makes it), or set GREENLIGHT_HOME`);
+        if (['EACCES', 'EPERM', 'EROFS'].includes(codeOf(err))) return fail(`${home} is not writable by ${user} (${codeOf(err)})`, chown);
+        throw err;
+      }
+    },
+  };
+}
+
+export function dockerReachable(docker: Pick<DockerHost, 'ping' | 'version'>, target: string, user: string): Check {
+  const start = 'start the engine (systemctl start docker; scripts/docker.sh in a checkout), or point DOCKER_HOST at it';
+  return {
+    what: 'docker',
+    fix: start,
+    run: async () => {
+      try {
+        await docker.ping();
+        const { version, apiVersion } = await docker.version();
+        return ok(`Docker Engine ${version} (API ${apiVersion}) at ${target}`);
+      } catch (err) {
+        const message = messageOf(err);
+        if (/EACCES|permission denied/i.test(message)) {
+          return fail(`permission denied on ${target} (${message})`, `add ${user} to the docker group (usermod -aG docker ${user}; the systemd unit sets SupplementaryGroups=docker) and start a new session`);
+        }
+        if (/ENOENT|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT/.test(message)) return fail(`no Docker engine answers at ${target} (${message})`, start);
+        return fail(`Docker engine at ${target}: ${message}`, start);
+      }
+    },
+  };
+}
+
+const INSTALL_NGINX = 'apt-get install nginx-light libnginx-mod-http-lua (scripts/nginx.sh in a checkout)';
+
+export function nginxInstalled(router: Pick<NginxRouter, 'version' | 'nginxBin'>): Check {
+  return {
+    what: 'nginx',
+    fix: INSTALL_NGINX,
+    run: async () => {
+      try {
+        const version = /nginx version: (\S+)/.exec(await router.version())?.[1];
+        return version ? ok(`${version} (${router.nginxBin} -V)`) : fail(`\`${router.nginxBin} -V\` printed no version`, INSTALL_NGINX);
+      } catch (err) {
+        if (err instanceof NginxNotInstalledError) return fail(`no "${err.nginxBin}" on PATH`, INSTALL_NGINX);
+        throw err;
+      }
+    },
+  };
+}
+
+export function nginxLuaModule(router: Pick<NginxRouter, 'testRenderedConfig' | 'modulesDir'>): Check {
+  const install = `apt-get install libnginx-mod-http-lua (it puts ndk_http_module.so and ngx_http_lua_module.so in ${router.modulesDir})`;
+  return {
+    what: 'nginx lua module',
+    fix: install,
+    run: async () => {
+      try {
+        await router.testRenderedConfig();
+        return ok(`ndk_http_module.so and ngx_http_lua_module.so from ${router.modulesDir} load (nginx -t of a rendered main config in a throwaway prefix)`);
+      } catch (err) {
+        if (err instanceof NginxNotInstalledError) return fail(`no "${err.nginxBin}" to load it with`, INSTALL_NGINX);
+        if (err instanceof RouterConfigRejectedError) return fail(nginxComplaint(err.message.replace(/^nginx -t rejected \S+: /, '')), install);
+        throw err;
+      }
+    },
+  };
+}
+
+export function nginxMainConfig(router: Pick<NginxRouter, 'testMainConfig' | 'mainConfPath' | 'appsDir'>, fileExists: (path: string) => Promise<boolean>, host: string | null): Check {
+  const fixApps = `fix or remove the app config nginx names (in ${router.appsDir}); the worker rewrites nginx.conf itself when it starts`;
+  return {
+    what: 'nginx config',
+    fix: fixApps,
+    run: async () => {
+      if (!(await fileExists(router.mainConfPath))) {
+        return fail(`no ${router.mainConfPath} yet`, `start ${workerCommand(host)}: it writes the config and starts nginx (scripts/nginx.sh in a checkout)`);
+      }
+      try {
+        await router.testMainConfig();
+        return ok(`${router.mainConfPath} passes nginx -t`);
+      } catch (err) {
+        if (err instanceof NginxNotInstalledError) return fail(`no "${err.nginxBin}" to test it with`, INSTALL_NGINX);
+        if (err instanceof RouterConfigRejectedError) return fail(nginxComplaint(err.message.replace(/^nginx -t rejected \S+: /, '')), fixApps);
+        throw err;
+      }
+    },
+  };
+}
+
+export function nginxRunning(router: Pick<NginxRouter, 'pid' | 'pingAdmin' | 'prefix'>, host: string | null): Check {
+  const socket = adminSocketPath(router.prefix);
+  const start = `start ${workerCommand(host)}: it starts greenlight's nginx (scripts/nginx.sh in a checkout)`;
+  return {
+    what: 'nginx running',
+    fix: start,
+    run: async () => {
+      const pid = await router.pid();
+      if (pid === null) return fail(`greenlight's nginx is not running (no live pid in ${router.prefix}/nginx.pid)`, start);
+      try {
+        await router.pingAdmin();
+        return ok(`pid ${pid}, admin socket ${socket} answers`);
+      } catch (err) {
+        return fail(`pid ${pid}, but its admin socket ${socket} does not answer (${messageOf(err)})`, `see ${router.prefix}/logs/error.log; stop that nginx (kill ${pid}) and start ${workerCommand(host)} again`);
+      }
+    },
+  };
+}
+
+/** The Temporal connection the checks share, opened once with the settings the CLI and the worker use. */
+export interface TemporalAccess {
+  /** Where the connection settings point; null when they could not be read (`client` then rejects with why). */
+  address: string | null;
+  namespace: string;
+  client: Promise<Client>;
+}
+
+/** The client, or a failure of a check that needs Temporal when the temporal check failed. */
+async function clientOr(temporal: TemporalAccess): Promise<Client | Verdict> {
+  try {
+    return await temporal.client;
+  } catch {
+    return fail('not checked: Temporal is unreachable (see the temporal line)', 'make Temporal reachable first (the temporal line says how)');
+  }
+}
+
+function rpc<R>(client: Client, call: () => Promise<R>): Promise<R> {
+  return client.connection.withDeadline(Date.now() + RPC_DEADLINE_MS, call);
+}
+
+export function temporalReachable(temporal: TemporalAccess, host: string | null): Check {
+  const where = host ? `/etc/greenlight/${host}.env for the systemd unit` : "the worker's environment";
+  const point = `start Temporal there (scripts/temporal.sh in a checkout), or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE (with TEMPORAL_API_KEY or TEMPORAL_TLS_* for a cloud) in ${where}`;
+  return {
+    what: 'temporal',
+    fix: point,
+    run: async () => {
+      let client: Client;
+      try {
+        client = await temporal.client;
+      } catch (err) {
+        if (temporal.address === null) return fail(messageOf(err), 'fix TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE, or unset them and set TEMPORAL_ADDRESS');
+        return fail(`cannot connect to ${temporal.address} (${messageOf(err)})`, point);
+      }
+      const { serverVersion } = await rpc(client, () => client.workflowService.getSystemInfo({}));
+      return ok(`${temporal.address}, server ${serverVersion || '(version not reported)'}`);
+    },
+  };
+}
+
+export function temporalNamespace(temporal: TemporalAccess): Check {
+  const { namespace } = temporal;
+  const create = `create it (temporal operator namespace create --namespace ${namespace}) or set TEMPORAL_NAMESPACE to an existing one`;
+  return {
+    what: 'temporal namespace',
+    fix: create,
+    run: async () => {
+      const client = await clientOr(temporal);
+      if ('ok' in client) return client;
+      try {
+        const described = await rpc(client, () => client.workflowService.describeNamespace({ namespace }));
+        const state = NAMESPACE_STATE[described.namespaceInfo?.state ?? 0] ?? 'in an unknown state';
+        return state === 'registered' ? ok(`${namespace} (registered)`) : fail(`${namespace} is ${state}`, `use a registered namespace (TEMPORAL_NAMESPACE)`);
+      } catch (err) {
+        if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND) return fail(`${namespace} does not exist on ${temporal.address}`, create);
+        if (isGrpcServiceError(err) && (err.code === GRPC_PERMISSION_DENIED || err.code === GRPC_UNAUTHENTICATED)) {
+          return fail(`access to ${namespace} denied (${err.details})`, "check TEMPORAL_API_KEY or the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH) in the worker's environment");
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * A live worker polls `taskQueue` for `kind` tasks. `describeTaskQueue` lists the pollers the server
+ * saw lately, each with the time of its last poll.
+ */
+export function taskQueuePolled(temporal: TemporalAccess, taskQueue: string, kind: 'activities' | 'workflows', host: string | null, now: () => number): Check {
+  const start = `start ${workerCommand(host)} on this host`;
+  return {
+    what: `task queue ${taskQueue} (${kind})`,
+    fix: start,
+    run: async () => {
+      const client = await clientOr(temporal);
+      if ('ok' in client) return client;
+      const described = await rpc(client, () =>
+        client.workflowService.describeTaskQueue({ namespace: temporal.namespace, taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL }, taskQueueType: TASK_QUEUE_TYPE[kind] }),
+      );
+      const pollers = (described.pollers ?? [])
+        .map((poller) => ({ identity: poller.identity || '(no identity)', lastPoll: optionalTsToMs(poller.lastAccessTime) ?? 0 }))
+        .sort((a, b) => b.lastPoll - a.lastPoll);
+      const live = pollers.filter((poller) => now() - poller.lastPoll <= POLLER_FRESH_MS);
+      if (live.length > 0) {
+        return ok(`${live.length} worker${live.length === 1 ? '' : 's'} polling (${live.map((p) => p.identity).join(', ')}; last poll ${seconds(Math.max(0, now() - live[0]!.lastPoll))} ago)`);
+      }
+      if (pollers.length > 0) return fail(`no worker polled it in the last ${seconds(POLLER_FRESH_MS)} (last: ${pollers[0]!.identity}, ${seconds(now() - pollers[0]!.lastPoll)} ago)`, start);
+      return fail('no worker polls it', start);
+    },
+  };
+}
+
+/**
+ * How far this host's clock is off the server's, from the start time the server stamped on a request
+ * sent at `sentAt` and answered at `answeredAt` (local clock): with agreeing clocks, the stamp lies
+ * between the two, so the skew is at least the stamp's distance outside that interval.
+ */
+export function judgeClockSkew(serverMs: number, sentAt: number, answeredAt: number, maxSkewMs = MAX_CLOCK_SKEW_MS): Verdict {
+  const localAhead = (sentAt + answeredAt) / 2 - serverMs;
+  const margin = (answeredAt - sentAt) / 2;
+  const atLeast = Math.max(0, Math.abs(localAhead) - margin);
+  const way = localAhead >= 0 ? 'ahead of' : 'behind';
+  const detail = `this host's clock is ${Math.round(Math.abs(localAhead))} ms ${way} the Temporal server's (±${Math.ceil(margin)} ms, from the start time of a probe workflow)`;
+  if (atLeast <= maxSkewMs) return ok(detail);
+  return fail(`${detail}: more than ${seconds(maxSkewMs)}`, 'sync the clock (timedatectl set-ntp true, or chrony / ntpd): timeouts are measured on the server, and steps on different hosts are timed against each other');
+}
+
+/** Starts a throwaway execution (no worker polls its queue), reads the start time the server stamped on it, and terminates it. */
+export function clockInSync(temporal: TemporalAccess, host: string | null, now: () => number): Check {
+  return {
+    what: 'clock',
+    fix: 'sync the clock (timedatectl set-ntp true, or chrony / ntpd)',
+    run: async () => {
+      const client = await clientOr(temporal);
+      if ('ok' in client) return client;
+      const workflowId = `${CLOCK_PROBE.workflowIdPrefix}${host ?? 'local'}-${randomBytes(4).toString('hex')}`;
+      const sentAt = now();
+      const handle = await client.workflow.start(CLOCK_PROBE.workflowType, {
+        taskQueue: CLOCK_PROBE.taskQueue,
+        workflowId,
+        workflowExecutionTimeout: '1 minute',
+        staticSummary: 'greenlight doctor: clock probe (terminated at once)',
+      });
+      const answeredAt = now();
+      try {
+        const { startTime } = await handle.describe();
+        return judgeClockSkew(startTime.getTime(), sentAt, answeredAt);
+      } finally {
+        await handle.terminate('greenlight doctor: clock probe done').catch(() => undefined);
+      }
+    },
+  };
+}
+
+export interface DoctorOptions {
+  /** The fleet host this machine serves (`--host`, GREENLIGHT_HOST); null: the one-host worker. */
+  host: string | null;
+  /** The host's own task queue where the spec sets hosts[].taskQueue (default greenlight-host-<host>). */
+  hostTaskQueue?: string;
+  /** The shared queue of the deploy workflows (GREENLIGHT_TASK_QUEUE). */
+  taskQueue: string;
+  /**
+   * Before the worker starts (systemd's ExecStartPre): leaves out what the worker itself brings up, its
+   * pollers and greenlight's nginx (config written and nginx started by the worker).
+   */
+  preStart: boolean;
+}
+
+export interface DoctorClients {
+  /** GREENLIGHT_HOME and the user the worker runs as. */
+  home: string;
+  user: string;
+  /** Writes and removes a file in the folder; rejects with the errno error if it cannot. */
+  probeWrite: (dir: string) => Promise<void>;
+  fileExists: (path: string) => Promise<boolean>;
+  docker: Pick<DockerHost, 'ping' | 'version'>;
+  /** DOCKER_HOST, or the local socket. */
+  dockerTarget: string;
+  router: Pick<NginxRouter, 'prefix' | 'mainConfPath' | 'appsDir' | 'nginxBin' | 'modulesDir' | 'version' | 'testRenderedConfig' | 'testMainConfig' | 'pid' | 'pingAdmin'>;
+  temporal: TemporalAccess;
+  now: () => number;
+}
+
+/** The checks for this host, in the order they are printed. */
+export function doctorChecks(options: DoctorOptions, clients: DoctorClients): Check[] {
+  const { host, preStart } = options;
+  const activityQueue = host ? (options.hostTaskQueue ?? hostTaskQueue(host)) : options.taskQueue;
+  const { router, temporal } = clients;
+  return [
+    homeWritable(clients.home, clients.user, clients.probeWrite),
+    dockerReachable(clients.docker, clients.dockerTarget, clients.user),
+    nginxInstalled(router),
+    nginxLuaModule(router),
+    ...(preStart ? [] : [nginxMainConfig(router, clients.fileExists, host), nginxRunning(router, host)]),
+    temporalReachable(temporal, host),
+    temporalNamespace(temporal),
+    ...(preStart ? [] : [taskQueuePolled(temporal, activityQueue, 'activities', host, clients.now), taskQueuePolled(temporal, options.taskQueue, 'workflows', host, clients.now)]),
+    clockInSync(temporal, host, clients.now),
+  ];
+}
