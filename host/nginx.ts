@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import {
   adminSocketPath,
   parseAppConfig,
   parseRouteKey,
+  privateDir,
   renderAppConfig,
   renderMainConfig,
   routeKey,
@@ -106,9 +107,24 @@ export class NginxRouter {
     return `${stderr}${stdout}`.trim();
   }
 
+  /**
+   * The prefix's folders. `private/` (the admin socket), `apps/` and `check/` (the router configs) are
+   * the worker's user's alone, also where an earlier version made them world-readable: nginx's master
+   * runs as that user (root here), reads the configs and opens the socket; its workers (nobody) only
+   * accept on what the master opened. The prefix itself, `logs/` and `tmp/` stay as they are: the
+   * workers write request bodies and buffered responses under `tmp/`.
+   */
+  private async preparePrefix(): Promise<void> {
+    for (const dir of ['logs', 'tmp']) await mkdir(join(this.prefix, dir), { recursive: true });
+    for (const dir of [privateDir(this.prefix), this.appsDir, join(this.prefix, 'check')]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+    }
+  }
+
   /** Creates the prefix's folders and writes the rendered main config; true if the file changed. */
   async writeMainConfig(): Promise<boolean> {
-    for (const dir of ['apps', 'logs', 'tmp', 'check']) await mkdir(join(this.prefix, dir), { recursive: true });
+    await this.preparePrefix();
     const wanted = this.mainConfig(this.appsDir);
     const current = await readFile(this.mainConfPath, 'utf8').catch(() => null);
     if (current !== wanted) await this.writeAtomically(this.mainConfPath, wanted);
@@ -149,7 +165,9 @@ export class NginxRouter {
       await this.nginx(['-c', this.mainConfPath]);
       await this.waitForAdmin();
     } else if (changed) {
+      // E.g. an upgrade that moved the admin socket: the reloaded master listens at the new path.
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.waitForAdmin();
     }
   }
 
@@ -205,14 +223,16 @@ export class NginxRouter {
   /** `nginx -t` of the whole router with `candidate` in place of the app's config. */
   async check(app: string, candidate: string): Promise<void> {
     const dir = join(this.prefix, 'check', `${app}-${randomBytes(4).toString('hex')}`);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // nginx -t binds the admin socket when no nginx holds it (then removes it): its folder must exist.
+    await mkdir(privateDir(this.prefix), { recursive: true, mode: 0o700 });
     try {
       for (const file of await readdir(this.appsDir)) {
         if (file.endsWith('.conf') && file !== `${app}.conf`) await copyFile(join(this.appsDir, file), join(dir, file));
       }
-      await writeFile(join(dir, `${app}.conf`), candidate);
+      await writeFile(join(dir, `${app}.conf`), candidate, { mode: 0o600 });
       const mainConf = join(dir, 'nginx.conf.main');
-      await writeFile(mainConf, this.mainConfig(dir));
+      await writeFile(mainConf, this.mainConfig(dir), { mode: 0o600 });
       try {
         await this.nginx(['-t', '-q', '-c', mainConf]);
       } catch (err) {
@@ -225,7 +245,8 @@ export class NginxRouter {
 
   private async writeAtomically(path: string, text: string): Promise<void> {
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, text);
+    // Only nginx's master (the worker's user) reads greenlight's configs.
+    await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
   }
 

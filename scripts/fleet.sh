@@ -12,7 +12,7 @@
 #   <state>/hosts/web-K/docker.sock   the engine's API (DOCKER_HOST=unix://...)
 #   <state>/hosts/web-K/docker/       its data root (images stay there across down/up)
 #   <state>/hosts/web-K/dockerd.{pid,log}, daemon.json
-#   <state>/hosts/web-K/nginx/        its greenlight nginx (admin.sock, nginx.pid, apps/)
+#   <state>/hosts/web-K/nginx/        its greenlight nginx (private/admin.sock, nginx.pid, apps/)
 #   /run/greenlight-web-K/            its exec root (containerd's sockets, runc state, netns)
 #   <state>/fleet/haproxy.{cfg,pid,sock}, hosts.env, hosts.json
 # All hosts share this machine's network namespace: their router ports differ (4911, 4912, ...) and
@@ -275,7 +275,7 @@ up() {
     log "usage: scripts/fleet.sh up [N]   (N: 1..$MAX_HOSTS hosts, default 2)"; exit 2
   fi
   # The longest unix socket under <state>: web-K's nginx admin socket (108-byte limit, NUL included).
-  local longest="$GREENLIGHT_HOME/hosts/web-$n/nginx/admin.sock"
+  local longest="$GREENLIGHT_HOME/hosts/web-$n/nginx/private/admin.sock"
   if ((${#longest} > 107)); then
     log "GREENLIGHT_HOME is too long for the fleet's unix sockets ($longest): use a shorter path"; exit 1
   fi

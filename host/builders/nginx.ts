@@ -37,7 +37,7 @@ const ALL_ROUTES: Route[] = [
 ];
 
 export interface MainConfigInput {
-  /** nginx prefix: pid, logs, temp files, the admin socket and apps/ live here. */
+  /** nginx prefix: pid, logs, temp files, private/ (the admin socket) and apps/ live here. */
   prefix: string;
   modulesDir: string;
   /** Folder whose *.conf files are the apps (a check folder when testing a candidate). */
@@ -45,8 +45,16 @@ export interface MainConfigInput {
   workerProcesses: number;
 }
 
+/**
+ * The folder of the prefix only the worker's user may enter: whoever can connect to the admin socket
+ * in it can switch any app's traffic (nginx makes the socket itself 0666).
+ */
+export function privateDir(prefix: string): string {
+  return `${prefix}/private`;
+}
+
 export function adminSocketPath(prefix: string): string {
-  return `${prefix}/admin.sock`;
+  return `${privateDir(prefix)}/admin.sock`;
 }
 
 /**

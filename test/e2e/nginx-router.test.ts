@@ -2,19 +2,25 @@
  * greenlight's nginx on the real binary, each test in a throwaway prefix of its own (with its own nginx
  * when one must run), so every test runs alone and the stack's nginx is never touched.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderAppConfig } from '../../host/builders/nginx';
+import { adminSocketPath, renderAppConfig, renderMainConfig } from '../../host/builders/nginx';
 import { NginxRouter } from '../../host/nginx';
+import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
+
+const run = promisify(execFile);
 
 const BASE = 4750;
 const APP = 'nginx-e2e';
 const spec = webSpec(APP, { image: 'web:v1', port: 8080, hostPorts: { blue: BASE + 1, green: BASE + 2 }, route: '/' }, { router: { port: BASE } });
 
 const prefixes: string[] = [];
+const started: NginxRouter[] = [];
 
 /** A fresh prefix under the system temp folder; its name may carry a space. */
 async function scratchPrefix(name: string): Promise<string> {
@@ -24,8 +30,33 @@ async function scratchPrefix(name: string): Promise<string> {
 }
 
 afterEach(async () => {
+  for (const router of started.splice(0)) await stop(router);
   for (const prefix of prefixes.splice(0)) await rm(prefix, { recursive: true, force: true });
 });
+
+/** Graceful stop of a test's own nginx (SIGQUIT to its master), waiting for the master to exit. */
+async function stop(router: NginxRouter): Promise<void> {
+  const pid = await router.pid();
+  if (pid === null) return;
+  process.kill(pid, 'SIGQUIT');
+  for (let i = 0; i < 100 && (await router.pid()) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Runs a line of Node as user nobody (another local user) and returns what it printed. */
+async function asNobody(script: string, arg: string): Promise<string> {
+  const { stdout } = await run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script, arg], { cwd: '/' });
+  return stdout.trim();
+}
+const connectAsNobody = (socket: string) =>
+  asNobody(`const s = require('net').connect(process.argv[1]); s.on('connect', () => { console.log('connected'); s.destroy(); }); s.on('error', (e) => console.log(e.code));`, socket);
+const readAsNobody = (file: string) => asNobody(`require('fs').readFile(process.argv[1], (e) => console.log(e ? e.code : 'read'));`, file);
+const modeOf = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
+
+/** The users nginx's worker processes run as (the master's children). */
+async function workerUsers(router: NginxRouter): Promise<string[]> {
+  const { stdout } = await run('ps', ['-o', 'user=', '--ppid', String(await router.pid())]);
+  return [...new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean))];
+}
 
 describe('a prefix with a space in its path', () => {
   it('nginx -t accepts the rendered main config and an app config under it', async () => {
@@ -34,5 +65,62 @@ describe('a prefix with a space in its path', () => {
     const router = new NginxRouter({ prefix });
     // check() renders the main config for a check folder under the prefix and runs `nginx -t -c` on it.
     await expect(router.check(APP, renderAppConfig(spec, { live: 'blue', backup: null }))).resolves.toBeUndefined();
+  });
+});
+
+describe('who can reach the admin socket and the router configs', () => {
+  it('another local user can neither connect to the admin socket nor read the configs; the worker still switches', async () => {
+    const prefix = await scratchPrefix('greenlight-access-');
+    // mkdtemp makes it 0700; opened like <GREENLIGHT_HOME>/nginx, only greenlight's own modes decide.
+    await chmod(prefix, 0o755);
+    const router = new NginxRouter({ prefix, workerProcesses: 1 });
+    started.push(router);
+    await router.ensureRunning();
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+
+    expect(await connectAsNobody(adminSocketPath(prefix))).toBe('EACCES');
+    expect(await readAsNobody(router.appConfPath(APP))).toBe('EACCES');
+    expect(await readAsNobody(router.mainConfPath)).toBe('EACCES');
+    expect({ private: await modeOf(join(prefix, 'private')), apps: await modeOf(router.appsDir), check: await modeOf(join(prefix, 'check')) }).toEqual({ private: '700', apps: '700', check: '700' });
+    expect({ main: await modeOf(router.mainConfPath), app: await modeOf(router.appConfPath(APP)) }).toEqual({ main: '600', app: '600' });
+    // nginx's workers run as nobody as well: they accept on the socket the master (root) opened, and
+    // write request bodies under tmp/, which therefore stays reachable.
+    expect(await workerUsers(router)).toEqual(['nobody']);
+    expect(await modeOf(prefix)).toBe('755');
+
+    // The worker's user (root here) still switches: one write through the socket, read back.
+    await router.applyRoute(spec, { live: 'green', backup: 'blue' });
+    expect(await router.readRoute(APP)).toEqual({ live: 'green', backup: 'blue' });
+    expect((await get(`http://127.0.0.1:${BASE}/health`)).status).toBe(200);
+    // A body over nginx's buffer goes to tmp/client_body first (a worker's write), then to the upstream:
+    // nothing listens there, so 502; a 500 would mean the worker could not reach tmp/.
+    const big = await fetch(`http://127.0.0.1:${BASE}/`, { method: 'POST', body: 'x'.repeat(256 * 1024), signal: AbortSignal.timeout(5_000) });
+    expect(big.status).toBe(502);
+  });
+
+  it('an nginx started by an earlier version (socket at <prefix>/admin.sock) is reloaded once: the socket moves, the master stays', async () => {
+    const prefix = await scratchPrefix('greenlight-upgrade-');
+    await chmod(prefix, 0o755);
+    const router = new NginxRouter({ prefix, workerProcesses: 1 });
+    started.push(router);
+    // What the previous version left: world-readable folders and configs, the socket at the prefix's top.
+    for (const dir of ['apps', 'logs', 'tmp', 'check']) await mkdir(join(prefix, dir), { recursive: true, mode: 0o755 });
+    const oldSocket = join(prefix, 'admin.sock');
+    const oldMain = renderMainConfig({ prefix, modulesDir: '/usr/lib/nginx/modules', appsDir: router.appsDir, workerProcesses: 1 }).replace(adminSocketPath(prefix), oldSocket);
+    await writeFile(router.mainConfPath, oldMain, { mode: 0o644 });
+    await run('nginx', ['-p', `${prefix}/`, '-c', router.mainConfPath]);
+    const masterBefore = await router.pid();
+    expect(await connectAsNobody(oldSocket)).toBe('connected');
+
+    await router.ensureRunning();
+
+    expect(await router.pid()).toBe(masterBefore);
+    expect(await readFile(router.mainConfPath, 'utf8')).not.toContain(oldSocket);
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+    expect(await router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
+    expect(await connectAsNobody(adminSocketPath(prefix))).toBe('EACCES');
+    // The reloaded master closed the old listener and removed its file.
+    expect(await stat(oldSocket).then(() => 'there', () => 'gone')).toBe('gone');
+    expect(await modeOf(router.appsDir)).toBe('700');
   });
 });

@@ -222,7 +222,7 @@ http {
 
     # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
-        listen "unix:/srv/my apps/gl/admin.sock";
+        listen "unix:/srv/my apps/gl/private/admin.sock";
         access_log off;
         location /routes/ {
             content_by_lua_block {
