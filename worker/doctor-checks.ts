@@ -101,8 +101,8 @@ export function formatResult(result: CheckResult): string {
 }
 
 /** The command that starts this host's worker, and its systemd unit when it serves a fleet host. */
-function workerCommand(host: string | null): string {
-  return host ? `\`greenlight worker --host ${host}\` (systemctl start greenlight-worker@${host})` : '`greenlight worker`';
+function workerCommand(host: string | null, verb: 'start' | 'restart' = 'start'): string {
+  return host ? `\`greenlight worker --host ${host}\` (systemctl ${verb} greenlight-worker@${host})` : '`greenlight worker`';
 }
 
 export function homeWritable(home: string, user: string, probeWrite: (dir: string) => Promise<void>): Check {
@@ -202,7 +202,7 @@ export function nginxMainConfig(router: Pick<NginxRouter, 'testMainConfig' | 'ma
   };
 }
 
-export function nginxRunning(router: Pick<NginxRouter, 'pid' | 'pingAdmin' | 'prefix'>, host: string | null): Check {
+export function nginxRunning(router: Pick<NginxRouter, 'pid' | 'pingAdmin' | 'prefix' | 'mainConfPath'>, host: string | null): Check {
   const socket = adminSocketPath(router.prefix);
   const start = `start ${workerCommand(host)}: it starts greenlight's nginx (scripts/nginx.sh in a checkout)`;
   return {
@@ -215,7 +215,12 @@ export function nginxRunning(router: Pick<NginxRouter, 'pid' | 'pingAdmin' | 'pr
         await router.pingAdmin();
         return ok(`pid ${pid}, admin socket ${socket} answers`);
       } catch (err) {
-        return fail(`pid ${pid}, but its admin socket ${socket} does not answer (${messageOf(err)})`, `see ${router.prefix}/logs/error.log; stop that nginx (kill ${pid}) and start ${workerCommand(host)} again`);
+        // E.g. an nginx started by an older greenlight, its socket elsewhere: the worker's start rewrites
+        // the main config and reloads nginx, without dropping a connection.
+        return fail(
+          `pid ${pid}, but its admin socket ${socket} does not answer (${messageOf(err)})`,
+          `restart ${workerCommand(host, 'restart')}: it rewrites ${router.mainConfPath} and reloads nginx; if the socket still does not answer, see ${router.prefix}/logs/error.log`,
+        );
       }
     },
   };

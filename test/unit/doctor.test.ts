@@ -311,7 +311,7 @@ const FAILURES: FailureCase[] = [
     breakIt: (w) => void (w.clients.router.pingAdmin = () => Promise.reject(errno('ECONNREFUSED', `connect ECONNREFUSED ${adminSocketPath(PREFIX)}`))),
     what: 'nginx running',
     detail: /pid 31337, but its admin socket .*admin.sock does not answer \(connect ECONNREFUSED/,
-    fix: /logs\/error.log; stop that nginx \(kill 31337\)/,
+    fix: /^restart `greenlight worker --host web-1` \(systemctl restart greenlight-worker@web-1\): it rewrites .*\/nginx.conf and reloads nginx; if the socket still does not answer, see .*\/logs\/error.log$/,
   },
   {
     name: 'the namespace does not exist',
