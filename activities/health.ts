@@ -67,7 +67,8 @@ function healthTargets(spec: DeploySpec, color: Color): Target[] {
 function trafficTargets(spec: DeploySpec, color: Color): Target[] {
   return Object.entries(spec.services).flatMap(([service, svc]) => [
     ...svc.verifyPaths.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'traffic' as const, direct: true })),
-    // The same color through nginx's per-color health route: proves the router reaches it.
+    // The same color through nginx's per-color health route: proves the router reaches it. The route
+    // answers on loopback only, hence 127.0.0.1 (the worker runs on the router's host).
     { service, url: `http://127.0.0.1:${spec.router.port}/health/${color}/${service}`, kind: 'health' as const, direct: false },
   ]);
 }

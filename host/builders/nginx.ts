@@ -166,9 +166,13 @@ function servicesByRoute(spec: DeploySpec): string[] {
 
 function renderBody(spec: DeploySpec, structureHash: string): string {
   const services = Object.keys(spec.services).sort();
+  // Per-color routes reach a color whatever the route, the not-yet-live one too: loopback only (the
+  // worker's verify probes them from 127.0.0.1), like the structure hash.
   const healthLocations = services.flatMap((service) =>
     COLORS.map(
       (color) => `    location = /health/${color}/${service} {
+        allow 127.0.0.1;
+        deny all;
         proxy_pass http://${upstreamName(spec.app, service, color)}${spec.services[service]!.health.endpoints[0]};
     }
 `,

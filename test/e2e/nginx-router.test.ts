@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,5 +122,28 @@ describe('who can reach the admin socket and the router configs', () => {
     // The reloaded master closed the old listener and removed its file.
     expect(await stat(oldSocket).then(() => 'there', () => 'gone')).toBe('gone');
     expect(await modeOf(router.appsDir)).toBe('700');
+  });
+});
+
+describe('the per-color health routes', () => {
+  it('answer on loopback only: from another address nginx refuses them (403)', async () => {
+    const prefix = await scratchPrefix('greenlight-health-');
+    const router = new NginxRouter({ prefix, workerProcesses: 1 });
+    started.push(router);
+    await router.ensureRunning();
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+    // Another address of this machine: a request to it comes from it, as one from the network would.
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(other, 'this test needs a non-loopback IPv4 address on the machine').toBeDefined();
+
+    const statusOf = async (host: string, path: string) => (await get(`http://${host}:${BASE}${path}`)).status;
+    for (const color of ['blue', 'green']) {
+      expect(await statusOf(other!, `/health/${color}/web`)).toBe(403);
+      // From loopback, nginx proxies to the color (nothing listens on its host port here: 502).
+      expect(await statusOf('127.0.0.1', `/health/${color}/web`)).toBe(502);
+    }
+    expect(await statusOf(other!, '/health')).toBe(200);
   });
 });

@@ -329,9 +329,13 @@ server {
         return 200 "${hash}\\n";
     }
     location = /health/blue/web {
+        allow 127.0.0.1;
+        deny all;
         proxy_pass http://gl_shop_web__blue/health;
     }
     location = /health/green/web {
+        allow 127.0.0.1;
+        deny all;
         proxy_pass http://gl_shop_web__green/health;
     }
     location / {
@@ -362,7 +366,7 @@ server {
       services: { api: { image: 'a:1', port: 1, hostPorts: { blue: 5001, green: 5002 }, health: { endpoints: ['/api/health', '/api/ready'] } } },
     });
     expect(renderAppConfig(s, { live: 'blue', backup: null })).toContain(
-      '    location = /health/green/api {\n        proxy_pass http://gl_shop_api__green/api/health;\n    }\n',
+      '    location = /health/green/api {\n        allow 127.0.0.1;\n        deny all;\n        proxy_pass http://gl_shop_api__green/api/health;\n    }\n',
     );
   });
 });
