@@ -184,6 +184,8 @@ function renderBody(spec: DeploySpec, structureHash: string): string {
     }
 `,
   );
+  // The structure hash is written by Lua in the content phase: `return` would answer in the rewrite
+  // phase, before allow/deny are checked, i.e. to anyone.
   return `# greenlight app "${spec.app}": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
 # greenlight:structure ${structureHash}
 ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
@@ -210,7 +212,7 @@ ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
         allow 127.0.0.1;
         deny all;
         default_type text/plain;
-        return 200 "${structureHash}\\n";
+        content_by_lua_block { ngx.say("${structureHash}") }
     }
 ${healthLocations.join('')}${routeLocations.join('')}}
 `;

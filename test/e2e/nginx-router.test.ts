@@ -8,7 +8,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminSocketPath, renderAppConfig, renderMainConfig } from '../../host/builders/nginx';
+import { adminSocketPath, renderAppConfig, renderMainConfig, structureHash } from '../../host/builders/nginx';
 import { NginxRouter } from '../../host/nginx';
 import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
@@ -145,5 +145,18 @@ describe('the per-color health routes', () => {
       expect(await statusOf('127.0.0.1', `/health/${color}/web`)).toBe(502);
     }
     expect(await statusOf(other!, '/health')).toBe(200);
+  });
+
+  it('/.greenlight/structure too: loopback only, while the worker still reads it there', async () => {
+    const prefix = await scratchPrefix('greenlight-structure-');
+    const router = new NginxRouter({ prefix, workerProcesses: 1 });
+    started.push(router);
+    await router.ensureRunning();
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect((await get(`http://${other}:${BASE}/.greenlight/structure`)).status).toBe(403);
+    expect(await router.servedStructure(spec)).toBe(structureHash(spec));
   });
 });

@@ -326,7 +326,7 @@ server {
         allow 127.0.0.1;
         deny all;
         default_type text/plain;
-        return 200 "${hash}\\n";
+        content_by_lua_block { ngx.say("${hash}") }
     }
     location = /health/blue/web {
         allow 127.0.0.1;
