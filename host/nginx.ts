@@ -120,6 +120,8 @@ export class NginxRouter {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await chmod(dir, 0o700);
     }
+    // App configs an earlier version wrote 0644 (new ones are written 0600).
+    for (const file of await readdir(this.appsDir)) if (file.endsWith('.conf')) await chmod(join(this.appsDir, file), 0o600);
   }
 
   /** Creates the prefix's folders and writes the rendered main config; true if the file changed. */

@@ -105,6 +105,7 @@ describe('who can reach the admin socket and the router configs', () => {
     started.push(router);
     // What the previous version left: world-readable folders and configs, the socket at the prefix's top.
     for (const dir of ['apps', 'logs', 'tmp', 'check']) await mkdir(join(prefix, dir), { recursive: true, mode: 0o755 });
+    await writeFile(join(router.appsDir, 'older.conf'), '# an app config of the earlier version\n', { mode: 0o644 });
     const oldSocket = join(prefix, 'admin.sock');
     const oldMain = renderMainConfig({ prefix, modulesDir: '/usr/lib/nginx/modules', appsDir: router.appsDir, workerProcesses: 1 }).replace(adminSocketPath(prefix), oldSocket);
     await writeFile(router.mainConfPath, oldMain, { mode: 0o644 });
@@ -122,6 +123,7 @@ describe('who can reach the admin socket and the router configs', () => {
     // The reloaded master closed the old listener and removed its file.
     expect(await stat(oldSocket).then(() => 'there', () => 'gone')).toBe('gone');
     expect(await modeOf(router.appsDir)).toBe('700');
+    expect(await modeOf(join(router.appsDir, 'older.conf'))).toBe('600');
   });
 });
 
