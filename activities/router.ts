@@ -1,5 +1,5 @@
 /** Router activities: read the live route, switch traffic, remove an app (first-deploy compensation). */
-import { fail } from './support';
+import { fail, sleep } from './support';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
 import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
@@ -29,10 +29,12 @@ export function createRouterActivities({ router }: RouterDeps) {
 
     /** Points the app's traffic at `route` (reload-free unless upstreams changed). Idempotent. */
     /** `at`: when nginx took the route (epoch ms), for the switch skew across a fleet. */
-    async switchTraffic(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; tookMs: number; at?: number }> {
+    async switchTraffic(spec: DeploySpec, route: Route, flipAt?: number): Promise<{ reloaded: boolean; tookMs: number; at?: number }> {
       const started = performance.now();
       try {
-        const result = await router.applyRoute(spec, route);
+        // A fleet's hosts flip at one agreed instant (their clocks in sync, `greenlight doctor` checks),
+        // so the skew is the clocks' and timers', not the step dispatch's. A step that arrives late flips at once.
+        const result = await router.applyRoute(spec, route, flipAt === undefined ? undefined : () => sleep(Math.max(0, flipAt - Date.now())));
         return { reloaded: result.reloaded, tookMs: Math.round(performance.now() - started), at: Date.now() };
       } catch (err) {
         throw rejected(err);

@@ -269,8 +269,10 @@ export class NginxRouter {
    * comes up on the same route), reloads only if upstreams/locations changed, then flips the route in
    * the shared dict: the switch itself is one in-memory write. Idempotent.
    */
-  async applyRoute(spec: DeploySpec, route: Route): Promise<ApplyRouteResult> {
+  async applyRoute(spec: DeploySpec, route: Route, beforeWrite?: () => Promise<void>): Promise<ApplyRouteResult> {
     const { reloaded, configChanged } = await this.prepareRoute(spec, route);
+    // A fleet waits here for the instant every host flips at.
+    if (beforeWrite) await beforeWrite();
     const key = routeKey(route);
     const now = await this.admin('PUT', `/routes/${spec.app}`, key);
     if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);

@@ -40,6 +40,12 @@ export interface HostDeploy extends HostTarget {
   status: HostStatus | null;
 }
 
+/**
+ * How far ahead of the switch steps' scheduling a fleet's hosts flip together: more than a step takes
+ * to reach a busy host's worker (up to ~80 ms measured with 4 hosts on 2 cores), little against a deploy.
+ */
+const FLIP_LEAD_MS = 250;
+
 /** "green", or "green on web-1, blue on web-2" when the hosts of a fleet differ. */
 export function colorsOf(hosts: readonly HostDeploy[], pick: (host: HostDeploy) => Color | null): string {
   const colors = new Set(hosts.map(pick));
@@ -163,11 +169,16 @@ export async function switchTraffic(d: Deploy, hosts: readonly HostDeploy[]): Pr
       await gate.unlessRolledBack(() => activities(routing, `prepare the switch to ${host.targetColor} (nginx -t, config)`, host).prepareSwitch(host.spec, { live: host.targetColor, backup: host.liveColor }));
     });
   }
+  // Every host flips at the same instant, a little ahead: the steps reach their hosts at different times.
+  const flipAt = hosts.length > 1 ? Date.now() + FLIP_LEAD_MS : undefined;
   const switched = await everyHost(hosts, async (host) => {
     const { liveColor, targetColor } = host;
     host.switched = true; // a switch that fails half-way is switched back all the same (idempotent)
     const summary = `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`;
-    const result = await gate.unlessRolledBack(() => activities(routing, summary, host).switchTraffic(host.spec, { live: targetColor, backup: liveColor }));
+    const route = { live: targetColor, backup: liveColor };
+    const step = activities(routing, summary, host);
+    // One host: the call it always made (no flip instant), so its history stays the same.
+    const result = await gate.unlessRolledBack(() => (flipAt === undefined ? step.switchTraffic(host.spec, route) : step.switchTraffic(host.spec, route, flipAt)));
     if (host.status) host.status.switchedAt = result.at ?? null;
     return result.at ?? null;
   });
