@@ -15,12 +15,12 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { routeKey } from '../../host/builders/nginx';
-import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { healthyHost, type Stubs } from './stubs';
 import { BUNDLE_PATH, REPO, TEMPORAL_BIN } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 
@@ -50,30 +50,10 @@ async function hang(ms = 30_000): Promise<never> {
 
 const failure = (type: string, message = `${type} (stub)`) => ApplicationFailure.nonRetryable(message, type);
 
-type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
-
 /** Stub activities that record every call as "name" or "name:color/route". */
 function stubActivities(calls: string[], liveRoute: Route | null, overrides: Stubs): Activities {
   const color = (c: Color) => c;
-  const defaults: Activities = {
-    validateSpec: async (s) => parseDeploySpec(s),
-    readRoute: async () => liveRoute,
-    readColorImages: async () => ({ web: 'web:v1' }),
-    preflightDocker: async () => undefined,
-    checkRouterConfig: async () => undefined,
-    runValidationCommands: async () => [],
-    runMigration: async () => ({ exitCode: 0, output: 'applied 002' }),
-    deployColor: async () => ({ web: 'container-id' }),
-    healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 10 }),
-    measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
-    switchTraffic: async () => ({ reloaded: false, tookMs: 1 }),
-    prepareSwitch: async () => ({ reloaded: false, configChanged: false }),
-    verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 10 }),
-    retireColor: async () => [],
-    removeColor: async () => [],
-    checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
-    removeRoute: async () => true,
-  };
+  const defaults = healthyHost(() => liveRoute);
   const describeArgs: Partial<Record<keyof Activities, (...args: never[]) => string>> = {
     readColorImages: (_s: unknown, c: Color) => color(c),
     preflightDocker: (_s: unknown, c: Color) => c,

@@ -18,6 +18,7 @@ import type { DeploySpec } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
+import { healthyHost, type Stubs } from './stubs';
 import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 
 let env: TestWorkflowEnvironment;
@@ -31,32 +32,15 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-type Stub = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
-
 /** A host's stub activities, recording "activity:detail" per call; live on blue. */
-function hostActivities(host: string, calls: string[], overrides: Stub, workerHost = host): Activities {
+function hostActivities(host: string, calls: string[], overrides: Stubs, workerHost = host): Activities {
   let route: Route = { live: 'blue', backup: null };
   const defaults: Activities = {
-    validateSpec: async (s) => parseDeploySpec(s),
-    readRoute: async () => route,
-    readColorImages: async () => ({ web: 'web:v1' }),
-    preflightDocker: async () => undefined,
-    checkRouterConfig: async () => undefined,
-    runValidationCommands: async () => [],
-    runMigration: async () => ({ exitCode: 0, output: '' }),
-    deployColor: async () => ({ web: 'id' }),
-    healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 1 }),
-    measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
+    ...healthyHost(() => route),
     switchTraffic: async (_s, r) => {
       route = r;
       return { reloaded: false, tookMs: 1, at: Date.now() };
     },
-    verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 1 }),
-    prepareSwitch: async () => ({ reloaded: false, configChanged: false }),
-    retireColor: async () => [],
-    removeColor: async () => [],
-    checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
-    removeRoute: async () => true,
   };
   const detail = (name: string, args: unknown[]): string => {
     const spec = args[0] as DeploySpec;
@@ -84,7 +68,7 @@ interface Fleet {
 }
 
 /** Two hosts, `h1-<id>` and `h2-<id>`, each with its own worker; the workflow on a third queue. */
-async function fleet(overrides: { h1?: Stub; h2?: Stub }, options: { h2RunsAs?: string } = {}): Promise<Fleet> {
+async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string } = {}): Promise<Fleet> {
   const id = randomUUID().slice(0, 6);
   const names = { h1: `h1-${id}`, h2: `h2-${id}` };
   const app = `fl-${id}`;
