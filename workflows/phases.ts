@@ -55,13 +55,16 @@ export function colorsOf(hosts: readonly HostDeploy[], pick: (host: HostDeploy) 
 
 /** 1. validate, part one: the spec, checked again by the one schema inside a worker (a fleet's first host's). */
 export async function checkSpec(input: DeployInput, gate: RollbackGate): Promise<DeploySpec> {
-  const first = fleetHosts(input.spec)[0];
-  const target = first ? { ...first, hostTimeoutMs: hostTimeoutOf(input.spec) } : undefined;
-  return gate.unlessRolledBack(() => activities(quick, 'check the deploy spec', target).validateSpec(input.spec));
+  const first = deployTargets(input.spec)[0];
+  return gate.unlessRolledBack(() => activities(quick, 'check the deploy spec', first).validateSpec(input.spec));
 }
 
-function hostTimeoutOf(spec: DeploySpec): number {
-  return spec.fleet?.hostTimeout ?? 30_000;
+/** Where the deploy runs: every host of a fleet (its own spec and queue), or the worker on the deploy's own queue. */
+function deployTargets(spec: DeploySpec): Array<HostTarget & { spec: DeploySpec }> {
+  const fleet = fleetHosts(spec);
+  if (fleet.length === 0) return [{ name: null, spec }];
+  const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
+  return fleet.map((host) => ({ ...host, hostTimeoutMs }));
 }
 
 /**
@@ -70,11 +73,15 @@ function hostTimeoutOf(spec: DeploySpec): number {
  */
 export async function validateHosts(d: Deploy): Promise<HostDeploy[]> {
   const { spec, tracker } = d;
-  const fleet = fleetHosts(spec);
-  const hostTimeoutMs = hostTimeoutOf(spec);
-  const targets: HostTarget[] = fleet.length > 0 ? fleet.map((host) => ({ ...host, hostTimeoutMs })) : [{ name: null }];
-  const hosts = await everyHost(targets, (target) => validateHost(d, target, fleet.find((host) => host.name === target.name)?.spec ?? spec));
-  if (fleet.length > 0) tracker.status.hosts = hosts.map((host) => host.status!);
+  const hosts = await everyHost(deployTargets(spec), (target) => validateHost(d, target));
+  const first = hosts[0]!;
+  if (first.status) {
+    // A fleet: the deploy's own colors and previous images are the first host's (normally every host's).
+    tracker.status.hosts = hosts.map((host) => host.status!);
+    tracker.status.liveColor = first.liveColor;
+    tracker.status.targetColor = first.targetColor;
+    tracker.status.previousImages = first.status.previousImages;
+  }
   const commands = spec.validate.commands;
   if (commands.length > 0) {
     const longest = Math.max(...commands.map((c) => c.timeout));
@@ -84,8 +91,9 @@ export async function validateHosts(d: Deploy): Promise<HostDeploy[]> {
   return hosts;
 }
 
-async function validateHost(d: Deploy, target: HostTarget, spec: DeploySpec): Promise<HostDeploy> {
+async function validateHost(d: Deploy, target: HostTarget & { spec: DeploySpec }): Promise<HostDeploy> {
   const { gate, tracker } = d;
+  const { spec } = target;
   const fleet = target.name !== null;
   const route = await gate.unlessRolledBack(() => activities(quick, `read the live route of ${spec.app} from nginx`, target).readRoute(fleet ? spec : spec.app));
   if (route?.backup) {
@@ -98,19 +106,18 @@ async function validateHost(d: Deploy, target: HostTarget, spec: DeploySpec): Pr
   const liveColor = route?.live ?? null;
   const targetColor = liveColor ? otherColor(liveColor) : 'blue';
   const status: HostStatus | null = fleet ? { name: target.name!, liveColor, targetColor, previousImages: {}, switchedAt: null, lastError: null } : null;
-  // The deploy's own colors are the first host's (in a fleet they are normally every host's).
-  if (!fleet || tracker.status.targetColor === null) {
+  if (!status) {
     tracker.status.liveColor = liveColor;
     tracker.status.targetColor = targetColor;
   }
   if (liveColor) {
     const images = await gate.unlessRolledBack(() => activities(quick, `read the images ${liveColor} runs`, target).readColorImages(spec, liveColor));
     if (status) status.previousImages = images;
-    if (!fleet || Object.keys(tracker.status.previousImages).length === 0) tracker.status.previousImages = images;
+    else tracker.status.previousImages = images;
   }
   await gate.unlessRolledBack(() => activities(quick, `images exist, ${targetColor} host ports free`, target).preflightDocker(spec, targetColor));
   await gate.unlessRolledBack(() => activities(quick, 'nginx -t of the config the switch will write', target).checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
-  return { ...target, spec, liveColor, targetColor, deployed: false, switched: false, baseline: null, status };
+  return { ...target, liveColor, targetColor, deployed: false, switched: false, baseline: null, status };
 }
 
 /** 1b. migrate (optional): expand-only, so the live version keeps working on the new schema. Once, on the first host. */
