@@ -7,6 +7,7 @@ import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
 import { containerName, FAILURE_TYPES, type Color } from '../src/names';
+import { redactedTail, type Redactor } from '../src/secrets';
 import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
@@ -14,6 +15,8 @@ export interface HealthDeps {
   /** Container state and log tails for the story of a color that did not become healthy. */
   host: Pick<DockerHost, 'inspectOrNull' | 'logTail'>;
   probe: Prober;
+  /** Hides the worker's secret values in the container log lines a failure message carries. */
+  redact?: Redactor;
   /** The deadlines' and windows' time; the real clock and a cancellable sleep unless a test injects one. */
   clock?: Clock;
 }
@@ -48,8 +51,8 @@ interface VerifyProgress {
   consecutiveHealthFailures: number;
 }
 
-export function createHealthActivities({ host, probe, clock = activityClock }: HealthDeps) {
-  const deps: Deps = { host, probe, clock };
+export function createHealthActivities({ host, probe, redact = (text) => text, clock = activityClock }: HealthDeps) {
+  const deps: Deps = { host, probe, redact, clock };
   return {
     healthCheck: (spec: DeploySpec, color: Color) => healthCheck(deps, spec, color),
     measureBaseline: (spec: DeploySpec, color: Color) => measureBaseline(deps, spec, color),
@@ -88,8 +91,11 @@ async function round(probe: Prober, targets: Target[], timeoutMs: number): Promi
   return Promise.all(targets.map(async (target) => ({ target, result: await probe(target.url, timeoutMs) })));
 }
 
-/** What Docker says about each container of the color: state, exit code and last log lines. */
-async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color): Promise<string> {
+/**
+ * What Docker says about each container of the color: state, exit code and last log lines, redacted and
+ * bounded (a failure message is stored in workflow history; the app may log its secrets).
+ */
+async function containerStory({ host, redact }: Deps, spec: DeploySpec, color: Color): Promise<string> {
   const parts: string[] = [];
   for (const service of Object.keys(spec.services)) {
     const name = containerName(spec.app, service, color);
@@ -99,7 +105,7 @@ async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color
       parts.push(`${name}: missing`);
       continue;
     }
-    const logs = await host.logTail(name, 5);
+    const logs = redactedTail(await host.logTail(name, 5), redact, 5);
     parts.push(`${name}: ${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
   }
   return parts.join('\n');
@@ -109,7 +115,8 @@ async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color
  * The health gate: every endpoint of every service of `color`, `health.successes` rounds in a row,
  * within `health.deadline` counted from the first attempt (a retried attempt resumes the clock).
  */
-async function healthCheck({ host, probe, clock }: Deps, spec: DeploySpec, color: Color): Promise<HealthReport> {
+async function healthCheck(deps: Deps, spec: DeploySpec, color: Color): Promise<HealthReport> {
+  const { probe, clock } = deps;
   const progress: HealthProgress = lastHeartbeat<HealthProgress>() ?? { startedAt: clock.now(), probes: 0 };
   const targets = healthTargets(spec, color);
   let streak = 0;
@@ -131,7 +138,7 @@ async function healthCheck({ host, probe, clock }: Deps, spec: DeploySpec, color
     if (clock.now() - progress.startedAt >= spec.health.deadline) {
       throw fail(
         FAILURE_TYPES.healthCheck,
-        `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(host, spec, color)}`,
+        `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(deps, spec, color)}`,
       );
     }
     await clock.sleep(spec.health.interval);

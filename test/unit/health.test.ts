@@ -11,6 +11,7 @@ import type { Clock } from '../../activities/support';
 import type { Prober, ProbeResult } from '../../host/probe';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { FAILURE_TYPES } from '../../src/names';
+import { redactorFor, TAIL_CHARS } from '../../src/secrets';
 import { webSpec, type ServiceInput } from '../../harness/specs';
 
 const T0 = 1_700_000_000_000;
@@ -119,6 +120,26 @@ describe('healthCheck (the gate before the switch)', () => {
         'shop-web-green: running; last log lines:\n    listening on 3000\n    GET /ready 503',
     );
     expect(a.roundsOf(READY)).toBe(5); // at 0, 500, 1000, 1500 and 2000 ms
+  });
+
+  it("hides the worker's secret values in the container's log lines, and bounds them", async () => {
+    const secret = 'jwt-0123456789abcdef';
+    const leaky: HealthDeps['host'] = { ...host, logTail: async () => `JWT_SECRET=${secret}\n${'x'.repeat(5_000)}` };
+    const redact = redactorFor({ allowed: new Map([['JWT_SECRET', secret]]) });
+    const gateOf = createHealthActivities({ host: leaky, probe: scriptedProber((url) => (url === READY ? 503 : 200)).probe, clock: fakeClock(), redact });
+    const failure = await failureOf(gateOf.healthCheck(gate({ deadline: '2s' }), 'green'));
+    expect(failure.message).not.toContain(secret);
+    expect(failure.message.length).toBeLessThan(TAIL_CHARS + 400);
+    expect(failure.message).toContain('earlier characters not kept');
+  });
+
+  it('keeps a short log tail whole, with the secret redacted', async () => {
+    const secret = 'jwt-0123456789abcdef';
+    const leaky: HealthDeps['host'] = { ...host, logTail: async () => `booting with JWT_SECRET=${secret}\nGET /ready 503` };
+    const redact = redactorFor({ allowed: new Map([['JWT_SECRET', secret]]) });
+    const gateOf = createHealthActivities({ host: leaky, probe: scriptedProber((url) => (url === READY ? 503 : 200)).probe, clock: fakeClock(), redact });
+    const failure = await failureOf(gateOf.healthCheck(gate({ deadline: '2s' }), 'green'));
+    expect(failure.message).toContain('last log lines:\n    booting with JWT_SECRET=[redacted:JWT_SECRET]\n    GET /ready 503');
   });
 
   it('names the last failing round, and a container Docker does not know as missing', async () => {
