@@ -2,13 +2,17 @@
  * The worker's secret policy (src/secrets.ts): what a spec may ask for, and the redaction of the values
  * from what the activities return and throw (activities/support.ts `redacting`, the Docker activities).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createDockerActivities, type DockerDeps } from '../../activities/docker';
 import { redacting } from '../../activities/support';
+import { parseDeploySpec, parseDeploySpecYaml } from '../../src/config/load';
 import { GreenlightError } from '../../src/errors';
 import { FAILURE_TYPES } from '../../src/names';
 import { redactDeep, redactedTail, redactorFor, secretPolicyFromEnv, secretProblem, secretValues, TAIL_CHARS, TAIL_LINES, type SecretFiles, type SecretPolicy } from '../../src/secrets';
+import { REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 
 const JWT = 'jwt-0123456789abcdef';
@@ -256,5 +260,16 @@ describe('the Docker activities with secrets', () => {
       expect.stringMatching(/^services\.web\.secrets: TEMPORAL_API_KEY is one of the worker's own settings or credentials/),
       expect.stringMatching(/^services\.web\.image: image "shop-web:v2" does not exist/),
     ]);
+  });
+});
+
+describe("the demo's worker allows what the example spec asks for", () => {
+  it('scripts/worker.sh sets GREENLIGHT_SECRETS to exactly the secrets of examples/greenlight.yml', () => {
+    const spec = parseDeploySpec(parseDeploySpecYaml(readFileSync(join(REPO, 'examples', 'greenlight.yml'), 'utf8'), 'examples/greenlight.yml'));
+    const asked = Object.values(spec.services).flatMap((svc) => svc.secrets).sort();
+    const line = readFileSync(join(REPO, 'scripts', 'worker.sh'), 'utf8').match(/^GREENLIGHT_SECRETS=(.*)$/m);
+    expect(line, 'scripts/worker.sh sets GREENLIGHT_SECRETS').not.toBeNull();
+    const allowed = secretPolicyFromEnv({ GREENLIGHT_SECRETS: line![1] });
+    expect([...allowed.allowed.keys()].sort()).toEqual(asked);
   });
 });
