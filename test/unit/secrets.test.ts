@@ -6,8 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
 import { createDockerActivities, type DockerDeps } from '../../activities/docker';
 import { redacting } from '../../activities/support';
+import type { DockerHost } from '../../host/docker';
+import type { NginxRouter } from '../../host/nginx';
 import { parseDeploySpec, parseDeploySpecYaml } from '../../src/config/load';
 import { GreenlightError } from '../../src/errors';
 import { FAILURE_TYPES } from '../../src/names';
@@ -271,5 +274,23 @@ describe("the demo's worker allows what the example spec asks for", () => {
     expect(line, 'scripts/worker.sh sets GREENLIGHT_SECRETS').not.toBeNull();
     const allowed = secretPolicyFromEnv({ GREENLIGHT_SECRETS: line![1] });
     expect([...allowed.allowed.keys()].sort()).toEqual(asked);
+  });
+});
+
+describe('createActivities reads the policy from the worker environment', () => {
+  const docker = {} as ConstructorParameters<typeof DockerHost>[0];
+
+  it('refuses to build the activities (the worker does not start) when GREENLIGHT_SECRETS names a worker credential', () => {
+    const err = thrown(() => createActivities({ docker, router: {} as NginxRouter, env: { GREENLIGHT_SECRETS: 'JWT_SECRET,TEMPORAL_API_KEY', TEMPORAL_API_KEY: 'key' } }));
+    expect(err).toBeInstanceOf(GreenlightError);
+    expect(err.message).toMatch(/^GREENLIGHT_SECRETS: TEMPORAL_API_KEY is one of the worker's own/);
+  });
+
+  it('hides the allowed values in every activity result, but leaves the checked spec as it came', async () => {
+    const router = { readRoute: async () => ({ live: 'blue', backup: null, note: `token ${JWT}` }) } as unknown as NginxRouter;
+    const activities = createActivities({ docker, router, env: { GREENLIGHT_SECRETS: 'JWT_SECRET', JWT_SECRET: JWT } });
+    expect(await activities.readRoute('shop')).toEqual({ live: 'blue', backup: null, note: 'token [redacted:JWT_SECRET]' });
+    const spec = await activities.validateSpec(webSpec('shop', { image: 'shop-web:v2', port: 3000, hostPorts: { blue: 5001, green: 5002 }, env: { COPY: JWT } }));
+    expect(spec.services.web!.env.COPY).toBe(JWT);
   });
 });
