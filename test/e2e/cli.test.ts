@@ -189,7 +189,7 @@ describe('greenlight CLI', () => {
     expect(rollback.stdout).toContain('nothing to roll back for cli-shop: the last deploy ended rolled-back (the previous version is still live)');
     const promote = await gl('promote', APP);
     expect(promote.code).toBe(EXIT.refused);
-    expect(promote.stdout).toContain('no deploy of cli-shop is running: nothing to promote');
+    expect(promote.stdout).toContain('no deploy of cli-shop is running (the last one is failed): nothing to promote');
     const cancel = await gl('cancel', APP);
     expect(cancel.code).toBe(EXIT.refused);
   });
@@ -204,12 +204,14 @@ describe('greenlight CLI', () => {
     await expect.poll(async () => JSON.parse((await gl('status', APP, '--json')).stdout).deploy?.running, { timeout: 120_000, interval: 500, message: 'the no-wait deploy to end' }).toBe(false);
   });
 
-  it('unknown app: exit 2 with one clear line', async () => {
-    for (const command of ['status', 'history', 'rollback']) {
+  it('unknown app: exit 2 with one clear line, for every command that takes an app (history --json too)', async () => {
+    for (const command of ['status', 'history', 'rollback', 'promote', 'cancel']) {
       const result = await gl(command, 'no-such-app');
       expect(result.code).toBe(EXIT.invalid);
       expect(result.stdout).toBe('no deploy of no-such-app found: check the app name' + (command === 'history' ? '\n' : ' (greenlight history no-such-app)\n'));
     }
+    const json = await gl('history', 'no-such-app', '--json');
+    expect(json).toMatchObject({ code: EXIT.invalid, stdout: '[]\n' });
   });
 
   it('Temporal unreachable: exit 4, one line, no stack trace unless --verbose', async () => {

@@ -1,11 +1,11 @@
 /**
  * A stand-in for the Temporal client with only what the CLI's commands use (workflow.start, getHandle,
- * list; a handle's describe, query, result, executeUpdate, cancel, fetchHistory; connection.close), so
+ * list; a handle's describe (with the task queue), query, result, executeUpdate, cancel, fetchHistory; connection.close), so
  * the unit tier drives the whole CLI without a server. One app's deploys: `latest` is what describe,
  * query, result and updates see; `onStart` says what a newly started deploy does.
  */
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetryState, TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetryState, TerminatedFailure, TimeoutFailure, TimeoutType, TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { MESSAGES } from '../../src/names';
 import type { DeployInput, DeployStatus } from '../../src/types';
@@ -170,6 +170,16 @@ export function workflowFailure(type: string, message: string, status: DeploySta
 /** How result() fails when the workflow was cancelled. */
 export function workflowCancelled(): WorkflowFailedError {
   return new WorkflowFailedError('Workflow execution cancelled', new CancelledFailure('the deploy was cancelled'), RetryState.NON_RETRYABLE_FAILURE);
+}
+
+/** How result() fails when the workflow was terminated (as the SDK builds it from the history's event). */
+export function workflowTerminated(reason = 'stuck, terminated by an operator'): WorkflowFailedError {
+  return new WorkflowFailedError(reason, new TerminatedFailure(reason), RetryState.NON_RETRYABLE_FAILURE);
+}
+
+/** How result() fails when the server's execution timeout ended the workflow. */
+export function workflowTimedOut(): WorkflowFailedError {
+  return new WorkflowFailedError('Workflow execution timed out', new TimeoutFailure('Workflow execution timed out', undefined, TimeoutType.START_TO_CLOSE), RetryState.TIMEOUT);
 }
 
 /** How executeUpdate fails when the update's validator refuses. */
