@@ -123,7 +123,7 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('-r, --reason <text>', 'why (recorded in the deploy)', 'requested by operator')
     .option('--no-wait', 'return once a restore has started')
     .option('--json', 'print the result as JSON')
-    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host (for a restore)').default(taskQueueFromEnv()))
+    .option('--task-queue <name>', "task queue of the worker for a restore (default: the restored deploy's own)")
     .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
     .action((app: string, opts) => withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out })));
 

@@ -115,6 +115,8 @@ export { formatMs } from '../format';
 export interface LastDeploy {
   handle: WorkflowHandle<typeof deployWorkflow>;
   runId: string;
+  /** The task queue the deploy was started on (its worker's). */
+  taskQueue: string;
   running: boolean;
   workflowStatus: string;
   startTime: Date;
@@ -136,7 +138,7 @@ export async function lastDeploy(client: Client, app: string): Promise<LastDeplo
   const pinned = client.workflow.getHandle<typeof deployWorkflow>(handle.workflowId, description.runId);
   // A closed deploy carries its status in its result or failure details; a running one answers the query.
   const status = running ? await pinned.query(statusQuery).catch(() => null) : ((await awaitOutcome(pinned).catch(() => null))?.status ?? null);
-  return { handle: pinned, runId: description.runId, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
+  return { handle: pinned, runId: description.runId, taskQueue: description.taskQueue, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
 }
 
 /** The input a deploy was started with (its validated spec), read from its history. */

@@ -167,7 +167,7 @@ describe('greenlight rollback', () => {
     it.each([
       ['succeeds', EXIT.ok, async () => deployStatus({ liveColor: 'blue' }), 'deploy of shop succeeded: blue is live'],
       ['rolls back', EXIT.rolledBack, () => Promise.reject(workflowFailure(FAILURE_TYPES.rolledBack, 'rolled back, green stays live: v1 unhealthy', deployStatus({ outcome: 'rolled-back' }))), 'rolled back, green stays live: v1 unhealthy'],
-    ] as const)('the restore %s: exit %i', async (_, code, result, message) => {
+    ] as const)('the restore %s: exit %i (on the --task-queue given)', async (_, code, result, message) => {
       fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: null });
       const run = await gl(['rollback', 'shop', '--reason', 'v2 is slow', '--task-queue', 'host-a']);
       expect(run.code).toBe(code);
@@ -176,6 +176,27 @@ describe('greenlight rollback', () => {
       expect(options.taskQueue).toBe('host-a');
       expect(options.args[0]).toMatchObject({ requestedBy: 'greenlight rollback: v2 is slow', restore: { reason: 'v2 is slow', fromRunId: 'run-1' }, spec: { services: { backend: { image: 'shop-backend:v1' } } } });
       expect(options.staticSummary).toBe('Restore shop: backend=shop-backend:v1');
+    });
+
+    it("without --task-queue: on the restored deploy's own task queue, not the caller's GREENLIGHT_TASK_QUEUE", async () => {
+      vi.stubEnv('GREENLIGHT_TASK_QUEUE', 'the-callers-queue');
+      fake.latest = { ...fake.latest!, taskQueue: 'host-b' };
+      fake.onStart = () => running(deployStatus(), { runId: 'run-2' });
+      const run = await gl(['rollback', 'shop', '--no-wait']);
+      vi.unstubAllEnvs();
+      expect(run.code).toBe(EXIT.ok);
+      expect(fake.starts.map((start) => start.options.taskQueue)).toEqual(['host-b']);
+    });
+
+    it("a fleet deploy's restore: its queue and its hosts (with their own queues) again", async () => {
+      const fleetSpec = parseDeploySpec({ ...spec, hosts: [{ name: 'web-1' }, { name: 'web-2', taskQueue: 'edge-2' }] });
+      fake.latest = { ...fake.latest!, taskQueue: 'fleet-coordinator', input: { spec: fleetSpec } };
+      fake.onStart = () => running(deployStatus(), { runId: 'run-2' });
+      expect((await gl(['rollback', 'shop', '--no-wait'])).code).toBe(EXIT.ok);
+      const { options } = fake.starts[0]!;
+      expect(options.taskQueue).toBe('fleet-coordinator');
+      expect(options.args[0].spec.hosts).toEqual(fleetSpec.hosts);
+      expect(options.typedSearchAttributes).toContainEqual({ key: SEARCH_ATTRIBUTES.hosts, value: ['web-1', 'web-2'] });
     });
 
     it('--no-wait: exit 0 once the restore started', async () => {

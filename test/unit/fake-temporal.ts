@@ -19,6 +19,8 @@ export interface FakeRun {
   result: () => Promise<DeployStatus>;
   /** What the status query answers; null: the query fails (e.g. no worker). */
   status: DeployStatus | null;
+  /** The task queue it was started on, as describe() reports it (default: greenlight). */
+  taskQueue?: string;
   /** The deploy's input, for fetchHistory. */
   input?: DeployInput;
   /** Answers an update by name (rollback, promote); throw to refuse. */
@@ -75,7 +77,7 @@ export class FakeTemporal {
       async describe() {
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
-        return { runId: run.runId, status: { name: run.workflowStatus }, startTime: run.startTime ?? new Date('2026-11-28T10:00:00Z'), closeTime: run.closeTime };
+        return { runId: run.runId, taskQueue: run.taskQueue ?? 'greenlight', status: { name: run.workflowStatus }, startTime: run.startTime ?? new Date('2026-11-28T10:00:00Z'), closeTime: run.closeTime };
       },
       async query(definition: { name: string }) {
         if (definition.name !== MESSAGES.status) throw new Error(`unexpected query ${definition.name}`);
