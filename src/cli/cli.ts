@@ -10,7 +10,7 @@ import { loadDeploySpec } from '../config/load';
 import { deploySpecJsonSchema, deploySpecSchema } from '../config/schema';
 import { ConfigError } from '../errors';
 import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../settings';
-import { connectClient } from '../temporal';
+import { connectClient, lostTemporal } from '../temporal';
 import { cancel } from './commands/cancel';
 import { deploy } from './commands/deploy';
 import { history } from './commands/history';
@@ -80,6 +80,8 @@ export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}):
     const client = await connect();
     try {
       setExit(exitCodeOf(await command(client)));
+    } catch (err) {
+      throw lostTemporal(err);
     } finally {
       await client.connection.close();
     }

@@ -15,7 +15,7 @@ import { InfrastructureError } from '../../src/errors';
 import { FAILURE_TYPES, MESSAGES, SEARCH_ATTRIBUTES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
 import type { DoctorRequest } from '../../worker/doctor';
-import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
+import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, temporalUnavailable, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
 
 const work = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -414,6 +414,14 @@ describe('errors around the commands', () => {
     };
     const run = await gl(['cancel', 'shop']);
     expect(run).toMatchObject({ code: EXIT.unexpected, err: ['greenlight: 13 INTERNAL: boom'] });
+    expect(fake.closed).toBe(1);
+  });
+
+  it('Temporal lost after connecting (gRPC UNAVAILABLE while following a deploy): exit 4 saying the deploy goes on, not 7', async () => {
+    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result: () => Promise.reject(temporalUnavailable()), status: null });
+    const run = await gl(['deploy', '-f', SPEC_FILE]);
+    expect(run.code).toBe(EXIT.infrastructure);
+    expect(run.err).toEqual(['greenlight: lost the connection to Temporal (Connection dropped): a deploy it already started goes on there; follow it with `greenlight status` once Temporal is reachable again']);
     expect(fake.closed).toBe(1);
   });
 

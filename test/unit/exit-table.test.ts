@@ -14,7 +14,7 @@ import { runCli } from '../../src/cli/cli';
 import { EXIT } from '../../src/cli/exit-codes';
 import { FAILURE_TYPES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
-import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
+import { deployStatus, FakeTemporal, temporalUnavailable, updateRefused, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
 
 const BIN = resolve(__dirname, '..', '..', 'bin', 'greenlight');
 const work = mkdtempSync(join(tmpdir(), 'greenlight-exit-'));
@@ -97,6 +97,7 @@ const fakeRows: FakeRow[] = [
   { what: 'cancel of a finished deploy', args: ['cancel', 'shop'], code: EXIT.refused, latest: ended },
   { what: 'rollback refused by the validator', args: ['rollback', 'shop'], code: EXIT.refused, latest: deploying({ outcome: 'running', phase: 'cleanup' }, reject(updateRefused('too late'))) },
   { what: 'deploy finds Docker unreachable', args: DEPLOY, code: EXIT.infrastructure, started: failing(FAILURE_TYPES.validationFailed, { failureType: FAILURE_TYPES.infrastructure }) },
+  { what: 'Temporal lost while following a deploy', args: DEPLOY, code: EXIT.infrastructure, started: { result: reject(temporalUnavailable()), status: null } },
   { what: 'deploy cannot compensate', args: DEPLOY, code: EXIT.compensationFailed, started: failing(FAILURE_TYPES.compensationFailed, { outcome: 'compensation-failed' }) },
   { what: 'deploy cancelled, compensation failed', args: DEPLOY, code: EXIT.compensationFailed, started: { result: reject(workflowCancelled()), status: deployStatus({ outcome: 'compensation-failed' }) } },
   { what: 'deploy terminated', args: DEPLOY, code: EXIT.outcomeUnknown, started: { result: reject(workflowTerminated()), status: null } },

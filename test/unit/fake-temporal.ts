@@ -4,7 +4,7 @@
  * the unit tier drives the whole CLI without a server. One app's deploys: `latest` is what describe,
  * query, result and updates see; `onStart` says what a newly started deploy does.
  */
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ServiceError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetryState, TerminatedFailure, TimeoutFailure, TimeoutType, TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { MESSAGES } from '../../src/names';
@@ -187,4 +187,10 @@ export function workflowTimedOut(): WorkflowFailedError {
 /** How executeUpdate fails when the update's validator refuses. */
 export function updateRefused(reason: string): WorkflowUpdateFailedError {
   return new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message: reason }));
+}
+
+/** How a Temporal call fails when the server goes away after connecting (the SDK wraps gRPC's error). */
+export function temporalUnavailable(): ServiceError {
+  const grpc = Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14, details: 'Connection dropped', metadata: {} });
+  return new ServiceError('Failed to get Workflow execution history', { cause: grpc });
 }
