@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { clashesWithOtherApps, type OtherAppPorts } from '../../host/ports';
-import { parseAppPorts, renderAppConfig } from '../../host/builders/nginx';
+import { answeredByRouter, parseAppPorts, renderAppConfig } from '../../host/builders/nginx';
 import { nginxWarnings } from '../../host/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import { fleetHosts } from '../../src/config/hosts';
@@ -86,5 +86,18 @@ describe('nginxWarnings (nginx -t output)', () => {
 
   it('finds none in a clean run', () => {
     expect(nginxWarnings('nginx: the configuration file /p/nginx.conf syntax is ok\nnginx: configuration file /p/nginx.conf test is successful\n')).toEqual([]);
+  });
+});
+
+describe('answeredByRouter (paths verify does not probe through the router)', () => {
+  it.each([
+    ['/health', true],
+    ['/.greenlight/structure', true],
+    ['/health/green/backend', true],
+    ['/health/green/nobody', false],
+    ['/api/health', false],
+    ['/', false],
+  ])('%s -> %s', (path, answered) => {
+    expect(answeredByRouter(shop(), path)).toBe(answered);
   });
 });
