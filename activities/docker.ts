@@ -6,7 +6,7 @@
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
 import { HostPortInUseError, type DockerHost } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
-import { portIsFree } from '../host/ports';
+import { portIsFree, routerPortProblems } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
 import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
@@ -84,10 +84,7 @@ async function preflightDocker({ host, router, secrets }: DockerDeps, spec: Depl
       }
     }
   }
-  // The router port: ours already (the app is routed), or free for its first deploy.
-  if ((await router.readAppConfig(spec.app)) === null && !(await portIsFree(spec.router.port))) {
-    problems.push(`router.port: port ${spec.router.port} is already in use by another process: free it or choose another router port`);
-  }
+  problems.push(...(await routerPortProblems(router, spec)));
   if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
 }
 

@@ -1,8 +1,10 @@
 /**
  * Health activities (axios): the health gate before the switch, the latency baseline, verify after the
- * switch, and the health check of the previous color before a rollback. All probe containers directly
- * on their loopback host ports, bypassing the router.
+ * switch, and the health check of the previous color before a rollback. They probe containers directly
+ * on their loopback host ports; verify also probes through the router (the color's health route, and
+ * every path on the app's public route).
  */
+import { answeredByRouter } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
@@ -29,6 +31,8 @@ interface Target {
   kind: 'health' | 'traffic';
   /** On the container itself (not through nginx): the probes latency is measured on. */
   direct: boolean;
+  /** Through the app's public route on the router, as users reach it. */
+  routed?: boolean;
 }
 
 interface Probed {
@@ -76,10 +80,22 @@ function trafficTargets(spec: DeploySpec, color: Color): Target[] {
   ]);
 }
 
-/** A traffic probe fails on a 5xx or no answer; a health probe on anything but 2xx. */
+/**
+ * The service's paths as users reach them, through the router's public port (nginx passes the path on
+ * unchanged): a route prefix that does not match what the app serves answers 404 there, or another
+ * service answers. Paths nginx answers itself (its `/health`) prove nothing and are left out.
+ */
+function routedTargets(spec: DeploySpec): Target[] {
+  return Object.entries(spec.services).flatMap(([service, svc]) => [
+    ...svc.health.endpoints.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'health' as const })),
+    ...svc.verifyPaths.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'traffic' as const })),
+  ]).map(({ service, path, kind }) => ({ service, url: `http://127.0.0.1:${spec.router.port}${path}`, kind, direct: false, routed: true }));
+}
+
+/** A traffic probe fails on a 5xx or no answer (routed, also on a 404: the router sends it nowhere); a health probe on anything but 2xx. */
 function failed({ target, result }: Probed): boolean {
   if (target.kind === 'health') return !result.ok;
-  return result.status === null || result.status >= 500;
+  return result.status === null || result.status >= 500 || (target.routed === true && result.status === 404);
 }
 
 function describeFailures(bad: Probed[]): string[] {
@@ -165,7 +181,7 @@ async function measureBaseline({ probe }: Deps, spec: DeploySpec, color: Color):
 async function verify({ probe, clock }: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
   const v = spec.verify;
   const progress: VerifyProgress = lastHeartbeat<VerifyProgress>() ?? { startedAt: clock.now(), samples: 0, errors: 0, latencies: [], consecutiveHealthFailures: 0 };
-  const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color)];
+  const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
   let lastFailures = '';
   for (;;) {
     const results = await round(probe, targets, spec.health.timeout);
