@@ -71,6 +71,9 @@ const path = z
   .refine((value) => !value.split('/').some((segment) => segment === '.' || segment === '..'), 'must not have "." or ".." segments: write the path they lead to')
   .refine((value) => !value.includes('//'), 'must not have an empty segment ("//"): write the path with single slashes');
 
+/** Paths the router answers itself (host/builders/nginx.ts): a route there would be a duplicate location or shadowed. */
+const ROUTER_OWN_PATHS = ['/health', '/.greenlight'];
+
 const WHOLE_1 = 'must be a whole number, 1 or more';
 const WHOLE_1_100 = 'must be a whole number from 1 to 100';
 const SHARE = 'must be a share between 0 and 1 (0.01 = 1 %)';
@@ -144,7 +147,12 @@ const serviceSchema = z
       .describe('Image to deploy for this service; it must exist in the local Docker engine.'),
     port: port('Port the app listens on inside the container.'),
     hostPorts: hostPortsSchema,
-    route: path.default('/').describe('Path prefix nginx routes to this service on the public port (default "/").'),
+    route: path
+      .refine((route) => !ROUTER_OWN_PATHS.some((own) => route === own || route.startsWith(`${own}/`)), {
+        error: (issue) => `"${String(issue.input)}" is the router's own: nginx answers /health itself, /health/<color>/<service> for the probes and /.greenlight/ for greenlight: pick another path prefix`,
+      })
+      .default('/')
+      .describe('Path prefix nginx routes to this service on the public port (default "/"); "/api" serves "/api" and "/api/...", not "/apiary".'),
     env: z
       .record(notReserved(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")')), z.string({ error: 'must be a string (quote numbers in YAML)' }))
       .default({})

@@ -222,6 +222,12 @@ const badCases: BadCase[] = [
     path: 'services.frontend.route',
     hint: 'route "/api/" is already routed to service "backend" ("/api", the same prefix): give each service its own path prefix',
   },
+  ...['/health', '/health/', '/health/blue/web', '/.greenlight', '/.greenlight/structure'].map((route) => ({
+    name: `route "${route}" (the router's own)`,
+    edits: [['services.backend.route', route]] as Edit[],
+    path: 'services.backend.route',
+    hint: `"${route}" is the router's own: nginx answers /health itself`,
+  })),
   { name: 'health endpoint with ".."', edits: [['services.backend.health.endpoints', ['/api/../health']]], path: 'services.backend.health.endpoints.0', hint: 'must not have "." or ".." segments' },
   { name: 'verify path with "//"', edits: [['services.backend.verifyPaths', ['//items']]], path: 'services.backend.verifyPaths.0', hint: 'must not have an empty segment' },
 ];
