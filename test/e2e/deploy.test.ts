@@ -249,6 +249,17 @@ describe('blue/green deploy on the real parts', () => {
     expect(appEvents).toEqual([]);
   });
 
+  it('a network missing on the host: the preflight refuses it, nothing is started, nothing is switched', async () => {
+    await ensureDeployed();
+    const containersBefore = await appContainers(w.docker, APP);
+    const configBefore = await w.router.readAppConfig(APP);
+    const outcome = await deploy(V2, { network: 'gl-e2e-no-such-network' });
+    expect(outcome.exitCode).toBe(EXIT.invalid);
+    expect(outcome.message).toContain('network: Docker network "gl-e2e-no-such-network" does not exist on this host: create it');
+    expect(await appContainers(w.docker, APP)).toEqual(containersBefore);
+    expect(await w.router.readAppConfig(APP)).toBe(configBefore);
+  });
+
   it('a second deploy of the same app while one runs is refused with a clear message', async () => {
     await ensureDeployed({ color: 'green', images: V2 });
     const gated = withImages({ ...base, promotion: { manual: true, timeout: '5m' } }, { backend: 'greenlight-example-backend:v3' });
