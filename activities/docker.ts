@@ -4,7 +4,7 @@
  * labels, so every step is idempotent and every leftover findable.
  */
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
-import { HostPortInUseError, type DockerHost } from '../host/docker';
+import { HostPortInUseError, type DockerHost, type NetworkInfo } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
 import { portIsFree, routerPortProblems } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
@@ -64,12 +64,28 @@ async function readColorImages({ host }: DockerDeps, spec: DeploySpec, color: Co
 }
 
 /**
- * Checks that every secret the spec asks for is allowed and set on this worker, every image exists
- * locally and every host port of the target color is free (or ours).
+ * What is wrong with the spec's network on this host, if anything: it must exist, as a user-defined
+ * bridge (the schema already refuses host, none, bridge and container:<name> by name). Greenlight does
+ * not create it: its subnet and gateway are where PostgreSQL and Redis listen (scripts/docker.sh).
+ */
+export function networkProblem(name: string, network: NetworkInfo | null): string | null {
+  if (!network) return `network: Docker network "${name}" does not exist on this host: create it (docker network create ${name}; scripts/docker.sh makes "greenlight")`;
+  if (network.driver !== 'bridge' || network.defaultBridge) {
+    const what = network.defaultBridge ? "Docker's default bridge" : `a network of driver "${network.driver}"`;
+    return `network: Docker network "${name}" is ${what}: containers join a user-defined bridge network only (docker network create --driver bridge NAME)`;
+  }
+  return null;
+}
+
+/**
+ * Checks the network, that every secret the spec asks for is allowed and set on this worker, every image
+ * exists locally and every host port of the target color is free (or ours).
  */
 async function preflightDocker({ host, router, secrets }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
   const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
   await host.ping();
+  const network = networkProblem(spec.network, await host.networkOrNull(spec.network));
+  if (network) problems.push(network);
   for (const [service, svc] of Object.entries(spec.services)) {
     if (!(await host.imageExists(svc.image))) {
       problems.push(`services.${service}.image: image "${svc.image}" does not exist in the local Docker engine: build or load it first (docker build -t ${svc.image} ...)`);

@@ -28,6 +28,14 @@ export interface OneOffRun {
   output: string;
 }
 
+/** A Docker network as the preflight judges it. */
+export interface NetworkInfo {
+  name: string;
+  driver: string;
+  /** Docker's own `bridge` network (no name resolution between containers). */
+  defaultBridge: boolean;
+}
+
 /** Demultiplexes a non-TTY docker log stream (8-byte frame headers). */
 export function demuxLogs(buffer: Buffer): string {
   let out = '';
@@ -64,6 +72,21 @@ export class DockerHost {
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The network of that exact name (Docker also finds one by an id prefix: that is not it), with its
+   * driver and whether it is Docker's default bridge; null if there is none.
+   */
+  async networkOrNull(name: string): Promise<NetworkInfo | null> {
+    try {
+      const info = (await this.docker.getNetwork(name).inspect()) as Docker.NetworkInspectInfo;
+      if (info.Name !== name) return null;
+      return { name: info.Name, driver: info.Driver, defaultBridge: info.Options?.['com.docker.network.bridge.default_bridge'] === 'true' };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
       throw err;
     }
   }

@@ -3,7 +3,7 @@
  */
 import type Docker from 'dockerode';
 import { containerName, LABELS, type Color } from '../../src/names';
-import type { DeploySpec } from '../../src/config/schema';
+import { DEFAULT_LIMITS, type DeploySpec, type ServiceSpec } from '../../src/config/schema';
 
 export interface AppContainerInput {
   spec: DeploySpec;
@@ -23,6 +23,19 @@ export function appContainerLabels(app: string, service: string, color: Color, d
     [LABELS.deployId]: deployId,
     [LABELS.image]: image,
     [LABELS.role]: 'app',
+  };
+}
+
+/** The service's limits as HostConfig fields, for its app and one-off containers alike. */
+function limitsOf(svc: ServiceSpec): Pick<Docker.HostConfig, 'Memory' | 'MemorySwap' | 'PidsLimit' | 'SecurityOpt'> {
+  // A deploy validated before limits existed carries none: it gets the defaults a new one would.
+  const { memory, pids } = svc.limits ?? DEFAULT_LIMITS;
+  return {
+    Memory: memory,
+    // Equal to Memory: no swap on top, so the limit is the memory the container can use.
+    MemorySwap: memory,
+    PidsLimit: pids,
+    ...((svc.noNewPrivileges ?? true) ? { SecurityOpt: ['no-new-privileges:true'] } : {}),
   };
 }
 
@@ -56,6 +69,7 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv }:
       NetworkMode: spec.network,
       ExtraHosts: ['host.docker.internal:host-gateway'],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      ...limitsOf(svc),
     },
     // Only the color-specific alias: a shared one would let other containers reach the new color before the switch.
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerName(spec.app, service, color)] } } },
@@ -85,7 +99,7 @@ export function buildValidationContainer(spec: DeploySpec, commandIndex: number,
       [LABELS.role]: 'validate',
     },
     NetworkDisabled: true,
-    HostConfig: { NetworkMode: 'none', AutoRemove: false },
+    HostConfig: { NetworkMode: 'none', AutoRemove: false, ...limitsOf(spec.services[command.service]!) },
   };
 }
 
@@ -115,6 +129,6 @@ export function buildMigrationContainer(spec: DeploySpec, deployId: string, secr
       [LABELS.image]: svc.image,
       [LABELS.role]: 'migrate',
     },
-    HostConfig: { NetworkMode: spec.network, ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false },
+    HostConfig: { NetworkMode: spec.network, ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false, ...limitsOf(svc) },
   };
 }

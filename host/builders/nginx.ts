@@ -164,6 +164,14 @@ function servicesByRoute(spec: DeploySpec): string[] {
   return Object.keys(spec.services).sort((a, b) => spec.services[b]!.route.length - spec.services[a]!.route.length || a.localeCompare(b));
 }
 
+/**
+ * A route matches on a path-segment boundary: "/api" serves "/api" and "/api/...", not "/apiary" (a bare
+ * nginx prefix would). "/" and a route ending in "/" are already on one.
+ */
+export function routeMatches(route: string): string[] {
+  return route.endsWith('/') ? [route] : [`= ${route}`, `${route}/`];
+}
+
 function renderBody(spec: DeploySpec, structureHash: string): string {
   const services = Object.keys(spec.services).sort();
   // Per-color routes reach a color whatever the route, the not-yet-live one too: loopback only (the
@@ -178,11 +186,13 @@ function renderBody(spec: DeploySpec, structureHash: string): string {
 `,
     ),
   );
-  const routeLocations = servicesByRoute(spec).map(
-    (service) => `    location ${spec.services[service]!.route} {
+  const routeLocations = servicesByRoute(spec).flatMap((service) =>
+    routeMatches(spec.services[service]!.route).map(
+      (match) => `    location ${match} {
         proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
     }
 `,
+    ),
   );
   // The structure hash is written by Lua in the content phase: `return` would answer in the rewrite
   // phase, before allow/deny are checked, i.e. to anyone.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
-import { deploySpecSchema, type DeploySpec } from './schema';
+import { deploySpecSchema, reservedKeyMessage, type DeploySpec } from './schema';
 
 function formatPath(path: PropertyKey[]): string {
   return path.length === 0 ? '(spec)' : path.map(String).join('.');
@@ -25,12 +25,28 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
+/**
+ * Paths of every own `__proto__` key (YAML and JSON.parse make them): zod skips such a key without a
+ * word, so an env or service named so would vanish. Shared nodes (YAML aliases) are walked once.
+ */
+function protoKeyPaths(node: unknown, path: PropertyKey[] = [], seen = new Set<object>()): string[] {
+  if (typeof node !== 'object' || node === null || seen.has(node)) return [];
+  seen.add(node);
+  const here = Object.hasOwn(node, '__proto__') ? [formatPath([...path, '__proto__'])] : [];
+  return [...here, ...Object.entries(node).flatMap(([key, value]) => protoKeyPaths(value, [...path, Array.isArray(node) ? Number(key) : key], seen))];
+}
+
 /** Validates a parsed spec object; throws ConfigError listing every problem. */
 export function parseDeploySpec(input: unknown): DeploySpec {
   // reportInput: tells a missing field (input undefined) from one of the wrong type.
   const result = deploySpecSchema.safeParse(input, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.flatMap((issue) => formatIssue(issue).split('\n')));
+  const protoPaths = protoKeyPaths(input);
+  if (!result.success || protoPaths.length > 0) {
+    const issues = (result.error?.issues ?? []).flatMap((issue) => formatIssue(issue).split('\n'));
+    throw new ConfigError([
+      ...protoPaths.map((where) => `${where}: ${reservedKeyMessage('__proto__')}`),
+      ...issues.filter((issue) => !protoPaths.some((where) => issue.startsWith(`${where}: `))),
+    ]);
   }
   return result.data;
 }
@@ -40,7 +56,7 @@ export function withImageOverrides(raw: unknown, overrides: Record<string, strin
   if (Object.keys(overrides).length === 0) return raw;
   const spec = (raw ?? {}) as { services?: Record<string, Record<string, unknown>> };
   const services = { ...(spec.services ?? {}) };
-  const unknown = Object.keys(overrides).filter((name) => !(name in services));
+  const unknown = Object.keys(overrides).filter((name) => !Object.hasOwn(services, name));
   if (unknown.length > 0) {
     throw new ConfigError(unknown.map((name) => `--image ${name}=...: no service "${name}" in the spec: use one of ${Object.keys(services).join(', ') || '(none)'}`));
   }
@@ -53,7 +69,12 @@ export function parseDeploySpecYaml(text: string, source = 'spec'): unknown {
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => `${source}: YAML syntax error: ${e.message.split('\n')[0]}`));
   }
-  return doc.toJS();
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // yaml refuses aliases that expand past its count (a "billion laughs" bomb) with a ReferenceError.
+    throw new ConfigError([`${source}: YAML cannot be read: ${(err as Error).message.split('\n')[0]}: write the values out instead of repeating aliases`]);
+  }
 }
 
 export async function loadDeploySpec(file: string, imageOverrides: Record<string, string> = {}): Promise<DeploySpec> {

@@ -7,6 +7,17 @@ import { z } from 'zod';
 import { hostTaskQueue } from '../names';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+/**
+ * Names JavaScript objects already carry (`constructor`, `toString`, `__proto__`, ...): as a key of
+ * services, env or hostPorts, `name in services` finds one that is not there and `__proto__` is
+ * dropped (or swaps the object's prototype) on the way through; so they are refused as keys.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+export const reservedKeyMessage = (key: string) => `"${key}" is a reserved JavaScript property name (like constructor, toString, __proto__): pick another name`;
+const notReserved = <T extends z.ZodType<string>>(key: T) =>
+  key.refine((name) => !RESERVED_KEYS.has(name), { error: (issue) => reservedKeyMessage(String(issue.input)) });
+
 const nameField = (what: string) =>
   z
     .string({ error: `must be a string: the ${what} name` })
@@ -15,17 +26,35 @@ const nameField = (what: string) =>
 const DURATION = /^(\d+)(ms|s|m|h)$/;
 const DURATION_HINT = 'must be a duration such as "500ms", "5s", "2m", "1h" or a whole number of milliseconds';
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-/** A duration as "500ms", "5s", "2m", "1h", or a number of milliseconds; parsed to milliseconds. */
-const duration = (description: string, def: string) =>
+/**
+ * 24 days: Node's timers (the one-off containers' time limits, the probes') take at most 2^31-1 ms
+ * (24.8 days) and fire at once beyond it, so a longer duration would end a step immediately.
+ */
+export const MAX_DURATION_MS = 24 * 24 * 3_600_000;
+const DURATION_MAX_HINT = `must be at most 24 days ("576h", ${MAX_DURATION_MS} ms): longer time limits overflow the timers that enforce them`;
+const DURATION_ZERO_HINT = 'must be more than 0: a zero time limit or interval cannot mean "none" here';
+
+const durationMs = (value: number | string): number => {
+  if (typeof value === 'number') return value;
+  const [, amount, unit] = DURATION.exec(value)!;
+  return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+};
+
+/**
+ * A duration as "500ms", "5s", "2m", "1h", or a number of milliseconds; parsed to milliseconds, at most
+ * MAX_DURATION_MS. 0 only where `zero` says what it means (no drain, a single verify round).
+ */
+const duration = (description: string, def: string, zero?: string) =>
   z
     .union([z.number().int(DURATION_HINT).nonnegative(DURATION_HINT), z.string().regex(DURATION, DURATION_HINT)], { error: DURATION_HINT })
     .default(def)
-    .transform((value) => {
-      if (typeof value === 'number') return value;
-      const [, amount, unit] = DURATION.exec(value)!;
-      return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+    .transform((value, ctx) => {
+      const ms = durationMs(value);
+      if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: DURATION_MAX_HINT });
+      else if (ms === 0 && !zero) ctx.addIssue({ code: 'custom', message: DURATION_ZERO_HINT });
+      return ms;
     })
-    .describe(`${description} (default ${def})`);
+    .describe(`${description} (default ${def}${zero ? `; 0: ${zero}` : ''}; at most 24 days)`);
 
 const port = (description: string) =>
   z
@@ -37,12 +66,71 @@ const port = (description: string) =>
 
 const path = z
   .string()
-  .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a URL path starting with "/" (letters, digits, "-", "_", ".", "~", "/")');
+  .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a URL path starting with "/" (letters, digits, "-", "_", ".", "~", "/")')
+  // "/api/../etc" and "/api//x" name another path than they spell (nginx and clients normalise them).
+  .refine((value) => !value.split('/').some((segment) => segment === '.' || segment === '..'), 'must not have "." or ".." segments: write the path they lead to')
+  .refine((value) => !value.includes('//'), 'must not have an empty segment ("//"): write the path with single slashes');
+
+/** Paths the router answers itself (host/builders/nginx.ts): a route there would be a duplicate location or shadowed. */
+const ROUTER_OWN_PATHS = ['/health', '/.greenlight'];
 
 const WHOLE_1 = 'must be a whole number, 1 or more';
 const WHOLE_1_100 = 'must be a whole number from 1 to 100';
 const SHARE = 'must be a share between 0 and 1 (0.01 = 1 %)';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Docker's own network modes are not networks an app may join: on `host` the app listens on every
+ * interface past the loopback-only port bindings, `container:<name>` shares another container's
+ * namespace, `none` has no network, and the default `bridge` has no names to resolve. The worker checks
+ * at preflight that the network exists as a user-defined bridge.
+ */
+const NETWORK_MODES = new Set(['host', 'none', 'bridge', 'default']);
+const NETWORK_HINT = 'must name a user-defined bridge network, e.g. "greenlight" (docker network create greenlight)';
+const networkSchema = z
+  .string({ error: NETWORK_HINT })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, `${NETWORK_HINT}: letters, digits, "_", ".", "-"`)
+  .refine((name) => !NETWORK_MODES.has(name), {
+    error: (issue) => `${NETWORK_HINT}: "${String(issue.input)}" is a Docker network mode, which would bypass the loopback-only host ports or share another namespace`,
+  })
+  .default('greenlight')
+  .describe('User-defined bridge network the containers join (shared with PostgreSQL/Redis); not host, none, bridge or container:<name>.');
+
+const MEMORY = /^(\d+)(k|m|g)$/;
+const MEMORY_UNIT = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as const;
+/** Docker refuses less than 6 MiB; more than 1 TiB is a typo. */
+const MEMORY_MIN = 6 * MEMORY_UNIT.m;
+const MEMORY_MAX = 1024 * MEMORY_UNIT.g;
+const MEMORY_HINT = 'must be an amount of memory such as "256m" or "1g" (k, m, g: KiB, MiB, GiB; a number is bytes), from 6m to 1024g';
+
+const memoryBytes = (value: number | string): number => {
+  if (typeof value === 'number') return value;
+  const [, amount, unit] = MEMORY.exec(value)!;
+  return Number(amount) * MEMORY_UNIT[unit as keyof typeof MEMORY_UNIT];
+};
+
+const limitsSchema = z
+  .strictObject({
+    // A number is bytes: what a parsed spec holds (the worker validates the workflow's copy again).
+    memory: z
+      .union([z.number().int(MEMORY_HINT), z.string().regex(MEMORY, MEMORY_HINT)], { error: MEMORY_HINT })
+      .default('512m')
+      .transform((value, ctx) => {
+        const bytes = memoryBytes(value);
+        if (bytes < MEMORY_MIN || bytes > MEMORY_MAX) ctx.addIssue({ code: 'custom', message: MEMORY_HINT });
+        return bytes;
+      })
+      .describe('Memory limit of each container of the service, and of its one-off containers (default "512m"); parsed to bytes.'),
+    pids: z
+      .number({ error: 'must be a whole number of processes from 16 to 65536' })
+      .int('must be a whole number of processes from 16 to 65536')
+      .min(16, 'must be a whole number of processes from 16 to 65536')
+      .max(65536, 'must be a whole number of processes from 16 to 65536')
+      .default(512)
+      .describe('Most processes and threads a container may run (default 512): a fork bomb stops there.'),
+  })
+  .prefault({})
+  .describe('Resource limits of the service\'s containers, app and one-off (validation, migration).');
 
 const hostPortsSchema = z
   .strictObject({
@@ -59,13 +147,18 @@ const serviceSchema = z
       .describe('Image to deploy for this service; it must exist in the local Docker engine.'),
     port: port('Port the app listens on inside the container.'),
     hostPorts: hostPortsSchema,
-    route: path.default('/').describe('Path prefix nginx routes to this service on the public port (default "/").'),
+    route: path
+      .refine((route) => !ROUTER_OWN_PATHS.some((own) => route === own || route.startsWith(`${own}/`)), {
+        error: (issue) => `"${String(issue.input)}" is the router's own: nginx answers /health itself, /health/<color>/<service> for the probes and /.greenlight/ for greenlight: pick another path prefix`,
+      })
+      .default('/')
+      .describe('Path prefix nginx routes to this service on the public port (default "/"); "/api" serves "/api" and "/api/...", not "/apiary".'),
     env: z
-      .record(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")'), z.string({ error: 'must be a string (quote numbers in YAML)' }))
+      .record(notReserved(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")')), z.string({ error: 'must be a string (quote numbers in YAML)' }))
       .default({})
       .describe('Environment of the container. Kept in workflow history: put secrets in `secrets`.'),
     secrets: z
-      .array(z.string().regex(ENV_NAME, 'must be an environment variable name such as DB_PASSWORD'))
+      .array(notReserved(z.string().regex(ENV_NAME, 'must be an environment variable name such as DB_PASSWORD')))
       .default([])
       .describe("Names of secrets the worker gives the container when it is created; their values never enter workflow history. The worker must allow each (GREENLIGHT_SECRETS, GREENLIGHT_SECRETS_FILE); its own credentials (TEMPORAL_*, GREENLIGHT_*, DOCKER_*, AWS_*, GOOGLE_*, AZURE_*, SSH_*) never."),
     health: z
@@ -82,6 +175,11 @@ const serviceSchema = z
       .array(path)
       .default([])
       .describe('Extra user-facing paths probed during verify to measure error rate and latency (GET, must answer < 500).'),
+    limits: limitsSchema,
+    noNewPrivileges: z
+      .boolean({ error: 'must be true or false' })
+      .default(true)
+      .describe("Containers of the service (and its one-off containers) run with no-new-privileges: setuid binaries cannot raise a process's privileges (default true)."),
   })
   .describe('One service of the app: one container per color.');
 
@@ -108,7 +206,7 @@ const hostSchema = z
       .optional()
       .describe("This host's router port, if it differs from router.port."),
     hostPorts: z
-      .record(z.string(), hostPortsSchema)
+      .record(notReserved(z.string()), hostPortsSchema)
       .optional()
       .describe('Host ports per service on this host, where they differ from services.<name>.hostPorts.'),
   })
@@ -117,7 +215,7 @@ const hostSchema = z
 export const deploySpecSchema = z
   .strictObject({
     app: nameField('app').describe('App name: the deploy lock, container names and nginx upstreams derive from it.'),
-    network: z.string().min(1, 'must name a Docker network, e.g. "greenlight"').default('greenlight').describe('Docker network the containers join (shared with PostgreSQL/Redis).'),
+    network: networkSchema,
     router: z
       .strictObject({
         port: port('Public port nginx serves the app on.').default(4001),
@@ -125,7 +223,7 @@ export const deploySpecSchema = z
       .prefault({})
       .describe('The nginx router of the app.'),
     services: z
-      .record(nameField('service'), serviceSchema, {
+      .record(notReserved(nameField('service')), serviceSchema, {
         error: (issue) => (issue.code === 'invalid_type' ? 'must map service names to services, e.g. { backend: { image: ..., port: 4000, ... } }' : undefined),
       })
       .refine((services) => Object.keys(services).length > 0, 'needs at least one service')
@@ -141,7 +239,7 @@ export const deploySpecSchema = z
       .describe('Health gate before the switch.'),
     verify: z
       .strictObject({
-        window: duration('How long the new color is watched after the switch', '30s'),
+        window: duration('How long the new color is watched after the switch', '30s', 'one probe round'),
         interval: duration('Time between probe rounds', '250ms'),
         maxErrorRate: z.number().min(0, SHARE).max(1, SHARE).default(0.01).describe('Rollback when the error rate exceeds this share (default 0.01 = 1 %).'),
         maxLatencyIncreaseMs: z.number().min(0, 'must be a number of milliseconds, 0 or more').default(200).describe('Rollback when median latency exceeds the pre-switch baseline by more than this (default 200).'),
@@ -176,7 +274,7 @@ export const deploySpecSchema = z
     cleanup: z
       .strictObject({
         previous: z.enum(['stop', 'remove', 'keep']).default('stop').describe('What happens to the previous color: stop (kept for a fast rollback), remove, or keep running.'),
-        drain: duration('Time the previous color keeps serving in-flight requests after the switch', '2s'),
+        drain: duration('Time the previous color keeps serving in-flight requests after the switch', '2s', 'no drain'),
       })
       .prefault({})
       .describe('What happens to the previous color after a successful deploy.'),
@@ -196,7 +294,7 @@ export const deploySpecSchema = z
   .superRefine((spec, ctx) => {
     checkHosts(spec, ctx);
     const hostPorts = new Map<number, string>();
-    const routes = new Map<string, string>();
+    const routes = new Map<string, { service: string; route: string }>();
     for (const [name, service] of Object.entries(spec.services)) {
       for (const color of ['blue', 'green'] as const) {
         const hostPort = service.hostPorts[color];
@@ -209,14 +307,17 @@ export const deploySpecSchema = z
         }
         hostPorts.set(hostPort, where);
       }
-      const routeOwner = routes.get(service.route);
+      // "/api" and "/api/" are one prefix to nginx (it serves "/api/..." for both): one service each.
+      const prefix = service.route.length > 1 ? service.route.replace(/\/$/, '') : service.route;
+      const routeOwner = routes.get(prefix);
       if (routeOwner) {
-        ctx.addIssue({ code: 'custom', path: ['services', name, 'route'], message: `route "${service.route}" is already routed to service "${routeOwner}": give each service its own path prefix` });
+        const same = routeOwner.route === service.route ? '' : ` ("${routeOwner.route}", the same prefix)`;
+        ctx.addIssue({ code: 'custom', path: ['services', name, 'route'], message: `route "${service.route}" is already routed to service "${routeOwner.service}"${same}: give each service its own path prefix` });
       }
-      routes.set(service.route, name);
+      routes.set(prefix, { service: name, route: service.route });
     }
     spec.validate.commands.forEach((command, index) => {
-      if (!(command.service in spec.services)) {
+      if (!Object.hasOwn(spec.services, command.service)) {
         ctx.addIssue({
           code: 'custom',
           path: ['validate', 'commands', index, 'service'],
@@ -224,7 +325,7 @@ export const deploySpecSchema = z
         });
       }
     });
-    if (spec.migrate && !(spec.migrate.service in spec.services)) {
+    if (spec.migrate && !Object.hasOwn(spec.services, spec.migrate.service)) {
       ctx.addIssue({ code: 'custom', path: ['migrate', 'service'], message: `unknown service "${spec.migrate.service}": use one of ${Object.keys(spec.services).join(', ')}` });
     }
     if (spec.health.timeout > spec.health.deadline) {
@@ -256,7 +357,7 @@ function checkHosts(spec: SpecBeforeChecks, ctx: z.RefinementCtx): void {
     if (owner) ctx.addIssue({ code: 'custom', path: ['hosts', index, 'taskQueue'], message: `task queue "${queue}" is already host ${owner}'s: one worker (one queue) per host` });
     queues.set(queue, host.name);
     for (const service of Object.keys(host.hostPorts ?? {})) {
-      if (!(service in spec.services)) {
+      if (!Object.hasOwn(spec.services, service)) {
         ctx.addIssue({ code: 'custom', path: ['hosts', index, 'hostPorts', service], message: `unknown service "${service}": use one of ${Object.keys(spec.services).join(', ')}` });
       }
     }
@@ -286,6 +387,9 @@ export type DeploySpecInput = z.input<typeof deploySpecSchema>;
 /** The validated spec with defaults applied and durations in milliseconds. */
 export type DeploySpec = z.output<typeof deploySpecSchema>;
 export type ServiceSpec = DeploySpec['services'][string];
+
+/** The limits a service gets when its spec names none. */
+export const DEFAULT_LIMITS: ServiceSpec['limits'] = limitsSchema.parse({});
 
 /** The JSON Schema of the spec as users write it (`greenlight schema`; examples/greenlight.schema.json). */
 export function deploySpecJsonSchema(): unknown {

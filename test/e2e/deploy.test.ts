@@ -122,6 +122,14 @@ describe('blue/green deploy on the real parts', () => {
       { name: `${APP}-backend-blue`, state: 'running', image: 'greenlight-example-backend:v1' },
       { name: `${APP}-frontend-blue`, state: 'running', image: 'greenlight-example-frontend:v1' },
     ]);
+    // The spec's default limits reach Docker, and the example app runs under them.
+    const { HostConfig } = await w.docker.getContainer(`${APP}-backend-blue`).inspect();
+    expect({ memory: HostConfig.Memory, swap: HostConfig.MemorySwap, pids: HostConfig.PidsLimit, securityOpt: HostConfig.SecurityOpt }).toEqual({
+      memory: 512 * 1024 ** 2,
+      swap: 512 * 1024 ** 2,
+      pids: 512,
+      securityOpt: ['no-new-privileges:true'],
+    });
   });
 
   it('second deploy under continuous load: traffic on the new color, old color stopped, zero failed requests', async () => {
@@ -241,6 +249,17 @@ describe('blue/green deploy on the real parts', () => {
     expect(appEvents).toEqual([]);
   });
 
+  it('a network missing on the host: the preflight refuses it, nothing is started, nothing is switched', async () => {
+    await ensureDeployed();
+    const containersBefore = await appContainers(w.docker, APP);
+    const configBefore = await w.router.readAppConfig(APP);
+    const outcome = await deploy(V2, { network: 'gl-e2e-no-such-network' });
+    expect(outcome.exitCode).toBe(EXIT.invalid);
+    expect(outcome.message).toContain('network: Docker network "gl-e2e-no-such-network" does not exist on this host: create it');
+    expect(await appContainers(w.docker, APP)).toEqual(containersBefore);
+    expect(await w.router.readAppConfig(APP)).toBe(configBefore);
+  });
+
   it('a second deploy of the same app while one runs is refused with a clear message', async () => {
     await ensureDeployed({ color: 'green', images: V2 });
     const gated = withImages({ ...base, promotion: { manual: true, timeout: '5m' } }, { backend: 'greenlight-example-backend:v3' });
@@ -263,6 +282,8 @@ describe('blue/green deploy on the real parts', () => {
     ['an unknown key', { ...base, replicas: 3 }, 'replicas: unknown key: remove it or check its spelling'],
     ['a port out of range', { ...base, router: { port: 70000 } }, 'router.port: must be a port number between 1 and 65535'],
     ['a missing image', { ...base, services: { ...base.services, backend: { ...base.services.backend, image: undefined } } }, 'services.backend.image: is required'],
+    ['network: host', { ...base, network: 'host' }, 'network: must name a user-defined bridge network, e.g. "greenlight" (docker network create greenlight): "host" is a Docker network mode'],
+    ['a route with ".."', { ...base, services: { ...base.services, backend: { ...base.services.backend, route: '/../etc' } } }, 'services.backend.route: must not have "." or ".." segments'],
   ])('bad spec input (%s) through the CLI: a clear error naming the field, nothing touched', async (_name, spec, message) => {
     await ensureDeployed();
     const containersBefore = await appContainers(w.docker, APP);

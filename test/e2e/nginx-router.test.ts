@@ -3,6 +3,7 @@
  * when one must run), so every test runs alone and the stack's nginx is never touched.
  */
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { adminSocketPath, renderAppConfig, renderMainConfig, structureHash } fro
 import { NginxRouter, RouterConfigRejectedError } from '../../host/nginx';
 import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
+import { parseDeploySpec } from '../../src/config/load';
 
 const run = promisify(execFile);
 
@@ -184,5 +186,37 @@ describe('nginx warnings are errors', () => {
     // A warning the live configs already have is not the candidate's: the first app still switches.
     await writeFile(join(router.appsDir, 'nginx-e2e-other.conf'), renderAppConfig(other, { live: 'blue', backup: null }), { mode: 0o600 });
     await expect(router.applyRoute(spec, { live: 'green', backup: null })).resolves.toMatchObject({ route: { live: 'green', backup: null } });
+  });
+});
+
+describe('routes on a path-segment boundary', () => {
+  it('"/api" serves /api and /api/..., while /apiary goes to the service on "/"', async () => {
+    const twoRoutes = parseDeploySpec({
+      app: APP,
+      router: { port: BASE },
+      services: {
+        api: { image: 'api:v1', port: 8080, hostPorts: { blue: BASE + 3, green: BASE + 4 }, route: '/api' },
+        web: { image: 'web:v1', port: 8080, hostPorts: { blue: BASE + 1, green: BASE + 2 }, route: '/' },
+      },
+    });
+    // Stand-ins for the blue containers on their host ports: each answers with its name and the path.
+    const servers = ['api', 'web'].map((name) => http.createServer((req, res) => res.end(`${name} ${req.url}`)));
+    await Promise.all(servers.map((server, i) => new Promise<void>((resolve) => server.listen(i === 0 ? BASE + 3 : BASE + 1, '127.0.0.1', resolve))));
+    try {
+      const prefix = await scratchPrefix('greenlight-routes-');
+      const router = new NginxRouter({ prefix, workerProcesses: 1 });
+      started.push(router);
+      await router.ensureRunning();
+      await router.applyRoute(twoRoutes, { live: 'blue', backup: null });
+      const bodyOf = async (path: string) => (await get(`http://127.0.0.1:${BASE}${path}`)).body;
+      expect(await bodyOf('/api')).toBe('api /api');
+      expect(await bodyOf('/api?page=2')).toBe('api /api?page=2');
+      expect(await bodyOf('/api/items')).toBe('api /api/items');
+      expect(await bodyOf('/apiary')).toBe('web /apiary');
+      expect(await bodyOf('/apix/items')).toBe('web /apix/items');
+      expect(await bodyOf('/')).toBe('web /');
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 });

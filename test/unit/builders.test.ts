@@ -30,6 +30,9 @@ const web = (overrides: { blue?: number; green?: number; route?: string; image?:
     route: overrides.route ?? '/',
   });
 
+/** HostConfig of a service's containers (app and one-off) under the default limits: 512 MiB, no swap, 512 pids, no-new-privileges. */
+const DEFAULT_LIMITS = { Memory: 536_870_912, MemorySwap: 536_870_912, PidsLimit: 512, SecurityOpt: ['no-new-privileges:true'] };
+
 describe('buildAppContainer', () => {
   it('builds the create options of one service and color', () => {
     expect(
@@ -62,16 +65,17 @@ describe('buildAppContainer', () => {
         NetworkMode: 'greenlight',
         ExtraHosts: ['host.docker.internal:host-gateway'],
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+        ...DEFAULT_LIMITS,
       },
       NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['shop-backend-green'] } } },
     });
   });
 
-  it('uses the blue host port and a custom network for blue', () => {
+  it("uses the blue host port, a custom network and the service's own limits (no-new-privileges off) for blue", () => {
     const s = parseDeploySpec({
       app: 'cart',
       network: 'backplane',
-      services: { api: { image: 'cart-api:1', port: 8080, hostPorts: { blue: 6001, green: 6002 } } },
+      services: { api: { image: 'cart-api:1', port: 8080, hostPorts: { blue: 6001, green: 6002 }, limits: { memory: '1g', pids: 100 }, noNewPrivileges: false } },
     });
     expect(buildAppContainer({ spec: s, service: 'api', color: 'blue', deployId: 'd-9', secretEnv: {} })).toEqual({
       name: 'cart-api-blue',
@@ -93,6 +97,9 @@ describe('buildAppContainer', () => {
         NetworkMode: 'backplane',
         ExtraHosts: ['host.docker.internal:host-gateway'],
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+        Memory: 1_073_741_824,
+        MemorySwap: 1_073_741_824,
+        PidsLimit: 100,
       },
       NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['cart-api-blue'] } } },
     });
@@ -131,8 +138,28 @@ describe('buildValidationContainer', () => {
         'greenlight.role': 'validate',
       },
       NetworkDisabled: true,
-      HostConfig: { NetworkMode: 'none', AutoRemove: false },
+      HostConfig: { NetworkMode: 'none', AutoRemove: false, ...DEFAULT_LIMITS },
     });
+  });
+
+  it("takes the limits of the command's service", () => {
+    const s = parseDeploySpec({ ...shopInput(), services: { ...shopInput().services, backend: { ...shopInput().services.backend!, limits: { memory: '64m', pids: 32 } } } });
+    expect(buildValidationContainer(s, 0, 'd-1').HostConfig).toEqual({
+      NetworkMode: 'none',
+      AutoRemove: false,
+      Memory: 67_108_864,
+      MemorySwap: 67_108_864,
+      PidsLimit: 32,
+      SecurityOpt: ['no-new-privileges:true'],
+    });
+  });
+
+  it('gives a spec validated before limits existed (an in-flight deploy) the default limits', () => {
+    const s = shop();
+    const backend = s.services.backend! as Partial<typeof s.services.backend>;
+    delete backend.limits;
+    delete backend.noNewPrivileges;
+    expect(buildValidationContainer(s, 0, 'd-1').HostConfig).toEqual({ NetworkMode: 'none', AutoRemove: false, ...DEFAULT_LIMITS });
   });
 
   it('throws on a command index out of range', () => {
@@ -164,7 +191,7 @@ describe('buildMigrationContainer', () => {
         'greenlight.image': 'shop-backend:v2',
         'greenlight.role': 'migrate',
       },
-      HostConfig: { NetworkMode: 'greenlight', ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false },
+      HostConfig: { NetworkMode: 'greenlight', ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false, ...DEFAULT_LIMITS },
     });
   });
 
@@ -355,9 +382,22 @@ server {
       '    location = /health/green/backend {',
       '    location = /health/blue/frontend {',
       '    location = /health/green/frontend {',
-      '    location /api {',
+      '    location = /api {',
+      '    location /api/ {',
       '    location / {',
     ]);
+  });
+
+  it.each([
+    ['/api', ['= /api', '/api/']],
+    ['/api/v1', ['= /api/v1', '/api/v1/']],
+    ['/api/', ['/api/']],
+    ['/', ['/']],
+  ])('routes %j on a path-segment boundary (never "/apiary" for "/api")', (route, matches) => {
+    const text = renderAppConfig(web({ route }), { live: 'blue', backup: null });
+    const routeLines = text.split('\n').filter((line) => line.startsWith('    location ') && !line.includes('health') && !line.includes('.greenlight'));
+    expect(routeLines).toEqual(matches.map((match) => `    location ${match} {`));
+    for (const match of matches) expect(text).toContain(`    location ${match} {\n        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
   });
 
   it('probes the first health endpoint of each service', () => {

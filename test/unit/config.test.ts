@@ -57,6 +57,12 @@ const PORT_HINT = 'must be a port number between 1 and 65535';
 const DURATION_HINT = 'must be a duration such as "500ms", "5s", "2m", "1h" or a whole number of milliseconds';
 const NAME_HINT = 'must be 2-32 lowercase letters, digits or dashes, starting with a letter';
 const UNKNOWN_KEY_HINT = 'unknown key: remove it or check its spelling';
+const NETWORK_HINT = 'must name a user-defined bridge network, e.g. "greenlight" (docker network create greenlight)';
+const MEMORY_HINT = 'must be an amount of memory such as "256m" or "1g"';
+const DURATION_MAX_HINT = 'must be at most 24 days ("576h", 2073600000 ms): longer time limits overflow the timers that enforce them';
+const reserved = (key: string) => `"${key}" is a reserved JavaScript property name (like constructor, toString, __proto__): pick another name`;
+/** A third service that clashes with nothing in the base spec. */
+const otherService = () => ({ image: 'x:1', port: 1, hostPorts: { blue: 6001, green: 6002 }, route: '/other' });
 
 const badCases: BadCase[] = [
   { name: 'missing app', edits: [['app', REMOVE]], path: 'app', hint: 'is required' },
@@ -161,6 +167,69 @@ const badCases: BadCase[] = [
   { name: 'maxErrorRate > 1', edits: [['verify.maxErrorRate', 1.5]], path: 'verify.maxErrorRate', hint: 'must be a share between 0 and 1 (0.01 = 1 %)' },
   { name: 'negative maxErrorRate', edits: [['verify.maxErrorRate', -0.1]], path: 'verify.maxErrorRate', hint: 'must be a share between 0 and 1 (0.01 = 1 %)' },
   { name: 'bad cleanup.previous', edits: [['cleanup.previous', 'delete']], path: 'cleanup.previous', hint: 'expected one of "stop"|"remove"|"keep"' },
+  // Networks: Docker's own modes bypass the loopback-only host ports or share another namespace.
+  ...['host', 'none', 'bridge', 'default'].map((network) => ({
+    name: `network "${network}"`,
+    edits: [['network', network]] as Edit[],
+    path: 'network',
+    hint: `${NETWORK_HINT}: "${network}" is a Docker network mode`,
+  })),
+  { name: 'network "container:<name>"', edits: [['network', 'container:shop-db']], path: 'network', hint: NETWORK_HINT },
+  { name: 'network with a slash', edits: [['network', 'a/b']], path: 'network', hint: NETWORK_HINT },
+  { name: 'empty network', edits: [['network', '']], path: 'network', hint: NETWORK_HINT },
+  { name: 'network given as a number', edits: [['network', 7]], path: 'network', hint: NETWORK_HINT },
+  // Limits.
+  { name: 'memory without a unit', edits: [['services.backend.limits', { memory: '512' }]], path: 'services.backend.limits.memory', hint: MEMORY_HINT },
+  { name: 'memory below Docker\'s 6m', edits: [['services.backend.limits', { memory: '5m' }]], path: 'services.backend.limits.memory', hint: MEMORY_HINT },
+  { name: 'memory above 1024g', edits: [['services.backend.limits', { memory: '2048g' }]], path: 'services.backend.limits.memory', hint: MEMORY_HINT },
+  { name: 'pids of 0', edits: [['services.backend.limits', { pids: 0 }]], path: 'services.backend.limits.pids', hint: 'must be a whole number of processes from 16 to 65536' },
+  { name: 'unknown key in limits', edits: [['services.backend.limits', { cpu: 2 }]], path: 'services.backend.limits.cpu', hint: UNKNOWN_KEY_HINT },
+  { name: 'noNewPrivileges as a string', edits: [['services.backend.noNewPrivileges', 'no']], path: 'services.backend.noNewPrivileges', hint: 'must be true or false' },
+  // Durations: timers take at most 2^31-1 ms; 0 is refused where it cannot mean "none".
+  { name: 'duration that overflows', edits: [['timeout', '9999999999999999999999h']], path: 'timeout', hint: DURATION_MAX_HINT },
+  { name: 'duration of 25 days', edits: [['promotion.timeout', '600h']], path: 'promotion.timeout', hint: DURATION_MAX_HINT },
+  { name: 'duration in ms above 24 days', edits: [['migrate', { service: 'backend', run: ['m'], timeout: 2 ** 31 }]], path: 'migrate.timeout', hint: DURATION_MAX_HINT },
+  { name: 'unsafe integer duration', edits: [['health.deadline', 2 ** 60]], path: 'health.deadline', hint: DURATION_HINT },
+  ...(['timeout', 'health.timeout', 'health.interval', 'health.deadline', 'verify.interval', 'promotion.timeout', 'fleet.hostTimeout'] as const).map((field) => ({
+    name: `${field} of 0`,
+    edits: [[field, field === 'health.deadline' ? '0s' : 0], ...(field.startsWith('fleet') ? [['hosts', [{ name: 'h1' }]]] : [])] as Edit[],
+    path: field,
+    hint: 'must be more than 0',
+  })),
+  { name: 'validation command timeout of 0', edits: [['validate.commands', [{ name: 'unit', service: 'backend', run: ['x'], timeout: '0ms' }]]], path: 'validate.commands.0.timeout', hint: 'must be more than 0' },
+  { name: 'migrate timeout of 0', edits: [['migrate', { service: 'backend', run: ['x'], timeout: 0 }]], path: 'migrate.timeout', hint: 'must be more than 0' },
+  // Prototype names: `in` would find them on every object, and __proto__ is dropped on the way.
+  { name: 'service named constructor', edits: [['services.constructor', otherService()]], path: 'services.constructor', hint: reserved('constructor') },
+  { name: 'env named toString', edits: [['services.backend.env', { toString: 'x' }]], path: 'services.backend.env.toString', hint: reserved('toString') },
+  { name: 'env named __proto__', edits: [['services.backend.env', JSON.parse('{"__proto__": "x"}')]], path: 'services.backend.env.__proto__', hint: reserved('__proto__') },
+  { name: 'secret named hasOwnProperty', edits: [['services.backend.secrets', ['hasOwnProperty']]], path: 'services.backend.secrets.0', hint: reserved('hasOwnProperty') },
+  { name: 'host port override of service valueOf', edits: [['hosts', [{ name: 'h1', hostPorts: { valueOf: { blue: 7001, green: 7002 } } }]]], path: 'hosts.0.hostPorts.valueOf', hint: reserved('valueOf') },
+  {
+    name: 'validation command naming service toString',
+    edits: [['validate.commands', [{ name: 'unit', service: 'toString', run: ['npm', 'test'] }]]],
+    path: 'validate.commands.0.service',
+    hint: 'unknown service "toString": use one of backend, frontend',
+  },
+  { name: 'migrate naming service constructor', edits: [['migrate', { service: 'constructor', run: ['m'] }]], path: 'migrate.service', hint: 'unknown service "constructor"' },
+  // Routes and paths: each names one path, on a segment boundary.
+  { name: 'route with a ".." segment', edits: [['services.backend.route', '/../etc']], path: 'services.backend.route', hint: 'must not have "." or ".." segments' },
+  { name: 'route with a "." segment', edits: [['services.backend.route', '/api/./v1']], path: 'services.backend.route', hint: 'must not have "." or ".." segments' },
+  { name: 'route with "//"', edits: [['services.backend.route', '/api//v1']], path: 'services.backend.route', hint: 'must not have an empty segment ("//")' },
+  { name: 'route "//"', edits: [['services.backend.route', '//']], path: 'services.backend.route', hint: 'must not have an empty segment ("//")' },
+  {
+    name: 'route "/api/" beside "/api"',
+    edits: [['services.frontend.route', '/api/']],
+    path: 'services.frontend.route',
+    hint: 'route "/api/" is already routed to service "backend" ("/api", the same prefix): give each service its own path prefix',
+  },
+  ...['/health', '/health/', '/health/blue/web', '/.greenlight', '/.greenlight/structure'].map((route) => ({
+    name: `route "${route}" (the router's own)`,
+    edits: [['services.backend.route', route]] as Edit[],
+    path: 'services.backend.route',
+    hint: `"${route}" is the router's own: nginx answers /health itself`,
+  })),
+  { name: 'health endpoint with ".."', edits: [['services.backend.health.endpoints', ['/api/../health']]], path: 'services.backend.health.endpoints.0', hint: 'must not have "." or ".." segments' },
+  { name: 'verify path with "//"', edits: [['services.backend.verifyPaths', ['//items']]], path: 'services.backend.verifyPaths.0', hint: 'must not have an empty segment' },
 ];
 
 describe('parseDeploySpec: bad input', () => {
@@ -223,6 +292,8 @@ describe('parseDeploySpec: defaults', () => {
           secrets: [],
           health: { endpoints: ['/health'] },
           verifyPaths: [],
+          limits: { memory: 512 * 1024 ** 2, pids: 512 },
+          noNewPrivileges: true,
         },
       },
       health: { interval: 500, timeout: 2000, successes: 3, deadline: 60_000 },
@@ -249,6 +320,29 @@ describe('parseDeploySpec: defaults', () => {
     [750, 750],
   ] as [string | number, number][])('parses the duration %j to %d ms', (input, ms) => {
     expect(parseDeploySpec(edited(validSpec(), [['verify.window', input]])).verify.window).toBe(ms);
+  });
+
+  it.each([
+    ['verify.window', 0],
+    ['cleanup.drain', 0],
+    ['timeout', '576h'],
+    ['promotion.timeout', 2_073_600_000],
+  ] as [string, string | number][])('accepts %s = %j (0 means what it says; 24 days is the most)', (field, value) => {
+    const spec = parseDeploySpec(edited(validSpec(), [[field, value]])) as unknown as Json;
+    const [section, key] = field.split('.');
+    const parsed = key ? (spec[section!] as Json)[key] : spec[section!];
+    expect(parsed).toBe(typeof value === 'number' ? value : 2_073_600_000);
+  });
+
+  it.each([
+    ['6m', 6 * 1024 ** 2],
+    ['8192k', 8192 * 1024],
+    ['1g', 1024 ** 3],
+    [1024 ** 3, 1024 ** 3],
+  ] as [string | number, number][])('parses the memory limit %j to %d bytes', (memory, bytes) => {
+    const spec = parseDeploySpec(edited(validSpec(), [['services.backend.limits', { memory, pids: 64 }], ['services.backend.noNewPrivileges', false]]));
+    expect(spec.services.backend!.limits).toEqual({ memory: bytes, pids: 64 });
+    expect(spec.services.backend!.noNewPrivileges).toBe(false);
   });
 
   it('keeps values that are given instead of the defaults', () => {
@@ -299,6 +393,11 @@ describe('withImageOverrides', () => {
     expect(error.issues).toEqual(['--image web=...: no service "web" in the spec: use one of backend, frontend']);
   });
 
+  it.each(['constructor', 'toString'])('rejects --image %s=... (a prototype name is no service of the spec)', (name) => {
+    const error = configError(() => withImageOverrides(validSpec(), { [name]: 'x:1' }));
+    expect(error.issues).toEqual([`--image ${name}=...: no service "${name}" in the spec: use one of backend, frontend`]);
+  });
+
   it('says "(none)" when the spec has no services', () => {
     const error = configError(() => withImageOverrides({ app: 'shop' }, { web: 'web:2' }));
     expect(error.issues).toEqual(['--image web=...: no service "web" in the spec: use one of (none)']);
@@ -315,6 +414,26 @@ describe('parseDeploySpecYaml', () => {
     expect(error.issues.length).toBeGreaterThanOrEqual(1);
     for (const issue of error.issues) expect(issue).toMatch(/^greenlight\.yml: YAML syntax error: /);
     expect(error.issues.every((issue) => !issue.includes('\n'))).toBe(true);
+  });
+
+  it('reports a YAML alias bomb as a ConfigError, not a ReferenceError', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [from, to] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e']]) levels.push(`${to}: &${to} [${Array(9).fill(`*${from}`).join(', ')}]`);
+    const error = configError(() => parseDeploySpecYaml(`${levels.join('\n')}\n`, 'bomb.yml'));
+    expect(error.issues).toEqual([expect.stringMatching(/^bomb\.yml: YAML cannot be read: Excessive alias count .*: write the values out instead of repeating aliases$/)]);
+  });
+
+  it('keeps a few aliases working', () => {
+    expect(parseDeploySpecYaml('base: &env { A: "1" }\nother: *env\n')).toEqual({ base: { A: '1' }, other: { A: '1' } });
+  });
+
+  it('names a __proto__ key written in YAML (zod alone would drop it without a word)', () => {
+    const yaml = 'app: shop\nservices:\n  __proto__: { image: x, port: 1, hostPorts: { blue: 6001, green: 6002 } }\n  web:\n    image: x\n    port: 1\n    hostPorts: { blue: 5001, green: 5002 }\n    env: { __proto__: x, A: b }\n';
+    const error = configError(() => parseDeploySpec(parseDeploySpecYaml(yaml)));
+    expect(error.issues).toEqual([
+      'services.__proto__: "__proto__" is a reserved JavaScript property name (like constructor, toString, __proto__): pick another name',
+      'services.web.env.__proto__: "__proto__" is a reserved JavaScript property name (like constructor, toString, __proto__): pick another name',
+    ]);
   });
 
   it('rejects duplicate keys', () => {
