@@ -45,7 +45,7 @@ function corsHeaders(request: IncomingMessage, allowedOrigins: string[]): Record
   return {
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Methods': 'POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Content-Type, X-Namespace, Authorization',
+    'Access-Control-Allow-Headers': 'Content-Type, X-Namespace, Authorization, Authorization-Extras',
     'Access-Control-Allow-Credentials': 'true',
     Vary: 'Origin',
   };

@@ -176,7 +176,7 @@ describe('the codec server', () => {
   it('the preflight allows the UI origin and its headers; another origin gets no CORS headers', async () => {
     const preflight = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { Origin: UI, 'Access-Control-Request-Method': 'POST' } });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('Content-Type, X-Namespace, Authorization');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('Content-Type, X-Namespace, Authorization, Authorization-Extras');
     const foreign = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
