@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID, parsePayloadKeys, payloadKeysFromEnv, type PayloadKey } from '../../src/codec';
 import { startCodecServer } from '../../src/cli/codec-server';
+import { codecServer } from '../../src/cli/commands/codec-server';
 import { InfrastructureError } from '../../src/errors';
 
 const key = (id: string): PayloadKey => ({ id, key: randomBytes(32) });
@@ -197,5 +198,39 @@ describe('the codec server', () => {
     expect(((await unknown.json()) as { error: string }).error).toContain('encrypted with key "k7"');
     expect((await post('/decode', { nope: 1 })).status).toBe(400);
     expect((await post('/other', { payloads: [] })).status).toBe(404);
+  });
+});
+
+describe('greenlight codec-server (the command)', () => {
+  const keys = `k1:${randomBytes(32).toString('base64')}`;
+
+  it('listens with the keys of the environment, says where, and stops when told', async () => {
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const lines: string[] = [];
+    const running = codecServer({ host: '127.0.0.1', port: 0, uiOrigins: ['http://127.0.0.1:8233'], out: (l) => lines.push(l), stopped }, { GREENLIGHT_PAYLOAD_KEYS: keys });
+    await expect.poll(() => lines.length).toBe(1);
+    const url = /http:\/\/127\.0\.0\.1:\d+/.exec(lines[0]!)![0];
+    const response = await fetch(`${url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [] }) });
+    expect(await response.json()).toEqual({ payloads: [] });
+    stop();
+    await expect(running).resolves.toBe('done');
+    await expect(fetch(`${url}/decode`, { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+
+  it.each([
+    ['no key', {}, { port: 0 }, /no payload encryption key: set GREENLIGHT_PAYLOAD_KEYS/],
+    ['a bad key', { GREENLIGHT_PAYLOAD_KEYS: 'k1:abc' }, { port: 0 }, /GREENLIGHT_PAYLOAD_KEYS: key 1 \("k1"\): the key is 2 bytes/],
+    ['a bad port', { GREENLIGHT_PAYLOAD_KEYS: keys }, { port: Number.NaN }, /--port NaN: must be a number between 0 and 65535/],
+    ['an unreadable token file', { GREENLIGHT_PAYLOAD_KEYS: keys }, { port: 0, tokenFile: '/nonexistent/token' }, /--token-file \/nonexistent\/token: cannot read it \(ENOENT\)/],
+  ])('refuses to start with %s, naming the fix', async (_what, env, options, message) => {
+    const home = mkdtempSync(join(tmpdir(), 'greenlight-codec-home-'));
+    try {
+      const lines: string[] = [];
+      await expect(codecServer({ host: '127.0.0.1', uiOrigins: [], out: (l) => lines.push(l), stopped: Promise.resolve(), ...options }, { GREENLIGHT_HOME: home, ...env })).rejects.toThrow(message);
+      expect(lines).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
