@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { DEFAULT_KEY_FILE } from '../src/codec';
 import { BUNDLE_PATH, GREENLIGHT_HOME, REPO, TEMPORAL_ADDRESS } from './paths';
 
 export interface WorkerProcess {
@@ -29,6 +30,9 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
       GREENLIGHT_TASK_QUEUE: taskQueue,
       GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH,
       GREENLIGHT_CHAOS_KILL: chaosKill ?? '',
+      // A fleet host's worker has its own GREENLIGHT_HOME but the fleet's one payload key, as an
+      // operator with several machines sets it (GREENLIGHT_PAYLOAD_KEYS, if set, still wins).
+      GREENLIGHT_PAYLOAD_KEY_FILE: process.env.GREENLIGHT_PAYLOAD_KEY_FILE ?? join(GREENLIGHT_HOME, DEFAULT_KEY_FILE),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

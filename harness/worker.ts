@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createWorker, type CreateWorkerOptions } from '../worker/worker';
 import { NginxRouter } from '../host/nginx';
+import { dataConverterFromEnv } from '../src/codec';
 import { BUNDLE_PATH, GREENLIGHT_HOME, TEMPORAL_ADDRESS } from './paths';
 
 let runtimeInstalled = false;
@@ -29,11 +30,13 @@ export async function startTestWorker(taskQueue: string, extra: Partial<CreateWo
   const router = testRouter();
   await router.ensureRunning();
   const docker = new Docker();
+  // The worker's and the client's codec, as `greenlight worker` and the CLI make them (src/codec.ts).
+  const dataConverter = dataConverterFromEnv();
   const nativeConnection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const worker = await createWorker({ connection: nativeConnection, taskQueue, router, docker, workflowBundle: { codePath: BUNDLE_PATH }, ...extra });
+  const worker = await createWorker({ connection: nativeConnection, taskQueue, router, docker, workflowBundle: { codePath: BUNDLE_PATH }, dataConverter, ...extra });
   const running = worker.run();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
   return {
     worker,
     client,

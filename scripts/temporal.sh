@@ -20,12 +20,16 @@ fi
 ln -sf "$TEMPORAL_BIN" "$GL_TOOLS/temporal"
 PORT="${GL_TEMPORAL_PORT:-7233}"
 UI_PORT="${GL_TEMPORAL_UI_PORT:-8233}"
+# GL_TEMPORAL_UI_CODEC_ENDPOINT (e.g. http://127.0.0.1:8234, where `greenlight codec-server` listens): the
+# UI decodes greenlight's encrypted payloads through it. Read only when the server starts (next start).
+CODEC_ARGS=()
+[ -z "${GL_TEMPORAL_UI_CODEC_ENDPOINT:-}" ] || CODEC_ARGS=(--ui-codec-endpoint "$GL_TEMPORAL_UI_CODEC_ENDPOINT")
 if ! (echo >/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
   log "starting temporal server start-dev on :$PORT (UI :$UI_PORT, db $GREENLIGHT_HOME/temporal.db)"
   setsid "$TEMPORAL_BIN" server start-dev \
     --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
     --db-filename "$GREENLIGHT_HOME/temporal.db" --log-level warn \
-    --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
+    --dynamic-config-value frontend.enableUpdateWorkflowExecution=true "${CODEC_ARGS[@]}" \
     >"$GREENLIGHT_HOME/temporal.log" 2>&1 </dev/null &
   echo $! >"$GREENLIGHT_HOME/temporal.pid"
 fi

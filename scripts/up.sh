@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole local stack up, idempotently: npm dependencies, Docker engine and network, the
 # example app's PostgreSQL and Redis, the registry-free base image and the example images,
-# greenlight's nginx, the Temporal dev server.
+# greenlight's nginx, the Temporal dev server, and the payload encryption key (once).
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 apt_install ca-certificates python3-pip iproute2 postgresql-client redis-tools
@@ -9,6 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+bash scripts/payload-key.sh
 bash scripts/docker.sh
 bash scripts/infra.sh
 bash scripts/base-image.sh

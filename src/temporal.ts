@@ -2,11 +2,13 @@
  * Temporal connection settings for the CLI and the worker alike, from Temporal's own environment
  * configuration (@temporalio/envconfig): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
  * TEMPORAL_TLS_* and config profiles (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). The same commands run
- * against the local dev server (the default), a self-hosted cluster or Temporal Cloud.
+ * against the local dev server (the default), a self-hosted cluster or Temporal Cloud. Every client
+ * encrypts and decrypts payloads with the keys of src/codec.ts.
  */
 import { Connection, Client, isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { dataConverterFromEnv } from './codec';
 import { InfrastructureError } from './errors';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
@@ -30,10 +32,12 @@ export function connectionSettings(env: NodeJS.ProcessEnv = process.env): Connec
 
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const { address, namespace, connectionOptions } = connectionSettings(env);
+  // Before connecting: a missing or bad payload key is its own error, not "cannot reach Temporal".
+  const dataConverter = dataConverterFromEnv(env);
   try {
     const { address: _address, tls, apiKey, metadata } = connectionOptions;
     const connection = await Connection.connect({ address, tls, apiKey, metadata, connectTimeout: '5s' });
-    return new Client({ connection, namespace });
+    return new Client({ connection, namespace, dataConverter });
   } catch (err) {
     throw new InfrastructureError(`cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile`);
   }

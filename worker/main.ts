@@ -1,6 +1,7 @@
 /** `greenlight worker`: one worker per Docker host; runs until SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
 import { routerFromEnv } from '../host/nginx';
+import { dataConverterFromEnv } from '../src/codec';
 import { hostTaskQueue } from '../src/names';
 import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
@@ -20,6 +21,8 @@ export interface WorkerPlacement {
  * host's worker polls, so a deploy keeps moving when one host's worker is gone.
  */
 export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}, placement: WorkerPlacement = { host: hostFromEnv(), hostTaskQueue: hostTaskQueueFromEnv() }): Promise<void> {
+  // First: without a usable payload key the worker refuses before it touches nginx.
+  const dataConverter = dataConverterFromEnv();
   const router = routerFromEnv();
   await router.ensureRunning();
   const { address, namespace, connectionOptions } = connectionSettings();
@@ -29,7 +32,7 @@ export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}, pl
     // A pre-built bundle (GREENLIGHT_WORKFLOW_BUNDLE, or the one an installed package ships) skips
     // webpack: the worker starts in a second, and a host needs no bundler at run time.
     const bundlePath = process.env.GREENLIGHT_WORKFLOW_BUNDLE || prebuiltWorkflowBundle();
-    const common = { connection, namespace, router, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides };
+    const common = { connection, namespace, router, dataConverter, workflowBundle: bundlePath ? { codePath: bundlePath } : undefined, ...overrides };
     if (!overrides.workflowBundle) console.error(bundlePath ? `greenlight worker: workflows from the prebuilt bundle ${bundlePath}` : 'greenlight worker: bundling the workflows from source (webpack)');
     const host = placement.host ?? null;
     if (!host) {

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { dataConverterFromEnv } from '../src/codec';
 import type { NginxRouter } from '../host/nginx';
 
 /**
@@ -38,6 +39,8 @@ export interface CreateWorkerOptions {
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
   env?: ActivityDeps['env'];
   interceptors?: WorkerOptions['interceptors'];
+  /** Payload encryption (src/codec.ts); default: the keys of this process's environment. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** The fleet host this worker serves: its activities refuse steps meant for another host. */
   hostName?: string | null;
   /**
@@ -63,6 +66,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     activities,
     interceptors: options.interceptors,
+    dataConverter: options.dataConverter ?? dataConverterFromEnv(),
     ...workflows,
     // A replacement worker picks a workflow up within seconds of the old one dying.
     stickyQueueScheduleToStartTimeout: '2s',

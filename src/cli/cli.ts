@@ -12,6 +12,7 @@ import { ConfigError } from '../errors';
 import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../settings';
 import { connectClient, lostTemporal } from '../temporal';
 import { cancel } from './commands/cancel';
+import { codecServer } from './commands/codec-server';
 import { deploy } from './commands/deploy';
 import { history } from './commands/history';
 import { promote } from './commands/promote';
@@ -183,6 +184,19 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
       const request = { host: opts.host ?? hostFromEnv(), hostTaskQueue: hostTaskQueueFromEnv(), taskQueue: taskQueueFromEnv(), preStart: Boolean(opts.preStart), json: Boolean(opts.json) };
       const report = await (deps.doctor ?? loadDoctor)(request, out);
       setExit(exitCodeOf(report.ok ? 'done' : 'checks-failed'));
+    });
+
+  program
+    .command('codec-server')
+    .description('serve the payload codec (POST /decode, /encode) so the Temporal UI shows decrypted payloads, until stopped')
+    .option('--host <address>', 'address to listen on (whoever reaches it reads decoded payloads)', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on', (v) => Number.parseInt(v, 10), 8234)
+    .option('--ui-origin <origin>', 'origin of the Temporal UI allowed to call it (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--token-file <path>', 'require Authorization: Bearer <the token in this file> (or set GREENLIGHT_CODEC_TOKEN)')
+    .addHelpText('after', '\nUses the payload keys of GREENLIGHT_PAYLOAD_KEYS / GREENLIGHT_PAYLOAD_KEY_FILE / $GREENLIGHT_HOME/payload-keys, as the CLI and\nthe worker do. In the UI: settings (the slider icon) > Codec Server, or start the dev server with\n--ui-codec-endpoint http://127.0.0.1:8234.\n\nExamples:\n  greenlight codec-server\n  greenlight codec-server --port 8234 --ui-origin https://temporal.example.com --token-file /etc/greenlight/codec-token')
+    .action(async (opts: { host: string; port: number; uiOrigin?: string[]; tokenFile?: string }) => {
+      const uiOrigins = opts.uiOrigin ?? [`http://127.0.0.1:${process.env.GL_TEMPORAL_UI_PORT ?? 8233}`, `http://localhost:${process.env.GL_TEMPORAL_UI_PORT ?? 8233}`];
+      setExit(exitCodeOf(await codecServer({ host: opts.host, port: opts.port, uiOrigins, tokenFile: opts.tokenFile, out })));
     });
 
   program

@@ -23,6 +23,7 @@ import { REPO, GREENLIGHT_HOME, BUNDLE_PATH, TEMPORAL_ADDRESS } from '../../harn
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestWorker, testRouter, type TestWorker } from '../../harness/worker';
 import { waitFor } from '../helpers/wait';
+import { dataConverterFromEnv } from '../../src/codec';
 
 const APP = 'cli-shop';
 const BASE = 4500;
@@ -82,7 +83,7 @@ async function ensureLastDeployRolledBack(): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
   connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: dataConverterFromEnv() });
   // The worker command itself, as an operator would run it.
   worker = spawn(join(REPO, 'bin', 'greenlight'), ['worker'], {
     env: { ...process.env, GREENLIGHT_TASK_QUEUE: QUEUE, GREENLIGHT_HOME, GREENLIGHT_WORKFLOW_BUNDLE: BUNDLE_PATH },

@@ -22,6 +22,7 @@ import { startLoad } from '../../harness/loadgen';
 import { TEMPORAL_ADDRESS } from '../../harness/paths';
 import { runScript, type WorkerProcess } from '../../harness/processes';
 import { waitFor } from '../helpers/wait';
+import { dataConverterFromEnv } from '../../src/codec';
 
 const APP = 'fleet';
 const QUEUE = 'e2e-fleet';
@@ -93,7 +94,7 @@ beforeAll(async () => {
   await tagOnHost(hosts[0]!, 'greenlight-example-backend:flaky', 'fleet-web:flaky-on-1');
   await tagOnHost(hosts[1]!, 'greenlight-example-backend:v3', 'fleet-web:flaky-on-1');
   await resetFleetApp(hosts, APP);
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
+  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }), dataConverter: dataConverterFromEnv() });
   for (const host of hosts) startWorker(host);
   const first = await awaitOutcome(await deploy(nextGood()));
   expect(first.exitCode, first.message).toBe(EXIT.ok);

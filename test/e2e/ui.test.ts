@@ -2,15 +2,23 @@
  * What an operator sees in the Temporal UI, checked in a real browser (Debian's chromium driven by
  * playwright-core): a deploy that succeeded and one that rolled back, found by the GreenlightApp search
  * attribute, with the static summary and details, the current details, the activity summaries of every
- * step, the phases and the GreenlightOutcome. Screenshots go to test-results/ui/.
+ * step, the phases and the GreenlightOutcome. Payloads are encrypted (src/codec.ts): without a codec
+ * endpoint the UI shows ciphertext (and no activity summary); with `greenlight codec-server`'s handler as
+ * the UI's codec endpoint (set as --ui-codec-endpoint would, in the settings the UI loads) it shows the
+ * decoded input, env value included, and everything below. Screenshots go to test-results/ui/.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
+import { startCodecServer } from '../../src/cli/codec-server';
 import { EXIT } from '../../src/cli/exit-codes';
+import { payloadCodecFromEnv } from '../../src/codec';
 import { deployWorkflowId } from '../../src/names';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { resetApp } from '../../harness/host';
@@ -29,6 +37,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO, 'test-results', 'ui');
 const REQUESTED_BY = 'test/e2e/ui.test.ts';
 const QUERY = `GreenlightApp="${APP}"`;
+/** In the successful deploy's spec (backend env): only the codec endpoint makes it readable in the UI. */
+const ENV_VALUE = `ui-env-${randomBytes(6).toString('hex')}`;
 
 const V1 = { backend: 'greenlight-example-backend:v1', frontend: 'greenlight-example-frontend:v1' };
 const UNHEALTHY = { backend: 'greenlight-example-backend:unhealthy', frontend: V1.frontend };
@@ -45,6 +55,10 @@ let userDataDir: string;
 let succeeded: Run;
 let rolledBack: Run;
 let other: Run;
+let codecServer: Server;
+/** The codec endpoint the UI gets in its settings (as the dev server's --ui-codec-endpoint sets it); null: none. */
+let codecEndpoint: string | null = null;
+let codecUrl: string;
 
 async function deploy(spec: Parameters<typeof startDeploy>[1]): Promise<Run> {
   const handle = await startDeploy(w.client, spec, TASK_QUEUE, { requestedBy: REQUESTED_BY });
@@ -102,7 +116,7 @@ beforeAll(async () => {
   await resetApp(w.docker, w.router, OTHER_APP);
 
   const spec = twoServiceSpec(APP, BASE);
-  succeeded = await deploy(withImages(spec, V1));
+  succeeded = await deploy(withImages({ ...spec, services: { ...spec.services, backend: { ...spec.services.backend!, env: { UI_CODEC_PROBE: ENV_VALUE } } } }, V1));
   rolledBack = await deploy(withImages({ ...spec, health: { interval: '200ms', successes: 3, deadline: '3s' } }, UNHEALTHY));
   other = await deploy(withImages(twoServiceSpec(OTHER_APP, BASE), { backend: 'greenlight-example-backend:ui-test-does-not-exist' }));
 
@@ -127,6 +141,15 @@ beforeAll(async () => {
   });
   // Only this machine: the UI also asks an internet news feed, which is answered with a network error at once.
   await context.route('**/*', (route) => (/^(https?|wss?):\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(route.request().url()) ? route.continue() : route.abort('internetdisconnected')));
+  codecServer = await startCodecServer({ codec: payloadCodecFromEnv(), allowedOrigins: [UI] }, '127.0.0.1', 0);
+  codecUrl = `http://127.0.0.1:${(codecServer.address() as AddressInfo).port}`;
+  codecEndpoint = codecUrl;
+  // Registered last, so it goes before the catch-all route above.
+  await context.route('**/api/v1/settings*', async (route) => {
+    const response = await route.fetch();
+    const settings = (await response.json()) as { Codec: Record<string, unknown> };
+    await route.fulfill({ response, json: { ...settings, Codec: { ...settings.Codec, Endpoint: codecEndpoint ?? '' } } });
+  });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(60_000);
   page.setDefaultNavigationTimeout(60_000);
@@ -134,6 +157,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
+  if (codecServer) await new Promise((resolve) => codecServer.close(resolve));
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   if (w) {
     await resetApp(w.docker, w.router, APP);
@@ -183,6 +207,29 @@ describe('the Temporal UI shows greenlight deploys', () => {
     ]);
     expect(listed.map((r) => r.runId)).not.toContain(other.runId);
     expect(await page.getByText(deployWorkflowId(OTHER_APP)).count()).toBe(0);
+  });
+
+  it('without a codec endpoint the input is ciphertext and no summary shows; with greenlight\'s codec server the decoded input shows', async () => {
+    const input = page.getByTestId('input-and-result').locator(':scope > div', { has: page.getByRole('heading', { name: 'Input', exact: true }) });
+    codecEndpoint = null;
+    await page.goto(runUrl(succeeded.runId, 'history'));
+    await expectStatus('Completed');
+    await expect.poll(async () => (await input.textContent()) ?? '', { timeout: 60_000 }).toMatch(/"[A-Za-z0-9+/=]{200,}"/);
+    const cipher = (await input.textContent()) ?? '';
+    expect(cipher).not.toContain('"spec"');
+    expect(cipher).not.toContain(ENV_VALUE);
+    await visible(page.getByText('validateSpec', { exact: true }));
+    expect(await page.getByText('check the deploy spec').count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toContain(ENV_VALUE);
+    await shot('00a-input-without-codec');
+
+    codecEndpoint = codecUrl;
+    await page.goto(runUrl(succeeded.runId, 'history'));
+    await expectStatus('Completed');
+    await visible(input.getByText(`"UI_CODEC_PROBE": "${ENV_VALUE}"`));
+    await visible(input.getByText(`"app": "${APP}"`));
+    await visible(page.getByText('check the deploy spec'));
+    await shot('00b-input-with-codec');
   });
 
   it('the successful run: activity summaries on the timeline and every phase in the result', async () => {

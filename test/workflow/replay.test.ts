@@ -4,6 +4,7 @@
  * changes with `patched()` (README: "Changing the workflow safely"). Re-record with
  * `GREENLIGHT_RECORD_HISTORIES=1 npx vitest run test/e2e/deploy.test.ts`.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { BUNDLE_PATH, REPO } from '../../harness/paths';
+import { EncryptionCodec } from '../../src/codec';
 import { PATCHES } from '../../src/names';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -52,6 +54,13 @@ describe('replay of recorded deploy histories', () => {
 
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
+  });
+
+  // Deploys started before the payload codec have plain payloads: the upgraded worker (with the codec)
+  // must still replay them, so the codec's decode passes unencrypted payloads through.
+  it.each(files)('%s replays on a worker with the payload codec (plain payloads pass through)', async (file) => {
+    const codec = new EncryptionCodec([{ id: 'replay', key: randomBytes(32) }]);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH }, dataConverter: { payloadCodecs: [codec] } }, load(file), `replay-codec-${file}`);
   });
 
   it('the guard fails on an incompatible change of the workflow', async () => {
