@@ -11,6 +11,7 @@ import { adminSocketPath } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { NginxNotInstalledError, RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import { CLOCK_PROBE, hostTaskQueue } from '../src/names';
+import { KEY_FILE_VARIABLE, KEYS_VARIABLE, type PayloadKey } from '../src/codec';
 import { MIN_REDACTED_LENGTH, SECRETS_FILE_VAR, SECRETS_LIST_VAR, type SecretPolicy } from '../src/secrets';
 
 /** Every check gets this long; one that has not answered by then fails with its fix. */
@@ -389,6 +390,29 @@ export function secretsAllowed(policy: () => SecretPolicy, host: string | null):
   };
 }
 
+/**
+ * The payload keys the worker encrypts and decrypts with (GREENLIGHT_PAYLOAD_KEYS, the key file): key ids
+ * only, never keys. Fails on what would make the worker (and the CLI on this machine) refuse to start.
+ */
+export function payloadKeys(keys: () => PayloadKey[], host: string | null): Check {
+  const where = host ? `/etc/greenlight/${host}.env for the systemd unit` : "the worker's environment";
+  const fix = `set ${KEYS_VARIABLE} (or ${KEY_FILE_VARIABLE}) in ${where} to the keys every CLI of this Temporal namespace uses (the worker refuses to start without them); a new key: echo "k1:$(openssl rand -base64 32)"`;
+  return {
+    what: 'payload keys',
+    fix,
+    run: async () => {
+      let loaded: PayloadKey[];
+      try {
+        loaded = keys();
+      } catch (err) {
+        return fail(messageOf(err), fix);
+      }
+      const [encrypting, ...others] = loaded;
+      return ok(`encrypting with key "${encrypting!.id}"${others.length > 0 ? `, decrypting also with ${others.map((key) => `"${key.id}"`).join(', ')}` : ''}`);
+    },
+  };
+}
+
 export interface DoctorOptions {
   /** The fleet host this machine serves (`--host`, GREENLIGHT_HOST); null: the one-host worker. */
   host: string | null;
@@ -418,6 +442,8 @@ export interface DoctorClients {
   now: () => number;
   /** The worker's secret policy, read as the worker reads it (throws when the worker would refuse to start). */
   secretPolicy: () => SecretPolicy;
+  /** The payload keys, read as the worker reads them (throws when the worker would refuse to start). */
+  payloadKeys: () => PayloadKey[];
 }
 
 /** The checks for this host, in the order they are printed. */
@@ -436,5 +462,6 @@ export function doctorChecks(options: DoctorOptions, clients: DoctorClients): Ch
     ...(preStart ? [] : [taskQueuePolled(temporal, activityQueue, 'activities', host, clients.now), taskQueuePolled(temporal, options.taskQueue, 'workflows', host, clients.now)]),
     clockInSync(temporal, host, clients.now),
     secretsAllowed(clients.secretPolicy, host),
+    payloadKeys(clients.payloadKeys, host),
   ];
 }

@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import { DockerHost } from '../host/docker';
 import { routerFromEnv } from '../host/nginx';
+import { payloadKeysFromEnv } from '../src/codec';
 import { secretPolicyFromEnv } from '../src/secrets';
 import { greenlightHome } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
@@ -80,6 +81,7 @@ export async function runDoctor(request: DoctorRequest, out: (line: string) => v
         temporal,
         now: Date.now,
         secretPolicy: () => secretPolicyFromEnv(process.env),
+        payloadKeys: () => payloadKeysFromEnv(process.env),
       }),
     );
     const report: DoctorReport = { ok: checks.every((check) => check.ok), host: request.host, checks };

@@ -9,7 +9,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { adminSocketPath } from '../../host/builders/nginx';
 import { NginxNotInstalledError, RouterConfigRejectedError } from '../../host/nginx';
 import { CLOCK_PROBE } from '../../src/names';
+import { parsePayloadKeys, payloadKeysFromEnv } from '../../src/codec';
 import { secretPolicyFromEnv } from '../../src/secrets';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
 import {
   doctorChecks,
   formatResult,
@@ -125,6 +128,7 @@ function healthyWorld(): World {
     temporal: { address: '127.0.0.1:7233', namespace: 'default', client: Promise.resolve(temporal.client) },
     now: () => NOW,
     secretPolicy: () => ({ allowed: new Map([['JWT_SECRET', 'a-long-enough-value'], ['DATABASE_URL', 'postgres://shop@db/shop']]) }),
+    payloadKeys: () => parsePayloadKeys(`k2:${KEY},k1:${KEY}`, 'GREENLIGHT_PAYLOAD_KEYS'),
   };
   return { clients, server, temporal };
 }
@@ -155,6 +159,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok task queue greenlight (workflows): 2 workers polling (4242@web-1, 777@web-2; last poll 1.0 s ago)',
       "ok clock: this host's clock is 0 ms ahead of the Temporal server's (±0 ms, from the start time of a probe workflow)",
       'ok secrets: specs may ask for JWT_SECRET, DATABASE_URL',
+      'ok payload keys: encrypting with key "k2", decrypting also with "k1"',
     ]);
   });
 
@@ -203,6 +208,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok temporal namespace',
       'ok clock',
       'ok secrets',
+      'ok payload keys',
     ]);
   });
 
@@ -388,6 +394,20 @@ const FAILURES: FailureCase[] = [
     detail: /GREENLIGHT_SECRETS: TEMPORAL_API_KEY is one of the worker's own settings or credentials/,
     fix: /the worker refuses to start until it is fixed, in \/etc\/greenlight\/web-1\.env/,
   },
+  {
+    name: 'no payload key (the worker would refuse to start)',
+    breakIt: (w) => void (w.clients.payloadKeys = () => payloadKeysFromEnv({ GREENLIGHT_HOME: '/nonexistent-greenlight-home' })),
+    what: 'payload keys',
+    detail: /GREENLIGHT_PAYLOAD_KEYS/,
+    fix: /set GREENLIGHT_PAYLOAD_KEYS \(or GREENLIGHT_PAYLOAD_KEY_FILE\) in \/etc\/greenlight\/web-1\.env .*openssl rand -base64 32/,
+  },
+  {
+    name: 'a payload key of the wrong length',
+    breakIt: (w) => void (w.clients.payloadKeys = () => payloadKeysFromEnv({ GREENLIGHT_PAYLOAD_KEYS: `k1:${Buffer.alloc(16).toString('base64')}` })),
+    what: 'payload keys',
+    detail: /the key is 16 bytes, AES-256 needs 32/,
+    fix: /set GREENLIGHT_PAYLOAD_KEYS/,
+  },
 ];
 
 describe('greenlight doctor: every failure names what failed and how to fix it', () => {
@@ -416,7 +436,7 @@ describe('greenlight doctor: every failure names what failed and how to fix it',
       ),
     ]);
     // Docker, nginx and the home folder were still checked.
-    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(7);
+    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(8);
   });
 
   it("Temporal's client configuration unreadable", async () => {
