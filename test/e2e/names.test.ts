@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { buildAppContainer } from '../../host/builders/container';
+import { demuxLogs } from '../../host/docker';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { exampleImages } from '../../harness/specs';
 import { testRouter } from '../../harness/worker';
@@ -45,6 +46,22 @@ const stateOf = async (app: string) => (await appContainers(docker, app)).map((c
 /** The color whose container answered through the app's router (the example frontend says it). */
 const colorServed = async (spec: DeploySpec) => /frontend <strong>\S+<\/strong> on <strong>(\w+)<\/strong>/.exec((await get(`http://127.0.0.1:${spec.router.port}/`)).body)?.[1];
 
+/** What a throwaway container on the app network resolves `host` to (Docker's embedded DNS), or the error code. */
+async function resolveOnNetwork(network: string, host: string): Promise<string> {
+  const script = `require('dns').lookup(${JSON.stringify(host)}, (err, address) => console.log(err ? err.code : address))`;
+  const probe = await docker.createContainer({ Image: V1, Cmd: ['node', '-e', script], HostConfig: { NetworkMode: network } });
+  try {
+    await probe.start();
+    await probe.wait();
+    const logs = (await probe.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return demuxLogs(Buffer.from(logs)).trim();
+  } finally {
+    await probe.remove({ force: true });
+  }
+}
+
+const ipOf = async (name: string, network: string) => (await docker.getContainer(name).inspect()).NetworkSettings.Networks[network]!.IPAddress;
+
 beforeAll(async () => {
   await router.ensureRunning();
 });
@@ -69,6 +86,13 @@ describe('apps whose "-"-joined names were the same', () => {
     expect(await stateOf('gln-shop')).toEqual(['gln-shop_api-web_green:running']);
     expect(await idOf(containerName('gln-shop-api', 'web', 'blue'))).toBe(shopApiWeb);
     expect([await colorServed(shopApi), await colorServed(shop)]).toEqual(['blue', 'green']);
+  });
+
+  it('gives each app container its own DNS alias on the network, <service>-<color>.<app>', async () => {
+    expect(await stateOf('gln-shop-api')).toEqual(['gln-shop-api_web_blue:running']); // as the test before left it
+    const network = shopApi.network;
+    expect(await resolveOnNetwork(network, 'web-blue.gln-shop-api')).toBe(await ipOf('gln-shop-api_web_blue', network));
+    expect(await resolveOnNetwork(network, 'api-web-green.gln-shop')).toBe(await ipOf('gln-shop_api-web_green', network));
   });
 });
 
