@@ -105,7 +105,7 @@ export class DockerHost {
     }
   }
 
-  /** The container's inspect data, or null if there is no container of that name. */
+  /** The container's inspect data (by name or id), or null if there is no such container. */
   async inspectOrNull(name: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
       return await this.docker.getContainer(name).inspect();
