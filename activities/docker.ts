@@ -9,16 +9,19 @@ import { buildAppContainer, buildMigrationContainer, buildValidationContainer } 
 import type Docker from 'dockerode';
 import { ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
-import { portIsFree } from '../host/ports';
+import { portIsFree, routerPortProblems } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
+import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, sleep } from './support';
 
 export interface DockerDeps {
   host: DockerHost;
   router: NginxRouter;
-  /** The worker's environment, source of `services.<name>.secrets`. */
-  env: Record<string, string | undefined>;
+  /** What the worker's operator allows `services.<name>.secrets` to ask for, with the values. */
+  secrets: SecretPolicy;
+  /** Hides the secrets' values in the output this returns (it is stored in workflow history). */
+  redact: Redactor;
 }
 
 type RetirePolicy = 'stop' | 'remove' | 'keep';
@@ -35,15 +38,14 @@ export function createDockerActivities(deps: DockerDeps) {
   };
 }
 
-/** Values of `services.<service>.secrets` from the worker's environment. */
-function secretsOf(env: DockerDeps['env'], spec: DeploySpec, service: string): Record<string, string> {
-  const secretEnv: Record<string, string> = {};
-  for (const name of spec.services[service]!.secrets) {
-    const value = env[name];
-    if (value === undefined) throw fail(FAILURE_TYPES.preflight, `services.${service}.secrets: ${name} is not set in the worker's environment: set it where the worker runs`);
-    secretEnv[name] = value;
-  }
-  return secretEnv;
+/**
+ * Values of `services.<service>.secrets`, each allowed by the worker's operator. preflightDocker has
+ * refused a spec asking for any other; this refuses again for a deploy that passed an older worker.
+ */
+function secretsOf(secrets: SecretPolicy, spec: DeploySpec, service: string): Record<string, string> {
+  const { values, problems } = secretValues(secrets, service, spec.services[service]!.secrets);
+  if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
+  return values;
 }
 
 async function assertNotRouted(router: NginxRouter, app: string, color: Color, action: string): Promise<void> {
@@ -66,11 +68,12 @@ async function readColorImages({ host }: DockerDeps, spec: DeploySpec, color: Co
 }
 
 /**
- * Checks that every image exists locally, every host port of the target color is free (or ours), and
- * every container name the deploy will use is free or this app's (nothing else is ever removed).
+ * Checks that every secret the spec asks for is allowed and set on this worker, every image exists
+ * locally, every host port of the target color is free (or ours), and every container name the deploy
+ * will use is free or this app's (nothing else is ever removed).
  */
-async function preflightDocker({ host, router }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
-  const problems: string[] = [];
+async function preflightDocker({ host, router, secrets }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
+  const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
   await host.ping();
   for (const [service, svc] of Object.entries(spec.services)) {
     if (!(await host.imageExists(svc.image))) {
@@ -82,10 +85,7 @@ async function preflightDocker({ host, router }: DockerDeps, spec: DeploySpec, t
     }
   }
   problems.push(...(await nameProblems(host, spec, targetColor)));
-  // The router port: ours already (the app is routed), or free for its first deploy.
-  if ((await router.readAppConfig(spec.app)) === null && !(await portIsFree(spec.router.port))) {
-    problems.push(`router.port: port ${spec.router.port} is already in use by another process: free it or choose another router port`);
-  }
+  problems.push(...(await routerPortProblems(router, spec)));
   if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
 }
 
@@ -127,37 +127,45 @@ function asNameTaken(err: unknown, field: string): unknown {
   return err instanceof ContainerNameTakenError ? fail(FAILURE_TYPES.containerNameTaken, `${field}: ${err.message}`) : err;
 }
 
-/** Runs each validation command in a one-off, network-less container of the new image. */
-async function runValidationCommands({ host }: DockerDeps, spec: DeploySpec, deployId: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
+/**
+ * Runs each validation command in a one-off, network-less container of the new image. Results and
+ * failures carry a redacted tail of the output only: they are stored in workflow history.
+ */
+async function runValidationCommands({ host, redact }: DockerDeps, spec: DeploySpec, deployId: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
   const results: Array<{ name: string; exitCode: number; output: string }> = [];
   for (let index = 0; index < spec.validate.commands.length; index++) {
     const command = spec.validate.commands[index]!;
     const run = await host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout).catch((err: unknown) => {
       throw asNameTaken(err, `validate.commands[${index}].name`);
     });
+    const output = redactedTail(run.output, redact);
     if (run.exitCode === null) {
-      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${run.output}`);
+      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${output}`);
     }
-    results.push({ name: command.name, exitCode: run.exitCode, output: run.output });
+    results.push({ name: command.name, exitCode: run.exitCode, output });
     if (run.exitCode !== 0) {
-      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" (${command.run.join(' ')}) exited with ${run.exitCode}:\n${run.output}`, results);
+      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" (${command.run.join(' ')}) exited with ${run.exitCode}:\n${output}`, results);
     }
   }
   return results;
 }
 
-/** The expand-only migration, before the new color starts. Re-running it must be harmless (the tool's job). */
-async function runMigration({ host, env }: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
+/**
+ * The expand-only migration, before the new color starts. Re-running it must be harmless (the tool's
+ * job). It runs with the service's secrets, so its output is returned as a redacted tail.
+ */
+async function runMigration({ host, secrets, redact }: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
   const migrate = spec.migrate;
   if (!migrate) return { exitCode: 0, output: 'no migrate step' };
-  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(env, spec, migrate.service)), migrate.timeout).catch((err: unknown) => {
+  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(secrets, spec, migrate.service)), migrate.timeout).catch((err: unknown) => {
     throw asNameTaken(err, 'migrate');
   });
+  const output = redactedTail(run.output, redact);
   if (run.exitCode !== 0) {
     const what = run.exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${run.exitCode}`;
-    throw fail(FAILURE_TYPES.migration, `migration (${migrate.run.join(' ')}) ${what}:\n${run.output}`);
+    throw fail(FAILURE_TYPES.migration, `migration (${migrate.run.join(' ')}) ${what}:\n${output}`);
   }
-  return { exitCode: 0, output: run.output };
+  return { exitCode: 0, output };
 }
 
 /**
@@ -180,9 +188,9 @@ async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, dep
  * is a retry's own (same deploy id and image) or, for a restore, the previous version's (same image);
  * every other is removed, so no leftover keeps the host port. The new name must be free or this app's.
  */
-async function deployService({ host, env }: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean): Promise<string> {
+async function deployService({ host, secrets }: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean): Promise<string> {
   const svc = spec.services[service]!;
-  const options = buildAppContainer({ spec, service, color, deployId, secretEnv: secretsOf(env, spec, service) });
+  const options = buildAppContainer({ spec, service, color, deployId, secretEnv: secretsOf(secrets, spec, service) });
   await host.claimName(options.name!, options.Labels).catch((err: unknown) => {
     throw asNameTaken(err, `services.${service}`);
   });

@@ -1,12 +1,15 @@
 /**
  * Health activities (axios): the health gate before the switch, the latency baseline, verify after the
- * switch, and the health check of the previous color before a rollback. All probe containers directly
- * on their loopback host ports, bypassing the router.
+ * switch, and the health check of the previous color before a rollback. They probe containers directly
+ * on their loopback host ports; verify also probes through the router (the color's health route, and
+ * every path on the app's public route).
  */
+import { answeredByRouter } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
 import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
+import { redactedTail, type Redactor } from '../src/secrets';
 import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
@@ -14,6 +17,8 @@ export interface HealthDeps {
   /** Container state and log tails for the story of a color that did not become healthy. */
   host: Pick<DockerHost, 'appContainers' | 'inspectOrNull' | 'logTail'>;
   probe: Prober;
+  /** Hides the worker's secret values in the container log lines a failure message carries. */
+  redact?: Redactor;
   /** The deadlines' and windows' time; the real clock and a cancellable sleep unless a test injects one. */
   clock?: Clock;
 }
@@ -26,6 +31,8 @@ interface Target {
   kind: 'health' | 'traffic';
   /** On the container itself (not through nginx): the probes latency is measured on. */
   direct: boolean;
+  /** Through the app's public route on the router, as users reach it. */
+  routed?: boolean;
 }
 
 interface Probed {
@@ -48,8 +55,8 @@ interface VerifyProgress {
   consecutiveHealthFailures: number;
 }
 
-export function createHealthActivities({ host, probe, clock = activityClock }: HealthDeps) {
-  const deps: Deps = { host, probe, clock };
+export function createHealthActivities({ host, probe, redact = (text) => text, clock = activityClock }: HealthDeps) {
+  const deps: Deps = { host, probe, redact, clock };
   return {
     healthCheck: (spec: DeploySpec, color: Color) => healthCheck(deps, spec, color),
     measureBaseline: (spec: DeploySpec, color: Color) => measureBaseline(deps, spec, color),
@@ -73,10 +80,22 @@ function trafficTargets(spec: DeploySpec, color: Color): Target[] {
   ]);
 }
 
-/** A traffic probe fails on a 5xx or no answer; a health probe on anything but 2xx. */
+/**
+ * The service's paths as users reach them, through the router's public port (nginx passes the path on
+ * unchanged): a route prefix that does not match what the app serves answers 404 there, or another
+ * service answers. Paths nginx answers itself (its `/health`) prove nothing and are left out.
+ */
+function routedTargets(spec: DeploySpec): Target[] {
+  return Object.entries(spec.services).flatMap(([service, svc]) => [
+    ...svc.health.endpoints.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'health' as const })),
+    ...svc.verifyPaths.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'traffic' as const })),
+  ]).map(({ service, path, kind }) => ({ service, url: `http://127.0.0.1:${spec.router.port}${path}`, kind, direct: false, routed: true }));
+}
+
+/** A traffic probe fails on a 5xx or no answer (routed, also on a 404: the router sends it nowhere); a health probe on anything but 2xx. */
 function failed({ target, result }: Probed): boolean {
   if (target.kind === 'health') return !result.ok;
-  return result.status === null || result.status >= 500;
+  return result.status === null || result.status >= 500 || (target.routed === true && result.status === 404);
 }
 
 function describeFailures(bad: Probed[]): string[] {
@@ -88,8 +107,11 @@ async function round(probe: Prober, targets: Target[], timeoutMs: number): Promi
   return Promise.all(targets.map(async (target) => ({ target, result: await probe(target.url, timeoutMs) })));
 }
 
-/** What Docker says about each container of the color (found by labels): state, exit code and last log lines. */
-async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color): Promise<string> {
+/**
+ * What Docker says about each container of the color (found by labels): state, exit code and last log
+ * lines, redacted and bounded (a failure message is stored in workflow history; the app may log its secrets).
+ */
+async function containerStory({ host, redact }: Deps, spec: DeploySpec, color: Color): Promise<string> {
   // Nothing listed also when Docker cannot tell: the story is a hint in a failure message, never its cause.
   const containers = await host.appContainers(spec.app, color).catch(() => []);
   const parts: string[] = [];
@@ -98,7 +120,7 @@ async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color
     if (found.length === 0) parts.push(`${containerName(spec.app, service, color)}: missing`);
     for (const { id, name } of found) {
       const info = await host.inspectOrNull(id).catch(() => null);
-      const logs = await host.logTail(id, 5);
+      const logs = redactedTail(await host.logTail(id, 5), redact, 5);
       const state = info ? `${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}` : 'gone';
       parts.push(`${name}: ${state}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
     }
@@ -110,7 +132,8 @@ async function containerStory(host: Deps['host'], spec: DeploySpec, color: Color
  * The health gate: every endpoint of every service of `color`, `health.successes` rounds in a row,
  * within `health.deadline` counted from the first attempt (a retried attempt resumes the clock).
  */
-async function healthCheck({ host, probe, clock }: Deps, spec: DeploySpec, color: Color): Promise<HealthReport> {
+async function healthCheck(deps: Deps, spec: DeploySpec, color: Color): Promise<HealthReport> {
+  const { probe, clock } = deps;
   const progress: HealthProgress = lastHeartbeat<HealthProgress>() ?? { startedAt: clock.now(), probes: 0 };
   const targets = healthTargets(spec, color);
   let streak = 0;
@@ -132,7 +155,7 @@ async function healthCheck({ host, probe, clock }: Deps, spec: DeploySpec, color
     if (clock.now() - progress.startedAt >= spec.health.deadline) {
       throw fail(
         FAILURE_TYPES.healthCheck,
-        `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(host, spec, color)}`,
+        `${color} did not become healthy within ${spec.health.deadline} ms (health.deadline): ${lastFailure}\n${await containerStory(deps, spec, color)}`,
       );
     }
     await clock.sleep(spec.health.interval);
@@ -159,7 +182,7 @@ async function measureBaseline({ probe }: Deps, spec: DeploySpec, color: Color):
 async function verify({ probe, clock }: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
   const v = spec.verify;
   const progress: VerifyProgress = lastHeartbeat<VerifyProgress>() ?? { startedAt: clock.now(), samples: 0, errors: 0, latencies: [], consecutiveHealthFailures: 0 };
-  const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color)];
+  const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
   let lastFailures = '';
   for (;;) {
     const results = await round(probe, targets, spec.health.timeout);

@@ -8,27 +8,33 @@ import { createHealthActivities } from './health';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
-import { heartbeating } from './support';
+import { redacting, heartbeating } from './support';
 import { createValidateActivities } from './validate';
 import type { NginxRouter } from '../host/nginx';
+import { redactorFor, secretPolicyFromEnv, type SecretPolicy } from '../src/secrets';
 
 export interface ActivityDeps {
   docker: Docker;
   router: NginxRouter;
   probe?: Prober;
+  /** The worker's environment: GREENLIGHT_SECRETS and GREENLIGHT_SECRETS_FILE, and the listed values. */
   env?: Record<string, string | undefined>;
+  /** What specs may ask for; by default read from `env` (throws if the operator's settings are wrong). */
+  secrets?: SecretPolicy;
   /** The fleet host this worker runs on (`greenlight worker --host`); it refuses other hosts' steps. */
   hostName?: string | null;
 }
 
-export function createActivities({ docker, router, probe = createProber(), env = process.env, hostName = null }: ActivityDeps) {
+export function createActivities({ docker, router, probe = createProber(), env = process.env, secrets = secretPolicyFromEnv(env), hostName = null }: ActivityDeps) {
   const host = new DockerHost(docker);
-  return heartbeating({
+  const redact = redactorFor(secrets);
+  const activities = heartbeating({
     ...createValidateActivities(),
-    ...createDockerActivities({ host, router, env }),
-    ...createHealthActivities({ host, probe }),
+    ...createDockerActivities({ host, router, secrets, redact }),
+    ...createHealthActivities({ host, probe, redact }),
     ...createRouterActivities({ router }),
   }, hostName);
+  return redacting(activities, redact, ['validateSpec']);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -5,6 +5,7 @@ import { InfrastructureError } from '../src/errors';
 import { hostOfSpec } from '../src/config/hosts';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
+import { redactDeep, type Redactor } from '../src/secrets';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -100,6 +101,40 @@ function refuseOtherHosts(args: readonly unknown[], workerHost: string | null): 
       message: `a step for host ${wanted} reached ${here} (task queue ${queue}): run \`greenlight worker --host ${wanted}\` on ${wanted} itself, and give every host its own task queue`,
     });
   }
+}
+
+/** The error with the secrets' values hidden in everything Temporal stores of it: message, stack, details, causes. */
+function redactError(err: unknown, redact: Redactor, depth = 0): unknown {
+  if (!(err instanceof Error) || depth > 5) return err;
+  const writable = err as { message: string; stack?: string; details?: unknown; cause?: unknown };
+  writable.message = redact(err.message);
+  if (err.stack) writable.stack = redact(err.stack);
+  if (err instanceof ApplicationFailure && err.details) Object.assign(err, { details: redactDeep(err.details, redact) });
+  if (err.cause) writable.cause = redactError(err.cause, redact, depth + 1);
+  return err;
+}
+
+/**
+ * Wraps every activity so that nothing it returns or throws carries a secret's value: results and
+ * failures are stored in workflow history (and failures logged by the worker). The one choke point, so
+ * an error that quotes a container's environment (Docker's, an app's) is covered too. `echoing` names
+ * activities whose result is their own input checked (validateSpec): already in history, and changing
+ * it would change what is deployed.
+ */
+export function redacting<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A, redact: Redactor, echoing: ReadonlyArray<keyof A> = []): A {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, activity] of Object.entries(activities)) {
+    const keepResult = echoing.includes(name);
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        const result = await activity(...args);
+        return keepResult ? result : redactDeep(result, redact);
+      } catch (err) {
+        throw redactError(err, redact);
+      }
+    };
+  }
+  return wrapped as A;
 }
 
 /** Sleeps, but wakes with an error if the activity is cancelled. */

@@ -12,6 +12,7 @@ import axios from 'axios';
 import {
   adminSocketPath,
   parseAppConfig,
+  parseAppPorts,
   parseRouteKey,
   privateDir,
   renderAppConfig,
@@ -25,6 +26,12 @@ import type { Route } from '../src/types';
 import { greenlightHome } from '../src/settings';
 
 const run = promisify(execFile);
+
+/** The `[warn]` lines of nginx's output, without their time and pid (so two runs compare equal), each once. */
+export function nginxWarnings(output: string): string[] {
+  const warnings = output.split('\n').flatMap((line) => /\[warn\] \d+#\d+: (.*)$/.exec(line)?.[1]?.trim() ?? []);
+  return [...new Set(warnings)];
+}
 
 /** nginx refused a rendered config (`nginx -t`); nothing was swapped. */
 export class RouterConfigRejectedError extends Error {
@@ -233,16 +240,49 @@ export class NginxRouter {
         if (file.endsWith('.conf') && file !== `${app}.conf`) await copyFile(join(this.appsDir, file), join(dir, file));
       }
       await writeFile(join(dir, `${app}.conf`), candidate, { mode: 0o600 });
-      const mainConf = join(dir, 'nginx.conf.main');
-      await writeFile(mainConf, this.mainConfig(dir), { mode: 0o600 });
-      try {
-        await this.nginx(['-t', '-q', '-c', mainConf]);
-      } catch (err) {
-        throw new RouterConfigRejectedError(`nginx -t rejected the config for app "${app}": ${(err as Error).message}`);
+      const warnings = await this.testIn(dir, app);
+      if (warnings.length === 0) return;
+      // Only warnings the candidate brings in: one the live configs already have is not this deploy's doing.
+      const current = await this.readAppConfig(app);
+      if (current === null) await rm(join(dir, `${app}.conf`));
+      else await writeFile(join(dir, `${app}.conf`), current, { mode: 0o600 });
+      const before = new Set(await this.testIn(dir, app));
+      const added = warnings.filter((warning) => !before.has(warning));
+      if (added.length > 0) {
+        throw new RouterConfigRejectedError(
+          `nginx -t warns about the config for app "${app}": ${added.join('; ')}. nginx would not serve it as written ` +
+            '("conflicting server name" on a port: another app already listens there, so one of the two gets both apps\' traffic): ' +
+            'fix what the warning names (for a port, choose another router.port); nothing was changed',
+        );
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** `nginx -t` of the apps in `dir`: throws on an error, returns the warnings (without time and pid). */
+  private async testIn(dir: string, app: string): Promise<string[]> {
+    const mainConf = join(dir, 'nginx.conf.main');
+    await writeFile(mainConf, this.mainConfig(dir), { mode: 0o600 });
+    try {
+      // Not `-q`: it hides the warnings too.
+      const { stdout, stderr } = await this.nginx(['-t', '-c', mainConf]);
+      return nginxWarnings(`${stderr}\n${stdout}`);
+    } catch (err) {
+      if (err instanceof InfrastructureError) throw err;
+      throw new RouterConfigRejectedError(`nginx -t rejected the config for app "${app}": ${(err as Error).message}`);
+    }
+  }
+
+  /** The ports every other app's config holds on this router (its router port and host ports). */
+  async otherAppsPorts(app: string): Promise<Array<{ app: string; routerPort: number | null; hostPorts: number[] }>> {
+    const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf') && file !== `${app}.conf`);
+    const apps = [];
+    for (const file of files.sort()) {
+      const text = await readFile(join(this.appsDir, file), 'utf8').catch(() => null);
+      if (text !== null) apps.push({ app: file.slice(0, -'.conf'.length), ...parseAppPorts(text) });
+    }
+    return apps;
   }
 
   private async writeAtomically(path: string, text: string): Promise<void> {

@@ -1,11 +1,89 @@
-/** Port probes on this host's loopback interface. */
+/**
+ * Port probes on this host (its loopback interface for host ports, every interface for the router's),
+ * and validate's router-port checks, on every deploy: the spec's router port and host ports against
+ * every other app greenlight's nginx serves on this host (their rendered configs), and a new or changed
+ * router port against the programs listening on the host. Two apps on one port would have nginx serve
+ * both from the first one's config; a port another program holds makes every nginx reload fail, for
+ * every app.
+ */
 import net from 'node:net';
+import { parseAppPorts } from './builders/nginx';
+import type { NginxRouter } from './nginx';
+import type { DeploySpec } from '../src/config/schema';
+import { COLORS } from '../src/names';
 
-/** True when nothing listens on 127.0.0.1:port. */
-export function portIsFree(port: number): Promise<boolean> {
+/** True when nothing listens on `host`:port (with "0.0.0.0", on no address of this host). */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/** The ports one other app's config holds on this host. */
+export interface OtherAppPorts {
+  app: string;
+  routerPort: number | null;
+  hostPorts: number[];
+}
+
+/** " on host web-1" in a fleet's host spec, nothing for one host. */
+function onHost(spec: DeploySpec): string {
+  return spec.hosts?.length === 1 ? ` on host ${spec.hosts[0]!.name}` : '';
+}
+
+/** Where the router port is set: the host's override in a fleet, router.port otherwise. */
+function routerPortField(spec: DeploySpec): string {
+  const host = spec.hosts?.length === 1 ? spec.hosts[0]! : null;
+  return host?.router ? `hosts[${host.name}].router.port` : 'router.port';
+}
+
+function hostPortField(spec: DeploySpec, service: string, color: string): string {
+  const host = spec.hosts?.length === 1 ? spec.hosts[0]! : null;
+  return host?.hostPorts?.[service] ? `hosts[${host.name}].hostPorts.${service}.${color}` : `services.${service}.hostPorts.${color}`;
+}
+
+/** What another app holds `port` as, or null: "app "shop"'s router port" / "a host port of app "shop"". */
+function heldBy(others: readonly OtherAppPorts[], port: number): string | null {
+  for (const other of others) {
+    if (other.routerPort === port) return `app "${other.app}"'s router port (greenlight's nginx serves ${other.app} there)`;
+    if (other.hostPorts.includes(port)) return `a host port of app "${other.app}" (its containers bind it)`;
+  }
+  return null;
+}
+
+/** Every port of the spec another app already holds, one problem each (pure: the configs are read by the caller). */
+export function clashesWithOtherApps(spec: DeploySpec, others: readonly OtherAppPorts[]): string[] {
+  const where = onHost(spec);
+  const problems: string[] = [];
+  const routerClash = heldBy(others, spec.router.port);
+  if (routerClash) {
+    problems.push(`${routerPortField(spec)}: port ${spec.router.port} is ${routerClash}${where}: two apps cannot share a port, choose another router port`);
+  }
+  for (const [service, svc] of Object.entries(spec.services)) {
+    for (const color of COLORS) {
+      const clash = heldBy(others, svc.hostPorts[color]);
+      if (clash) problems.push(`${hostPortField(spec, service, color)}: port ${svc.hostPorts[color]} is ${clash}${where}: choose a host port no other app uses`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The router-port problems of `spec` on this host: clashes with other apps, and a router port that is
+ * new or changed but held by another program. The app's own current port is nginx's already.
+ */
+export async function routerPortProblems(router: NginxRouter, spec: DeploySpec): Promise<string[]> {
+  const problems = clashesWithOtherApps(spec, await router.otherAppsPorts(spec.app));
+  if (problems.some((problem) => problem.startsWith(`${routerPortField(spec)}:`))) return problems;
+  const own = await router.readAppConfig(spec.app);
+  const current = own === null ? null : parseAppPorts(own).routerPort;
+  // nginx listens on every interface (`listen <port>`), so a program on any address blocks it.
+  if (current !== spec.router.port && !(await portIsFree(spec.router.port, '0.0.0.0'))) {
+    problems.unshift(
+      `${routerPortField(spec)}: port ${spec.router.port} is already in use by another program${onHost(spec)} (nginx could not listen on it, and every reload would fail for all apps): free it or choose another router port`,
+    );
+  }
+  return problems;
 }

@@ -5,12 +5,14 @@ cd "$GL_REPO"
 PID_FILE="$GREENLIGHT_HOME/worker.pid"
 if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then exit 0; fi
 # The example app's secrets reach containers through the worker's environment (spec `secrets`), never
-# through workflow history: the database URL from scripts/infra.sh, and a JWT secret made once.
+# through workflow history: the database URL from scripts/infra.sh, and a JWT secret made once. The
+# worker gives a spec only the names GREENLIGHT_SECRETS allows.
 [ -f "$GREENLIGHT_HOME/jwt-secret" ] || head -c 32 /dev/urandom | base64 >"$GREENLIGHT_HOME/jwt-secret"
 set -a
 # shellcheck disable=SC1091
 source "$GREENLIGHT_HOME/infra.env"
 JWT_SECRET="$(cat "$GREENLIGHT_HOME/jwt-secret")"
+GREENLIGHT_SECRETS=DATABASE_URL,JWT_SECRET
 set +a
 log "starting the greenlight worker (log: $GREENLIGHT_HOME/worker.log)"
 # Readiness is read from this start's part of the log only (it is appended to across starts).

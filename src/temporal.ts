@@ -4,7 +4,7 @@
  * TEMPORAL_TLS_* and config profiles (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). The same commands run
  * against the local dev server (the default), a self-hosted cluster or Temporal Cloud.
  */
-import { Connection, Client } from '@temporalio/client';
+import { Connection, Client, isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { InfrastructureError } from './errors';
@@ -37,4 +37,17 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   } catch (err) {
     throw new InfrastructureError(`cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile`);
   }
+}
+
+/** gRPC's UNAVAILABLE (@grpc/grpc-js `status.UNAVAILABLE`): the server cannot be reached. */
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * A Temporal call that failed because the server went away after the client connected, as the
+ * InfrastructureError it is (exit 4, not an unexpected error); any other error as it was.
+ */
+export function lostTemporal(err: unknown): unknown {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  if (!isGrpcServiceError(grpc) || grpc.code !== GRPC_UNAVAILABLE) return err;
+  return new InfrastructureError(`lost the connection to Temporal (${grpc.details}): a deploy it already started goes on there; follow it with \`greenlight status\` once Temporal is reachable again`);
 }

@@ -11,6 +11,7 @@ import { adminSocketPath } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { NginxNotInstalledError, RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import { CLOCK_PROBE, hostTaskQueue } from '../src/names';
+import { MIN_REDACTED_LENGTH, SECRETS_FILE_VAR, SECRETS_LIST_VAR, type SecretPolicy } from '../src/secrets';
 
 /** Every check gets this long; one that has not answered by then fails with its fix. */
 export const CHECK_TIMEOUT_MS = 5_000;
@@ -361,6 +362,33 @@ export function clockInSync(temporal: TemporalAccess, host: string | null, now: 
   };
 }
 
+/**
+ * The secrets this worker allows specs to ask for (GREENLIGHT_SECRETS, GREENLIGHT_SECRETS_FILE): names
+ * only, never values. Fails on what would make the worker refuse to start, on allowed names without a
+ * value, and on values too short to be redacted from output.
+ */
+export function secretsAllowed(policy: () => SecretPolicy, host: string | null): Check {
+  const where = host ? `/etc/greenlight/${host}.env for the systemd unit` : "the worker's environment";
+  return {
+    what: 'secrets',
+    fix: `fix ${SECRETS_LIST_VAR} / ${SECRETS_FILE_VAR} in ${where}`,
+    run: async () => {
+      let allowed: SecretPolicy['allowed'];
+      try {
+        ({ allowed } = policy());
+      } catch (err) {
+        return fail(messageOf(err), `the worker refuses to start until it is fixed, in ${where}`);
+      }
+      const names = [...allowed.keys()];
+      const unset = names.filter((name) => allowed.get(name) === undefined);
+      if (unset.length > 0) return fail(`allowed but not set: ${unset.join(', ')}`, `set them in ${where}, or take them out of ${SECRETS_LIST_VAR}`);
+      const short = names.filter((name) => allowed.get(name)!.length < MIN_REDACTED_LENGTH);
+      if (short.length > 0) return fail(`${short.join(', ')}: shorter than ${MIN_REDACTED_LENGTH} characters, so not redacted from output`, `use longer values`);
+      return ok(names.length > 0 ? `specs may ask for ${names.join(', ')}` : `none allowed (${SECRETS_LIST_VAR} and ${SECRETS_FILE_VAR} unset): a spec with secrets fails at validate`);
+    },
+  };
+}
+
 export interface DoctorOptions {
   /** The fleet host this machine serves (`--host`, GREENLIGHT_HOST); null: the one-host worker. */
   host: string | null;
@@ -388,6 +416,8 @@ export interface DoctorClients {
   router: Pick<NginxRouter, 'prefix' | 'mainConfPath' | 'appsDir' | 'nginxBin' | 'modulesDir' | 'version' | 'testRenderedConfig' | 'testMainConfig' | 'pid' | 'pingAdmin'>;
   temporal: TemporalAccess;
   now: () => number;
+  /** The worker's secret policy, read as the worker reads it (throws when the worker would refuse to start). */
+  secretPolicy: () => SecretPolicy;
 }
 
 /** The checks for this host, in the order they are printed. */
@@ -405,5 +435,6 @@ export function doctorChecks(options: DoctorOptions, clients: DoctorClients): Ch
     temporalNamespace(temporal),
     ...(preStart ? [] : [taskQueuePolled(temporal, activityQueue, 'activities', host, clients.now), taskQueuePolled(temporal, options.taskQueue, 'workflows', host, clients.now)]),
     clockInSync(temporal, host, clients.now),
+    secretsAllowed(clients.secretPolicy, host),
   ];
 }

@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import { DockerHost } from '../host/docker';
 import { routerFromEnv } from '../host/nginx';
+import { secretPolicyFromEnv } from '../src/secrets';
 import { greenlightHome } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
 import { CHECK_TIMEOUT_MS, doctorChecks, formatResult, runChecks, type CheckResult, type DoctorOptions, type TemporalAccess } from './doctor-checks';
@@ -78,6 +79,7 @@ export async function runDoctor(request: DoctorRequest, out: (line: string) => v
         router: routerFromEnv(),
         temporal,
         now: Date.now,
+        secretPolicy: () => secretPolicyFromEnv(process.env),
       }),
     );
     const report: DoctorReport = { ok: checks.every((check) => check.ok), host: request.host, checks };

@@ -234,3 +234,16 @@ export function parseAppConfig(text: string): { structure: string | null; route:
   const key = routeLine ? /or "([a-z_]+)" }/.exec(routeLine)?.[1] : undefined;
   return { structure, route: key ? parseRouteKey(key) : null };
 }
+
+/** The ports an app's rendered config holds: its router port (`listen`) and every host port its upstreams name. */
+export function parseAppPorts(text: string): { routerPort: number | null; hostPorts: number[] } {
+  const listen = /^ {4}listen (\d+);$/m.exec(text)?.[1];
+  const hostPorts = new Set([...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d+)[ ;]/gm)].map((m) => Number(m[1])));
+  return { routerPort: listen === undefined ? null : Number(listen), hostPorts: [...hostPorts].sort((a, b) => a - b) };
+}
+
+/** True when nginx answers `path` on the app's port itself (its `/health`, the structure hash, the per-color health routes). */
+export function answeredByRouter(spec: DeploySpec, path: string): boolean {
+  if (path === '/health' || path === '/.greenlight/structure') return true;
+  return Object.keys(spec.services).some((service) => COLORS.some((color) => path === `/health/${color}/${service}`));
+}

@@ -4,12 +4,13 @@
  * which run on the Docker host, load worker/ code, when they run. Commands say what happened;
  * exit-codes.ts decides the code; main.ts exits with it.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { deploySpecJsonSchema } from '../config/schema';
+import { loadDeploySpec } from '../config/load';
+import { deploySpecJsonSchema, deploySpecSchema } from '../config/schema';
 import { ConfigError } from '../errors';
 import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../settings';
-import { connectClient } from '../temporal';
+import { connectClient, lostTemporal } from '../temporal';
 import { cancel } from './commands/cancel';
 import { deploy } from './commands/deploy';
 import { history } from './commands/history';
@@ -22,6 +23,22 @@ function collectImage(value: string, previous: Record<string, string>): Record<s
   const eq = value.indexOf('=');
   if (eq <= 0 || eq === value.length - 1) throw new ConfigError([`--image ${value}: expected SERVICE=IMAGE, e.g. --image backend=shop-backend:v2`]);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/**
+ * The <app> argument, checked by the spec's own rule for `app:` before anything connects: it names the
+ * workflow and goes into visibility queries, so nothing else may pass (commander prints the refusal
+ * as a usage error, exit 2).
+ */
+function appArgument(value: string): string {
+  const result = deploySpecSchema.shape.app.safeParse(value);
+  if (!result.success) throw new InvalidArgumentError(`${result.error.issues[0]?.message ?? 'not an app name'}; pass the app: of its spec`);
+  return value;
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d{0,3}$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1 to 9999, e.g. -n 5');
+  return Number(value);
 }
 
 export interface CliDeps {
@@ -63,6 +80,8 @@ export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}):
     const client = await connect();
     try {
       setExit(exitCodeOf(await command(client)));
+    } catch (err) {
+      throw lostTemporal(err);
     } finally {
       await client.connection.close();
     }
@@ -93,41 +112,50 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host').default(taskQueueFromEnv()))
     .option('--requested-by <who>', 'who asked for the deploy (CI job URL, user); shown in status')
     .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
-    .action((opts) => withClient((client) => deploy(client, { file: opts.file, images: opts.image, wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out })));
+    .action(async (opts) => {
+      // The spec first: a bad one is exit 2 whether or not Temporal is up.
+      const spec = await loadDeploySpec(opts.file, opts.image);
+      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out }));
+    });
 
   program
-    .command('rollback <app>')
+    .command('rollback')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('during a deploy: roll it back now; after a deploy: bring the previous version back (health-gated switch)')
     .option('-r, --reason <text>', 'why (recorded in the deploy)', 'requested by operator')
     .option('--no-wait', 'return once a restore has started')
     .option('--json', 'print the result as JSON')
-    .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host (for a restore)').default(taskQueueFromEnv()))
+    .option('--task-queue <name>', "task queue of the worker for a restore (default: the restored deploy's own)")
     .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
     .action((app: string, opts) => withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out })));
 
   program
-    .command('promote <app>')
+    .command('promote')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('release the manual promotion gate of the running deploy of an app')
     .addHelpText('after', '\nExample:\n  greenlight promote shop')
     .action((app: string) => withClient((client) => promote(client, app, out)));
 
   program
-    .command('cancel <app>')
+    .command('cancel')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('cancel the running deploy of an app; compensation still runs (nothing is left half-done)')
     .addHelpText('after', '\nExample:\n  greenlight cancel shop')
     .action((app: string) => withClient((client) => cancel(client, app, out)));
 
   program
-    .command('status <app>')
+    .command('status')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('live color and images (since when) and the running or last deploy with its phase')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  greenlight status shop\n  greenlight status shop --json | jq .liveColor')
     .action((app: string, opts) => withClient((client) => status(client, app, Boolean(opts.json), out)));
 
   program
-    .command('history <app>')
+    .command('history')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('the last deploys of an app with outcome and duration (Temporal visibility)')
-    .option('-n, --limit <n>', 'how many', (v) => Number.parseInt(v, 10), 10)
+    .option('-n, --limit <n>', 'how many', positiveInteger, 10)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  greenlight history shop -n 5')
     .action((app: string, opts) => withClient((client) => history(client, app, opts.limit, Boolean(opts.json), out)));

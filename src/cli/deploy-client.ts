@@ -1,6 +1,6 @@
 /** Client-side helpers shared by the commands: start, find and describe deploy workflows. */
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
@@ -9,7 +9,7 @@ import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
 import type { DeployInput, DeployStatus } from '../types';
 import { imageEntries, serviceImages } from '../format';
-import { deployEndOf, exitCodeOf, type DeployEnd, type ExitCode } from './exit-codes';
+import { cancelledEndOf, deployEndOf, exitCodeOf, type DeployEnd, type ExitCode } from './exit-codes';
 
 /** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
 const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
@@ -86,11 +86,27 @@ export async function awaitOutcome(handle: WorkflowHandle<typeof deployWorkflow>
     if (cause instanceof ApplicationFailure) {
       const status = (cause.details?.[0] as DeployStatus | undefined) ?? null;
       const end = deployEndOf(cause.type ?? undefined, status?.failureType);
-      if (end !== 'ended-otherwise') return outcome(end, status, cause.message);
+      if (end !== 'failed-otherwise') return outcome(end, status, cause.message);
     }
+    // Not one of the deploy's own ends: what the workflow last reported, if a worker answers.
     const status = await handle.query(statusQuery).catch(() => null);
-    return outcome('ended-otherwise', status, `deploy ended: ${cause?.message ?? err.message}`);
+    return unfinishedOutcome(err, status, handle.workflowId);
   }
+}
+
+/** A deploy that ended cancelled, terminated, timed out or with a failure of no known type. */
+function unfinishedOutcome(err: WorkflowFailedError, status: DeployStatus | null, workflowId: string): DeployOutcome {
+  const cause = err.cause;
+  const check = `check \`greenlight status ${status?.app ?? workflowId.replace(/^deploy-/, '')}\` and the hosts before deploying again`;
+  if (cause instanceof TerminatedFailure) return outcome('terminated', status, `deploy terminated (${err.message}): no compensation ran, ${check}`);
+  if (cause instanceof TimeoutFailure) return outcome('timed-out', status, `deploy timed out on the server (its execution timeout): no compensation ran, ${check}`);
+  if (cause instanceof CancelledFailure) {
+    const end = cancelledEndOf(status?.outcome);
+    if (end === 'rolled-back') return outcome(end, status, `deploy cancelled and rolled back: ${status?.liveColor ?? 'the previous color'} serves`);
+    if (end === 'compensation-failed') return outcome(end, status, `deploy cancelled, but compensation did not finish: ${status?.lastError ?? 'see greenlight status'}`);
+    return outcome(end, status, `deploy cancelled; whether its compensation finished is unknown (no status could be read): ${check}`);
+  }
+  return outcome('failed-otherwise', status, `deploy ended: ${cause?.message ?? err.message}`);
 }
 
 /** Kept for examples/demo.ts, which imports it from here; new code imports src/format. */
@@ -99,6 +115,8 @@ export { formatMs } from '../format';
 export interface LastDeploy {
   handle: WorkflowHandle<typeof deployWorkflow>;
   runId: string;
+  /** The task queue the deploy was started on (its worker's). */
+  taskQueue: string;
   running: boolean;
   workflowStatus: string;
   startTime: Date;
@@ -120,7 +138,7 @@ export async function lastDeploy(client: Client, app: string): Promise<LastDeplo
   const pinned = client.workflow.getHandle<typeof deployWorkflow>(handle.workflowId, description.runId);
   // A closed deploy carries its status in its result or failure details; a running one answers the query.
   const status = running ? await pinned.query(statusQuery).catch(() => null) : ((await awaitOutcome(pinned).catch(() => null))?.status ?? null);
-  return { handle: pinned, runId: description.runId, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
+  return { handle: pinned, runId: description.runId, taskQueue: description.taskQueue, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
 }
 
 /** The input a deploy was started with (its validated spec), read from its history. */

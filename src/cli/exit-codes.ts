@@ -10,48 +10,60 @@ import { FAILURE_TYPES } from '../names';
 /** Documented exit codes of `greenlight`. */
 export const EXIT = {
   ok: 0,
-  /** The deploy failed after validation and was rolled back: the previous color serves. */
+  /** The deploy failed after validation (or was cancelled) and was rolled back: the previous color serves. */
   rolledBack: 1,
-  /** Bad spec or arguments, or validation (preflight, validation commands) failed: nothing was changed. */
+  /** Bad spec, arguments or usage, an unknown app, or validation failed: nothing was changed. */
   invalid: 2,
-  /** Refused: another deploy of the app is running, or the request came at the wrong moment. */
+  /** Refused: another deploy of the app is running, or nothing to cancel/promote/roll back right now. */
   refused: 3,
   /** Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed. */
   infrastructure: 4,
   /** Compensation could not restore the previous color (see the message): an operator must look. */
   compensationFailed: 5,
+  /** The deploy ended without a known outcome: terminated or timed out (no compensation ran), or cancelled with no status to read. */
+  outcomeUnknown: 6,
+  /** An error greenlight does not classify (a bug, or a Temporal failure it does not expect): see the message. */
+  unexpected: 7,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** What each code means to a user, as `greenlight --help` lists them. */
+/** What each code means to a user, as `greenlight --help` and the README's table list them. */
 export const EXIT_MEANINGS: Record<ExitCode, string> = {
   0: 'success',
-  1: 'the deploy failed after validation and was rolled back: the previous color serves',
-  2: 'bad spec, bad arguments or unknown app, or validation failed: nothing was changed',
-  3: 'refused: another deploy of the app runs, or rollback/promote/cancel at the wrong moment',
+  1: 'the deploy failed after validation, or was cancelled, and was rolled back: the previous color serves',
+  2: 'bad spec, arguments or usage, or unknown app, or validation failed: nothing was changed',
+  3: 'refused: another deploy of the app runs, or cancel/promote/rollback at the wrong moment (no deploy running, not at the gate, nothing to roll back)',
   4: 'Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed',
   5: 'compensation could not restore the previous color (see the message)',
+  6: "the deploy's outcome is unknown: terminated or timed out (no compensation ran), or cancelled with no status to read; check `greenlight status` and the hosts",
+  7: 'unexpected error (see the message; `--verbose` adds the stack)',
 };
 
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
 export type DeployEnd =
   | 'succeeded'
-  /** DeployRolledBack: compensation ran, the previous color serves. */
+  /** DeployRolledBack, or cancelled with compensation done: the previous color serves. */
   | 'rolled-back'
   /** DeployValidationFailed: nothing was changed. */
   | 'validation-failed'
   /** DeployValidationFailed because Docker or nginx was unreachable (InfrastructureUnavailable). */
   | 'infrastructure-unavailable'
-  /** CompensationFailed: the previous color could not be restored. */
+  /** CompensationFailed (also a cancelled deploy whose status says so): the previous color could not be restored. */
   | 'compensation-failed'
-  /** Anything else: cancelled, terminated, timed out, or a failure of another type. */
-  | 'ended-otherwise';
+  /** Terminated (e.g. `temporal workflow terminate`): no workflow code ran after it, so no compensation. */
+  | 'terminated'
+  /** The server's execution timeout (the backstop beyond the deploy's own limit) ended it: no compensation. */
+  | 'timed-out'
+  /** Cancelled, but its status (compensated or not) could not be read, e.g. no worker to answer the query. */
+  | 'cancelled-unknown'
+  /** Failed with a failure the CLI does not know (not one of FAILURE_TYPES' deploy ends). */
+  | 'failed-otherwise';
 
 /** What a command that did not follow a deploy to its end ended with. */
 export type CommandEnd =
   /** It did what was asked (including a deploy started with --no-wait). */
   | 'done'
-  /** No deploy of the app was ever found (status, history, rollback): check the app name. */
+  /** No deploy of the app was ever found (status, history, rollback, promote, cancel): check the app name. */
   | 'unknown-app'
   /** No deploy of the app is running, so there is nothing to cancel or promote. */
   | 'not-running'
@@ -68,7 +80,6 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   done: EXIT.ok,
   succeeded: EXIT.ok,
   'rolled-back': EXIT.rolledBack,
-  'ended-otherwise': EXIT.rolledBack,
   'validation-failed': EXIT.invalid,
   'unknown-app': EXIT.invalid,
   'not-running': EXIT.refused,
@@ -77,6 +88,10 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'infrastructure-unavailable': EXIT.infrastructure,
   'checks-failed': EXIT.infrastructure,
   'compensation-failed': EXIT.compensationFailed,
+  terminated: EXIT.outcomeUnknown,
+  'timed-out': EXIT.outcomeUnknown,
+  'cancelled-unknown': EXIT.outcomeUnknown,
+  'failed-otherwise': EXIT.unexpected,
 };
 
 export function exitCodeOf(outcome: CliOutcome): ExitCode {
@@ -84,8 +99,8 @@ export function exitCodeOf(outcome: CliOutcome): ExitCode {
 }
 
 /**
- * A failed deploy's end from the `type` of the workflow's ApplicationFailure (undefined for a
- * failure that is not one, e.g. a cancellation) and the `failureType` of its status details.
+ * A failed deploy's end from the `type` of the workflow's ApplicationFailure and the `failureType` of
+ * its status details.
  */
 export function deployEndOf(failureType: string | undefined, statusFailureType: string | null | undefined): DeployEnd {
   switch (failureType) {
@@ -96,16 +111,27 @@ export function deployEndOf(failureType: string | undefined, statusFailureType: 
     case FAILURE_TYPES.compensationFailed:
       return 'compensation-failed';
     default:
-      return 'ended-otherwise';
+      return 'failed-otherwise';
   }
+}
+
+/**
+ * A cancelled deploy's end from the outcome its status reports. The workflow compensates on
+ * cancellation too (in a non-cancellable scope) and records whether that worked, then ends cancelled.
+ */
+export function cancelledEndOf(statusOutcome: string | undefined): DeployEnd {
+  if (statusOutcome === 'rolled-back') return 'rolled-back';
+  if (statusOutcome === 'compensation-failed') return 'compensation-failed';
+  return 'cancelled-unknown';
 }
 
 /** The code for an error a command threw instead of returning an outcome. */
 export function exitCodeOfError(err: unknown): ExitCode {
-  // commander's own ends (help shown: 0; usage errors such as a missing argument: 1), already printed.
-  if (err instanceof CommanderError) return err.exitCode as ExitCode;
+  // commander's own ends, already printed: help shown (0), or a usage error (unknown option or
+  // command, missing argument, an argument its parser refused, no command at all).
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
   if (err instanceof ConfigError) return EXIT.invalid;
   if (err instanceof DeployInProgressError) return EXIT.refused;
   if (err instanceof InfrastructureError) return EXIT.infrastructure;
-  return EXIT.rolledBack;
+  return EXIT.unexpected;
 }

@@ -67,7 +67,7 @@ const serviceSchema = z
     secrets: z
       .array(z.string().regex(ENV_NAME, 'must be an environment variable name such as DB_PASSWORD'))
       .default([])
-      .describe("Names of variables copied from the worker's environment when the container is created; their values never enter workflow history."),
+      .describe("Names of secrets the worker gives the container when it is created; their values never enter workflow history. The worker must allow each (GREENLIGHT_SECRETS, GREENLIGHT_SECRETS_FILE); its own credentials (TEMPORAL_*, GREENLIGHT_*, DOCKER_*, AWS_*, GOOGLE_*, AZURE_*, SSH_*) never."),
     health: z
       .strictObject({
         endpoints: z

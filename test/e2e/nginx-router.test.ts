@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminSocketPath, renderAppConfig, renderMainConfig, structureHash } from '../../host/builders/nginx';
-import { NginxRouter } from '../../host/nginx';
+import { NginxRouter, RouterConfigRejectedError } from '../../host/nginx';
 import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
 
@@ -160,5 +160,29 @@ describe('the per-color health routes', () => {
       .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     expect((await get(`http://${other}:${BASE}/.greenlight/structure`)).status).toBe(403);
     expect(await router.servedStructure(spec)).toBe(structureHash(spec));
+  });
+});
+
+describe('nginx warnings are errors', () => {
+  it('a second app on the same port: nginx -t only warns, the switch refuses it and the live configs stay as they were', async () => {
+    const prefix = await scratchPrefix('greenlight-warn-');
+    const router = new NginxRouter({ prefix, workerProcesses: 1 });
+    started.push(router);
+    await router.ensureRunning();
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+    const firstConfig = await router.readAppConfig(APP);
+    // Other host ports, the same router port: nginx would serve both from the first app's server.
+    const other = webSpec('nginx-e2e-other', { image: 'web:v1', port: 8080, hostPorts: { blue: BASE + 3, green: BASE + 4 }, route: '/' }, { router: { port: BASE } });
+
+    const refused = router.applyRoute(other, { live: 'blue', backup: null });
+
+    await expect(refused).rejects.toBeInstanceOf(RouterConfigRejectedError);
+    await expect(refused).rejects.toThrow(`nginx -t warns about the config for app "nginx-e2e-other": conflicting server name "" on 0.0.0.0:${BASE}, ignored.`);
+    expect(await router.readAppConfig('nginx-e2e-other')).toBeNull();
+    expect(await router.readAppConfig(APP)).toBe(firstConfig);
+    expect(await router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
+    // A warning the live configs already have is not the candidate's: the first app still switches.
+    await writeFile(join(router.appsDir, 'nginx-e2e-other.conf'), renderAppConfig(other, { live: 'blue', backup: null }), { mode: 0o600 });
+    await expect(router.applyRoute(spec, { live: 'green', backup: null })).resolves.toMatchObject({ route: { live: 'green', backup: null } });
   });
 });

@@ -237,6 +237,8 @@ describe('examples/github-actions/deploy.yml', () => {
     [EXIT.rolledBack, 'rolled back'],
     [EXIT.refused, 'refused'],
     [EXIT.compensationFailed, 'COMPENSATION FAILED'],
+    [EXIT.outcomeUnknown, 'OUTCOME UNKNOWN'],
+    [EXIT.unexpected, 'unexpected error'],
   ])('the deploy step exits %i like greenlight and writes the JSON outcome to the job summary (%s)', (code, meaning) => {
     const json = JSON.stringify({ exitCode: code, message: `stand-in ${code}`, status: { app: 'shop' } });
     const run = runDeployStep(code, json);

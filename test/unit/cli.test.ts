@@ -15,7 +15,7 @@ import { InfrastructureError } from '../../src/errors';
 import { FAILURE_TYPES, MESSAGES, SEARCH_ATTRIBUTES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
 import type { DoctorRequest } from '../../worker/doctor';
-import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, type FakeRun } from './fake-temporal';
+import { deployStatus, FakeTemporal, updateRefused, workflowCancelled, workflowFailure, temporalUnavailable, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
 
 const work = mkdtempSync(join(tmpdir(), 'greenlight-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -65,17 +65,22 @@ describe('greenlight deploy', () => {
     { phase: 'switch' as const, startedAt: '2026-11-28T10:00:01.000Z', durationMs: 150 },
     { phase: 'done' as const, startedAt: '2026-11-28T10:00:02.000Z', durationMs: 0 },
   ];
-  const ends: [string, number, () => Promise<DeployStatus>, string][] = [
+  // [how it ends, exit code, what result() does, the message, what the status query answers after a non-deploy end]
+  const ends: [string, number, () => Promise<DeployStatus>, string, DeployStatus?][] = [
     ['succeeds', EXIT.ok, async () => deployStatus({ liveColor: 'green', phases }), 'deploy of shop succeeded: green is live'],
     ['rolls back', EXIT.rolledBack, () => Promise.reject(workflowFailure(FAILURE_TYPES.rolledBack, 'rolled back, blue stays live: health gate failed', deployStatus({ outcome: 'rolled-back', phases }))), 'rolled back, blue stays live: health gate failed'],
     ['fails validation', EXIT.invalid, () => Promise.reject(workflowFailure(FAILURE_TYPES.validationFailed, 'validation failed, nothing was changed: port 4102 is in use', deployStatus({ outcome: 'validation-failed', failureType: FAILURE_TYPES.portInUse, phases }))), 'validation failed, nothing was changed: port 4102 is in use'],
     ['finds Docker unreachable', EXIT.infrastructure, () => Promise.reject(workflowFailure(FAILURE_TYPES.validationFailed, 'validation failed, nothing was changed: Docker engine unreachable', deployStatus({ outcome: 'validation-failed', failureType: FAILURE_TYPES.infrastructure, phases }))), 'validation failed, nothing was changed: Docker engine unreachable'],
     ['cannot compensate', EXIT.compensationFailed, () => Promise.reject(workflowFailure(FAILURE_TYPES.compensationFailed, 'could not roll back: blue is unhealthy', deployStatus({ outcome: 'compensation-failed', phases }))), 'could not roll back: blue is unhealthy'],
-    ['is cancelled', EXIT.rolledBack, () => Promise.reject(workflowCancelled()), 'deploy ended: the deploy was cancelled'],
+    ['is cancelled (compensation ran)', EXIT.rolledBack, () => Promise.reject(workflowCancelled()), 'deploy cancelled and rolled back: blue serves', deployStatus({ outcome: 'rolled-back', liveColor: 'blue', phases })],
+    ['is cancelled but cannot compensate', EXIT.compensationFailed, () => Promise.reject(workflowCancelled()), 'deploy cancelled, but compensation did not finish: blue is unhealthy', deployStatus({ outcome: 'compensation-failed', lastError: 'blue is unhealthy', phases })],
+    ['is terminated', EXIT.outcomeUnknown, () => Promise.reject(workflowTerminated('stuck')), 'deploy terminated (stuck): no compensation ran, check `greenlight status shop` and the hosts before deploying again'],
+    ['times out on the server', EXIT.outcomeUnknown, () => Promise.reject(workflowTimedOut()), 'deploy timed out on the server (its execution timeout): no compensation ran, check `greenlight status shop` and the hosts before deploying again'],
+    ['fails with a failure of no known type', EXIT.unexpected, () => Promise.reject(workflowFailure('SomethingElse', 'a bug', null)), 'deploy ended: a bug'],
   ];
 
-  it.each(ends)('the deploy %s: exit %i, phases as they ended, then the message', async (_, code, result, message) => {
-    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: deployStatus({ phases }) });
+  it.each(ends)('the deploy %s: exit %i, phases as they ended, then the message', async (_, code, result, message, queried) => {
+    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: queried ?? deployStatus({ phases }) });
     const run = await gl(['deploy', '-f', SPEC_FILE, '--image', 'backend=shop-backend:v2', '--task-queue', 'host-a', '--requested-by', 'ci#7']);
     expect(run.code).toBe(code);
     expect(run.out).toEqual(['deploying shop (workflow deploy-shop, run run-2):', '  validate        400 ms', '  switch          150 ms', message]);
@@ -86,8 +91,8 @@ describe('greenlight deploy', () => {
     expect(fake.closed).toBe(1);
   });
 
-  it.each(ends)('--json, the deploy %s: exit %i and one JSON object carrying it', async (_, code, result, message) => {
-    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: deployStatus({ phases }) });
+  it.each(ends)('--json, the deploy %s: exit %i and one JSON object carrying it', async (_, code, result, message, queried) => {
+    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: queried ?? deployStatus({ phases }) });
     const run = await gl(['deploy', '-f', SPEC_FILE, '--json']);
     expect(run.code).toBe(code);
     expect(run.out).toHaveLength(1);
@@ -111,16 +116,16 @@ describe('greenlight deploy', () => {
   });
 
   it.each([
-    ['a malformed --image', ['--image', 'foo'], '  - --image foo: expected SERVICE=IMAGE, e.g. --image backend=shop-backend:v2', 0],
-    ['an --image of no service', ['--image', 'cart=cart:v1'], '  - --image cart=...: no service "cart" in the spec: use one of backend', 1],
-    ['a missing spec file', ['-f', join(work, 'nope.yml')], `  - ${join(work, 'nope.yml')}: cannot read the spec file (ENOENT): pass an existing file with -f`, 1],
-  ])('%s: exit 2 with the fix, nothing started', async (_, args, issue, connects) => {
+    ['a malformed --image', ['--image', 'foo'], '  - --image foo: expected SERVICE=IMAGE, e.g. --image backend=shop-backend:v2'],
+    ['an --image of no service', ['--image', 'cart=cart:v1'], '  - --image cart=...: no service "cart" in the spec: use one of backend'],
+    ['a missing spec file', ['-f', join(work, 'nope.yml')], `  - ${join(work, 'nope.yml')}: cannot read the spec file (ENOENT): pass an existing file with -f`],
+  ])('%s: exit 2 with the fix, nothing started, nothing connected', async (_, args, issue) => {
     const run = await gl(['deploy', '-f', SPEC_FILE, ...args]);
     expect(run.code).toBe(EXIT.invalid);
     expect(run.err).toEqual([`greenlight: invalid deploy spec:\n${issue}`]);
     expect(fake.starts).toEqual([]);
-    // The --image syntax is checked while parsing the arguments, before connecting; the spec after.
-    expect(run.connects).toBe(connects);
+    // The spec is loaded before connecting: a bad one is exit 2 whether or not Temporal is up.
+    expect(run.connects).toBe(0);
   });
 });
 
@@ -162,7 +167,7 @@ describe('greenlight rollback', () => {
     it.each([
       ['succeeds', EXIT.ok, async () => deployStatus({ liveColor: 'blue' }), 'deploy of shop succeeded: blue is live'],
       ['rolls back', EXIT.rolledBack, () => Promise.reject(workflowFailure(FAILURE_TYPES.rolledBack, 'rolled back, green stays live: v1 unhealthy', deployStatus({ outcome: 'rolled-back' }))), 'rolled back, green stays live: v1 unhealthy'],
-    ] as const)('the restore %s: exit %i', async (_, code, result, message) => {
+    ] as const)('the restore %s: exit %i (on the --task-queue given)', async (_, code, result, message) => {
       fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result, status: null });
       const run = await gl(['rollback', 'shop', '--reason', 'v2 is slow', '--task-queue', 'host-a']);
       expect(run.code).toBe(code);
@@ -171,6 +176,27 @@ describe('greenlight rollback', () => {
       expect(options.taskQueue).toBe('host-a');
       expect(options.args[0]).toMatchObject({ requestedBy: 'greenlight rollback: v2 is slow', restore: { reason: 'v2 is slow', fromRunId: 'run-1' }, spec: { services: { backend: { image: 'shop-backend:v1' } } } });
       expect(options.staticSummary).toBe('Restore shop: backend=shop-backend:v1');
+    });
+
+    it("without --task-queue: on the restored deploy's own task queue, not the caller's GREENLIGHT_TASK_QUEUE", async () => {
+      vi.stubEnv('GREENLIGHT_TASK_QUEUE', 'the-callers-queue');
+      fake.latest = { ...fake.latest!, taskQueue: 'host-b' };
+      fake.onStart = () => running(deployStatus(), { runId: 'run-2' });
+      const run = await gl(['rollback', 'shop', '--no-wait']);
+      vi.unstubAllEnvs();
+      expect(run.code).toBe(EXIT.ok);
+      expect(fake.starts.map((start) => start.options.taskQueue)).toEqual(['host-b']);
+    });
+
+    it("a fleet deploy's restore: its queue and its hosts (with their own queues) again", async () => {
+      const fleetSpec = parseDeploySpec({ ...spec, hosts: [{ name: 'web-1' }, { name: 'web-2', taskQueue: 'edge-2' }] });
+      fake.latest = { ...fake.latest!, taskQueue: 'fleet-coordinator', input: { spec: fleetSpec } };
+      fake.onStart = () => running(deployStatus(), { runId: 'run-2' });
+      expect((await gl(['rollback', 'shop', '--no-wait'])).code).toBe(EXIT.ok);
+      const { options } = fake.starts[0]!;
+      expect(options.taskQueue).toBe('fleet-coordinator');
+      expect(options.args[0].spec.hosts).toEqual(fleetSpec.hosts);
+      expect(options.typedSearchAttributes).toContainEqual({ key: SEARCH_ATTRIBUTES.hosts, value: ['web-1', 'web-2'] });
     });
 
     it('--no-wait: exit 0 once the restore started', async () => {
@@ -188,13 +214,25 @@ describe('greenlight promote', () => {
     expect(fake.updates).toEqual([{ name: MESSAGES.promote, args: [] }]);
   });
 
+  it('no deploy of the app: exit 2 (unknown app, as for every command), no update sent', async () => {
+    expect(await gl(['promote', 'shop'])).toMatchObject({ code: EXIT.invalid, out: ['no deploy of shop found: check the app name (greenlight history shop)'] });
+    expect(fake.updates).toEqual([]);
+  });
+
   it.each([
-    ['no deploy of the app', null, 'no deploy of shop is running: nothing to promote'],
-    ['a finished deploy', finished(deployStatus(), { update: () => Promise.reject(new Error('workflow execution already completed')) }), 'no deploy of shop is running: nothing to promote'],
+    // Told apart by the workflow's status, not by the update's error text: for an update, the SDK
+    // throws WorkflowNotFoundError for an ended deploy as for a missing one.
+    ['a finished deploy', finished(deployStatus(), { update: () => Promise.reject(new WorkflowNotFoundError('workflow execution already completed', 'deploy-shop', undefined)) }), 'no deploy of shop is running (the last one is completed): nothing to promote'],
+    ['a deploy that ends as the promote is sent', running(deployStatus({ phase: 'promotion-gate' }), { update: () => Promise.reject(new WorkflowNotFoundError('workflow execution already completed', 'deploy-shop', undefined)) }), 'the deploy of shop ended before the promote reached it: nothing to promote'],
     ['a deploy not at the gate (validator)', running(deployStatus({ phase: 'verify' }), { update: () => Promise.reject(updateRefused('nothing to promote: the deploy is in verify')) }), 'promote of shop refused: nothing to promote: the deploy is in verify'],
   ])('%s: exit 3', async (_, latest, line) => {
     fake.latest = latest;
     expect(await gl(['promote', 'shop'])).toMatchObject({ code: EXIT.refused, out: [line] });
+  });
+
+  it('an update failing otherwise is not taken for a finished deploy: exit 7', async () => {
+    fake.latest = running(deployStatus({ phase: 'promotion-gate' }), { update: () => Promise.reject(new Error('workflow execution already completed (but not a WorkflowNotFoundError)')) });
+    expect(await gl(['promote', 'shop'])).toMatchObject({ code: EXIT.unexpected, err: ['greenlight: workflow execution already completed (but not a WorkflowNotFoundError)'] });
   });
 });
 
@@ -207,11 +245,11 @@ describe('greenlight cancel', () => {
   });
 
   it.each([
-    ['a finished deploy', finished(deployStatus()), 'no deploy of shop is running (the last one is completed): nothing to cancel'],
-    ['no deploy of the app', null, 'no deploy of shop found: nothing to cancel'],
-  ])('%s: exit 3, nothing cancelled', async (_, latest, line) => {
+    ['a finished deploy', finished(deployStatus()), EXIT.refused, 'no deploy of shop is running (the last one is completed): nothing to cancel'],
+    ['no deploy of the app', null, EXIT.invalid, 'no deploy of shop found: check the app name (greenlight history shop)'],
+  ])('%s: exit %i, nothing cancelled', async (_, latest, code, line) => {
     fake.latest = latest;
-    expect(await gl(['cancel', 'shop'])).toMatchObject({ code: EXIT.refused, out: [line] });
+    expect(await gl(['cancel', 'shop'])).toMatchObject({ code, out: [line] });
     expect(fake.cancels).toEqual([]);
   });
 });
@@ -293,9 +331,9 @@ describe('greenlight history', () => {
     expect(JSON.parse(one.out[0]!)).toEqual([{ runId: 'run-2', workflowStatus: 'FAILED', outcome: 'rolled-back', startedAt: '2026-11-28T10:00:00.000Z', durationMs: 4300, images: ['backend=shop-backend:v3'] }]);
   });
 
-  it('no deploy of the app: exit 2 in text, but exit 0 and [] with --json', async () => {
+  it('no deploy of the app: exit 2 in text and with --json (which prints [])', async () => {
     expect(await gl(['history', 'shop'])).toMatchObject({ code: EXIT.invalid, out: ['no deploy of shop found: check the app name'] });
-    expect(await gl(['history', 'shop', '--json'])).toMatchObject({ code: EXIT.ok, out: ['[]'] });
+    expect(await gl(['history', 'shop', '--json'])).toMatchObject({ code: EXIT.invalid, out: ['[]'] });
   });
 });
 
@@ -369,13 +407,21 @@ describe('errors around the commands', () => {
     expect(verbose.err[1]).toMatch(/^InfrastructureError: cannot reach Temporal[^]*\n\s+at /);
   });
 
-  it('an unexpected error from Temporal: exit 1 with its message; the connection is still closed', async () => {
+  it('an unexpected error from Temporal: exit 7 with its message; the connection is still closed', async () => {
     fake.latest = running(deployStatus());
     fake.client.workflow.getHandle = () => {
       throw new Error('13 INTERNAL: boom');
     };
     const run = await gl(['cancel', 'shop']);
-    expect(run).toMatchObject({ code: EXIT.rolledBack, err: ['greenlight: 13 INTERNAL: boom'] });
+    expect(run).toMatchObject({ code: EXIT.unexpected, err: ['greenlight: 13 INTERNAL: boom'] });
+    expect(fake.closed).toBe(1);
+  });
+
+  it('Temporal lost after connecting (gRPC UNAVAILABLE while following a deploy): exit 4 saying the deploy goes on, not 7', async () => {
+    fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', result: () => Promise.reject(temporalUnavailable()), status: null });
+    const run = await gl(['deploy', '-f', SPEC_FILE]);
+    expect(run.code).toBe(EXIT.infrastructure);
+    expect(run.err).toEqual(['greenlight: lost the connection to Temporal (Connection dropped): a deploy it already started goes on there; follow it with `greenlight status` once Temporal is reachable again']);
     expect(fake.closed).toBe(1);
   });
 
@@ -383,7 +429,7 @@ describe('errors around the commands', () => {
     fake.latest = running(deployStatus());
     const handle = fake.client.workflow.getHandle('deploy-shop');
     fake.client.workflow.getHandle = () => ({ ...handle, describe: () => Promise.reject(new Error('14 UNAVAILABLE')) }) as never;
-    expect(await gl(['status', 'shop'])).toMatchObject({ code: EXIT.rolledBack, err: ['greenlight: 14 UNAVAILABLE'] });
+    expect(await gl(['status', 'shop'])).toMatchObject({ code: EXIT.unexpected, err: ['greenlight: 14 UNAVAILABLE'] });
     // ...while not-found is.
     fake.client.workflow.getHandle = () => ({ ...handle, describe: () => Promise.reject(new WorkflowNotFoundError('not found', 'deploy-shop', undefined)) }) as never;
     expect(await gl(['status', 'shop'])).toMatchObject({ code: EXIT.invalid });
@@ -394,9 +440,15 @@ describe('errors around the commands', () => {
     ['an unknown option', ['deploy', '--bogus'], /unknown option '--bogus'/],
     ['an unknown command', ['deplyo'], /unknown command 'deplyo'/],
     ['no command at all', [], /Usage: greenlight/],
-  ])("%s: commander's usage error, exit 1 (not 2), nothing connected", async (_, args, message) => {
+    ['an invalid app name', ['status', 'x" OR WorkflowId!="'], /value 'x" OR WorkflowId!="' is invalid for argument 'app'\. must be [^\n]*lowercase[^\n]*; pass the app: of its spec\n/],
+    ['an invalid app name (history)', ['history', "x' OR WorkflowId!='"], /is invalid for argument 'app'/],
+    ['an invalid app name (rollback)', ['rollback', 'Shop'], /is invalid for argument 'app'/],
+    ['an invalid app name (promote)', ['promote', '../x'], /is invalid for argument 'app'/],
+    ['an invalid app name (cancel)', ['cancel', ''], /is invalid for argument 'app'/],
+    ['a -n that is not a count', ['history', 'shop', '-n', 'ten'], /option '-n, --limit <n>' argument 'ten' is invalid\. must be a whole number from 1 to 9999/],
+  ])("%s: commander's usage error, exit 2, nothing connected", async (_, args, message) => {
     const run = await gl(args);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(EXIT.invalid);
     expect(run.commanderErr).toMatch(message);
     expect(run.err).toEqual([]);
     expect(run.connects).toBe(0);

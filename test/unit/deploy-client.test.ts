@@ -9,10 +9,11 @@ import { DeployInProgressError } from '../../src/errors';
 import { FAILURE_TYPES, SEARCH_ATTRIBUTES } from '../../src/names';
 import type { DeployStatus } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
-import { deployStatus, FakeTemporal, workflowCancelled, workflowFailure } from './fake-temporal';
+import { deployStatus, FakeTemporal, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut } from './fake-temporal';
 
 function handle(result: () => Promise<DeployStatus>, queried: DeployStatus | null = null): WorkflowHandle<typeof deployWorkflow> {
   return {
+    workflowId: 'deploy-shop',
     result,
     query: async () => {
       if (!queried) throw new Error('no worker');
@@ -45,11 +46,18 @@ describe('awaitOutcome', () => {
     expect(outcome).toEqual({ end, exitCode: code, status, message: `the ${type} message` });
   });
 
-  it('any other end (cancelled, or a failure of another type): exit 1, "deploy ended", the status from the query', async () => {
-    const queried = deployStatus({ outcome: 'rolled-back', rollbackReason: 'the deploy was cancelled' });
-    expect(await awaitOutcome(handle(() => Promise.reject(workflowCancelled()), queried))).toEqual({ end: 'ended-otherwise', exitCode: EXIT.rolledBack, status: queried, message: 'deploy ended: the deploy was cancelled' });
-    const other = await awaitOutcome(handle(() => Promise.reject(workflowFailure('SomethingElse', 'unexpected', deployStatus())), null));
-    expect(other).toEqual({ end: 'ended-otherwise', exitCode: EXIT.rolledBack, status: null, message: 'deploy ended: unexpected' });
+  const cancelledClean = deployStatus({ outcome: 'rolled-back', liveColor: 'blue', rollbackReason: 'the deploy was cancelled' });
+  const cancelledStuck = deployStatus({ outcome: 'compensation-failed', lastError: 'compensation did not finish: blue unhealthy (after: the deploy was cancelled)' });
+  const check = 'check `greenlight status shop` and the hosts before deploying again';
+  it.each([
+    ['cancelled, compensated (status from the query)', workflowCancelled(), cancelledClean, 'rolled-back', EXIT.rolledBack, 'deploy cancelled and rolled back: blue serves'],
+    ['cancelled, compensation failed', workflowCancelled(), cancelledStuck, 'compensation-failed', EXIT.compensationFailed, 'deploy cancelled, but compensation did not finish: compensation did not finish: blue unhealthy (after: the deploy was cancelled)'],
+    ['cancelled, no status to read', workflowCancelled(), null, 'cancelled-unknown', EXIT.outcomeUnknown, `deploy cancelled; whether its compensation finished is unknown (no status could be read): ${check}`],
+    ['terminated', workflowTerminated(), deployStatus({ outcome: 'running', phase: 'switch' }), 'terminated', EXIT.outcomeUnknown, `deploy terminated (stuck, terminated by an operator): no compensation ran, ${check}`],
+    ['timed out on the server', workflowTimedOut(), null, 'timed-out', EXIT.outcomeUnknown, `deploy timed out on the server (its execution timeout): no compensation ran, ${check}`],
+    ['a failure of no known type', workflowFailure('SomethingElse', 'unexpected', deployStatus()), null, 'failed-otherwise', EXIT.unexpected, 'deploy ended: unexpected'],
+  ] as const)('%s: its own end and code, the status from the query', async (_, failure, queried, end, code, message) => {
+    expect(await awaitOutcome(handle(() => Promise.reject(failure), queried))).toEqual({ end, exitCode: code, status: queried, message });
   });
 
   it('an error that is not the workflow failing (e.g. the server unreachable) is thrown, not mapped', async () => {

@@ -62,8 +62,8 @@ function fakeEngine(initial: FakeContainer[] = []) {
       return { id, ...handle(id) };
     },
   };
-  const router = { readRoute: async () => null, readAppConfig: async () => null } as unknown as NginxRouter;
-  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, env: {} });
+  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [] } as unknown as NginxRouter;
+  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text });
   /** "name:running|exited" of every container, sorted. */
   const state = () => [...containers.values()].map((c) => `${c.name}:${c.running ? 'running' : 'exited'}`).sort();
   return { activities, state, idOf: (name: string) => find(name)?.id };

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { adminSocketPath } from '../../host/builders/nginx';
 import { NginxNotInstalledError, RouterConfigRejectedError } from '../../host/nginx';
 import { CLOCK_PROBE } from '../../src/names';
+import { secretPolicyFromEnv } from '../../src/secrets';
 import {
   doctorChecks,
   formatResult,
@@ -123,6 +124,7 @@ function healthyWorld(): World {
     },
     temporal: { address: '127.0.0.1:7233', namespace: 'default', client: Promise.resolve(temporal.client) },
     now: () => NOW,
+    secretPolicy: () => ({ allowed: new Map([['JWT_SECRET', 'a-long-enough-value'], ['DATABASE_URL', 'postgres://shop@db/shop']]) }),
   };
   return { clients, server, temporal };
 }
@@ -152,6 +154,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok task queue greenlight-host-web-1 (activities): 1 worker polling (4242@web-1; last poll 3.0 s ago)',
       'ok task queue greenlight (workflows): 2 workers polling (4242@web-1, 777@web-2; last poll 1.0 s ago)',
       "ok clock: this host's clock is 0 ms ahead of the Temporal server's (±0 ms, from the start time of a probe workflow)",
+      'ok secrets: specs may ask for JWT_SECRET, DATABASE_URL',
     ]);
   });
 
@@ -199,6 +202,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok temporal',
       'ok temporal namespace',
       'ok clock',
+      'ok secrets',
     ]);
   });
 
@@ -363,6 +367,27 @@ const FAILURES: FailureCase[] = [
     detail: /^no answer within 1.0 s$/,
     fix: /sync the clock/,
   },
+  {
+    name: 'an allowed secret without a value',
+    breakIt: (w) => void (w.clients.secretPolicy = () => ({ allowed: new Map([['JWT_SECRET', 'a-long-enough-value'], ['DB_PASSWORD', undefined]]) })),
+    what: 'secrets',
+    detail: /^allowed but not set: DB_PASSWORD$/,
+    fix: /set them in \/etc\/greenlight\/web-1\.env for the systemd unit, or take them out of GREENLIGHT_SECRETS/,
+  },
+  {
+    name: 'a secret too short to be redacted',
+    breakIt: (w) => void (w.clients.secretPolicy = () => ({ allowed: new Map([['PIN', '123']]) })),
+    what: 'secrets',
+    detail: /^PIN: shorter than 4 characters, so not redacted from output$/,
+    fix: /use longer values/,
+  },
+  {
+    name: "a worker credential in GREENLIGHT_SECRETS (the worker would refuse to start)",
+    breakIt: (w) => void (w.clients.secretPolicy = () => secretPolicyFromEnv({ GREENLIGHT_SECRETS: 'TEMPORAL_API_KEY' })),
+    what: 'secrets',
+    detail: /GREENLIGHT_SECRETS: TEMPORAL_API_KEY is one of the worker's own settings or credentials/,
+    fix: /the worker refuses to start until it is fixed, in \/etc\/greenlight\/web-1\.env/,
+  },
 ];
 
 describe('greenlight doctor: every failure names what failed and how to fix it', () => {
@@ -391,7 +416,7 @@ describe('greenlight doctor: every failure names what failed and how to fix it',
       ),
     ]);
     // Docker, nginx and the home folder were still checked.
-    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(6);
+    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(7);
   });
 
   it("Temporal's client configuration unreadable", async () => {

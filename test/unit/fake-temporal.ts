@@ -1,11 +1,11 @@
 /**
  * A stand-in for the Temporal client with only what the CLI's commands use (workflow.start, getHandle,
- * list; a handle's describe, query, result, executeUpdate, cancel, fetchHistory; connection.close), so
+ * list; a handle's describe (with the task queue), query, result, executeUpdate, cancel, fetchHistory; connection.close), so
  * the unit tier drives the whole CLI without a server. One app's deploys: `latest` is what describe,
  * query, result and updates see; `onStart` says what a newly started deploy does.
  */
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetryState, TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
+import { ServiceError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetryState, TerminatedFailure, TimeoutFailure, TimeoutType, TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { MESSAGES } from '../../src/names';
 import type { DeployInput, DeployStatus } from '../../src/types';
@@ -19,6 +19,8 @@ export interface FakeRun {
   result: () => Promise<DeployStatus>;
   /** What the status query answers; null: the query fails (e.g. no worker). */
   status: DeployStatus | null;
+  /** The task queue it was started on, as describe() reports it (default: greenlight). */
+  taskQueue?: string;
   /** The deploy's input, for fetchHistory. */
   input?: DeployInput;
   /** Answers an update by name (rollback, promote); throw to refuse. */
@@ -75,7 +77,7 @@ export class FakeTemporal {
       async describe() {
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
-        return { runId: run.runId, status: { name: run.workflowStatus }, startTime: run.startTime ?? new Date('2026-11-28T10:00:00Z'), closeTime: run.closeTime };
+        return { runId: run.runId, taskQueue: run.taskQueue ?? 'greenlight', status: { name: run.workflowStatus }, startTime: run.startTime ?? new Date('2026-11-28T10:00:00Z'), closeTime: run.closeTime };
       },
       async query(definition: { name: string }) {
         if (definition.name !== MESSAGES.status) throw new Error(`unexpected query ${definition.name}`);
@@ -172,7 +174,23 @@ export function workflowCancelled(): WorkflowFailedError {
   return new WorkflowFailedError('Workflow execution cancelled', new CancelledFailure('the deploy was cancelled'), RetryState.NON_RETRYABLE_FAILURE);
 }
 
+/** How result() fails when the workflow was terminated (as the SDK builds it from the history's event). */
+export function workflowTerminated(reason = 'stuck, terminated by an operator'): WorkflowFailedError {
+  return new WorkflowFailedError(reason, new TerminatedFailure(reason), RetryState.NON_RETRYABLE_FAILURE);
+}
+
+/** How result() fails when the server's execution timeout ended the workflow. */
+export function workflowTimedOut(): WorkflowFailedError {
+  return new WorkflowFailedError('Workflow execution timed out', new TimeoutFailure('Workflow execution timed out', undefined, TimeoutType.START_TO_CLOSE), RetryState.TIMEOUT);
+}
+
 /** How executeUpdate fails when the update's validator refuses. */
 export function updateRefused(reason: string): WorkflowUpdateFailedError {
   return new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message: reason }));
+}
+
+/** How a Temporal call fails when the server goes away after connecting (the SDK wraps gRPC's error). */
+export function temporalUnavailable(): ServiceError {
+  const grpc = Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14, details: 'Connection dropped', metadata: {} });
+  return new ServiceError('Failed to get Workflow execution history', { cause: grpc });
 }

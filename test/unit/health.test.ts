@@ -11,6 +11,7 @@ import type { Clock } from '../../activities/support';
 import type { Prober, ProbeResult } from '../../host/probe';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { FAILURE_TYPES } from '../../src/names';
+import { redactorFor, TAIL_CHARS } from '../../src/secrets';
 import { webSpec, type ServiceInput } from '../../harness/specs';
 
 const T0 = 1_700_000_000_000;
@@ -20,6 +21,9 @@ const HEALTH = 'http://127.0.0.1:5002/health';
 const READY = 'http://127.0.0.1:5002/ready';
 const PAGE = 'http://127.0.0.1:5002/page';
 const ROUTER = 'http://127.0.0.1:4001/health/green/web';
+// The same paths as users reach them, on the router's public port (its own /health is left out).
+const ROUTED_READY = 'http://127.0.0.1:4001/ready';
+const ROUTED_PAGE = 'http://127.0.0.1:4001/page';
 
 /** App "shop", one service "web" with health endpoints /health and /ready and the verify path /page. */
 function spec(overrides: Partial<DeploySpecInput> = {}, web: Partial<ServiceInput> = {}) {
@@ -122,6 +126,26 @@ describe('healthCheck (the gate before the switch)', () => {
     expect(a.roundsOf(READY)).toBe(5); // at 0, 500, 1000, 1500 and 2000 ms
   });
 
+  it("hides the worker's secret values in the container's log lines, and bounds them", async () => {
+    const secret = 'jwt-0123456789abcdef';
+    const leaky: HealthDeps['host'] = { ...host, logTail: async () => `JWT_SECRET=${secret}\n${'x'.repeat(5_000)}` };
+    const redact = redactorFor({ allowed: new Map([['JWT_SECRET', secret]]) });
+    const gateOf = createHealthActivities({ host: leaky, probe: scriptedProber((url) => (url === READY ? 503 : 200)).probe, clock: fakeClock(), redact });
+    const failure = await failureOf(gateOf.healthCheck(gate({ deadline: '2s' }), 'green'));
+    expect(failure.message).not.toContain(secret);
+    expect(failure.message.length).toBeLessThan(TAIL_CHARS + 400);
+    expect(failure.message).toContain('earlier characters not kept');
+  });
+
+  it('keeps a short log tail whole, with the secret redacted', async () => {
+    const secret = 'jwt-0123456789abcdef';
+    const leaky: HealthDeps['host'] = { ...host, logTail: async () => `booting with JWT_SECRET=${secret}\nGET /ready 503` };
+    const redact = redactorFor({ allowed: new Map([['JWT_SECRET', secret]]) });
+    const gateOf = createHealthActivities({ host: leaky, probe: scriptedProber((url) => (url === READY ? 503 : 200)).probe, clock: fakeClock(), redact });
+    const failure = await failureOf(gateOf.healthCheck(gate({ deadline: '2s' }), 'green'));
+    expect(failure.message).toContain('last log lines:\n    booting with JWT_SECRET=[redacted:JWT_SECRET]\n    GET /ready 503');
+  });
+
   it('names the last failing round, and a container Docker does not know as missing', async () => {
     const a = activities((url, round) => (url.endsWith(':5001/health') && round === 1 ? null : url.endsWith(':5001/ready') && round > 1 ? 502 : 200));
     const failure = await failureOf(a.healthCheck(gate({ deadline: '1s', timeout: '1s' }), 'blue'));
@@ -157,8 +181,8 @@ describe('healthCheck (the gate before the switch)', () => {
 
 describe('verify (after the switch)', () => {
   const watch = (verify: DeploySpecInput['verify'], web?: Partial<ServiceInput>) => spec({ verify: { window: '1s', interval: '250ms', ...verify } }, web);
-  /** Probes per round: /health, /ready, /page and the router's health route. */
-  const PER_ROUND = 4;
+  /** Probes per round: /health, /ready, /page, the router's health route, and /ready and /page through the router. */
+  const PER_ROUND = 6;
 
   it('ends the window with a report when no rule is broken', async () => {
     const a = activities((url) => ({ status: 200, latencyMs: url === ROUTER ? 90 : 30 }));
@@ -180,6 +204,10 @@ describe('verify (after the switch)', () => {
     { name: 'a health probe answering 404 is an error', url: HEALTH, status: 404, errors: 1 },
     { name: 'a health probe answering 302 is an error', url: READY, status: 302, errors: 1 },
     { name: "the router's health route answering 404 is an error", url: ROUTER, status: 404, errors: 1 },
+    { name: 'a health endpoint through the router answering 404 is an error', url: ROUTED_READY, status: 404, errors: 1 },
+    { name: 'a verify path through the router answering 404 is an error (routed elsewhere)', url: ROUTED_PAGE, status: 404, errors: 1 },
+    { name: 'a verify path through the router answering 401 is not an error', url: ROUTED_PAGE, status: 401, errors: 0 },
+    { name: 'a verify path through the router answering 502 is an error', url: ROUTED_PAGE, status: 502, errors: 1 },
     { name: 'a health probe answering 204 is fine', url: HEALTH, status: 204, errors: 0 },
   ])('$name', async ({ url, status, errors }) => {
     const a = activities((probed) => (probed === url ? status : 200));
@@ -189,24 +217,24 @@ describe('verify (after the switch)', () => {
 
   it.each([
     { name: 'not judged before minSamples', minSamples: 100, maxErrorRate: 0.1, rounds: null },
-    { name: 'judged once minSamples is reached', minSamples: 12, maxErrorRate: 0.1, rounds: 3 },
-    { name: 'judged from the first round when it reaches minSamples', minSamples: 4, maxErrorRate: 0.1, rounds: 1 },
-    { name: 'an error rate at the threshold is allowed', minSamples: 4, maxErrorRate: 0.25, rounds: null },
-  ])('error rate (one in four probes fails): $name', async ({ minSamples, maxErrorRate, rounds }) => {
+    { name: 'judged once minSamples is reached', minSamples: 18, maxErrorRate: 0.1, rounds: 3 },
+    { name: 'judged from the first round when it reaches minSamples', minSamples: 6, maxErrorRate: 0.1, rounds: 1 },
+    { name: 'an error rate at the threshold is allowed', minSamples: 6, maxErrorRate: 1 / 6, rounds: null },
+  ])('error rate (one in six probes fails): $name', async ({ minSamples, maxErrorRate, rounds }) => {
     const a = activities((url) => (url === PAGE ? 503 : 200));
     const run = a.verify(watch({ minSamples, maxErrorRate }), 'green', null);
     if (rounds === null) {
-      expect(await run).toMatchObject({ samples: 5 * PER_ROUND, errors: 5, errorRate: 0.25 });
+      expect(await run).toMatchObject({ samples: 5 * PER_ROUND, errors: 5, errorRate: 1 / 6 });
       return;
     }
     const failure = await failureOf(run);
     expect(failure.type).toBe(FAILURE_TYPES.verify);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(
-      `green error rate 25.0 % over ${rounds * PER_ROUND} probes exceeds ${(maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate): web: GET http://127.0.0.1:5002/page -> HTTP 503`,
+      `green error rate 16.7 % over ${rounds * PER_ROUND} probes exceeds ${(maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate): web: GET http://127.0.0.1:5002/page -> HTTP 503`,
     );
     expect(failure.details).toEqual([
-      { color: 'green', samples: rounds * PER_ROUND, errors: rounds, errorRate: 0.25, p50Ms: 10, baselineP50Ms: null, durationMs: 250 * (rounds - 1) },
+      { color: 'green', samples: rounds * PER_ROUND, errors: rounds, errorRate: 1 / 6, p50Ms: 10, baselineP50Ms: null, durationMs: 250 * (rounds - 1) },
     ]);
     expect(a.roundsOf(PAGE)).toBe(rounds);
   });
@@ -240,6 +268,7 @@ describe('verify (after the switch)', () => {
     { name: 'three failed health rounds in a row fail', failing: [1, 2, 3], url: HEALTH, failsAt: 3 },
     { name: 'a good round resets the count', failing: [1, 2, 4, 5, 6], url: HEALTH, failsAt: 6 },
     { name: "the router's health route counts", failing: [2, 3, 4], url: ROUTER, failsAt: 4 },
+    { name: 'a health endpoint through the router counts', failing: [1, 2, 3], url: ROUTED_READY, failsAt: 3 },
     { name: 'failing traffic probes are no health failures', failing: [1, 2, 3, 4, 5], url: PAGE, failsAt: null },
   ])('consecutive health failures: $name', async ({ failing, url, failsAt }) => {
     const a = activities((probed, round) => (probed === url && failing.includes(round) ? 503 : 200));
@@ -252,6 +281,22 @@ describe('verify (after the switch)', () => {
     expect(failure.type).toBe(FAILURE_TYPES.verify);
     expect(failure.message).toBe(`green failed its health checks 3 rounds in a row (verify.maxConsecutiveHealthFailures): web: GET ${url} -> HTTP 503`);
     expect(a.roundsOf(url)).toBe(failsAt);
+  });
+
+  it("probes every health endpoint and verify path through the router's public port, but not nginx's own /health", async () => {
+    const a = activities(() => 200);
+    await a.verify(watch({ window: 0 }), 'green', null);
+    expect([ROUTED_READY, ROUTED_PAGE, 'http://127.0.0.1:4001/health'].map(a.roundsOf)).toEqual([1, 1, 0]);
+  });
+
+  it('a route prefix the app does not serve (only visible through the router) fails verify', async () => {
+    // "/app" is routed to web, but web serves "/page" and "/ready": through the router they hit nothing.
+    const a = activities((url) => (url.startsWith('http://127.0.0.1:4001/') && !url.includes('/health/') ? 404 : 200));
+    const failure = await failureOf(a.verify(watch({}, { route: '/app' }), 'green', null));
+    expect(failure.type).toBe(FAILURE_TYPES.verify);
+    expect(failure.message).toBe(
+      'green failed its health checks 3 rounds in a row (verify.maxConsecutiveHealthFailures): web: GET http://127.0.0.1:4001/ready -> HTTP 404; web: GET http://127.0.0.1:4001/page -> HTTP 404',
+    );
   });
 
   it('a failure names at most three failing probes', async () => {
@@ -270,10 +315,10 @@ describe('verify (after the switch)', () => {
     const report = await env.run(a.verify, watch({ minSamples: 1, maxErrorRate: 0.5 }), 'green' as const, 30);
     // 800 ms of the 1 s window were behind: a round now, one more after the 200 ms left.
     expect(a.clock.sleeps).toEqual([200]);
-    expect(report).toEqual({ color: 'green', samples: 38, errors: 3, errorRate: 3 / 38, p50Ms: 40, baselineP50Ms: 30, durationMs: 1000 });
+    expect(report).toEqual({ color: 'green', samples: 42, errors: 3, errorRate: 3 / 42, p50Ms: 40, baselineP50Ms: 30, durationMs: 1000 });
     expect(beats).toEqual([
-      { ...resumed, samples: 34, latencies: [10, 10, 10, 40, 40, 40], consecutiveHealthFailures: 0 },
-      { ...resumed, samples: 38, latencies: [10, 10, 10, 40, 40, 40, 40, 40, 40], consecutiveHealthFailures: 0 },
+      { ...resumed, samples: 36, latencies: [10, 10, 10, 40, 40, 40], consecutiveHealthFailures: 0 },
+      { ...resumed, samples: 42, latencies: [10, 10, 10, 40, 40, 40, 40, 40, 40], consecutiveHealthFailures: 0 },
     ]);
   });
 

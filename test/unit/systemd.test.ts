@@ -71,7 +71,7 @@ describe(`examples/systemd/${UNIT_NAME}`, () => {
     expect(only(unit, 'Service', 'EnvironmentFile')).toBe('/etc/greenlight/%i.env');
     expect(only(unit, 'Service', 'Environment')).toBe('GREENLIGHT_HOME=/var/lib/greenlight/%i');
     expect(only(unit, 'Service', 'StateDirectory')).toBe('greenlight/%i');
-    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'GREENLIGHT_TASK_QUEUE', 'DOCKER_HOST', 'GREENLIGHT_HOME']) {
+    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'GREENLIGHT_TASK_QUEUE', 'DOCKER_HOST', 'GREENLIGHT_HOME', 'GREENLIGHT_SECRETS']) {
       expect(UNIT_TEXT, `the comment on the env file names ${name}`).toContain(name);
     }
   });

@@ -16,8 +16,8 @@ export async function cancel(client: Client, app: string, out: (line: string) =>
     return 'done';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      out(`no deploy of ${app} found: nothing to cancel`);
-      return 'not-running';
+      out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
+      return 'unknown-app';
     }
     throw err;
   }

@@ -1,15 +1,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { deployWorkflow } from '../../../workflows/deploy';
 import { statusQuery } from '../../../workflows/messages';
-import { loadDeploySpec } from '../../config/load';
+import type { DeploySpec } from '../../config/schema';
 import { awaitOutcome, startDeploy } from '../deploy-client';
 import { formatMs } from '../../format';
 import type { CliOutcome, DeployEnd } from '../exit-codes';
 import type { DeployStatus } from '../../types';
 
 export interface DeployOptions {
-  file: string;
-  images: Record<string, string>;
   wait: boolean;
   json: boolean;
   taskQueue: string;
@@ -86,9 +84,9 @@ export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>
   }
 }
 
-export async function deploy(client: Client, opts: DeployOptions): Promise<CliOutcome> {
+/** Starts a deploy of `spec` (loaded and validated before connecting: see cli.ts) and follows it unless --no-wait. */
+export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
-  const spec = await loadDeploySpec(opts.file, opts.images);
   const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);

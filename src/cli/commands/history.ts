@@ -14,7 +14,7 @@ export interface HistoryEntry {
   hosts?: string[];
 }
 
-/** The last `limit` deploys of `app` from Temporal visibility, newest first. */
+/** The last `limit` deploys of `app` (a valid app name: cli.ts checks it) from Temporal visibility, newest first. */
 export async function history(client: Client, app: string, limit: number, json: boolean, out: (line: string) => void = console.log): Promise<CommandEnd> {
   const entries: HistoryEntry[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = '${deployWorkflowId(app)}'`, pageSize: limit })) {
@@ -32,7 +32,8 @@ export async function history(client: Client, app: string, limit: number, json: 
   }
   if (json) {
     out(JSON.stringify(entries));
-    return 'done';
+    // An app with no deploy is exit 2 in JSON too: CI tells "unknown app" from "no news" by the code.
+    return entries.length === 0 ? 'unknown-app' : 'done';
   }
   if (entries.length === 0) {
     out(`no deploy of ${app} found: check the app name`);

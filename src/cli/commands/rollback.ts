@@ -8,7 +8,8 @@ import { followDeploy } from './deploy';
 
 export interface RollbackOptions {
   reason: string;
-  taskQueue: string;
+  /** The restore's task queue when the user passed --task-queue; default: the restored deploy's own. */
+  taskQueue?: string;
   json: boolean;
   wait: boolean;
   out?: (line: string) => void;
@@ -46,7 +47,8 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   const input = await deployInputOf(client, last.handle);
   const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
   const spec = parseDeploySpec({ ...input.spec, services });
-  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.runId } });
+  // The restore goes where the deploy it undoes ran (its spec keeps a fleet's hosts and their queues).
+  const handle = await startDeploy(client, spec, opts.taskQueue ?? last.taskQueue, { requestedBy: `greenlight rollback: ${opts.reason}`, restore: { reason: opts.reason, fromRunId: last.runId } });
   const images = formatImages(status.previousImages);
   if (!opts.wait) {
     out(`restoring the previous version of ${app} (${images}): started ${handle.workflowId}`);

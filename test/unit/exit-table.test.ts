@@ -1,0 +1,132 @@
+/**
+ * Every documented exit code through the real CLI entry, as CI sees it: the codes that need no server
+ * from the real binary (bin/greenlight, with TEMPORAL_ADDRESS at a closed port), the others from runCli
+ * on the fake Temporal client. A code added to EXIT without a row here fails the coverage check.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli';
+import { EXIT } from '../../src/cli/exit-codes';
+import { FAILURE_TYPES } from '../../src/names';
+import type { DeployStatus } from '../../src/types';
+import { deployStatus, FakeTemporal, temporalUnavailable, updateRefused, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
+
+const BIN = resolve(__dirname, '..', '..', 'bin', 'greenlight');
+const work = mkdtempSync(join(tmpdir(), 'greenlight-exit-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const GOOD_SPEC = join(work, 'good.yml');
+writeFileSync(GOOD_SPEC, 'app: shop\nservices:\n  backend:\n    image: shop-backend:v1\n    port: 4000\n    hostPorts: { blue: 4100, green: 4102 }\n');
+const BAD_SPEC = join(work, 'bad.yml');
+writeFileSync(BAD_SPEC, 'app: shop\nservices:\n  backend:\n    image: shop-backend:v1\n    port: 99999\n    hostPorts: { blue: 4100, green: 4102 }\n');
+
+interface BinRow {
+  what: string;
+  args: string[];
+  code: number;
+  /** What stderr (or stdout, for help) must say. */
+  says: RegExp;
+}
+
+// Nothing listens on port 1: a command that connects gets ECONNREFUSED at once.
+const CLOSED = '127.0.0.1:1';
+const binRows: BinRow[] = [
+  { what: '--help', args: ['--help'], code: EXIT.ok, says: /Exit codes:\n {2}0 {2}success\n[^]* {2}7 {2}unexpected error/ },
+  { what: 'a bad spec while Temporal is down', args: ['deploy', '-f', BAD_SPEC], code: EXIT.invalid, says: /invalid deploy spec:\n {2}- services\.backend\.port: / },
+  { what: 'an unknown option', args: ['deploy', '--bogus'], code: EXIT.invalid, says: /unknown option '--bogus'/ },
+  { what: 'an app that would widen the visibility query', args: ['status', 'x" OR WorkflowId!="'], code: EXIT.invalid, says: /is invalid for argument 'app'/ },
+  { what: 'Temporal unreachable', args: ['status', 'shop'], code: EXIT.infrastructure, says: /^greenlight: cannot reach Temporal at 127\.0\.0\.1:1 /m },
+];
+
+async function runBin(args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: CLOSED }, timeout: 60_000 });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+describe('exit codes through the real binary (no server)', () => {
+  it.concurrent.each(binRows)('$what: exit $code', async ({ args, code, says }) => {
+    const run = await runBin(args);
+    expect(run.code, run.output).toBe(code);
+    expect(run.output).toMatch(says);
+  }, 60_000);
+});
+
+interface FakeRow {
+  what: string;
+  args: string[];
+  code: number;
+  /** The app's latest deploy before the command; null: none. */
+  latest?: FakeRun | null;
+  /** What a deploy started by the command does. */
+  started?: Pick<FakeRun, 'result' | 'status'>;
+  /** Temporal errors the command meets (workflow.start's, or any call's). */
+  startError?: Error;
+  broken?: Error;
+}
+
+const reject = (error: Error) => () => Promise.reject(error);
+const failing = (type: string, status: Partial<DeployStatus> = {}) => ({ result: reject(workflowFailure(type, `${type} message`, deployStatus(status))), status: null });
+const deploying = (status: Partial<DeployStatus>, update?: FakeRun['update']): FakeRun => ({ runId: 'run-1', workflowStatus: 'RUNNING', result: () => new Promise(() => undefined), status: deployStatus(status), update });
+const ended: FakeRun = { runId: 'run-1', workflowStatus: 'COMPLETED', result: async () => deployStatus(), status: deployStatus() };
+const DEPLOY = ['deploy', '-f', GOOD_SPEC];
+
+const fakeRows: FakeRow[] = [
+  { what: 'a missing argument', args: ['status'], code: EXIT.invalid },
+  { what: 'an unknown command', args: ['deplyo'], code: EXIT.invalid },
+  { what: 'a missing spec file', args: ['deploy', '-f', join(work, 'nope.yml')], code: EXIT.invalid },
+  { what: 'deploy succeeds', args: DEPLOY, code: EXIT.ok, started: { result: async () => deployStatus(), status: null } },
+  { what: 'deploy rolls back', args: DEPLOY, code: EXIT.rolledBack, started: failing(FAILURE_TYPES.rolledBack, { outcome: 'rolled-back' }) },
+  { what: 'deploy cancelled, compensated', args: DEPLOY, code: EXIT.rolledBack, started: { result: reject(workflowCancelled()), status: deployStatus({ outcome: 'rolled-back' }) } },
+  { what: 'deploy fails validation', args: DEPLOY, code: EXIT.invalid, started: failing(FAILURE_TYPES.validationFailed, { outcome: 'validation-failed' }) },
+  { what: 'status of an unknown app', args: ['status', 'shop'], code: EXIT.invalid, latest: null },
+  { what: 'history --json of an unknown app', args: ['history', 'shop', '--json'], code: EXIT.invalid },
+  { what: 'promote of an unknown app', args: ['promote', 'shop'], code: EXIT.invalid, latest: null },
+  { what: 'cancel of an unknown app', args: ['cancel', 'shop'], code: EXIT.invalid, latest: null },
+  { what: 'rollback of an unknown app', args: ['rollback', 'shop'], code: EXIT.invalid, latest: null },
+  { what: 'deploy while another runs', args: DEPLOY, code: EXIT.refused, startError: new WorkflowExecutionAlreadyStartedError('already started', 'deploy-shop', 'deployWorkflow') },
+  { what: 'promote of a finished deploy', args: ['promote', 'shop'], code: EXIT.refused, latest: ended },
+  { what: 'cancel of a finished deploy', args: ['cancel', 'shop'], code: EXIT.refused, latest: ended },
+  { what: 'rollback refused by the validator', args: ['rollback', 'shop'], code: EXIT.refused, latest: deploying({ outcome: 'running', phase: 'cleanup' }, reject(updateRefused('too late'))) },
+  { what: 'deploy finds Docker unreachable', args: DEPLOY, code: EXIT.infrastructure, started: failing(FAILURE_TYPES.validationFailed, { failureType: FAILURE_TYPES.infrastructure }) },
+  { what: 'Temporal lost while following a deploy', args: DEPLOY, code: EXIT.infrastructure, started: { result: reject(temporalUnavailable()), status: null } },
+  { what: 'deploy cannot compensate', args: DEPLOY, code: EXIT.compensationFailed, started: failing(FAILURE_TYPES.compensationFailed, { outcome: 'compensation-failed' }) },
+  { what: 'deploy cancelled, compensation failed', args: DEPLOY, code: EXIT.compensationFailed, started: { result: reject(workflowCancelled()), status: deployStatus({ outcome: 'compensation-failed' }) } },
+  { what: 'deploy terminated', args: DEPLOY, code: EXIT.outcomeUnknown, started: { result: reject(workflowTerminated()), status: null } },
+  { what: 'deploy timed out on the server', args: DEPLOY, code: EXIT.outcomeUnknown, started: { result: reject(workflowTimedOut()), status: null } },
+  { what: 'deploy cancelled, no status to read', args: DEPLOY, code: EXIT.outcomeUnknown, started: { result: reject(workflowCancelled()), status: null } },
+  { what: 'deploy fails with a failure of no known type', args: DEPLOY, code: EXIT.unexpected, started: failing('SomethingElse') },
+  { what: 'an unclassified error from Temporal', args: ['status', 'shop'], code: EXIT.unexpected, broken: new Error('13 INTERNAL: boom') },
+];
+
+describe('exit codes through runCli on a fake Temporal', () => {
+  it.each(fakeRows)('$what: exit $code', async (row) => {
+    const fake = new FakeTemporal();
+    fake.latest = row.latest ?? null;
+    if (row.started) fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', ...row.started! });
+    if (row.startError) fake.startErrors = [row.startError];
+    if (row.broken) {
+      fake.client.workflow.getHandle = () => {
+        throw row.broken;
+      };
+    }
+    const lines: string[] = [];
+    const code = await runCli(['node', 'greenlight', ...row.args], { connect: async () => fake.client, out: (l) => lines.push(l), err: (l) => lines.push(l), writeOut: () => undefined, writeErr: () => undefined });
+    expect(code, lines.join('\n')).toBe(row.code);
+  });
+});
+
+describe('the table', () => {
+  it('has a row for every documented code', () => {
+    const covered = new Set([...binRows, ...fakeRows].map((row) => row.code));
+    expect([...covered].sort()).toEqual(Object.values(EXIT).sort());
+  });
+});
