@@ -1,14 +1,17 @@
 /**
  * Docker activities: each composes the host's Docker engine (host/docker.ts) with the pure container
- * builders, and says what a failure means for the deploy. Containers are found by deterministic name and
- * labels, so every step is idempotent and every leftover findable.
+ * builders, and says what a failure means for the deploy. An app's containers are found by their labels
+ * (whatever their name), new ones get names no other app's can have, and a name held by a container that
+ * is not this app's is an error, never a removal: every step is idempotent, every leftover findable, and
+ * no app touches another's containers.
  */
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
-import { HostPortInUseError, type DockerHost, type NetworkInfo } from '../host/docker';
+import type Docker from 'dockerode';
+import { ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
 import { portIsFree, routerPortProblems } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
-import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
+import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, sleep } from './support';
 
@@ -55,10 +58,11 @@ async function assertNotRouted(router: NginxRouter, app: string, color: Color, a
 /** Images the live color runs, read from its containers' labels. */
 async function readColorImages({ host }: DockerDeps, spec: DeploySpec, color: Color): Promise<Record<string, string>> {
   const images: Record<string, string> = {};
-  for (const service of Object.keys(spec.services)) {
-    const info = await host.inspectOrNull(containerName(spec.app, service, color));
-    const image = info?.Config.Labels?.[LABELS.image];
-    if (image) images[service] = image;
+  // A running container's image wins over a stopped leftover's (an older-named one may sit beside it).
+  const containers = (await host.appContainers(spec.app, color)).sort((a, b) => Number(a.running) - Number(b.running));
+  for (const { labels } of containers) {
+    const service = labels[LABELS.service]!;
+    if (service in spec.services && labels[LABELS.image]) images[service] = labels[LABELS.image];
   }
   return images;
 }
@@ -79,7 +83,8 @@ export function networkProblem(name: string, network: NetworkInfo | null): strin
 
 /**
  * Checks the network, that every secret the spec asks for is allowed and set on this worker, every image
- * exists locally and every host port of the target color is free (or ours).
+ * exists locally, every host port of the target color is free (or ours), and every container name the
+ * deploy will use is free or this app's (nothing else is ever removed).
  */
 async function preflightDocker({ host, router, secrets }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
   const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
@@ -91,17 +96,51 @@ async function preflightDocker({ host, router, secrets }: DockerDeps, spec: Depl
       problems.push(`services.${service}.image: image "${svc.image}" does not exist in the local Docker engine: build or load it first (docker build -t ${svc.image} ...)`);
     }
     const hostPort = svc.hostPorts[targetColor];
-    if (!(await portIsFree(hostPort))) {
-      // A leftover target container of ours may hold it: deploy-green replaces that one.
-      const own = await host.inspectOrNull(containerName(spec.app, service, targetColor));
-      const ownsPort = own?.State.Running && own.HostConfig.PortBindings?.[`${svc.port}/tcp`]?.some((b: { HostPort?: string }) => b.HostPort === String(hostPort));
-      if (!ownsPort) {
-        problems.push(`services.${service}.hostPorts.${targetColor}: host port ${hostPort} is already in use by another process: free it or choose another port`);
-      }
+    if (!(await portIsFree(hostPort)) && !(await ownsHostPort(host, spec, service, targetColor))) {
+      problems.push(`services.${service}.hostPorts.${targetColor}: host port ${hostPort} is already in use by another process: free it or choose another port`);
     }
   }
+  problems.push(...(await nameProblems(host, spec, targetColor)));
   problems.push(...(await routerPortProblems(router, spec)));
   if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
+}
+
+/** Whether a running leftover target container of this app holds the service's host port: deploy-green replaces it. */
+async function ownsHostPort(host: DockerHost, spec: DeploySpec, service: string, color: Color): Promise<boolean> {
+  const svc = spec.services[service]!;
+  for (const own of await host.appContainers(spec.app, color, service)) {
+    const info = own.running ? await host.inspectOrNull(own.id) : null;
+    if (info?.HostConfig.PortBindings?.[`${svc.port}/tcp`]?.some((b: { HostPort?: string }) => b.HostPort === String(svc.hostPorts[color]))) return true;
+  }
+  return false;
+}
+
+/** Every container the deploy will create, with the spec field it comes from. */
+function plannedContainers(spec: DeploySpec, color: Color): Array<{ field: string; options: Docker.ContainerCreateOptions }> {
+  return [
+    ...Object.keys(spec.services).map((service) => ({ field: `services.${service}`, options: buildAppContainer({ spec, service, color, deployId: '', secretEnv: {} }) })),
+    ...spec.validate.commands.map((_, index) => ({ field: `validate.commands[${index}].name`, options: buildValidationContainer(spec, index, '') })),
+    ...(spec.migrate ? [{ field: 'migrate', options: buildMigrationContainer(spec, '', {}) }] : []),
+  ];
+}
+
+/** The container names the deploy needs that a container other than this app's holds. */
+async function nameProblems(host: DockerHost, spec: DeploySpec, color: Color): Promise<string[]> {
+  const problems: string[] = [];
+  for (const { field, options } of plannedContainers(spec, color)) {
+    try {
+      await host.claimName(options.name!, options.Labels);
+    } catch (err) {
+      if (!(err instanceof ContainerNameTakenError)) throw err;
+      problems.push(`${field}: ${err.message}`);
+    }
+  }
+  return problems;
+}
+
+/** A ContainerNameTakenError as the deploy's non-retryable failure; other errors unchanged. */
+function asNameTaken(err: unknown, field: string): unknown {
+  return err instanceof ContainerNameTakenError ? fail(FAILURE_TYPES.containerNameTaken, `${field}: ${err.message}`) : err;
 }
 
 /**
@@ -112,7 +151,9 @@ async function runValidationCommands({ host, redact }: DockerDeps, spec: DeployS
   const results: Array<{ name: string; exitCode: number; output: string }> = [];
   for (let index = 0; index < spec.validate.commands.length; index++) {
     const command = spec.validate.commands[index]!;
-    const run = await host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout);
+    const run = await host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout).catch((err: unknown) => {
+      throw asNameTaken(err, `validate.commands[${index}].name`);
+    });
     const output = redactedTail(run.output, redact);
     if (run.exitCode === null) {
       throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${output}`);
@@ -132,7 +173,9 @@ async function runValidationCommands({ host, redact }: DockerDeps, spec: DeployS
 async function runMigration({ host, secrets, redact }: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
   const migrate = spec.migrate;
   if (!migrate) return { exitCode: 0, output: 'no migrate step' };
-  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(secrets, spec, migrate.service)), migrate.timeout);
+  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(secrets, spec, migrate.service)), migrate.timeout).catch((err: unknown) => {
+    throw asNameTaken(err, 'migrate');
+  });
   const output = redactedTail(run.output, redact);
   if (run.exitCode !== 0) {
     const what = run.exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${run.exitCode}`;
@@ -155,59 +198,65 @@ async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, dep
   return ids;
 }
 
-/** One service's container of `color`, created (or adopted) and running: its container id. */
+/**
+ * One service's container of `color`, created (or adopted) and running: its container id. The app's
+ * containers of that service and color are found by labels (also older-named ones): the one to keep
+ * is a retry's own (same deploy id and image) or, for a restore, the previous version's (same image);
+ * every other is removed, so no leftover keeps the host port. The new name must be free or this app's.
+ */
 async function deployService({ host, secrets }: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean): Promise<string> {
   const svc = spec.services[service]!;
   const options = buildAppContainer({ spec, service, color, deployId, secretEnv: secretsOf(secrets, spec, service) });
-  const name = options.name!;
-  const existing = await host.inspectOrNull(name);
-  const sameImage = existing?.Config.Labels?.[LABELS.image] === svc.image;
-  // Ours: a retry of this step. Adopted: a restore starts the previous version's stopped container again.
-  const ours = sameImage && (existing?.Config.Labels?.[LABELS.deployId] === deployId || adoptStopped);
-  if (existing && !ours) await host.remove(name);
-  if (!existing || !ours) await host.create(options);
+  await host.claimName(options.name!, options.Labels).catch((err: unknown) => {
+    throw asNameTaken(err, `services.${service}`);
+  });
+  const existing = await host.appContainers(spec.app, color, service);
+  const reusable = (c: AppContainer) => c.labels[LABELS.image] === svc.image && (c.labels[LABELS.deployId] === deployId || adoptStopped);
+  // The new-named one first, should an older-named one of the same image sit beside it.
+  const kept = [...existing].sort((a, b) => Number(b.name === options.name) - Number(a.name === options.name)).find(reusable);
+  for (const leftover of existing.filter((c) => c !== kept)) await host.remove(leftover.id);
+  const id = kept?.id ?? (await host.create(options));
   try {
-    await host.start(name); // false (already running) on a retry of this step
+    await host.start(id); // false (already running) on a retry of this step
   } catch (err) {
     if (!(err instanceof HostPortInUseError)) throw err;
-    await host.remove(name);
+    await host.remove(id);
     throw fail(FAILURE_TYPES.portInUse, `services.${service}.hostPorts.${color}: host port ${svc.hostPorts[color]} is already in use: free it or choose another port (${err.message})`);
   }
   // Cleanup set "no restart" when it stopped this container; a running app restarts with dockerd.
-  if (existing && ours && existing.HostConfig.RestartPolicy?.Name !== 'unless-stopped') await host.setRestartPolicy(name, 'unless-stopped');
-  return host.containerId(name);
+  if (kept) await host.setRestartPolicy(id, 'unless-stopped');
+  return id;
 }
 
-/** Stops (kept for a fast rollback), removes or keeps the given color. Refuses a color nginx routes to. */
+/**
+ * Stops (kept for a fast rollback), removes or keeps the given color: every app container of it, by
+ * labels, so also those of a service the spec no longer has (dropped from greenlight.yml, they would
+ * otherwise run unrouted forever) and those named by the older scheme. Refuses a color nginx routes to.
+ */
 async function retireColor({ host, router }: DockerDeps, spec: DeploySpec, color: Color, policy: RetirePolicy, drainMs: number): Promise<string[]> {
   // The drain: the retired color finishes its in-flight requests (nginx no longer sends it any).
   if (drainMs > 0) await sleep(drainMs);
   if (policy === 'keep') return [];
   await assertNotRouted(router, spec.app, color, policy);
   const touched: string[] = [];
-  // The whole color retires: also the containers of a service this spec no longer has (it was
-  // dropped from greenlight.yml), which would otherwise keep running unrouted forever.
-  const dropped = (await host.appServicesOf(spec.app, color)).filter((service) => !(service in spec.services));
-  for (const service of [...Object.keys(spec.services), ...dropped]) {
-    const name = containerName(spec.app, service, color);
+  for (const container of await host.appContainers(spec.app, color)) {
     if (policy === 'remove') {
-      if (await host.remove(name)) touched.push(name);
+      if (await host.remove(container.id)) touched.push(container.name);
       continue;
     }
-    const info = await host.inspectOrNull(name);
-    if (!info?.State.Running) continue;
-    if (await host.stopGracefully(name)) touched.push(name);
+    if (!container.running) continue;
+    if (await host.stopGracefully(container.id)) touched.push(container.name);
   }
   return touched;
 }
 
-/** Compensation: removes the target color's containers. Refuses a color nginx routes to. */
+/** Compensation: removes the target color's containers of the spec's services, by labels. Refuses a color nginx routes to. */
 async function removeColor({ host, router }: DockerDeps, spec: DeploySpec, color: Color): Promise<string[]> {
   await assertNotRouted(router, spec.app, color, 'remove');
   const removed: string[] = [];
-  for (const service of Object.keys(spec.services)) {
-    const name = containerName(spec.app, service, color);
-    if (await host.remove(name)) removed.push(name);
+  for (const container of await host.appContainers(spec.app, color)) {
+    if (!(container.labels[LABELS.service]! in spec.services)) continue;
+    if (await host.remove(container.id)) removed.push(container.name);
   }
   return removed;
 }

@@ -8,14 +8,14 @@ import { answeredByRouter } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
-import { containerName, FAILURE_TYPES, type Color } from '../src/names';
+import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, type Redactor } from '../src/secrets';
 import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
 export interface HealthDeps {
   /** Container state and log tails for the story of a color that did not become healthy. */
-  host: Pick<DockerHost, 'inspectOrNull' | 'logTail'>;
+  host: Pick<DockerHost, 'appContainers' | 'inspectOrNull' | 'logTail'>;
   probe: Prober;
   /** Hides the worker's secret values in the container log lines a failure message carries. */
   redact?: Redactor;
@@ -108,21 +108,22 @@ async function round(probe: Prober, targets: Target[], timeoutMs: number): Promi
 }
 
 /**
- * What Docker says about each container of the color: state, exit code and last log lines, redacted and
- * bounded (a failure message is stored in workflow history; the app may log its secrets).
+ * What Docker says about each container of the color (found by labels): state, exit code and last log
+ * lines, redacted and bounded (a failure message is stored in workflow history; the app may log its secrets).
  */
 async function containerStory({ host, redact }: Deps, spec: DeploySpec, color: Color): Promise<string> {
+  // Nothing listed also when Docker cannot tell: the story is a hint in a failure message, never its cause.
+  const containers = await host.appContainers(spec.app, color).catch(() => []);
   const parts: string[] = [];
   for (const service of Object.keys(spec.services)) {
-    const name = containerName(spec.app, service, color);
-    // Missing also when Docker cannot tell: the story is a hint in a failure message, never its cause.
-    const info = await host.inspectOrNull(name).catch(() => null);
-    if (!info) {
-      parts.push(`${name}: missing`);
-      continue;
+    const found = containers.filter((c) => c.labels[LABELS.service] === service);
+    if (found.length === 0) parts.push(`${containerName(spec.app, service, color)}: missing`);
+    for (const { id, name } of found) {
+      const info = await host.inspectOrNull(id).catch(() => null);
+      const logs = redactedTail(await host.logTail(id, 5), redact, 5);
+      const state = info ? `${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}` : 'gone';
+      parts.push(`${name}: ${state}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
     }
-    const logs = redactedTail(await host.logTail(name, 5), redact, 5);
-    parts.push(`${name}: ${info.State.Status}${info.State.ExitCode ? ` (exit ${info.State.ExitCode})` : ''}${logs ? `; last log lines:\n    ${logs.split('\n').join('\n    ')}` : ''}`);
   }
   return parts.join('\n');
 }

@@ -34,7 +34,7 @@ export async function isLive(host: DeployHost, app: string, want?: { color: Colo
   if (!last || last.status.name === 'RUNNING') return false;
   const route = await host.router.readRoute(app);
   if (!route || route.backup !== null || (want && route.live !== want.color)) return false;
-  const live = (await appContainers(host.docker, app)).filter((c) => c.name.endsWith(`-${route.live}`));
+  const live = await appContainers(host.docker, app, route.live);
   if (live.length === 0 || live.some((c) => c.state !== 'running')) return false;
   return Object.entries(want?.images ?? {}).every(([service, image]) => live.some((c) => c.name === containerName(app, service, route.live) && c.image === image));
 }

@@ -1,7 +1,7 @@
 /** What an app left on this host (containers, router config) and what it answers. */
 import type Docker from 'dockerode';
 import type { NginxRouter } from '../host/nginx';
-import { LABELS } from '../src/names';
+import { LABELS, type Color } from '../src/names';
 
 export interface ContainerState {
   name: string;
@@ -9,11 +9,13 @@ export interface ContainerState {
   image: string;
 }
 
-export async function appContainers(docker: Docker, app: string): Promise<ContainerState[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.app}=${app}`] } });
+/** The app's containers (of one color), found by greenlight's labels whatever their name, sorted by name (code unit order: `-` before `_`, whatever the locale). */
+export async function appContainers(docker: Docker, app: string, color?: Color): Promise<ContainerState[]> {
+  const label = [`${LABELS.app}=${app}`, ...(color ? [`${LABELS.color}=${color}`] : [])];
+  const list = await docker.listContainers({ all: true, filters: { label } });
   return list
     .map((c) => ({ name: c.Names[0]!.replace(/^\//, ''), state: c.State, image: c.Labels[LABELS.image] ?? c.Image }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Removes everything an app left on this host: containers and its router config. */

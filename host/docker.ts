@@ -1,11 +1,14 @@
 /**
  * The Docker engine of this host (dockerode): every Docker call greenlight makes goes through DockerHost.
- * Containers are addressed by their deterministic names, so each call is safe to repeat. Docker's own
- * errors pass through unchanged; what a failure means for a deploy is the activities' decision.
+ * An app's containers are found by their labels (so also those named by an older scheme), and a name
+ * greenlight needs is taken over only from a container whose labels say it is that one (claimName), so
+ * each call is safe to repeat and no app touches another's containers. Docker's own errors pass through
+ * unchanged; what a failure means for a deploy is the activities' decision.
  */
 import type Docker from 'dockerode';
 import { InfrastructureError } from '../src/errors';
 import { LABELS, type Color } from '../src/names';
+import { ownerLabels } from './builders/container';
 
 type DockerError = Error & { statusCode?: number };
 
@@ -20,6 +23,40 @@ function isPortInUse(err: unknown): boolean {
 /** A container could not start because its host port is taken; the message is Docker's. */
 export class HostPortInUseError extends Error {
   override name = 'HostPortInUseError';
+}
+
+/**
+ * A name greenlight needs is held by a container whose labels are not those of the container greenlight
+ * would put there (another app's, or not greenlight's). Greenlight never removes it; the message names
+ * it and the fix.
+ */
+export class ContainerNameTakenError extends Error {
+  override name = 'ContainerNameTakenError';
+  constructor(
+    readonly container: string,
+    wanted: Record<string, string>,
+    found: Record<string, string>,
+  ) {
+    super(
+      `container name "${container}" is taken by another container (${describeOwner(found)}; greenlight's would be ${describeOwner(wanted)}), ` +
+        `which greenlight never removes: rename or remove that container (docker rename ${container} <other name>), or choose another app name`,
+    );
+  }
+}
+
+/** `app=shop, service=web, ...` from greenlight's labels, or that there are none. */
+function describeOwner(labels: Record<string, string>): string {
+  const set = Object.entries(labels).filter(([key, value]) => key !== LABELS.managed && value !== '');
+  if (labels[LABELS.managed] !== 'true' || set.length === 0) return 'not labelled as greenlight\'s';
+  return set.map(([key, value]) => `${key.replace(/^greenlight\./, '')}=${value}`).join(', ');
+}
+
+/** An app container as found by its labels: id, name (without Docker's leading "/"), state, labels. */
+export interface AppContainer {
+  id: string;
+  name: string;
+  running: boolean;
+  labels: Record<string, string>;
 }
 
 /** How a one-off container ended: its exit code (null: it ran out of time) and its last log lines. */
@@ -91,7 +128,7 @@ export class DockerHost {
     }
   }
 
-  /** The container's inspect data, or null if there is no container of that name. */
+  /** The container's inspect data (by name or id), or null if there is no such container. */
   async inspectOrNull(name: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
       return await this.docker.getContainer(name).inspect();
@@ -101,13 +138,23 @@ export class DockerHost {
     }
   }
 
-  /** The container's id; throws if it does not exist. */
-  async containerId(name: string): Promise<string> {
-    return (await this.docker.getContainer(name).inspect()).Id;
+  /**
+   * Checks that `name` may be used for a container with these labels: null if no container has it, its
+   * inspect data if that container's owner labels (ownerLabels) are the same, so it is a previous
+   * attempt's, greenlight's to reuse or replace. Throws ContainerNameTakenError otherwise.
+   */
+  async claimName(name: string, labels: Record<string, string> | undefined): Promise<Docker.ContainerInspectInfo | null> {
+    const info = await this.inspectOrNull(name);
+    if (!info) return null;
+    const wanted = ownerLabels(labels);
+    const found = ownerLabels(info.Config.Labels ?? {});
+    if (Object.keys(wanted).some((key) => wanted[key] !== found[key])) throw new ContainerNameTakenError(name, wanted, found);
+    return info;
   }
 
-  async create(options: Docker.ContainerCreateOptions): Promise<void> {
-    await this.docker.createContainer(options);
+  /** Creates the container: its id. */
+  async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    return (await this.docker.createContainer(options)).id;
   }
 
   /**
@@ -157,19 +204,26 @@ export class DockerHost {
     }
   }
 
-  /** Services that have an app container (running or not) of this color, by greenlight's labels. */
-  async appServicesOf(app: string, color: Color): Promise<string[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.app}=${app}`, `${LABELS.color}=${color}`, `${LABELS.role}=app`] } });
-    return [...new Set(containers.map((c) => c.Labels[LABELS.service]).filter((service): service is string => Boolean(service)))].sort();
+  /**
+   * The app's containers of this color (and service), running or not, found by greenlight's labels
+   * whatever their name (also those of the older `<app>-<service>-<color>` scheme), sorted by name
+   * (code unit order, not the locale's).
+   */
+  async appContainers(app: string, color: Color, service?: string): Promise<AppContainer[]> {
+    const label = [`${LABELS.managed}=true`, `${LABELS.app}=${app}`, `${LABELS.color}=${color}`, `${LABELS.role}=app`, ...(service === undefined ? [] : [`${LABELS.service}=${service}`])];
+    const containers = await this.docker.listContainers({ all: true, filters: { label } });
+    return containers
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running', labels: c.Labels }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /**
    * Runs a one-off container to its end (exit code, or null on time-out) and removes it. Idempotent by
-   * name: a previous attempt's container of the same name is removed first.
+   * name: a previous attempt's container of the same name is removed first, and only that (claimName).
    */
   async runOneOff(options: Docker.ContainerCreateOptions, timeoutMs: number): Promise<OneOffRun> {
     const name = options.name!;
-    await this.remove(name);
+    if (await this.claimName(name, options.Labels)) await this.remove(name);
     const container = await this.docker.createContainer(options);
     try {
       await container.start();

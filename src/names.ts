@@ -44,8 +44,35 @@ export function otherColor(color: Color): Color {
   return color === 'blue' ? 'green' : 'blue';
 }
 
+/*
+ * Container names. App, service and command names are [a-z0-9-] (src/config/schema.ts), so the
+ * separators `_` and `.` never occur inside them: two different (app, service, color) never give one
+ * name (`shop-api_web_blue`, `shop_api-web_blue`), and a one-off (marked by `.`) never takes an app
+ * container's name. Until this scheme names were joined by `-` (`shop-web-blue`) and could collide;
+ * containers of that scheme are still found, stopped and removed by their labels (DockerHost).
+ */
+
+/** An app container: `<app>_<service>_<color>`. */
 export function containerName(app: string, service: string, color: Color): string {
-  return `${app}-${service}-${color}`;
+  return `${app}_${service}_${color}`;
+}
+
+/**
+ * The app container's DNS alias on the app network: `<service>-<color>.<app>` (`web-blue.shop-api`), a
+ * valid host name (no `_`), unique as the name is (the app has no `.`, the color ends the first label).
+ */
+export function containerAlias(app: string, service: string, color: Color): string {
+  return `${service}-${color}.${app}`;
+}
+
+/** A validation command's one-off container: `<app>.validate_<command>`. */
+export function validationContainerName(app: string, command: string): string {
+  return `${app}.validate_${command}`;
+}
+
+/** The migration's one-off container: `<app>.migrate`. */
+export function migrationContainerName(app: string): string {
+  return `${app}.migrate`;
 }
 
 export const LABELS = {
@@ -71,6 +98,8 @@ export const FAILURE_TYPES = {
   invariant: 'InvariantViolation',
   /** An activity meant for one host reached the worker of another (a mis-pointed worker). */
   wrongHost: 'WrongHost',
+  /** A container greenlight needs the name of is not greenlight's container of that app (never removed). */
+  containerNameTaken: 'ContainerNameTaken',
   /** Docker engine or nginx unreachable on the worker's host (retried, then reported). */
   infrastructure: 'InfrastructureUnavailable',
   /** Workflow outcomes other than success. */

@@ -2,7 +2,7 @@
  * Pure builders: spec -> Docker create options. No I/O; tested by exact equality.
  */
 import type Docker from 'dockerode';
-import { containerName, LABELS, type Color } from '../../src/names';
+import { containerAlias, containerName, LABELS, migrationContainerName, validationContainerName, type Color } from '../../src/names';
 import { DEFAULT_LIMITS, type DeploySpec, type ServiceSpec } from '../../src/config/schema';
 
 export interface AppContainerInput {
@@ -39,6 +39,16 @@ function limitsOf(svc: ServiceSpec): Pick<Docker.HostConfig, 'Memory' | 'MemoryS
   };
 }
 
+/**
+ * The labels that say whose a container is: managed, app and role, and for an app container its service and
+ * color. A container under a name greenlight needs is greenlight's to replace only if these match.
+ */
+export function ownerLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  const role = labels?.[LABELS.role];
+  const keys = [LABELS.managed, LABELS.app, LABELS.role, ...(role === 'app' ? [LABELS.service, LABELS.color] : [])];
+  return Object.fromEntries(keys.map((key) => [key, labels?.[key] ?? '']));
+}
+
 function envList(env: Record<string, string>): string[] {
   return Object.keys(env)
     .sort()
@@ -72,12 +82,8 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv }:
       ...limitsOf(svc),
     },
     // Only the color-specific alias: a shared one would let other containers reach the new color before the switch.
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerName(spec.app, service, color)] } } },
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerAlias(spec.app, service, color)] } } },
   };
-}
-
-export function validationContainerName(app: string, command: string): string {
-  return `${app}-validate-${command}`;
 }
 
 /** A one-off container of the new image, with no network: isolated from production traffic and data. */
@@ -101,10 +107,6 @@ export function buildValidationContainer(spec: DeploySpec, commandIndex: number,
     NetworkDisabled: true,
     HostConfig: { NetworkMode: 'none', AutoRemove: false, ...limitsOf(spec.services[command.service]!) },
   };
-}
-
-export function migrationContainerName(app: string): string {
-  return `${app}-migrate`;
 }
 
 /**

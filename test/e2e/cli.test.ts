@@ -156,7 +156,7 @@ describe('greenlight CLI', () => {
 
   it('rollback after a deploy brings the previous version back from its stopped containers', async () => {
     await ensureDeployed('v2');
-    const stoppedBlue = (await appContainers(docker, APP)).filter((c) => c.name.endsWith('-blue'));
+    const stoppedBlue = (await appContainers(docker, APP)).filter((c) => c.name.endsWith('_blue'));
     expect(stoppedBlue.map((c) => c.state)).toEqual(['exited', 'exited']);
     const idsBefore = await Promise.all(stoppedBlue.map(async (c) => (await docker.getContainer(c.name).inspect()).Id));
 

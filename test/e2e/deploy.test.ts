@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { statusQuery, rollbackUpdate } from '../../workflows/messages';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
-import { deployWorkflowId, type Color } from '../../src/names';
+import { containerName, deployWorkflowId, type Color } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
@@ -119,8 +119,8 @@ describe('blue/green deploy on the real parts', () => {
     const page = await get(`${ROUTER}/`);
     expect(page.body).toContain('frontend <strong>v1</strong> on <strong>blue</strong>');
     expect(await appContainers(w.docker, APP)).toEqual([
-      { name: `${APP}-backend-blue`, state: 'running', image: 'greenlight-example-backend:v1' },
-      { name: `${APP}-frontend-blue`, state: 'running', image: 'greenlight-example-frontend:v1' },
+      { name: containerName(APP, 'backend', 'blue'), state: 'running', image: 'greenlight-example-backend:v1' },
+      { name: containerName(APP, 'frontend', 'blue'), state: 'running', image: 'greenlight-example-frontend:v1' },
     ]);
     // The spec's default limits reach Docker, and the example app runs under them.
     const { HostConfig } = await w.docker.getContainer(`${APP}-backend-blue`).inspect();
@@ -149,10 +149,10 @@ describe('blue/green deploy on the real parts', () => {
     expect(await liveRoute()).toBe('green');
     expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v2', color: 'green' });
     expect(await appContainers(w.docker, APP)).toEqual([
-      { name: `${APP}-backend-blue`, state: 'exited', image: 'greenlight-example-backend:v1' },
-      { name: `${APP}-backend-green`, state: 'running', image: 'greenlight-example-backend:v2' },
-      { name: `${APP}-frontend-blue`, state: 'exited', image: 'greenlight-example-frontend:v1' },
-      { name: `${APP}-frontend-green`, state: 'running', image: 'greenlight-example-frontend:v2' },
+      { name: containerName(APP, 'backend', 'blue'), state: 'exited', image: 'greenlight-example-backend:v1' },
+      { name: containerName(APP, 'backend', 'green'), state: 'running', image: 'greenlight-example-backend:v2' },
+      { name: containerName(APP, 'frontend', 'blue'), state: 'exited', image: 'greenlight-example-frontend:v1' },
+      { name: containerName(APP, 'frontend', 'green'), state: 'running', image: 'greenlight-example-frontend:v2' },
     ]);
   });
 
@@ -172,7 +172,7 @@ describe('blue/green deploy on the real parts', () => {
     expect(report.versions).toEqual({ v2: expect.any(Number) });
     expect(await liveRoute()).toBe('green');
     // blue (the target) is gone entirely: its stopped v1 leftovers were replaced, then removed.
-    expect((await appContainers(w.docker, APP)).map((c) => `${c.name}:${c.state}`)).toEqual([`${APP}-backend-green:running`, `${APP}-frontend-green:running`]);
+    expect((await appContainers(w.docker, APP)).map((c) => `${c.name}:${c.state}`)).toEqual([`${containerName(APP, 'backend', 'green')}:running`, `${containerName(APP, 'frontend', 'green')}:running`]);
   });
 
   it('an image that answers 5xx after the switch: verify detects it and switches back automatically', async () => {
@@ -193,7 +193,7 @@ describe('blue/green deploy on the real parts', () => {
     // nginx retried green's 500s on blue (backup): users saw none of them.
     expectNoFailures(report);
     expect(await liveRoute()).toBe('green');
-    expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([`${APP}-backend-green`, `${APP}-frontend-green`]);
+    expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([containerName(APP, 'backend', 'green'), containerName(APP, 'frontend', 'green')]);
   });
 
   it('a rollback sent during verify returns traffic to the previous color; the deploy ends rolled back', async () => {
@@ -219,7 +219,7 @@ describe('blue/green deploy on the real parts', () => {
     expect(outcome.status?.rollbackReason).toBe('e2e: operator rollback');
     expectNoFailures(report);
     expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v2', color: 'green' });
-    expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([`${APP}-backend-green`, `${APP}-frontend-green`]);
+    expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([containerName(APP, 'backend', 'green'), containerName(APP, 'frontend', 'green')]);
   });
 
   it('a failing validation command: nothing is started, nothing is switched', async () => {

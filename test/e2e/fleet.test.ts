@@ -12,7 +12,7 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { otherColor, type Color } from '../../src/names';
+import { containerName, otherColor, type Color } from '../../src/names';
 import { rollback } from '../../src/cli/commands/rollback';
 import { status } from '../../src/cli/commands/status';
 import type { deployWorkflow } from '../../workflows/deploy';
@@ -78,8 +78,8 @@ async function liveColor(): Promise<Color> {
 async function expectConsistent(color: Color): Promise<void> {
   for (const state of await fleetState(hosts, APP)) {
     expect(state.route, state.host).toEqual({ live: color, backup: null });
-    expect(state.containers.find((c) => c.name === `${APP}-web-${color}`)?.state, state.host).toBe('running');
-    expect(state.containers.find((c) => c.name === `${APP}-web-${otherColor(color)}`)?.state ?? 'absent', state.host).not.toBe('running');
+    expect(state.containers.find((c) => c.name === containerName(APP, 'web', color))?.state, state.host).toBe('running');
+    expect(state.containers.find((c) => c.name === containerName(APP, 'web', otherColor(color)))?.state ?? 'absent', state.host).not.toBe('running');
   }
 }
 
@@ -153,7 +153,7 @@ describe('fleet deploys across two Docker hosts', () => {
     expect(outcome.status?.phases.map((p) => p.phase)).not.toContain('switch');
     expect(report.failed).toBe(0);
     await expectConsistent(before);
-    for (const state of await fleetState(hosts, APP)) expect(state.containers.map((c) => c.name), state.host).toEqual([`${APP}-web-${before}`]);
+    for (const state of await fleetState(hosts, APP)) expect(state.containers.map((c) => c.name), state.host).toEqual([containerName(APP, 'web', before)]);
   });
 
   it("host 2's nginx -t fails at the switch: no host takes the new route, every host back on the old color", async () => {
@@ -233,10 +233,10 @@ describe('fleet deploys across two Docker hosts', () => {
     expect(tookMs).toBeLessThan(90_000);
     const [web1, web2] = await fleetState(hosts, APP);
     expect(web1!.route).toEqual({ live: before, backup: null });
-    expect(web1!.containers.map((c) => c.name)).toEqual([`${APP}-web-${before}`]);
+    expect(web1!.containers.map((c) => c.name)).toEqual([containerName(APP, 'web', before)]);
     // web-2 never switched: it still serves the old color; its half-deployed new color waits for its worker.
     expect(web2!.route).toEqual({ live: before, backup: null });
-    await hosts[1]!.docker.getContainer(`${APP}-web-${otherColor(before)}`).remove({ force: true }).catch(() => undefined);
+    await hosts[1]!.docker.getContainer(containerName(APP, 'web', otherColor(before))).remove({ force: true }).catch(() => undefined);
     startWorker(hosts[1]!);
   });
 

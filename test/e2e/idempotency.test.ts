@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
-import { LABELS, type Color } from '../../src/names';
+import { containerName, LABELS, type Color } from '../../src/names';
 import type { Route } from '../../src/types';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
@@ -56,7 +56,7 @@ const GREEN_LIVE: Route = { live: 'green', backup: null };
 
 /** Both services' containers of each color, as name:state:deploy-id. */
 const containersOf = (colors: Array<[Color, 'running' | 'exited', string]>): string[] =>
-  colors.flatMap(([color, state, deployId]) => ['backend', 'frontend'].map((service) => `${APP}-${service}-${color}:${state}:${deployId}`));
+  colors.flatMap(([color, state, deployId]) => ['backend', 'frontend'].map((service) => `${containerName(APP, service, color)}:${state}:${deployId}`));
 
 const EMPTY: Stage = { containers: [], route: null, build: [] };
 const BLUE_1: Stage = { containers: containersOf([['blue', 'running', 'deploy-1']]), route: null, build: [() => activities.deployColor(spec, 'blue', 'deploy-1')] };
@@ -113,7 +113,7 @@ describe('activities are idempotent (run twice, same state)', () => {
     await ensureHost(EMPTY);
     const [first, second] = await twice(() => activities.deployColor(spec, 'blue', 'deploy-1'));
     expect(second).toEqual(first);
-    expect(first.containers.map((c) => `${c.name}:${c.state}:${c.deployId}`)).toEqual([`${APP}-backend-blue:running:deploy-1`, `${APP}-frontend-blue:running:deploy-1`]);
+    expect(first.containers.map((c) => `${c.name}:${c.state}:${c.deployId}`)).toEqual([`${containerName(APP, 'backend', 'blue')}:running:deploy-1`, `${containerName(APP, 'frontend', 'blue')}:running:deploy-1`]);
   });
 
   it('deployColor for another deploy id replaces leftovers instead of reusing them', async () => {
@@ -169,7 +169,7 @@ describe('activities are idempotent (run twice, same state)', () => {
     await expect(activities.removeColor(spec, 'blue')).rejects.toThrow(`refusing to remove ${APP}'s blue containers: nginx routes traffic to blue`);
     const [first, second] = await twice(() => activities.removeColor(spec, 'green'));
     expect(second).toEqual(first);
-    expect(first.containers.map((c) => c.name)).toEqual([`${APP}-backend-blue`, `${APP}-frontend-blue`]);
+    expect(first.containers.map((c) => c.name)).toEqual([containerName(APP, 'backend', 'blue'), containerName(APP, 'frontend', 'blue')]);
   });
 
   it('retireColor (stop) refuses a routed color, and stops an unrouted one, twice', async () => {
@@ -180,10 +180,10 @@ describe('activities are idempotent (run twice, same state)', () => {
     const [first, second] = await twice(() => activities.retireColor(spec, 'blue', 'stop'));
     expect(second).toEqual(first);
     expect(first.containers.map((c) => `${c.name}:${c.state}`)).toEqual([
-      `${APP}-backend-blue:exited`,
-      `${APP}-backend-green:running`,
-      `${APP}-frontend-blue:exited`,
-      `${APP}-frontend-green:running`,
+      `${containerName(APP, 'backend', 'blue')}:exited`,
+      `${containerName(APP, 'backend', 'green')}:running`,
+      `${containerName(APP, 'frontend', 'blue')}:exited`,
+      `${containerName(APP, 'frontend', 'green')}:running`,
     ]);
   });
 
@@ -196,10 +196,10 @@ describe('activities are idempotent (run twice, same state)', () => {
     const [first, second] = await twice(() => activities.retireColor(backendOnly, 'green', 'stop'));
     expect(second).toEqual(first);
     expect(first.containers.map((c) => `${c.name}:${c.state}`)).toEqual([
-      `${APP}-backend-blue:running`,
-      `${APP}-backend-green:exited`,
-      `${APP}-frontend-blue:exited`,
-      `${APP}-frontend-green:exited`,
+      `${containerName(APP, 'backend', 'blue')}:running`,
+      `${containerName(APP, 'backend', 'green')}:exited`,
+      `${containerName(APP, 'frontend', 'blue')}:exited`,
+      `${containerName(APP, 'frontend', 'green')}:exited`,
     ]);
     expect(first.config).toContain(`gl_${APP}_backend__blue`);
     expect(first.config).not.toContain(`gl_${APP}_frontend`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../../host/builders/container';
+import { buildAppContainer, buildMigrationContainer, buildValidationContainer, ownerLabels } from '../../host/builders/container';
 import {
   parseAppConfig,
   parseRouteKey,
@@ -38,7 +38,7 @@ describe('buildAppContainer', () => {
     expect(
       buildAppContainer({ spec: shop(), service: 'backend', color: 'green', deployId: 'd-123', secretEnv: { DB_PASSWORD: 's3cret' } }),
     ).toEqual({
-      name: 'shop-backend-green',
+      name: 'shop_backend_green',
       Image: 'shop-backend:v2',
       Env: [
         'API_URL=http://api.internal',
@@ -67,7 +67,7 @@ describe('buildAppContainer', () => {
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         ...DEFAULT_LIMITS,
       },
-      NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['shop-backend-green'] } } },
+      NetworkingConfig: { EndpointsConfig: { greenlight: { Aliases: ['backend-green.shop'] } } },
     });
   });
 
@@ -78,7 +78,7 @@ describe('buildAppContainer', () => {
       services: { api: { image: 'cart-api:1', port: 8080, hostPorts: { blue: 6001, green: 6002 }, limits: { memory: '1g', pids: 100 }, noNewPrivileges: false } },
     });
     expect(buildAppContainer({ spec: s, service: 'api', color: 'blue', deployId: 'd-9', secretEnv: {} })).toEqual({
-      name: 'cart-api-blue',
+      name: 'cart_api_blue',
       Image: 'cart-api:1',
       Env: ['GREENLIGHT_APP=cart', 'GREENLIGHT_COLOR=blue', 'GREENLIGHT_DEPLOY_ID=d-9', 'GREENLIGHT_SERVICE=api'],
       Labels: {
@@ -101,7 +101,7 @@ describe('buildAppContainer', () => {
         MemorySwap: 1_073_741_824,
         PidsLimit: 100,
       },
-      NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['cart-api-blue'] } } },
+      NetworkingConfig: { EndpointsConfig: { backplane: { Aliases: ['api-blue.cart'] } } },
     });
   });
 
@@ -125,7 +125,7 @@ describe('buildAppContainer', () => {
 describe('buildValidationContainer', () => {
   it('builds a one-off container of the new image with no network', () => {
     expect(buildValidationContainer(shop(), 0, 'd-123')).toEqual({
-      name: 'shop-validate-unit',
+      name: 'shop.validate_unit',
       Image: 'shop-backend:v2',
       Cmd: ['npm', 'test'],
       Env: ['GREENLIGHT_APP=shop', 'GREENLIGHT_DEPLOY_ID=d-123', 'GREENLIGHT_VALIDATION=unit'],
@@ -171,7 +171,7 @@ describe('buildMigrationContainer', () => {
   it("builds a one-off container of the new image on the app network, with the service's env and secrets", () => {
     const withMigrate = parseDeploySpec({ ...shopInput(), migrate: { service: 'backend', run: ['node', 'migrate.js'] } });
     expect(buildMigrationContainer(withMigrate, 'd-9', { DB_PASSWORD: 's3cret' })).toEqual({
-      name: 'shop-migrate',
+      name: 'shop.migrate',
       Image: 'shop-backend:v2',
       Cmd: ['node', 'migrate.js'],
       Env: [
@@ -197,6 +197,23 @@ describe('buildMigrationContainer', () => {
 
   it('throws when the spec has no migrate step', () => {
     expect(() => buildMigrationContainer(shop(), 'd-1', {})).toThrow('the spec has no migrate step');
+  });
+});
+
+describe('ownerLabels', () => {
+  it("an app container's: managed, app, role, service and color (not its deploy id or image)", () => {
+    expect(ownerLabels(buildAppContainer({ spec: shop(), service: 'backend', color: 'green', deployId: 'd-9', secretEnv: {} }).Labels)).toEqual({
+      'greenlight.managed': 'true',
+      'greenlight.app': 'shop',
+      'greenlight.role': 'app',
+      'greenlight.service': 'backend',
+      'greenlight.color': 'green',
+    });
+  });
+
+  it("a one-off's: managed, app and role; missing labels are empty", () => {
+    expect(ownerLabels(buildValidationContainer(shop(), 0, 'd-9').Labels)).toEqual({ 'greenlight.managed': 'true', 'greenlight.app': 'shop', 'greenlight.role': 'validate' });
+    expect(ownerLabels(undefined)).toEqual({ 'greenlight.managed': '', 'greenlight.app': '', 'greenlight.role': '' });
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { demuxLogs, DockerHost, HostPortInUseError } from '../../host/docker';
+import { ContainerNameTakenError, demuxLogs, DockerHost, HostPortInUseError } from '../../host/docker';
 import { InfrastructureError } from '../../src/errors';
 
 /** An error as dockerode raises it for an HTTP status of the engine. */
@@ -31,10 +31,15 @@ function fakeDocker(behaviour: Record<string, Behaviour> = {}) {
     listContainers: (options: unknown) => call('listContainers', options),
     createContainer: async (options: { name: string }) => {
       await call('createContainer', options);
-      return container(options.name);
+      return { id: `id-of-${options.name}`, ...container(options.name) };
     },
   };
   return { host: new DockerHost(docker as unknown as Docker), calls };
+}
+
+/** The owner labels greenlight gives an app container. */
+function appLabels(app: string, service: string, color: string): Record<string, string> {
+  return { 'greenlight.managed': 'true', 'greenlight.app': app, 'greenlight.service': service, 'greenlight.color': color, 'greenlight.role': 'app' };
 }
 
 const rejects = (err: Error): Behaviour => () => Promise.reject(err);
@@ -146,31 +151,77 @@ describe('DockerHost', () => {
     await expect(unreachable.version()).rejects.toBe(refused);
   });
 
-  it("appServicesOf: the services of one color's app containers, by label, each once and sorted", async () => {
-    const labels = (service?: string) => ({ Labels: service ? { 'greenlight.service': service } : {} });
-    const { host, calls } = fakeDocker({ listContainers: resolves([labels('web'), labels('api'), labels('web'), labels()]) });
-    expect(await host.appServicesOf('shop', 'blue')).toEqual(['api', 'web']);
-    expect(calls).toEqual([['listContainers', { all: true, filters: { label: ['greenlight.app=shop', 'greenlight.color=blue', 'greenlight.role=app'] } }]]);
+  it("appContainers: one color's (and service's) app containers by greenlight's labels, whatever their name, sorted", async () => {
+    const summary = (name: string, State: string) => ({ Id: `id-${name}`, Names: [`/${name}`], State, Labels: { 'greenlight.service': 'web' } });
+    const { host, calls } = fakeDocker({ listContainers: resolves([summary('shop_web_blue', 'exited'), summary('shop-web-blue', 'running')]) });
+    expect(await host.appContainers('shop', 'blue', 'web')).toEqual([
+      { id: 'id-shop-web-blue', name: 'shop-web-blue', running: true, labels: { 'greenlight.service': 'web' } },
+      { id: 'id-shop_web_blue', name: 'shop_web_blue', running: false, labels: { 'greenlight.service': 'web' } },
+    ]);
+    await host.appContainers('shop', 'blue');
+    expect(calls).toEqual([
+      ['listContainers', { all: true, filters: { label: ['greenlight.managed=true', 'greenlight.app=shop', 'greenlight.color=blue', 'greenlight.role=app', 'greenlight.service=web'] } }],
+      ['listContainers', { all: true, filters: { label: ['greenlight.managed=true', 'greenlight.app=shop', 'greenlight.color=blue', 'greenlight.role=app'] } }],
+    ]);
   });
 
-  it('runOneOff: removes a leftover, runs to the end, returns exit code and log tail, removes the container', async () => {
-    const { host, calls } = fakeDocker({ wait: resolves({ StatusCode: 3 }), logs: resolves(Buffer.concat([frame(1, 'ok 1\n'), frame(2, 'not ok 2\n')])) });
-    expect(await host.runOneOff({ name: 'shop-validate-unit', Image: 'shop-web:v2' }, 1_000)).toEqual({ exitCode: 3, output: 'ok 1\nnot ok 2' });
-    expect(calls.map(([what]) => what)).toEqual(['shop-validate-unit.remove', 'createContainer', 'shop-validate-unit.start', 'shop-validate-unit.wait', 'shop-validate-unit.logs', 'shop-validate-unit.remove']);
-    expect(calls[4]).toEqual(['shop-validate-unit.logs', { stdout: true, stderr: true, tail: 20, follow: false }]);
+  const webBlue = appLabels('shop', 'web', 'blue');
+  it.each([
+    { name: 'no container of that name', held: null, ok: true },
+    { name: 'a previous attempt of the same app, service and color', held: { ...webBlue, 'greenlight.deploy-id': 'deploy-0' }, ok: true },
+    { name: "another app's container (app shop-api, service web)", held: appLabels('shop-api', 'web', 'blue'), ok: false },
+    { name: "the same app's other color", held: appLabels('shop', 'web', 'green'), ok: false },
+    { name: "the same app's validation one-off", held: { 'greenlight.managed': 'true', 'greenlight.app': 'shop', 'greenlight.role': 'validate' }, ok: false },
+    { name: 'a container without labels', held: {}, ok: false },
+  ])('claimName: $name -> ok $ok', async ({ held, ok }) => {
+    const { host } = fakeDocker({ inspect: held === null ? rejects(dockerError(404)) : resolves({ Config: { Labels: held } }) });
+    const claimed = host.claimName('shop_web_blue', webBlue);
+    if (ok) await expect(claimed).resolves.toEqual(held === null ? null : { Config: { Labels: held } });
+    else await expect(claimed).rejects.toBeInstanceOf(ContainerNameTakenError);
+  });
+
+  it("claimName: the error names the container, whose it is, and the fix", async () => {
+    const { host } = fakeDocker({ inspect: resolves({ Config: { Labels: appLabels('shop-api', 'web', 'blue') } }) });
+    const err = await host.claimName('shop_web_blue', webBlue).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'container name "shop_web_blue" is taken by another container (app=shop-api, role=app, service=web, color=blue; greenlight\'s would be app=shop, role=app, service=web, color=blue), ' +
+        'which greenlight never removes: rename or remove that container (docker rename shop_web_blue <other name>), or choose another app name',
+    );
+    const { host: unlabelled } = fakeDocker({ inspect: resolves({ Config: { Labels: null } }) });
+    expect(((await unlabelled.claimName('shop_web_blue', webBlue).catch((e: unknown) => e)) as Error).message).toContain("(not labelled as greenlight's; greenlight's would be app=shop");
+  });
+
+  const validateUnit = { 'greenlight.managed': 'true', 'greenlight.app': 'shop', 'greenlight.role': 'validate' };
+  it('runOneOff: removes a previous attempt, runs to the end, returns exit code and log tail, removes the container', async () => {
+    const { host, calls } = fakeDocker({
+      inspect: resolves({ Config: { Labels: validateUnit } }),
+      wait: resolves({ StatusCode: 3 }),
+      logs: resolves(Buffer.concat([frame(1, 'ok 1\n'), frame(2, 'not ok 2\n')])),
+    });
+    expect(await host.runOneOff({ name: 'shop.validate_unit', Image: 'shop-web:v2', Labels: validateUnit }, 1_000)).toEqual({ exitCode: 3, output: 'ok 1\nnot ok 2' });
+    expect(calls.map(([what]) => what)).toEqual(['shop.validate_unit.inspect', 'shop.validate_unit.remove', 'createContainer', 'shop.validate_unit.start', 'shop.validate_unit.wait', 'shop.validate_unit.logs', 'shop.validate_unit.remove']);
+    expect(calls[5]).toEqual(['shop.validate_unit.logs', { stdout: true, stderr: true, tail: 20, follow: false }]);
+  });
+
+  it("runOneOff: a same-named container of another app (or none) is never removed: ContainerNameTakenError, nothing created", async () => {
+    for (const labels of [{ ...validateUnit, 'greenlight.app': 'shop-api' }, {}]) {
+      const { host, calls } = fakeDocker({ inspect: resolves({ Config: { Labels: labels } }) });
+      await expect(host.runOneOff({ name: 'shop.validate_unit', Labels: validateUnit }, 1_000)).rejects.toBeInstanceOf(ContainerNameTakenError);
+      expect(calls.map(([what]) => what)).toEqual(['shop.validate_unit.inspect']);
+    }
   });
 
   it('runOneOff: a run that outlasts its time-out ends with exit code null, and is removed', async () => {
-    const { host, calls } = fakeDocker({ wait: () => new Promise(() => undefined) });
-    expect(await host.runOneOff({ name: 'shop-migrate' }, 20)).toEqual({ exitCode: null, output: '' });
-    expect(calls.at(-1)).toEqual(['shop-migrate.remove', { force: true }]);
+    const { host, calls } = fakeDocker({ inspect: rejects(dockerError(404)), wait: () => new Promise(() => undefined) });
+    expect(await host.runOneOff({ name: 'shop.migrate' }, 20)).toEqual({ exitCode: null, output: '' });
+    expect(calls.at(-1)).toEqual(['shop.migrate.remove', { force: true }]);
   });
 
   it('runOneOff: a container that cannot start is removed, and the error passes through', async () => {
     const err = dockerError(500, 'exec format error');
-    const { host, calls } = fakeDocker({ start: rejects(err) });
-    await expect(host.runOneOff({ name: 'shop-migrate' }, 1_000)).rejects.toBe(err);
-    expect(calls.at(-1)).toEqual(['shop-migrate.remove', { force: true }]);
+    const { host, calls } = fakeDocker({ inspect: rejects(dockerError(404)), start: rejects(err) });
+    await expect(host.runOneOff({ name: 'shop.migrate' }, 1_000)).rejects.toBe(err);
+    expect(calls.at(-1)).toEqual(['shop.migrate.remove', { force: true }]);
   });
 
   it("logTail: '' when the logs cannot be read", async () => {

@@ -62,9 +62,10 @@ function scriptedProber(answer: (url: string, round: number) => Answer) {
   return { probe, roundsOf: (url: string) => rounds.get(url) ?? 0 };
 }
 
-/** Docker's view for the failure story: web-green running with two log lines. */
+/** Docker's view for the failure story: web-green running (under the older name) with two log lines. */
 const host: HealthDeps['host'] = {
-  inspectOrNull: async (name) => (name === 'shop-web-green' ? ({ State: { Status: 'running', ExitCode: 0 } } as Awaited<ReturnType<HealthDeps['host']['inspectOrNull']>>) : null),
+  appContainers: async (app, color) => (app === 'shop' && color === 'green' ? [{ id: 'c1', name: 'shop-web-green', running: true, labels: { 'greenlight.service': 'web' } }] : []),
+  inspectOrNull: async (id) => (id === 'c1' ? ({ State: { Status: 'running', ExitCode: 0 } } as Awaited<ReturnType<HealthDeps['host']['inspectOrNull']>>) : null),
   logTail: async () => 'listening on 3000\nGET /ready 503',
 };
 
@@ -148,7 +149,7 @@ describe('healthCheck (the gate before the switch)', () => {
   it('names the last failing round, and a container Docker does not know as missing', async () => {
     const a = activities((url, round) => (url.endsWith(':5001/health') && round === 1 ? null : url.endsWith(':5001/ready') && round > 1 ? 502 : 200));
     const failure = await failureOf(a.healthCheck(gate({ deadline: '1s', timeout: '1s' }), 'blue'));
-    expect(failure.message).toBe('blue did not become healthy within 1000 ms (health.deadline): web: GET http://127.0.0.1:5001/ready -> HTTP 502\nshop-web-blue: missing');
+    expect(failure.message).toBe('blue did not become healthy within 1000 ms (health.deadline): web: GET http://127.0.0.1:5001/ready -> HTTP 502\nshop_web_blue: missing');
   });
 
   it('a retried attempt keeps the first attempt\'s deadline and probe count (heartbeat details)', async () => {
