@@ -1,6 +1,7 @@
 /**
- * The shipped artifacts outside the code: the self-hosted Temporal compose file, the dev server's
- * provisioning script (search attributes) and the example GitHub Actions workflow. Parsed and checked for the structure that matters; the deploy step's script is run
+ * The shipped artifacts outside the code: the self-hosted Temporal compose file, the provisioning scripts
+ * of the dev server and of the self-hosted server (search attributes, the server release: the same cluster
+ * as the compose file) and the example GitHub Actions workflow. Parsed and checked for the structure that matters; the deploy step's script is run
  * with a stand-in `npx` to prove that greenlight's exit code fails the job and lands in the summary.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,15 @@ const REPO = resolve(__dirname, '..', '..');
 const COMPOSE_FILE = join(REPO, 'docker-compose.temporal.yml');
 const ACTIONS_FILE = join(REPO, 'examples', 'github-actions', 'deploy.yml');
 const TEMPORAL_SCRIPT = join(REPO, 'scripts', 'temporal.sh');
+const SELFHOSTED_SCRIPT = join(REPO, 'scripts', 'temporal-selfhosted.sh');
+const SELFHOSTED_TEST = join(REPO, 'test', 'e2e', 'selfhosted.test.ts');
+
+/** The Temporal server release scripts/temporal-selfhosted.sh pins (its one `TEMPORAL_SERVER_VERSION=`). */
+function selfHostedVersion(): string {
+  const pins = [...readFileSync(SELFHOSTED_SCRIPT, 'utf8').matchAll(/^TEMPORAL_SERVER_VERSION=(\S+)$/gm)].map((m) => m[1]!);
+  expect(pins, 'scripts/temporal-selfhosted.sh pins the server release exactly once').toHaveLength(1);
+  return pins[0]!;
+}
 
 /**
  * greenlight's search attributes as `temporal operator search-attribute create` spells them, sorted by
@@ -59,17 +69,18 @@ describe('docker-compose.temporal.yml', () => {
   const file = load(COMPOSE_FILE);
   const services = file.services as Record<string, Yaml>;
 
-  it('has exactly PostgreSQL, the Temporal server, admin tools and the UI, every image pinned', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui']);
+  it('has exactly PostgreSQL, the schema job, the Temporal server, admin tools and the UI, every image pinned', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-schema', 'temporal-ui']);
     for (const [name, svc] of Object.entries(services)) {
       expect(svc.image, name).toMatch(/^[\w./-]+:[\w.-]+$/);
       expect(svc.image, name).not.toMatch(/:latest$/);
     }
     expect(services.postgresql!.image).toBe('postgres:16');
-    expect(services.temporal!.image).toMatch(/^temporalio\/auto-setup:1\.2\d\.\d+$/);
-    // Admin tools of the same server release as the server.
-    const serverVersion = String(services.temporal!.image).split(':')[1];
-    expect(services['temporal-admin-tools']!.image).toMatch(new RegExp(`^temporalio/admin-tools:${serverVersion!.replace(/\./g, '\\.')}\\b`));
+    // The release scripts/temporal-selfhosted.sh builds and the e2e file proves; admin tools (schemas,
+    // CLI) of that same release.
+    expect(services.temporal!.image).toBe(`temporalio/server:${selfHostedVersion()}`);
+    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${selfHostedVersion()}`);
+    expect(services['temporal-admin-tools']!.image).toBe(`temporalio/admin-tools:${selfHostedVersion()}`);
     expect(services['temporal-ui']!.image).toMatch(/^temporalio\/ui:2\.\d+\.\d+$/);
   });
 
@@ -82,8 +93,12 @@ describe('docker-compose.temporal.yml', () => {
     expect(JSON.stringify((pg.healthcheck as Yaml).test)).toContain('pg_isready');
     expect(envOf(pg)).toMatchObject({ POSTGRES_USER: 'temporal', POSTGRES_PASSWORD: 'temporal' });
 
+    const schema = services['temporal-schema']!;
+    expect(dependsOn(schema).postgresql).toEqual({ condition: 'service_healthy' });
+    const schemaScript = [schema.entrypoint, schema.command].flat().filter(Boolean).join('\n');
+    for (const step of ['create', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/$$db/versioned']) expect(schemaScript).toContain(step);
     const temporal = services.temporal!;
-    expect(dependsOn(temporal).postgresql).toEqual({ condition: 'service_healthy' });
+    expect(dependsOn(temporal)['temporal-schema']).toEqual({ condition: 'service_completed_successfully' });
     expect(envOf(temporal)).toMatchObject({ DB: 'postgres12', DB_PORT: '5432', POSTGRES_SEEDS: 'postgresql', POSTGRES_USER: 'temporal', POSTGRES_PWD: 'temporal' });
   });
 
@@ -97,13 +112,14 @@ describe('docker-compose.temporal.yml', () => {
     expect(readFileSync(COMPOSE_FILE, 'utf8')).toContain('TEMPORAL_ADDRESS=127.0.0.1:7233');
   });
 
-  it("admin tools register exactly greenlight's search attributes (src/names.ts), with their types, after waiting for the server", () => {
+  it("admin tools create the namespace and register exactly greenlight's search attributes (src/names.ts), with their types, after waiting for the server", () => {
     const tools = services['temporal-admin-tools']!;
     expect(dependsOn(tools)).toHaveProperty('temporal');
     expect(envOf(tools).TEMPORAL_ADDRESS).toBe('temporal:7233');
     const script = [tools.entrypoint, tools.command].flat().filter(Boolean).join('\n');
     const created = [...script.matchAll(/temporal operator search-attribute create\b[^\n]*?--name (\S+) --type (\S+)/g)].map((m) => ({ name: m[1]!, type: m[2]! }));
     expect(created.sort(byName)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
+    expect(script).toContain('temporal operator namespace create --namespace default');
     // It waits for the server (and the default namespace) before creating anything.
     expect(script.indexOf('until temporal operator')).toBeGreaterThan(-1);
     expect(script.indexOf('until temporal operator')).toBeLessThan(script.indexOf('search-attribute create'));
@@ -117,16 +133,31 @@ describe('docker-compose.temporal.yml', () => {
   });
 });
 
-describe('scripts/temporal.sh', () => {
-  const script = readFileSync(TEMPORAL_SCRIPT, 'utf8');
+describe.each([
+  { script: 'scripts/temporal.sh', file: TEMPORAL_SCRIPT, server: 'the dev server' },
+  { script: 'scripts/temporal-selfhosted.sh', file: SELFHOSTED_SCRIPT, server: 'the self-hosted server' },
+])('$script', ({ file, server }) => {
+  const script = readFileSync(file, 'utf8');
 
-  it("registers exactly greenlight's search attributes (src/names.ts) on the dev server, with their types", () => {
+  it(`registers exactly greenlight's search attributes (src/names.ts) on ${server}, with their types`, () => {
     // One loop over NAME=Type pairs feeds the only `search-attribute create` of the script.
     expect(script.match(/search-attribute create/g)).toHaveLength(1);
     const loop = /^for sa in ([^;\n]+); do\n[^\n]*operator search-attribute create [^\n]*--name "\$\{sa%%=\*\}" --type "\$\{sa##\*=\}"\n\s*done$/m.exec(script);
-    expect(loop, 'the search-attribute loop of scripts/temporal.sh changed shape: update this test').not.toBeNull();
+    expect(loop, `the search-attribute loop of ${file} changed shape: update this test`).not.toBeNull();
     const registered = loop![1]!.trim().split(/\s+/).map((pair) => ({ name: pair.slice(0, pair.indexOf('=')), type: pair.slice(pair.indexOf('=') + 1) }));
     expect(registered.sort(byName)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
+  });
+});
+
+describe('scripts/temporal-selfhosted.sh', () => {
+  it('builds the release it pins, and the e2e file proves that same release', () => {
+    const script = readFileSync(SELFHOSTED_SCRIPT, 'utf8');
+    const version = selfHostedVersion();
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    // Every go install takes the version from the pin, none spells it again.
+    expect(script.match(/go\.temporal\.io\/server\/cmd\/\S+@v\$TEMPORAL_SERVER_VERSION/g)).toHaveLength(2);
+    expect(script.replace(/^TEMPORAL_SERVER_VERSION=.*$/m, '')).not.toContain(version);
+    expect(readFileSync(SELFHOSTED_TEST, 'utf8')).toContain(`const SERVER_VERSION = '${version}';`);
   });
 });
 
