@@ -35,15 +35,17 @@ export async function fleetUp(size: number): Promise<FleetHost[]> {
 
 /**
  * The worker of one host: its own engine (DOCKER_HOST), nginx (GREENLIGHT_HOME) and name; the deploy
- * workflows on `workflowQueue`. `as` starts it under another host's name (a mis-pointed worker).
+ * workflows on `workflowQueue`. `as` starts it under another host's name (a mis-pointed worker); `env`
+ * adds to its environment (e.g. TEMPORAL_ADDRESS of another server).
  */
-export function spawnHostWorker(host: FleetHost, workflowQueue: string, options: { chaosKill?: string; as?: string; hostTaskQueue?: string } = {}): WorkerProcess {
+export function spawnHostWorker(host: FleetHost, workflowQueue: string, options: { chaosKill?: string; as?: string; hostTaskQueue?: string; env?: Record<string, string> } = {}): WorkerProcess {
   const name = options.as ?? host.name;
   return spawnWorker(workflowQueue, options.chaosKill, `${workflowQueue}-${host.name}${options.as ? `-as-${options.as}` : ''}`, {
     DOCKER_HOST: host.dockerHost,
     GREENLIGHT_HOME: host.home,
     GREENLIGHT_HOST: name,
     ...(options.hostTaskQueue ? { GREENLIGHT_HOST_TASK_QUEUE: options.hostTaskQueue } : {}),
+    ...options.env,
   });
 }
 
