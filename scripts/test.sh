@@ -4,6 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
 bash scripts/up.sh
+# The self-hosted Temporal cluster test/e2e/selfhosted.test.ts runs on (beside the dev server; the
+# first run builds the server from the Go module proxy, later runs start it or find it up).
+bash scripts/temporal-selfhosted.sh
 # Only the tests need these: chromium for the Temporal UI browser test, docker-compose to validate
 # docker-compose.temporal.yml.
 apt_install chromium docker-compose
