@@ -13,6 +13,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, type Connection } from '@temporalio/client';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
+import { dataConverterFromEnv } from '../../src/codec';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
@@ -84,7 +85,7 @@ async function expectConsistent(live: Color, other: 'stopped' | 'absent'): Promi
 beforeAll(async () => {
   runStartedAt = new Date();
   ({ connection, info } = await connectSelfHosted());
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: dataConverterFromEnv() }); // the workers' payload key (src/codec.ts)
   await resetApp(docker, router, APP);
   worker = spawnWorker(QUEUE, undefined, 'selfhosted', onSelfHosted);
   const first = await awaitOutcome(await startDeploy(client, withImages(base, nextImages()), QUEUE));
