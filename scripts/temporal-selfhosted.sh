@@ -54,7 +54,7 @@ fi
 if [ ! -x "$BUILD/bin/temporal-server" ] || [ ! -x "$BUILD/bin/temporal-sql-tool" ] || [ ! -d "$BUILD/schema" ]; then
   # Debian 12's golang-go (1.19) is too old: the server's go.mod asks for Go 1.26.
   command -v go >/dev/null || { log "no Go on PATH: building temporal-server v$TEMPORAL_SERVER_VERSION needs Go 1.26 or newer (https://go.dev/dl/)"; exit 1; }
-  log "building temporal-server and temporal-sql-tool v$TEMPORAL_SERVER_VERSION from the Go module proxy into ${BUILD#"$GL_REPO/"} (a few minutes, once)"
+  log "building temporal-server and temporal-sql-tool v$TEMPORAL_SERVER_VERSION from the Go module proxy into ${BUILD#"$GL_REPO/"} (3 to 15 minutes on 2 shared cores, once)"
   mkdir -p "$BUILD/bin"
   # nice: CPU heavy, and the machine is shared.
   GOBIN="$BUILD/bin" GOFLAGS=-mod=mod nice -n 10 go install \
@@ -75,27 +75,32 @@ TEMPORAL_CLI="$GL_TOOLS/temporal"
 [ -x "$TEMPORAL_CLI" ] || bash "$(dirname "$0")/temporal.sh" # installs the CLI (and the dev server) when missing
 
 # ---- PostgreSQL (its own cluster) -------------------------------------------------------------
-apt_install postgresql postgresql-client
-install -d -o postgres -g postgres -m 0755 "$PG_SOCK"
-if [ ! -s "$PG_DATA/PG_VERSION" ]; then
-  log "initdb $PG_DATA"
-  rm -rf "$PG_DATA"
-  install -d -o postgres -g postgres -m 0700 "$PG_DATA"
-  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
-    --auth-local=peer --auth-host=scram-sha-256 >"$STATE/initdb.log" 2>&1 || { cat "$STATE/initdb.log" >&2; exit 1; }
-fi
-if ! pg_answers; then
-  if [ -f "$PG_DATA/postmaster.pid" ] && ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-    rm -f "$PG_DATA/postmaster.pid" # left by a killed server
+start_postgres() {
+  apt_install postgresql postgresql-client
+  if pg_answers && [ ! -S "$PG_SOCK/.s.PGSQL.$PG_PORT" ]; then
+    log "a PostgreSQL on 127.0.0.1:$PG_PORT is not this checkout's (no socket in $PG_SOCK): stop it or set GL_SELFHOSTED_PG_PORT"
+    exit 1
   fi
-  log "starting Temporal's PostgreSQL on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
-  touch "$PG_LOG" && chown postgres:postgres "$PG_LOG"
-  setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
-    -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=200" </dev/null >/dev/null \
-    || { tail -20 "$PG_LOG" >&2; exit 1; }
-  wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 60 pg_answers
-fi
-as_pg psql -X -q -h "$PG_SOCK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 <<'SQL'
+  install -d -o postgres -g postgres -m 0755 "$PG_SOCK"
+  if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+    log "initdb $PG_DATA"
+    rm -rf "$PG_DATA"
+    install -d -o postgres -g postgres -m 0700 "$PG_DATA"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=peer --auth-host=scram-sha-256 >"$STATE/initdb.log" 2>&1 || { cat "$STATE/initdb.log" >&2; exit 1; }
+  fi
+  if ! pg_answers; then
+    if [ -f "$PG_DATA/postmaster.pid" ] && ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+      rm -f "$PG_DATA/postmaster.pid" # left by a killed server
+    fi
+    log "starting Temporal's PostgreSQL on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
+    touch "$PG_LOG" && chown postgres:postgres "$PG_LOG"
+    setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
+      -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=200" </dev/null >/dev/null \
+      || { tail -20 "$PG_LOG" >&2; exit 1; }
+    wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 60 pg_answers
+  fi
+  as_pg psql -X -q -h "$PG_SOCK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 <<'SQL'
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'temporal') THEN
@@ -104,27 +109,31 @@ BEGIN
 END
 $$;
 SQL
+}
 
 # ---- Schemas: created once, then upgraded to this release's versions (a no-op when current) ------
-sql_tool() { "$SQL_TOOL" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u temporal --pw temporal --db "$@"; }
-for db in temporal temporal_visibility; do
-  dir="$BUILD/schema/postgresql/v12/${db#temporal_}" # temporal/, visibility/
-  db_exists="$(PGPASSWORD=temporal psql -X -h 127.0.0.1 -p "$PG_PORT" -U temporal -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname = '$db'")"
-  if [ "$db_exists" != 1 ]; then
-    log "creating database $db and its schema"
-    sql_tool "$db" create >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
-  fi
-  if ! PGPASSWORD=temporal psql -X -h 127.0.0.1 -p "$PG_PORT" -U temporal -d "$db" -tAc 'SELECT 1 FROM schema_version' >/dev/null 2>&1; then
-    sql_tool "$db" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
-  fi
-  sql_tool "$db" update-schema -d "$dir/versioned" >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
-done
+setup_schemas() {
+  sql_tool() { "$SQL_TOOL" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u temporal --pw temporal --db "$@"; }
+  for db in temporal temporal_visibility; do
+    dir="$BUILD/schema/postgresql/v12/${db#temporal_}" # temporal/, visibility/
+    db_exists="$(PGPASSWORD=temporal psql -X -h 127.0.0.1 -p "$PG_PORT" -U temporal -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$db'")"
+    if [ "$db_exists" != 1 ]; then
+      log "creating database $db and its schema"
+      sql_tool "$db" create >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
+    fi
+    if ! PGPASSWORD=temporal psql -X -h 127.0.0.1 -p "$PG_PORT" -U temporal -d "$db" -tAc 'SELECT 1 FROM schema_version' >/dev/null 2>&1; then
+      sql_tool "$db" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
+    fi
+    sql_tool "$db" update-schema -d "$dir/versioned" >>"$STATE/schema.log" 2>&1 || { tail -5 "$STATE/schema.log" >&2; exit 1; }
+  done
+}
 
-# ---- Config (rewritten on every run) -----------------------------------------------------------
-mkdir -p "$STATE/config/dynamicconfig"
-cat >"$STATE/config/greenlight.yaml" <<EOF
-# Written by scripts/temporal-selfhosted.sh (rewritten on every run); from the module's
+# ---- Config (rewritten on every start) ---------------------------------------------------------
+write_config() {
+  mkdir -p "$STATE/config/dynamicconfig"
+  cat >"$STATE/config/greenlight.yaml" <<EOF
+# Written by scripts/temporal-selfhosted.sh (rewritten on every start); from the module's
 # config/development-postgres12.yaml, with this machine's ports.
 log:
   stdout: true
@@ -193,7 +202,7 @@ dynamicConfigClient:
   filepath: "$STATE/config/dynamicconfig/greenlight.yaml"
   pollInterval: 10s
 EOF
-cat >"$STATE/config/dynamicconfig/greenlight.yaml" <<'EOF'
+  cat >"$STATE/config/dynamicconfig/greenlight.yaml" <<'EOF'
 # Written by scripts/temporal-selfhosted.sh. Workflow Update (rollback, promote) is on by default since 1.25.
 frontend.enableUpdateWorkflowExecution:
   - value: true
@@ -203,9 +212,18 @@ system.forceSearchAttributesCacheRefreshOnRead:
 limit.maxIDLength:
   - value: 255
 EOF
+}
 
 # ---- Server ------------------------------------------------------------------------------------
-if ! frontend_answers; then
+if frontend_answers; then
+  # This checkout's server after a first run, or another checkout's on the same port: used as it is.
+  if ! { [ -s "$SERVER_PID" ] && kill -0 "$(cat "$SERVER_PID")" 2>/dev/null; }; then
+    log "a Temporal server answers on $ADDRESS but is not this checkout's (no live $SERVER_PID): using it"
+  fi
+else
+  start_postgres
+  setup_schemas
+  write_config
   log "starting temporal-server v$TEMPORAL_SERVER_VERSION on $ADDRESS (PostgreSQL :$PG_PORT, log $SERVER_LOG)"
   setsid "$BUILD/bin/temporal-server" --root "$STATE" --config config --env greenlight --allow-no-auth start \
     >>"$SERVER_LOG" 2>&1 </dev/null &
