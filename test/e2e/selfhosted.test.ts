@@ -36,7 +36,9 @@ const APP = 'selfhosted-shop';
 const QUEUE = 'e2e-selfhosted';
 const BASE = 4570;
 const ROUTER = `http://127.0.0.1:${BASE}`;
-const RATE = 1000;
+// 1,000 req/s also passed once here, but on 2 shared cores the load generator in this process then
+// slows the app enough (median 30 -> 265 ms) that verify's latency rule rightly rolls the deploy back.
+const RATE = 200;
 const base: DeploySpecInput = twoServiceSpec(APP, BASE, { verify: { window: '3s', interval: '100ms' }, cleanup: { previous: 'stop', drain: '300ms' } });
 const router = testRouter();
 const docker = new Docker();
