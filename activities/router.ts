@@ -1,4 +1,4 @@
-/** Router activities: read the live route, switch traffic, remove an app (first-deploy compensation). */
+/** Router activities: read the live route, switch traffic, switch back (compensation), remove an app (first-deploy compensation). */
 import { fail, sleep } from './support';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
@@ -48,6 +48,20 @@ export function createRouterActivities({ router }: RouterDeps) {
     async prepareSwitch(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; configChanged: boolean }> {
       try {
         return await router.prepareRoute(spec, route);
+      } catch (err) {
+        throw rejected(err);
+      }
+    },
+
+    /**
+     * Compensation of a switch: traffic back to `route` on the config that served it before the switch
+     * to `undone` (the previous locations, ports and upstreams, not only the previous color). Idempotent.
+     */
+    async switchBack(spec: DeploySpec, route: Route, undone: Route): Promise<{ reloaded: boolean; restored: boolean; tookMs: number }> {
+      const started = performance.now();
+      try {
+        const result = await router.switchBack(spec, route, undone);
+        return { reloaded: result.reloaded, restored: result.restored, tookMs: Math.round(performance.now() - started) };
       } catch (err) {
         throw rejected(err);
       }
