@@ -3,7 +3,7 @@
  * only when the structure of an app changed, and the reload-free route switch through the admin socket.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,10 @@ import type { Route } from '../src/types';
 import { greenlightHome } from '../src/settings';
 
 const run = promisify(execFile);
+
+/** First line of a kept previous config: the hash of the config that replaced it. */
+const REPLACED_BY = '# greenlight:replaced-by';
+const textHash = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The `[warn]` lines of nginx's output, without their time and pid (so two runs compare equal), each once. */
 export function nginxWarnings(output: string): string[] {
@@ -82,6 +86,14 @@ export class NginxRouter {
 
   appConfPath(app: string): string {
     return join(this.appsDir, `${app}.conf`);
+  }
+
+  /**
+   * The app's config as it was before the last switch replaced it (nginx includes `*.conf` only, so it
+   * is never served from here): what a rollback of that switch restores, structure and all.
+   */
+  previousConfPath(app: string): string {
+    return `${this.appConfPath(app)}.previous`;
   }
 
   private mainConfig(appsDir: string): string {
@@ -313,41 +325,99 @@ export class NginxRouter {
     const { reloaded, configChanged } = await this.prepareRoute(spec, route);
     // A fleet waits here for the instant every host flips at.
     if (beforeWrite) await beforeWrite();
-    const key = routeKey(route);
-    const now = await this.admin('PUT', `/routes/${spec.app}`, key);
-    if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${spec.app} (answered "${now}")`);
+    await this.putRoute(spec.app, route);
     return { route, reloaded, configChanged };
+  }
+
+  /** The switch itself: the app's route in nginx's shared dict. */
+  private async putRoute(app: string, route: Route): Promise<void> {
+    const key = routeKey(route);
+    const now = await this.admin('PUT', `/routes/${app}`, key);
+    if (now !== key) throw new InfrastructureError(`nginx admin did not take route ${key} for ${app} (answered "${now}")`);
   }
 
   /**
    * Everything of applyRoute but the switch itself: the config for `route` checked and swapped in, nginx
    * reloaded if the structure changed. Traffic still follows the dict, so applyRoute afterwards is one
-   * in-memory write (a fleet prepares every host, then switches them together). Idempotent.
+   * in-memory write (a fleet prepares every host, then switches them together). A switch (a route with
+   * a backup) first keeps the config it replaces, for switchBack. Idempotent.
    */
   async prepareRoute(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; configChanged: boolean }> {
     const text = renderAppConfig(spec, route);
     const current = await this.readAppConfig(spec.app);
+    if (current !== null && current !== text && route.backup) await this.keepPrevious(spec.app, current, text);
+    return this.serveConfig(spec.app, text, current);
+  }
+
+  /**
+   * Puts `text` in place as the app's config (after `nginx -t`; the live config is untouched if it
+   * fails) and reloads nginx until it serves that text's structure on that text's port. A new structure
+   * in the file always reloads; otherwise what nginx serves decides: a retry after a failed reload (or
+   * a crash between the write and the reload) finds the file right but nginx still on the old structure.
+   * (Not what nginx serves alone: right after a reload, workers still shutting down answer on the ports
+   * they had, so going back to a structure at once found it "served" and skipped the reload, measured.)
+   */
+  private async serveConfig(app: string, text: string, current: string | null): Promise<{ reloaded: boolean; configChanged: boolean }> {
     const configChanged = current !== text;
     if (configChanged) {
-      await this.check(spec.app, text);
-      await this.writeAtomically(this.appConfPath(spec.app), text);
+      await this.check(app, text);
+      await this.writeAtomically(this.appConfPath(app), text);
     }
-    const wantedStructure = structureHash(spec);
-    // Decided by what nginx serves, not by the file: a retry after a failed reload (or a crash between
-    // the write and the reload) finds the file right but nginx still on the old structure.
-    const reloaded = (await this.servedStructure(spec)) !== wantedStructure;
+    const wanted = parseAppConfig(text).structure;
+    const port = parseAppPorts(text).routerPort;
+    if (wanted === null || port === null) throw new InfrastructureError(`the config of ${app} has no structure hash or port: it was not rendered by greenlight`);
+    const structureChanged = configChanged && (current === null || parseAppConfig(current).structure !== wanted);
+    const reloaded = structureChanged || (await this.servedStructure(port)) !== wanted;
     if (reloaded) {
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
-      await this.waitForStructure(spec, wantedStructure);
+      await this.waitForStructure(app, port, wanted);
     }
     return { reloaded, configChanged };
   }
 
-  /** One GET of the structure hash nginx serves on the app's port: the hash (or null) and what was seen. */
-  private async probeStructure(spec: DeploySpec, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
+  /** Keeps `current` as the previous config, marked with the hash of the config that replaces it. */
+  private async keepPrevious(app: string, current: string, replacement: string): Promise<void> {
+    await this.writeAtomically(this.previousConfPath(app), `${REPLACED_BY} ${textHash(replacement)}\n${current}`);
+  }
+
+  /**
+   * The config kept before the switch to `undone`, if it is the one to go back to: the current config is
+   * exactly what that switch of this spec wrote, and the kept one served `live`. Anything else (a switch
+   * that never wrote, a config kept by an earlier deploy) is null: a kept config is never guessed at.
+   */
+  async previousConfig(spec: DeploySpec, undone: Route, live: Route['live']): Promise<string | null> {
+    const switched = renderAppConfig(spec, undone);
+    if ((await this.readAppConfig(spec.app)) !== switched) return null;
+    const kept = await readFile(this.previousConfPath(spec.app), 'utf8').catch(() => null);
+    const [header, ...lines] = kept?.split('\n') ?? [];
+    if (header !== `${REPLACED_BY} ${textHash(switched)}`) return null;
+    const text = lines.join('\n');
+    return parseAppConfig(text).route?.live === live ? text : null;
+  }
+
+  /**
+   * Undoes the switch to `undone`: traffic back to `route`, on the config that served it before that
+   * switch (its locations, ports and upstreams, not only its color), then the kept copy is dropped.
+   * Without a kept config of that switch: the current config if the switch never replaced it (its
+   * structure is not this spec's), else this spec's config for `route` (what a rollback always did).
+   * Idempotent: a retry finds the restored config current and serves it again.
+   */
+  async switchBack(spec: DeploySpec, route: Route, undone: Route): Promise<ApplyRouteResult & { restored: boolean }> {
+    const current = await this.readAppConfig(spec.app);
+    const previous = await this.previousConfig(spec, undone, route.live);
+    const untouched = current !== null && parseAppConfig(current).structure !== structureHash(spec) && parseAppConfig(current).route?.live === route.live;
+    const text = previous ?? (untouched ? current : renderAppConfig(spec, route));
+    const { reloaded, configChanged } = await this.serveConfig(spec.app, text, current);
+    await this.putRoute(spec.app, route);
+    if (previous !== null) await rm(this.previousConfPath(spec.app), { force: true });
+    return { route, reloaded, configChanged, restored: previous !== null };
+  }
+
+  /** One GET of the structure hash nginx serves on an app's port: the hash (or null) and what was seen. */
+  private async probeStructure(port: number, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
     try {
-      const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/structure`, {
+      const res = await axios.get<string>(`http://127.0.0.1:${port}/.greenlight/structure`, {
         timeout: timeoutMs,
         responseType: 'text',
         headers: { Connection: 'close' },
@@ -360,22 +430,22 @@ export class NginxRouter {
     }
   }
 
-  /** The structure hash nginx serves for the app on its port, or null if it serves none. */
-  async servedStructure(spec: DeploySpec): Promise<string | null> {
-    return (await this.probeStructure(spec, 2_000)).hash;
+  /** The structure hash nginx serves for the app on its port (the spec's, or a port), or null if it serves none. */
+  async servedStructure(target: DeploySpec | number): Promise<string | null> {
+    return (await this.probeStructure(typeof target === 'number' ? target : target.router.port, 2_000)).hash;
   }
 
   /** After a reload, waits until new nginx workers serve the new structure on the app's port. */
-  private async waitForStructure(spec: DeploySpec, hash: string): Promise<void> {
+  private async waitForStructure(app: string, port: number, hash: string): Promise<void> {
     const deadline = Date.now() + 15_000;
     let last = '';
     while (Date.now() < deadline) {
-      const probe = await this.probeStructure(spec, 1_000);
+      const probe = await this.probeStructure(port, 1_000);
       if (probe.hash === hash) return;
       last = probe.seen;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new InfrastructureError(`nginx did not serve the new config of ${spec.app} on port ${spec.router.port} within 15s (last: ${last}); see ${this.prefix}/logs/error.log`);
+    throw new InfrastructureError(`nginx did not serve the new config of ${app} on port ${port} within 15s (last: ${last}); see ${this.prefix}/logs/error.log`);
   }
 
   /** Removes an app from the router (compensation of a first deploy). Idempotent. */
@@ -383,6 +453,7 @@ export class NginxRouter {
     const existed = (await this.readAppConfig(app)) !== null;
     // Every step runs on every call, so a retry after a failed reload still completes the removal.
     await rm(this.appConfPath(app), { force: true });
+    await rm(this.previousConfPath(app), { force: true });
     if ((await this.pid()) !== null) {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.admin('DELETE', `/routes/${app}`);

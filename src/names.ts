@@ -132,4 +132,6 @@ export const PATCHES = {
   drainInRetire: 'drain-in-retire-activity',
   /** A rollback accepted in the workflow task in which a step's result arrived wins over that result (until cleanup). */
   rollbackWinsUntilCleanup: 'rollback-wins-until-cleanup',
+  /** Compensation of a switch restores the config from before it (switchBack), not only the previous color. */
+  restorePreviousRouting: 'restore-previous-routing',
 } as const;

@@ -3,8 +3,8 @@
  * when the deploy is cancelled), each step idempotent and retried, on every host the deploy touched
  * (each host to the end, whatever the others do).
  */
-import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
-import { FAILURE_TYPES } from '../src/names';
+import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { FAILURE_TYPES, PATCHES, type Color } from '../src/names';
 import type { DeployTracker } from './tracker';
 import { messageOf } from './failures';
 import { eachHostToTheEnd } from './fleet';
@@ -108,7 +108,7 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
         // Neither is healthy: the previous color is the last one known to work.
         report(`both colors are unhealthy${on} (${liveColor}: ${previous.detail}; ${targetColor}: ${current.detail}); traffic went back to ${liveColor}, the last color known to work`);
       }
-      await step(`traffic back to ${liveColor}`).switchTraffic(spec, { live: liveColor, backup: null });
+      await switchBack(step, { ...host, liveColor });
     } else {
       await step(`take ${spec.app} off the router`).removeRoute(host.name ? spec : spec.app);
     }
@@ -116,4 +116,19 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
   if (host.status) host.status.liveColor = liveColor;
   else status.liveColor = liveColor;
   if (host.deployed) await step(`remove ${targetColor}`).removeColor(spec, targetColor);
+}
+
+/**
+ * Traffic back to the live color on the router config that served it before the switch: a spec that
+ * moved a route, added or removed a service or changed a port is undone with it. Deploys that started
+ * before this switched back with the new spec's config (the previous color only) and replay that way.
+ */
+async function switchBack(step: (summary: string) => ReturnType<typeof activities>, host: HostDeploy & { liveColor: Color }): Promise<void> {
+  const { spec, liveColor, targetColor } = host;
+  const live = { live: liveColor, backup: null };
+  if (patched(PATCHES.restorePreviousRouting)) {
+    await step(`traffic back to ${liveColor} on its previous routing`).switchBack(spec, live, { live: targetColor, backup: liveColor });
+  } else {
+    await step(`traffic back to ${liveColor}`).switchTraffic(spec, live);
+  }
 }

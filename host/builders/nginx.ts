@@ -252,6 +252,20 @@ export function parseAppPorts(text: string): { routerPort: number | null; hostPo
   return { routerPort: listen === undefined ? null : Number(listen), hostPorts: [...hostPorts].sort((a, b) => a - b) };
 }
 
+/** The host port each service's upstream for `color` alone names in an app's rendered config. */
+export function parseColorPorts(text: string, app: string, color: Color): Record<string, number> {
+  const prefix = `upstream gl_${app}_`;
+  const suffix = `__${color} {`;
+  const ports: Record<string, number> = {};
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.startsWith(prefix) || !line.endsWith(suffix)) return;
+    const port = /^ {4}server 127\.0\.0\.1:(\d+);$/.exec(lines[i + 1] ?? '')?.[1];
+    if (port !== undefined) ports[line.slice(prefix.length, -suffix.length)] = Number(port);
+  });
+  return ports;
+}
+
 /** True when nginx answers `path` on the app's port itself (its `/health`, the structure hash, the per-color health routes). */
 export function answeredByRouter(spec: DeploySpec, path: string): boolean {
   if (path === '/health' || path === '/.greenlight/structure') return true;

@@ -220,3 +220,87 @@ describe('routes on a path-segment boundary', () => {
     }
   });
 });
+
+describe('switching back restores the routing from before the switch', () => {
+  // The spec before (/api on BASE) and a new one that moved the route to /v1 and the router to BASE + 6.
+  const before = webSpec(APP, { image: 'web:v1', port: 8080, hostPorts: { blue: BASE + 1, green: BASE + 2 }, route: '/api' }, { router: { port: BASE } });
+  const moved = webSpec(APP, { image: 'web:v2', port: 8080, hostPorts: { blue: BASE + 1, green: BASE + 2 }, route: '/v1' }, { router: { port: BASE + 6 } });
+  const switched = { live: 'green', backup: 'blue' } as const;
+  const blue = { live: 'blue', backup: null } as const;
+
+  /** Stand-ins for the two colors' containers: each answers with its color and the path. */
+  async function colors<T>(fn: (router: NginxRouter) => Promise<T>): Promise<T> {
+    const servers = (['blue', 'green'] as const).map((color) => http.createServer((req, res) => res.end(`${color} ${req.url}`)));
+    await Promise.all(servers.map((server, i) => new Promise<void>((resolve) => server.listen(BASE + 1 + i, '127.0.0.1', resolve))));
+    try {
+      const router = new NginxRouter({ prefix: await scratchPrefix('greenlight-switch-back-'), workerProcesses: 1 });
+      started.push(router);
+      await router.ensureRunning();
+      await router.applyRoute(before, blue);
+      return await fn(router);
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  }
+  /** "status body" of a GET on a new connection ("0 <error>" when none opens): a kept-alive one could reach an old nginx worker. */
+  const answer = (port: number, path: string) =>
+    new Promise<string>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 5_000 }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      });
+      req.on('error', (err) => resolve(`0 ${err.message}`));
+    });
+
+  it('a switch keeps the config it replaces (0600); switching back serves it again, route, port and all, then drops it', async () => {
+    await colors(async (router) => {
+      const beforeConfig = await router.readAppConfig(APP);
+      await router.applyRoute(moved, switched);
+      expect(await answer(BASE + 6, '/v1/items')).toBe('200 green /v1/items');
+      expect(await modeOf(router.previousConfPath(APP))).toBe('600');
+
+      const back = await router.switchBack(moved, blue, switched);
+
+      expect(back).toMatchObject({ restored: true, reloaded: true });
+      expect(await router.readAppConfig(APP)).toBe(beforeConfig);
+      expect(await router.readRoute(APP)).toEqual(blue);
+      expect(await answer(BASE, '/api/items')).toBe('200 blue /api/items');
+      // The new port closes once the old workers have handled their SIGQUIT.
+      await expect.poll(() => answer(BASE + 6, '/v1/items'), { timeout: 5_000, interval: 50 }).toMatch(/^0 /);
+      await expect(stat(router.previousConfPath(APP))).rejects.toThrow('ENOENT');
+      // A retry (the activity retried after a lost result) changes nothing.
+      await expect(router.switchBack(moved, blue, switched)).resolves.toMatchObject({ restored: false, reloaded: false, configChanged: false });
+      expect(await answer(BASE, '/api/items')).toBe('200 blue /api/items');
+    });
+  });
+
+  it('a config kept by an earlier switch is never restored for a switch that did not write (old color, its config as it is)', async () => {
+    await colors(async (router) => {
+      // The earlier deploy: switched to green on /v1 and finished (green alone); its kept config stays.
+      await router.applyRoute(moved, switched);
+      await router.applyRoute(moved, { live: 'green', backup: null });
+      const greenConfig = await router.readAppConfig(APP);
+      // The next deploy (green -> blue) is rolled back before its switch wrote anything.
+      const back = await router.switchBack(moved, { live: 'green', backup: null }, { live: 'blue', backup: 'green' });
+      expect(back.restored).toBe(false);
+      expect(await router.readAppConfig(APP)).toBe(greenConfig);
+      expect(await answer(BASE + 6, '/v1/items')).toBe('200 green /v1/items');
+      await expect.poll(() => answer(BASE, '/api/items'), { timeout: 5_000, interval: 50 }).toMatch(/^0 /);
+    });
+  });
+
+  it('a kept config that nginx -t rejects: nothing is swapped, the switched config keeps serving', async () => {
+    await colors(async (router) => {
+      await router.applyRoute(moved, switched);
+      const switchedConfig = await router.readAppConfig(APP);
+      const kept = await readFile(router.previousConfPath(APP), 'utf8');
+      await writeFile(router.previousConfPath(APP), kept.replace('proxy_http_version 1.1;', 'proxy_http_version 1.1 broken;'), { mode: 0o600 });
+
+      await expect(router.switchBack(moved, blue, switched)).rejects.toBeInstanceOf(RouterConfigRejectedError);
+      expect(await router.readAppConfig(APP)).toBe(switchedConfig);
+      expect(await router.readRoute(APP)).toEqual(switched);
+      expect(await answer(BASE + 6, '/v1/items')).toBe('200 green /v1/items');
+    });
+  });
+});

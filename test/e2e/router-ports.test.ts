@@ -1,7 +1,8 @@
 /**
  * Router ports that cannot clash, and verify through the router, end to end on the real parts (Temporal
  * dev server, Docker, the stack's nginx): a second app on an app's port, an app onto a port another
- * program holds, and a route mistake that only the router shows.
+ * program holds, a route mistake that only the router shows (and its rollback, which restores the
+ * previous routing), a rollback of a structure change under load, and a spec moving the live color's port.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import { deployOk } from '../../harness/deploys';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { exampleImages, twoServiceSpec } from '../../harness/specs';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
+import { startLoad } from '../../harness/loadgen';
+import { rollbackUpdate, statusQuery } from '../../workflows/messages';
 
 const TASK_QUEUE = 'e2e-router-ports';
 // Ports 4850-4912: no other e2e file uses them.
@@ -105,6 +108,7 @@ describe('router ports that cannot clash', () => {
 describe('verify through the router', () => {
   it('a route prefix the app does not serve passes the direct probes, fails through the router and is rolled back', async () => {
     await deployOk(w, apiSpec('/api'), TASK_QUEUE);
+    const configBefore = await w.router.readAppConfig('ports-api');
     // The spec moves the backend to /v1, but the app still serves /api/...: on its host port /api/health
     // answers 200, through the router /api/health reaches no service (404).
     const outcome = await deploy(apiSpec('/v1'));
@@ -114,9 +118,57 @@ describe('verify through the router', () => {
     expect(outcome.status?.phases.map((p) => p.phase)).toContain('verify');
     expect(outcome.message).toContain('green failed its health checks 3 rounds in a row (verify.maxConsecutiveHealthFailures)');
     expect(outcome.message).toContain('GET http://127.0.0.1:4910/api/health -> HTTP 404');
-    // Traffic is back on blue (v1), green is gone. The router keeps the new spec's locations (/v1): a
-    // rollback restores the color, not an earlier spec's structure (an open item, see the report).
-    expect((await get('http://127.0.0.1:4910/api/version')).headers['x-greenlight-route']).toBe('blue');
+    // Traffic is back on blue (v1), green is gone, and so is the new spec's route: users reach the
+    // backend on /api again (before, the rollback kept /v1, so /api answered 404 after it).
+    const api = await get('http://127.0.0.1:4910/api/version');
+    expect({ status: api.status, route: api.headers['x-greenlight-route'], body: JSON.parse(api.body) as unknown }).toEqual({ status: 200, route: 'blue', body: { version: 'v1', color: 'blue' } });
+    expect((await get('http://127.0.0.1:4910/v1/version')).status).toBe(404);
+    expect(await w.router.readAppConfig('ports-api')).toBe(configBefore);
     expect((await appContainers(w.docker, 'ports-api')).map((c) => `${c.name}:${c.state}`)).toEqual(['ports-api-backend-blue:running']);
+  });
+
+  it('a rollback during verify of a structure change, under load: the old routing comes back and no request on the old paths fails', async () => {
+    await deployOk(w, apiSpec('/api'), TASK_QUEUE);
+    const configBefore = await w.router.readAppConfig('ports-api');
+    const live = (await w.router.readRoute('ports-api'))!.live;
+    // The new spec serves the backend on "/" (new locations: a reload at the switch, another at the
+    // rollback); /api/... reaches it there too, so users on the old paths must see no failure at all.
+    const moved = parseDeploySpec({ ...apiSpec('/'), verify: { window: '5m', interval: '200ms' } });
+    const traffic = startLoad({ urls: ['http://127.0.0.1:4910/api/version', 'http://127.0.0.1:4910/api/items'], ratePerSecond: 100, keepAlive: true, maxDurationMs: 120_000 });
+    const handle = await startDeploy(w.client, moved, TASK_QUEUE);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+    expect(await w.router.readAppConfig('ports-api')).not.toBe(configBefore);
+
+    await new Promise((r) => setTimeout(r, 1_000)); // load on the new structure for a while
+    await handle.executeUpdate(rollbackUpdate, { args: ['e2e: structure rollback'] });
+    const outcome = await awaitOutcome(handle);
+    const afterRollback = traffic.snapshot();
+    await new Promise((r) => setTimeout(r, 1_000)); // load past the restore's reload, on the old structure
+    const report = await traffic.stop();
+    console.log(`[router-ports] rollback of a structure change under load: ${JSON.stringify(report)}`);
+
+    expect(outcome.end).toBe('rolled-back');
+    const livePort = `127.0.0.1:${apiSpec('/api').services.backend!.hostPorts[live]}`;
+    // The old color answered the last second, alone.
+    expect(report.ok - afterRollback.ok).toBeGreaterThan(50);
+    expect((report.upstreams[livePort] ?? 0) - (afterRollback.upstreams[livePort] ?? 0)).toBe(report.ok - afterRollback.ok);
+    expect({ failed: report.failed, failures: report.failures }).toEqual({ failed: 0, failures: {} });
+    expect(await w.router.readAppConfig('ports-api')).toBe(configBefore);
+    expect(await w.router.readRoute('ports-api')).toEqual({ live, backup: null });
+  });
+
+  it("a spec that moves the live color's host port fails validation; the live config and app are untouched", async () => {
+    await deployOk(w, apiSpec('/api'), TASK_QUEUE);
+    const configBefore = await w.router.readAppConfig('ports-api');
+    const live = (await w.router.readRoute('ports-api'))!.live;
+    const base = apiSpec('/api');
+    const backend = base.services.backend!;
+    const outcome = await deploy({ ...base, services: { backend: { ...backend, hostPorts: { ...backend.hostPorts, [live]: 4913 } } } });
+
+    expect(outcome.end).toBe('validation-failed');
+    expect(outcome.exitCode).toBe(EXIT.invalid);
+    expect(outcome.message).toContain(`services.backend.hostPorts.${live}: ${live} is live on host port ${backend.hostPorts[live]}`);
+    expect(await w.router.readAppConfig('ports-api')).toBe(configBefore);
+    expect(JSON.parse((await get('http://127.0.0.1:4910/api/version')).body)).toMatchObject({ version: 'v1', color: live });
   });
 });

@@ -5,8 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { clashesWithOtherApps, type OtherAppPorts } from '../../host/ports';
-import { answeredByRouter, parseAppPorts, renderAppConfig } from '../../host/builders/nginx';
-import { nginxWarnings } from '../../host/nginx';
+import { answeredByRouter, parseAppPorts, parseColorPorts, renderAppConfig } from '../../host/builders/nginx';
+import { nginxWarnings, type NginxRouter } from '../../host/nginx';
+import { createRouterActivities } from '../../activities/router';
+import { FAILURE_TYPES } from '../../src/names';
+import { ApplicationFailure } from '@temporalio/common';
 import { parseDeploySpec } from '../../src/config/load';
 import { fleetHosts } from '../../src/config/hosts';
 import { shopSpec } from '../../harness/specs';
@@ -99,5 +102,53 @@ describe('answeredByRouter (paths verify does not probe through the router)', ()
     ['/', false],
   ])('%s -> %s', (path, answered) => {
     expect(answeredByRouter(shop(), path)).toBe(answered);
+  });
+});
+
+describe('parseColorPorts (where nginx reaches a color now, read back from the app config)', () => {
+  it("reads each service's host port of one color", () => {
+    const text = renderAppConfig(shop(), { live: 'blue', backup: null });
+    expect(parseColorPorts(text, 'shop', 'blue')).toEqual({ backend: 5001, frontend: 5003 });
+    expect(parseColorPorts(text, 'shop', 'green')).toEqual({ backend: 5002, frontend: 5004 });
+  });
+
+  it("reads no other app's upstreams, and nothing from text renderAppConfig did not write", () => {
+    expect(parseColorPorts(renderAppConfig(shop(), { live: 'blue', backup: null }), 'sho', 'blue')).toEqual({});
+    expect(parseColorPorts('# empty\n', 'shop', 'blue')).toEqual({});
+  });
+});
+
+describe("checkRouterConfig refuses a spec that moves the live color's host port", () => {
+  // Blue is live on the ports the router config names (backend 5001, frontend 5003).
+  const live = renderAppConfig(shop(), { live: 'blue', backup: null });
+  const moved = (backendBlue: number) => parseDeploySpec(shopSpec({ backend: { hostPorts: { blue: backendBlue, green: 5002 } } }));
+
+  function activitiesOver(config: string | null) {
+    const checked: string[] = [];
+    const router = { readAppConfig: async () => config, check: async (app: string) => void checked.push(app) } as unknown as NginxRouter;
+    return { checked, check: createRouterActivities({ router }).checkRouterConfig };
+  }
+
+  it('blue live on 5001, the spec gives blue 5011: validation fails naming the field and the fix, nginx -t never runs', async () => {
+    const { checked, check } = activitiesOver(live);
+    const err = await check(moved(5011), { live: 'green', backup: 'blue' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe(FAILURE_TYPES.preflight);
+    expect((err as ApplicationFailure).message).toBe(
+      'services.backend.hostPorts.blue: blue is live on host port 5001 (its containers are bound there, nginx routes to it), the spec says 5011: ' +
+        "a live color's host port cannot change in a deploy. Keep 5001 for blue; a new port can go to green (the color this deploy starts), and to blue in the deploy after; nothing was changed",
+    );
+    expect(checked).toEqual([]);
+  });
+
+  it.each([
+    { name: 'the same live ports', spec: () => shop(), config: live },
+    { name: 'a new port for the color being deployed (green)', spec: () => parseDeploySpec(shopSpec({ backend: { hostPorts: { blue: 5001, green: 5012 } } })), config: live },
+    { name: 'a first deploy (no config yet)', spec: () => moved(5011), config: null },
+    { name: 'a service the live config does not have', spec: () => moved(5011), config: renderAppConfig(parseDeploySpec(shopSpec({}, { app: 'shop' })), { live: 'blue', backup: null }).replaceAll('gl_shop_backend_', 'gl_shop_api_') },
+  ])('passes with $name', async ({ spec, config }) => {
+    const { checked, check } = activitiesOver(config);
+    await check(spec(), { live: 'green', backup: 'blue' });
+    expect(checked).toEqual(['shop']);
   });
 });

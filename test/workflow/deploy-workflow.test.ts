@@ -62,6 +62,7 @@ function stubActivities(calls: string[], liveRoute: Route | null, overrides: Stu
     healthCheck: (_s: unknown, c: Color) => c,
     measureBaseline: (_s: unknown, c: Color) => c,
     switchTraffic: (_s: unknown, r: Route) => routeKey(r),
+    switchBack: (_s: unknown, r: Route, undone: Route) => `${routeKey(r)} undoing ${routeKey(undone)}`,
     verify: (_s: unknown, c: Color) => c,
     retireColor: (_s: unknown, c: Color, policy: string, drainMs: number) => `${c}:${policy}:drain ${drainMs}ms`,
     removeColor: (_s: unknown, c: Color) => c,
@@ -128,7 +129,8 @@ async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ type
 
 const VALIDATE_BLUE_LIVE = ['validateSpec', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
 const UP_TO_SWITCH = [...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'measureBaseline:blue', 'switchTraffic:green_blue'];
-const SWITCH_BACK = ['checkColorHealth:blue', 'switchTraffic:blue', 'removeColor:green'];
+// Back to blue on the config from before the switch to green_blue (its routes and ports too).
+const SWITCH_BACK = ['checkColorHealth:blue', 'switchBack:blue undoing green_blue', 'removeColor:green'];
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 
 describe('deploy workflow (stubbed activities)', () => {
@@ -250,7 +252,7 @@ describe('deploy workflow (stubbed activities)', () => {
       checkColorHealth: async () => ({ healthy: false, detail: 'HTTP 503' }),
     });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchTraffic:blue', 'removeColor:green']);
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchBack:blue undoing green_blue', 'removeColor:green']);
     expect(f.type).toBe(FAILURE_TYPES.compensationFailed);
     expect(f.status.liveColor).toBe('blue');
   });
@@ -361,15 +363,15 @@ describe('deploy workflow (stubbed activities)', () => {
     let endSwitch: () => void = () => undefined;
     const rollbackAccepted = new Promise<void>((resolve) => (endSwitch = resolve));
     const s = await scenario(BLUE_LIVE, {
-      switchTraffic: async (_s, route) => {
-        if (route.live === 'green') {
-          await rollbackAccepted;
-          await new Promise((r) => setTimeout(r, 300)); // and a little longer, as a reload would
-          switchEnded = Date.now();
-        } else {
-          switchBackStarted = Date.now();
-        }
+      switchTraffic: async () => {
+        await rollbackAccepted;
+        await new Promise((r) => setTimeout(r, 300)); // and a little longer, as a reload would
+        switchEnded = Date.now();
         return { reloaded: false, tookMs: 1 };
+      },
+      switchBack: async () => {
+        switchBackStarted = Date.now();
+        return { reloaded: false, restored: true, tookMs: 1 };
       },
     });
     const f = await s.run(async (h) => {

@@ -46,6 +46,7 @@ function hostActivities(host: string, calls: string[], overrides: Stubs, workerH
     const spec = args[0] as DeploySpec;
     if (typeof spec === 'object' && spec && hostOfSpec(spec) !== host && name !== 'validateSpec') throw new Error(`${name} for ${hostOfSpec(spec)} ran on ${host}`);
     if (name === 'switchTraffic') return `:${routeKey(args[1] as Route)}`;
+    if (name === 'switchBack') return `:${routeKey(args[1] as Route)} undoing ${routeKey(args[2] as Route)}`;
     if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker'].includes(name)) return `:${args[1] as Color}`;
     return '';
   };
@@ -154,8 +155,8 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const failure = await f.failure();
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
-    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
-    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
     expect(failure.status.hosts?.map((h) => h.liveColor)).toEqual(['blue', 'blue']);
   });
 
@@ -165,16 +166,16 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
     expect([...f.calls.h1, ...f.calls.h2]).not.toContain('switchTraffic:green_blue');
-    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
-    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
   });
 
   it('verify fails on host 1 only: host 2 is rolled back too', async () => {
     const f = await fleet({ h1: { verify: async () => { throw ApplicationFailure.nonRetryable('green error rate 50 %', FAILURE_TYPES.verify); } } });
     const failure = await f.failure();
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
-    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
-    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchTraffic:blue', 'removeColor:green']);
+    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
   });
 
   it("a worker that says it is another host refuses that host's steps: validation fails, nothing changed", async () => {

@@ -24,6 +24,14 @@ function load(file: string) {
   return historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
 }
 
+/** The activities a history scheduled, in order, and the patches it marked. */
+const activitiesOf = (file: string) => (load(file).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+const patchesOf = (file: string) =>
+  (load(file).events ?? []).flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+
 describe('replay of recorded deploy histories', () => {
   it('covers success, health failure, automatic rollback and manual rollback', () => {
     expect(files).toEqual(expect.arrayContaining(['success.json', 'health-failure.json', 'auto-rollback.json', 'manual-rollback.json']));
@@ -40,16 +48,18 @@ describe('replay of recorded deploy histories', () => {
   it('keeps a deploy that took verify\'s result over a rollback accepted in the same task (before the rollback patch)', () => {
     // Recorded by the workflow test "a rollback accepted in the workflow task in which verify completes"
     // on the code before the patch (into cleanup) and after it (rolled back, with the patch marker).
-    const activitiesOf = (file: string) => (load(file).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    const patchesOf = (file: string) =>
-      (load(file).events ?? []).flatMap((e) => {
-        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-      });
     expect(activitiesOf('rollback-with-verify-result.before-rollback-patch.json')).toContain('retireColor');
     expect(patchesOf('rollback-with-verify-result.before-rollback-patch.json')).not.toContain(PATCHES.rollbackWinsUntilCleanup);
     expect(activitiesOf('rollback-with-verify-result.json')).not.toContain('retireColor');
     expect(patchesOf('rollback-with-verify-result.json')).toContain(PATCHES.rollbackWinsUntilCleanup);
+  });
+
+  it('keeps a rollback recorded before the restore-previous-routing patch (traffic back with switchTraffic)', () => {
+    // Recorded by the same workflow test before the patch (renamed .before-restore-patch) and after it.
+    expect(activitiesOf('rollback-with-verify-result.before-restore-patch.json')).not.toContain('switchBack');
+    expect(patchesOf('rollback-with-verify-result.before-restore-patch.json')).not.toContain(PATCHES.restorePreviousRouting);
+    expect(activitiesOf('rollback-with-verify-result.json').slice(-2)).toEqual(['switchBack', 'removeColor']);
+    expect(patchesOf('rollback-with-verify-result.json')).toContain(PATCHES.restorePreviousRouting);
   });
 
   it.each(files)('%s replays on the current workflow code', async (file) => {

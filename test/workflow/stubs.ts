@@ -19,6 +19,7 @@ export function healthyHost(route: () => Route | null): Activities {
     healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 10 }),
     measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),
     switchTraffic: async () => ({ reloaded: false, tookMs: 1 }),
+    switchBack: async () => ({ reloaded: false, restored: true, tookMs: 1 }),
     prepareSwitch: async () => ({ reloaded: false, configChanged: false }),
     verify: async (_s, c) => ({ color: c, samples: 30, errors: 0, errorRate: 0, p50Ms: 2, baselineP50Ms: 2, durationMs: 10 }),
     retireColor: async () => [],
