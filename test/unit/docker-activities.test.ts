@@ -84,9 +84,9 @@ function appLabels(app: string, service: string, color: string, image: string, d
   };
 }
 
-// Host ports nothing listens on here (preflight probes them for real).
+// Router and host ports nothing listens on here (preflight probes them for real).
 const spec = (app: string, service: string, image: string, overrides: Partial<DeploySpecInput> = {}) =>
-  parseDeploySpec({ app, services: { [service]: { image, port: 3000, hostPorts: { blue: 47_901, green: 47_902 }, route: '/' } }, ...overrides });
+  parseDeploySpec({ app, router: { port: 47_900 }, services: { [service]: { image, port: 3000, hostPorts: { blue: 47_901, green: 47_902 }, route: '/' } }, ...overrides });
 
 const failureOf = (promise: Promise<unknown>) => promise.then(() => null, (err: unknown) => err as { type?: string; message: string });
 
