@@ -8,6 +8,7 @@
 import type Docker from 'dockerode';
 import { InfrastructureError } from '../src/errors';
 import { LABELS, type Color } from '../src/names';
+import type { EngineIdentity } from '../src/types';
 import { ownerLabels } from './builders/container';
 
 type DockerError = Error & { statusCode?: number };
@@ -86,7 +87,24 @@ export function demuxLogs(buffer: Buffer): string {
 }
 
 export class DockerHost {
+  private engine: Promise<EngineIdentity> | undefined;
+
   constructor(private readonly docker: Docker) {}
+
+  /**
+   * Which Docker engine this is: its ID (`docker info`), and its name for messages. Asked once per
+   * worker (the engine of a running worker does not change); a failed ask is asked again next time.
+   */
+  identity(): Promise<EngineIdentity> {
+    this.engine ??= this.docker.info().then(
+      (info: { ID?: string; Name?: string }) => ({ id: String(info.ID ?? ''), name: String(info.Name ?? info.ID ?? '?') }),
+      (err: unknown) => {
+        this.engine = undefined;
+        throw err;
+      },
+    );
+    return this.engine;
+  }
 
   /** Throws InfrastructureError when the engine does not answer. */
   async ping(): Promise<void> {

@@ -132,4 +132,12 @@ export const PATCHES = {
   drainInRetire: 'drain-in-retire-activity',
   /** A rollback accepted in the workflow task in which a step's result arrived wins over that result (until cleanup). */
   rollbackWinsUntilCleanup: 'rollback-wins-until-cleanup',
+  /** A one-host deploy records its Docker engine first; every later step carries it and runs only there. */
+  oneHostPerDeploy: 'one-host-per-deploy',
 } as const;
+
+/**
+ * The key of the trailing argument a pinned deploy adds to each step (`{ [PINNED_ENGINE]: identity }`):
+ * the worker's wrapper (activities/support.ts) takes it off and refuses the step on another engine.
+ */
+export const PINNED_ENGINE = 'greenlightPinnedEngine';

@@ -239,3 +239,21 @@ describe('demuxLogs', () => {
     expect(demuxLogs(buffer)).toBe(text);
   });
 });
+
+describe('DockerHost.identity', () => {
+  it("is the engine's ID and name from docker info, asked once; a failed ask is asked again", async () => {
+    let calls = 0;
+    const docker = {
+      info: async () => {
+        calls++;
+        if (calls === 1) throw new Error('connect ENOENT /var/run/docker.sock');
+        return { ID: 'AAAA:1111', Name: 'host-a', Containers: 3 };
+      },
+    };
+    const host = new DockerHost(docker as unknown as Docker);
+    await expect(host.identity()).rejects.toThrow('ENOENT');
+    expect(await host.identity()).toEqual({ id: 'AAAA:1111', name: 'host-a' });
+    expect(await host.identity()).toEqual({ id: 'AAAA:1111', name: 'host-a' });
+    expect(calls).toBe(2);
+  });
+});
