@@ -92,12 +92,15 @@ export class DockerHost {
   constructor(private readonly docker: Docker) {}
 
   /**
-   * Which Docker engine this is: its ID (`docker info`), and its name for messages. Asked once per
-   * worker (the engine of a running worker does not change); a failed ask is asked again next time.
+   * Which Docker engine this is, for pinning a deploy to it: `docker info`'s ID, host name and data root,
+   * and the host name for messages. The ID alone does not tell engines apart: Docker 20.10 derives it
+   * from the machine's /etc/docker/key.json, so every engine of one machine (the fleet simulation's)
+   * has the same one, and so do machines cloned from one image; those still differ by host name or data
+   * root. Asked once per worker (its engine does not change); a failed ask is asked again next time.
    */
   identity(): Promise<EngineIdentity> {
     this.engine ??= this.docker.info().then(
-      (info: { ID?: string; Name?: string }) => ({ id: String(info.ID ?? ''), name: String(info.Name ?? info.ID ?? '?') }),
+      (info: { ID?: string; Name?: string; DockerRootDir?: string }) => ({ id: [info.ID, info.Name, info.DockerRootDir].map((part) => part ?? '?').join(' '), name: info.Name ?? '?' }),
       (err: unknown) => {
         this.engine = undefined;
         throw err;
