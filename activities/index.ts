@@ -33,7 +33,9 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createDockerActivities({ host, router, secrets, redact }),
     ...createHealthActivities({ host, probe, redact }),
     ...createRouterActivities({ router }),
-  }, hostName);
+    /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
+    identifyHost: () => host.identity(),
+  }, hostName, () => host.identity());
   return redacting(activities, redact, ['validateSpec']);
 }
 

@@ -4,8 +4,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { InfrastructureError } from '../src/errors';
 import { hostOfSpec } from '../src/config/hosts';
 import type { DeploySpec } from '../src/config/schema';
-import { FAILURE_TYPES } from '../src/names';
+import { FAILURE_TYPES, PINNED_ENGINE } from '../src/names';
 import { redactDeep, type Redactor } from '../src/secrets';
+import type { EngineIdentity } from '../src/types';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -68,19 +69,47 @@ function asInfrastructureFailure(err: unknown): unknown {
 
 /**
  * Wraps every activity so it heartbeats while it runs (a dead worker is noticed within the heartbeat
- * timeout) and reports an unreachable Docker engine or nginx as InfrastructureUnavailable.
+ * timeout) and reports an unreachable Docker engine or nginx as InfrastructureUnavailable. It also
+ * refuses a step meant for another host: a fleet host's spec (`workerHost`), or a step pinned to
+ * another Docker engine (`engine`: this worker's, asked only when a step is pinned).
  */
-export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A, workerHost: string | null = null): A {
+export function heartbeating<A extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: A, workerHost: string | null = null, engine?: () => Promise<EngineIdentity>): A {
   const wrapped: Record<string, unknown> = {};
   for (const [name, activity] of Object.entries(activities)) {
-    wrapped[name] = (...args: never[]) => {
+    wrapped[name] = (...given: never[]) => {
+      const { args, pinned } = takePin(given);
       refuseOtherHosts(args, workerHost);
-      return withHeartbeat(() => activity(...args)).catch((err: unknown) => {
+      return withHeartbeat(async () => {
+        if (pinned && engine) await refuseOtherEngine(pinned, engine);
+        return activity(...args);
+      }).catch((err: unknown) => {
         throw asInfrastructureFailure(err);
       });
     };
   }
   return wrapped as A;
+}
+
+/** The step's own arguments, and the engine it is pinned to (the trailing argument steps.ts adds). */
+function takePin(given: never[]): { args: never[]; pinned: EngineIdentity | null } {
+  const last = given[given.length - 1] as unknown;
+  if (typeof last !== 'object' || last === null || !(PINNED_ENGINE in last)) return { args: given, pinned: null };
+  return { args: given.slice(0, -1), pinned: (last as Record<string, EngineIdentity>)[PINNED_ENGINE]! };
+}
+
+/**
+ * A one-host deploy runs on the engine its first step found (workflows/phases.ts). Several workers on
+ * other machines may poll the same queue: a step that reaches one of them is refused before it touches
+ * anything, retryably, so Temporal gives it to a worker again until it reaches the deploy's machine.
+ */
+async function refuseOtherEngine(pinned: EngineIdentity, engine: () => Promise<EngineIdentity>): Promise<void> {
+  const here = await engine();
+  if (!pinned.id || pinned.id === here.id) return;
+  throw ApplicationFailure.create({
+    type: FAILURE_TYPES.wrongHost,
+    nonRetryable: false,
+    message: `this deploy runs on ${pinned.name} (Docker engine ${pinned.id}); this worker is on ${here.name} (Docker engine ${here.id}): run one worker per Docker host, or give each host its own queue with --host`,
+  });
 }
 
 /**

@@ -8,6 +8,7 @@
 import type Docker from 'dockerode';
 import { InfrastructureError } from '../src/errors';
 import { LABELS, type Color } from '../src/names';
+import type { EngineIdentity } from '../src/types';
 import { ownerLabels } from './builders/container';
 
 type DockerError = Error & { statusCode?: number };
@@ -86,7 +87,27 @@ export function demuxLogs(buffer: Buffer): string {
 }
 
 export class DockerHost {
+  private engine: Promise<EngineIdentity> | undefined;
+
   constructor(private readonly docker: Docker) {}
+
+  /**
+   * Which Docker engine this is, for pinning a deploy to it: `docker info`'s ID, host name and data root,
+   * and the host name for messages. The ID alone does not tell engines apart: Docker 20.10 derives it
+   * from the machine's /etc/docker/key.json, so every engine of one machine (the fleet simulation's)
+   * has the same one, and so do machines cloned from one image; those still differ by host name or data
+   * root. Asked once per worker (its engine does not change); a failed ask is asked again next time.
+   */
+  identity(): Promise<EngineIdentity> {
+    this.engine ??= this.docker.info().then(
+      (info: { ID?: string; Name?: string; DockerRootDir?: string }) => ({ id: [info.ID, info.Name, info.DockerRootDir].map((part) => part ?? '?').join(' '), name: info.Name ?? '?' }),
+      (err: unknown) => {
+        this.engine = undefined;
+        throw err;
+      },
+    );
+    return this.engine;
+  }
 
   /** Throws InfrastructureError when the engine does not answer. */
   async ping(): Promise<void> {

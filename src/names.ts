@@ -134,4 +134,12 @@ export const PATCHES = {
   rollbackWinsUntilCleanup: 'rollback-wins-until-cleanup',
   /** Compensation of a switch restores the config from before it (switchBack), not only the previous color. */
   restorePreviousRouting: 'restore-previous-routing',
+  /** A one-host deploy records its Docker engine first; every later step carries it and runs only there. */
+  oneHostPerDeploy: 'one-host-per-deploy',
 } as const;
+
+/**
+ * The key of the trailing argument a pinned deploy adds to each step (`{ [PINNED_ENGINE]: identity }`):
+ * the worker's wrapper (activities/support.ts) takes it off and refuses the step on another engine.
+ */
+export const PINNED_ENGINE = 'greenlightPinnedEngine';

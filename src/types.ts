@@ -13,6 +13,12 @@ export interface Route {
   backup: Color | null;
 }
 
+/** A Docker host as a deploy pins it: the engine's ID (`docker info`), and its name for messages. */
+export interface EngineIdentity {
+  id: string;
+  name: string;
+}
+
 export interface DeployInput {
   /** A spec already validated and defaulted by the config schema. */
   spec: DeploySpec;

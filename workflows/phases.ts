@@ -91,8 +91,20 @@ export async function validateHosts(d: Deploy): Promise<HostDeploy[]> {
   return hosts;
 }
 
-async function validateHost(d: Deploy, target: HostTarget & { spec: DeploySpec }): Promise<HostDeploy> {
+/**
+ * A one-host deploy first asks which Docker engine runs it; every later step carries that engine and is
+ * refused by a worker on another (several machines' workers may poll one queue). A fleet's hosts have
+ * their own queues already. Deploys started before this (no patch marker) run unpinned, as they did.
+ */
+async function pinToEngine(gate: RollbackGate, target: HostTarget & { spec: DeploySpec }): Promise<HostTarget & { spec: DeploySpec }> {
+  if (target.name !== null || !patched(PATCHES.oneHostPerDeploy)) return target;
+  const engine = await gate.unlessRolledBack(() => activities(quick, 'which Docker host runs this deploy', target).identifyHost());
+  return { ...target, engine };
+}
+
+async function validateHost(d: Deploy, on: HostTarget & { spec: DeploySpec }): Promise<HostDeploy> {
   const { gate, tracker } = d;
+  const target = await pinToEngine(gate, on);
   const { spec } = target;
   const fleet = target.name !== null;
   const route = await gate.unlessRolledBack(() => activities(quick, `read the live route of ${spec.app} from nginx`, target).readRoute(fleet ? spec : spec.app));

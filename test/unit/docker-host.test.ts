@@ -239,3 +239,27 @@ describe('demuxLogs', () => {
     expect(demuxLogs(buffer)).toBe(text);
   });
 });
+
+describe('DockerHost.identity', () => {
+  it("is the engine's ID, name and data root from docker info, asked once; a failed ask is asked again", async () => {
+    let calls = 0;
+    const docker = {
+      info: async () => {
+        calls++;
+        if (calls === 1) throw new Error('connect ENOENT /var/run/docker.sock');
+        return { ID: 'AAAA:1111', Name: 'host-a', DockerRootDir: '/var/lib/docker', Containers: 3 };
+      },
+    };
+    const host = new DockerHost(docker as unknown as Docker);
+    await expect(host.identity()).rejects.toThrow('ENOENT');
+    expect(await host.identity()).toEqual({ id: 'AAAA:1111 host-a /var/lib/docker', name: 'host-a' });
+    expect(await host.identity()).toEqual({ id: 'AAAA:1111 host-a /var/lib/docker', name: 'host-a' });
+    expect(calls).toBe(2);
+  });
+
+  it('tells apart two engines of one machine (one ID, from /etc/docker/key.json) by their data roots', async () => {
+    const engine = (root: string) => new DockerHost({ info: async () => ({ ID: 'PQYW:QQFJ', Name: 'vm', DockerRootDir: root }) } as unknown as Docker);
+    const [one, two] = await Promise.all([engine('/srv/web-1/docker').identity(), engine('/srv/web-2/docker').identity()]);
+    expect(one.id).not.toBe(two.id);
+  });
+});

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HEARTBEAT_EVERY_MS, heartbeating, lastHeartbeat, recordProgress } from '../../activities/support';
 import { InfrastructureError } from '../../src/errors';
-import { FAILURE_TYPES } from '../../src/names';
+import { FAILURE_TYPES, PINNED_ENGINE } from '../../src/names';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -92,5 +92,47 @@ describe('heartbeating', () => {
   it('outside an activity it only runs the function', async () => {
     const activities = heartbeating({ activity: async (n: number) => (recordProgress({ n }), n + 1) });
     expect(await activities.activity(1)).toBe(2);
+  });
+});
+
+describe('heartbeating, a step pinned to a Docker engine (one host per deploy)', () => {
+  const hostA = { id: 'AAAA:1111', name: 'host-a' };
+  const hostB = { id: 'BBBB:2222', name: 'host-b' };
+  const pinnedTo = (engine: typeof hostA) => ({ [PINNED_ENGINE]: engine });
+
+  function worker(engine: typeof hostA) {
+    const ran: unknown[][] = [];
+    let asked = 0;
+    const activities = heartbeating(
+      { switchTraffic: async (...args: unknown[]) => (ran.push(args), 'switched') },
+      null,
+      async () => (asked++, engine),
+    );
+    return { activities: activities as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>, ran, asked: () => asked };
+  }
+
+  it('refuses, retryably and before it touches anything, a step pinned to another engine, naming both hosts', async () => {
+    const onB = worker(hostB);
+    const failure = await onB.activities.switchTraffic!({ app: 'shop' }, 'green', pinnedTo(hostA)).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPES.wrongHost,
+      nonRetryable: false,
+      message: 'this deploy runs on host-a (Docker engine AAAA:1111); this worker is on host-b (Docker engine BBBB:2222): run one worker per Docker host, or give each host its own queue with --host',
+    });
+    expect(onB.ran).toEqual([]);
+  });
+
+  it("runs a step pinned to its own engine, without the pin among the step's arguments", async () => {
+    const onA = worker(hostA);
+    expect(await onA.activities.switchTraffic!({ app: 'shop' }, 'green', pinnedTo(hostA))).toBe('switched');
+    expect(onA.ran).toEqual([[{ app: 'shop' }, 'green']]);
+  });
+
+  it('runs an unpinned step (a deploy started before the pin) without asking the engine', async () => {
+    const onB = worker(hostB);
+    expect(await onB.activities.switchTraffic!({ app: 'shop' }, 'green')).toBe('switched');
+    expect(onB.ran).toEqual([[{ app: 'shop' }, 'green']]);
+    expect(onB.asked()).toBe(0);
   });
 });

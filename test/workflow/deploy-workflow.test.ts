@@ -127,7 +127,7 @@ async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ type
   return { type: cause.type ?? undefined, message: cause.message, status: cause.details?.[0] as DeployStatus };
 }
 
-const VALIDATE_BLUE_LIVE = ['validateSpec', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
+const VALIDATE_BLUE_LIVE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
 const UP_TO_SWITCH = [...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'measureBaseline:blue', 'switchTraffic:green_blue'];
 // Back to blue on the config from before the switch to green_blue (its routes and ports too).
 const SWITCH_BACK = ['checkColorHealth:blue', 'switchBack:blue undoing green_blue', 'removeColor:green'];
@@ -148,7 +148,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('first deploy: blue is the target, no baseline, nothing to retire', async () => {
     const s = await scenario(null, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual(['validateSpec', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue']);
+    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue']);
     expect(result.liveColor).toBe('blue');
   });
 
@@ -166,7 +166,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('the router still has a backup color (an unfinished deploy): refused in validate', async () => {
     const s = await scenario({ live: 'blue', backup: 'green' }, {});
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual(['validateSpec', 'readRoute']);
+    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute']);
     expect(f.type).toBe(FAILURE_TYPES.validationFailed);
     expect(f.message).toContain('still has a backup color');
   });

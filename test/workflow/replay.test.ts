@@ -62,6 +62,22 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('rollback-with-verify-result.json')).toContain(PATCHES.restorePreviousRouting);
   });
 
+  it('keeps deploys recorded before the one-host pin (no marker, no identifyHost) and one after it', () => {
+    // Recorded by test/workflow/one-host-pin.test.ts (two machines' workers on one queue).
+    const pinned = load('one-host-pinned.json').events ?? [];
+    const before = load('success.json').events ?? [];
+    const scheduled = (events: typeof pinned) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const patches = (events: typeof pinned) =>
+      events.flatMap((e) => {
+        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+      });
+    expect(scheduled(pinned).slice(0, 3)).toEqual(['validateSpec', 'identifyHost', 'readRoute']);
+    expect(patches(pinned)).toContain(PATCHES.oneHostPerDeploy);
+    expect(scheduled(before)).not.toContain('identifyHost');
+    expect(patches(before)).not.toContain(PATCHES.oneHostPerDeploy);
+  });
+
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
   });

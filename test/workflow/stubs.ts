@@ -8,6 +8,7 @@ export type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Acti
 /** Every activity of a healthy host whose router answers `route()`; tests override what they need. */
 export function healthyHost(route: () => Route | null): Activities {
   return {
+    identifyHost: async () => ({ id: 'ENGINE-A', name: 'host-a' }),
     validateSpec: async (s) => parseDeploySpec(s),
     readRoute: async () => route(),
     readColorImages: async () => ({ web: 'web:v1' }),
