@@ -63,6 +63,11 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves once nothing accepts connections on 127.0.0.1:`port` any more (a killed server's port closed). */
+export async function waitForPortClosed(port: number): Promise<void> {
+  await waitForPortClosed(port);
+}
+
 /**
  * Runs one of the provisioning scripts (idempotent) for this checkout's GREENLIGHT_HOME. On failure the error
  * carries the script's own output, so a CI log that keeps only the test report still says why.

@@ -3,11 +3,10 @@
  * PostgreSQL, beside the dev server): where it answers, whether it does, and a crash-restart of it.
  */
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { GREENLIGHT_HOME } from './paths';
-import { runScript } from './processes';
+import { runScript, waitForPortClosed } from './processes';
 
 export const SELFHOSTED_PORT = Number(process.env.GL_SELFHOSTED_PORT ?? 7450);
 export const SELFHOSTED_ADDRESS = `127.0.0.1:${SELFHOSTED_PORT}`;
@@ -38,16 +37,6 @@ export async function connectSelfHosted(): Promise<{ connection: Connection; inf
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /**
  * SIGKILLs the self-hosted server (a crash: no graceful shutdown, PostgreSQL keeps what was committed),
  * waits `downMs` after its port closed, and starts it again through the script.
@@ -56,7 +45,7 @@ export async function crashRestartSelfHosted(downMs = 3_000): Promise<{ downForM
   const pid = Number(readFileSync(join(STATE, 'server.pid'), 'utf8').trim());
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  while (await portOpen(SELFHOSTED_PORT)) await new Promise((r) => setTimeout(r, 50));
+  await waitForPortClosed(SELFHOSTED_PORT);
   await new Promise((r) => setTimeout(r, downMs));
   const startedAt = Date.now();
   await runScript('temporal-selfhosted.sh');

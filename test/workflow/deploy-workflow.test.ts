@@ -12,7 +12,7 @@ import { encodeWorkflowUpdateStage } from '@temporalio/client/lib/workflow-updat
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { routeKey } from '../../host/builders/nginx';
 import type { DeploySpecInput } from '../../src/config/schema';
@@ -20,15 +20,14 @@ import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '..
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { healthyHost, type Stubs } from './stubs';
-import { BUNDLE_PATH, REPO, TEMPORAL_BIN } from '../../harness/paths';
+import { healthyHost, type Stubs, startLocalTestEnvironment } from './stubs';
+import { BUNDLE_PATH, REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+  env = await startLocalTestEnvironment();
 });
 
 afterAll(async () => {

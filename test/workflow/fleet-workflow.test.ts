@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { heartbeating } from '../../activities/support';
 import { routeKey } from '../../host/builders/nginx';
@@ -18,14 +18,13 @@ import type { DeploySpec } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
-import { healthyHost, type Stubs } from './stubs';
-import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
+import { healthyHost, type Stubs, startLocalTestEnvironment } from './stubs';
+import { BUNDLE_PATH } from '../../harness/paths';
 
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+  env = await startLocalTestEnvironment();
 });
 
 afterAll(async () => {

@@ -11,22 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { heartbeating } from '../../activities/support';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES } from '../../src/names';
 import type { EngineIdentity } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, statusQuery } from '../../workflows/messages';
-import { BUNDLE_PATH, REPO, TEMPORAL_BIN } from '../../harness/paths';
+import { BUNDLE_PATH, REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
-import { healthyHost } from './stubs';
+import { healthyHost, startLocalTestEnvironment } from './stubs';
 
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+  env = await startLocalTestEnvironment();
 });
 
 afterAll(async () => {

@@ -1,5 +1,8 @@
 /** Stub activities for the workflow tests: a healthy host on which every step succeeds. */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
 import type { Route } from '../../src/types';
 
@@ -28,4 +31,10 @@ export function healthyHost(route: () => Route | null): Activities {
     checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
     removeRoute: async () => true,
   };
+}
+
+/** The local Temporal test server of one workflow test file (the CLI from .tools/), with quiet SDK logs. */
+export async function startLocalTestEnvironment(): Promise<TestWorkflowEnvironment> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
 }
