@@ -109,7 +109,7 @@ const crashCases: CrashCase[] = [
   { phase: 'switch (after nginx switched, before Temporal heard)', kill: 'switchTraffic:after' },
   { phase: 'verify', kill: 'verify:during:1:1000' },
   { phase: 'cleanup', kill: 'retireColor:before' },
-  { phase: 'compensation (after switching back)', kill: 'switchTraffic:after:2', images: { backend: 'greenlight-example-backend:flaky' }, expectRolledBack: true },
+  { phase: 'compensation (after switching back)', kill: 'switchBack:after', images: { backend: 'greenlight-example-backend:flaky' }, expectRolledBack: true },
 ];
 
 beforeAll(async () => {

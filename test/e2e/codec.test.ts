@@ -17,7 +17,7 @@ import type { temporal } from '@temporalio/proto';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { ENCRYPTED_ENCODING } from '../../src/codec';
-import { deployWorkflowId } from '../../src/names';
+import { containerName, deployWorkflowId } from '../../src/names';
 import { resetApp } from '../../harness/host';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 import { twoServiceSpec, withImages } from '../../harness/specs';
@@ -115,7 +115,7 @@ afterAll(async () => {
 describe('payloads in Temporal are encrypted', () => {
   it('the deploy with an env value and a secret succeeded, and its container got both', async () => {
     expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
-    const [container] = await w.docker.listContainers({ filters: { name: [`${APP}-frontend-blue`] } });
+    const [container] = await w.docker.listContainers({ filters: { name: [containerName(APP, 'frontend', 'blue')] } });
     const env = (await w.docker.getContainer(container!.Id).inspect()).Config.Env;
     expect(env).toEqual(expect.arrayContaining([`CODEC_PROBE=${ENV_VALUE}`, `${SECRET_NAME}=${SECRET_VALUE}`]));
   });

@@ -123,7 +123,7 @@ describe('blue/green deploy on the real parts', () => {
       { name: containerName(APP, 'frontend', 'blue'), state: 'running', image: 'greenlight-example-frontend:v1' },
     ]);
     // The spec's default limits reach Docker, and the example app runs under them.
-    const { HostConfig } = await w.docker.getContainer(`${APP}-backend-blue`).inspect();
+    const { HostConfig } = await w.docker.getContainer(containerName(APP, 'backend', 'blue')).inspect();
     expect({ memory: HostConfig.Memory, swap: HostConfig.MemorySwap, pids: HostConfig.PidsLimit, securityOpt: HostConfig.SecurityOpt }).toEqual({
       memory: 512 * 1024 ** 2,
       swap: 512 * 1024 ** 2,

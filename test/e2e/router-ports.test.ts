@@ -10,6 +10,7 @@ import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/dep
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec, DeploySpecInput } from '../../src/config/schema';
 import { parseDeploySpec } from '../../src/config/load';
+import { containerName } from '../../src/names';
 import { deployOk } from '../../harness/deploys';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { exampleImages, twoServiceSpec } from '../../harness/specs';
@@ -124,7 +125,7 @@ describe('verify through the router', () => {
     expect({ status: api.status, route: api.headers['x-greenlight-route'], body: JSON.parse(api.body) as unknown }).toEqual({ status: 200, route: 'blue', body: { version: 'v1', color: 'blue' } });
     expect((await get('http://127.0.0.1:4910/v1/version')).status).toBe(404);
     expect(await w.router.readAppConfig('ports-api')).toBe(configBefore);
-    expect((await appContainers(w.docker, 'ports-api')).map((c) => `${c.name}:${c.state}`)).toEqual(['ports-api-backend-blue:running']);
+    expect((await appContainers(w.docker, 'ports-api')).map((c) => `${c.name}:${c.state}`)).toEqual([`${containerName('ports-api', 'backend', 'blue')}:running`]);
   });
 
   it('a rollback during verify of a structure change, under load: the old routing comes back and no request on the old paths fails', async () => {
