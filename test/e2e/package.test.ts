@@ -5,6 +5,7 @@
  * the dev server, which must load the workflows from the prebuilt bundle (no webpack on the host).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -33,13 +34,16 @@ let home: string;
 let packed: PackResult;
 let worker: ChildProcess | undefined;
 
+const PAYLOAD_KEYS = `k1:${randomBytes(32).toString('base64')}`;
+
 /**
  * The environment of an operator's shell on the host: the dev server's address, and none of the
  * checkout's own settings (a test bundle, loaders, module paths) that could stand in for the package's.
  */
 function hostEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const PATH = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH, TEMPORAL_ADDRESS, GREENLIGHT_HOME: home, ...extra };
+  // The operator's own payload key (the throwaway GREENLIGHT_HOME has no key file).
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH, TEMPORAL_ADDRESS, GREENLIGHT_HOME: home, GREENLIGHT_PAYLOAD_KEYS: PAYLOAD_KEYS, ...extra };
   for (const name of ['GREENLIGHT_WORKFLOW_BUNDLE', 'NODE_OPTIONS', 'NODE_PATH']) delete env[name];
   return env;
 }

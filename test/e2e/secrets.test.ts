@@ -2,7 +2,8 @@
  * Secrets on the real parts (Temporal dev server, Docker, nginx): a spec gets only the secrets the
  * worker allows, and a secret value the containers print (a migration that dumps its environment, an
  * app that logs its secret while failing its health gate) appears nowhere in the workflow's history.
- * The history is read raw, with every payload decoded to text: the proof does not rely on a codec.
+ * The history is read raw, every payload decrypted with the payload keys and decoded to text: the
+ * proof does not rely on the codec (encryption), only on the redaction.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Payload } from '@temporalio/common';
+import { isEncrypted, payloadCodecFromEnv } from '../../src/codec';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
@@ -55,12 +58,25 @@ function spec(web: Partial<DeploySpecInput['services'][string]> = {}, overrides:
   };
 }
 
+/** The payload keys the worker encrypts with (GREENLIGHT_HOME's, as the harness's workers use). */
+const codec = payloadCodecFromEnv();
+
+/** The history with every encrypted payload (anywhere in it) replaced by its plain payload. */
+async function decrypted<T>(node: T): Promise<T> {
+  if (Array.isArray(node)) return (await Promise.all(node.map((item) => decrypted(item)))) as T;
+  if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return node;
+  const payload = node as unknown as Payload;
+  if (payload.metadata && payload.data instanceof Uint8Array && isEncrypted(payload)) return (await codec.decode([payload]))[0] as T;
+  const entries = await Promise.all(Object.entries(node).map(async ([key, value]) => [key, await decrypted(value)] as const));
+  return Object.fromEntries(entries) as T;
+}
+
 /**
  * The run's whole history as text, every payload (inputs, results, failure details) decoded: the
  * client hands payloads over as base64 (bytes in other SDK paths), in which a leak would not show.
  */
 async function rawHistory(): Promise<string> {
-  const history = await w.client.workflow.getHandle(deployWorkflowId(APP)).fetchHistory();
+  const history = await decrypted(await w.client.workflow.getHandle(deployWorkflowId(APP)).fetchHistory());
   return JSON.stringify(history, function decode(this: Record<string, unknown>, key: string, value: unknown) {
     const raw = this[key];
     if (raw instanceof Uint8Array) return Buffer.from(raw).toString('utf8');
