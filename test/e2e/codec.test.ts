@@ -84,7 +84,7 @@ async function startCodecServer(): Promise<void> {
 }
 
 beforeAll(async () => {
-  w = await startTestWorker(TASK_QUEUE, { env: { ...process.env, [SECRET_NAME]: SECRET_VALUE } });
+  w = await startTestWorker(TASK_QUEUE, { env: { ...process.env, GREENLIGHT_SECRETS: SECRET_NAME, [SECRET_NAME]: SECRET_VALUE } });
   await resetApp(w.docker, w.router, APP);
   const spec = twoServiceSpec(APP, BASE);
   spec.services.frontend = { ...spec.services.frontend!, env: { CODEC_PROBE: ENV_VALUE }, secrets: [SECRET_NAME] };
