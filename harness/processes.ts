@@ -65,7 +65,7 @@ function portOpen(port: number): Promise<boolean> {
 
 /** Resolves once nothing accepts connections on 127.0.0.1:`port` any more (a killed server's port closed). */
 export async function waitForPortClosed(port: number): Promise<void> {
-  await waitForPortClosed(port);
+  while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
 }
 
 /**
@@ -88,7 +88,7 @@ export async function restartTemporal(downMs = 1_000): Promise<{ downForMs: numb
   const port = Number(TEMPORAL_ADDRESS.split(':')[1]);
   const stoppedAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
+  await waitForPortClosed(port);
   await new Promise((r) => setTimeout(r, downMs));
   await runScript('temporal.sh');
   return { downForMs: Date.now() - stoppedAt };
