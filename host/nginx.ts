@@ -24,6 +24,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
 import type { Route } from '../src/types';
 import { greenlightHome } from '../src/settings';
+import { portIsFree } from './ports';
 
 const run = promisify(execFile);
 
@@ -372,6 +373,9 @@ export class NginxRouter {
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.waitForStructure(app, port, wanted);
+      // A port the app leaves stays open until the old workers have closed it; the next deploy may want it.
+      const left = current === null ? null : parseAppPorts(current).routerPort;
+      if (left !== null && left !== port) await this.waitForPortFree(left, 10_000);
     }
     return { reloaded, configChanged };
   }
@@ -450,15 +454,26 @@ export class NginxRouter {
 
   /** Removes an app from the router (compensation of a first deploy). Idempotent. */
   async removeApp(app: string): Promise<boolean> {
-    const existed = (await this.readAppConfig(app)) !== null;
+    const text = await this.readAppConfig(app);
     // Every step runs on every call, so a retry after a failed reload still completes the removal.
     await rm(this.appConfPath(app), { force: true });
     await rm(this.previousConfPath(app), { force: true });
     if ((await this.pid()) !== null) {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.admin('DELETE', `/routes/${app}`);
+      // The reload is asynchronous: until nginx's old workers have closed the app's listener, the next
+      // deploy of the app (a CI retry right after a rolled-back first deploy) finds its router port held
+      // by "another program" (seen once in CI). So the removal ends when the port is free, or after 10 s.
+      const port = text === null ? null : parseAppPorts(text).routerPort;
+      if (port !== null) await this.waitForPortFree(port, 10_000);
     }
-    return existed;
+    return text !== null;
+  }
+
+  /** Polls until nothing listens on `port` (any interface) or `timeoutMs` passed; never throws. */
+  private async waitForPortFree(port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await portIsFree(port, '0.0.0.0')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   }
 }
 

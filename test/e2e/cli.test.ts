@@ -262,13 +262,14 @@ describe('greenlight CLI', () => {
     const bare = await startTestWorkerIn('e2e-bare');
     try {
       await resetApp(docker, router, 'cli-bare');
-      const file = writeSpecFile(dir, 'bare', twoServiceSpec('cli-bare', BASE + 50, { verify: { window: '1s', interval: '100ms' } }));
+      // Ports 4530-4551: below the self-hosted test's 4570, whose app may still be on this nginx.
+      const file = writeSpecFile(dir, 'bare', twoServiceSpec('cli-bare', BASE + 30, { verify: { window: '1s', interval: '100ms' } }));
       const result = await waitFor('the new namespace to accept workflows', async () => {
         const r = await cli(['deploy', '-f', file, '--task-queue', 'e2e-bare'], { TEMPORAL_NAMESPACE: 'e2e-bare' });
         if (r.stderr.includes('Namespace e2e-bare is not found')) throw new Error('Namespace e2e-bare is not found');
         return r;
       }, { timeout: 60_000, interval: 1_000 });
-      expect(result.code).toBe(EXIT.ok);
+      expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
       expect(result.stderr).toContain("the namespace lacks greenlight's search attributes");
     } finally {
       await bare.stop();

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminSocketPath, renderAppConfig, renderMainConfig, structureHash } from '../../host/builders/nginx';
 import { NginxRouter, RouterConfigRejectedError } from '../../host/nginx';
+import { portIsFree } from '../../host/ports';
 import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
 import { parseDeploySpec } from '../../src/config/load';
@@ -266,12 +267,25 @@ describe('switching back restores the routing from before the switch', () => {
       expect(await router.readAppConfig(APP)).toBe(beforeConfig);
       expect(await router.readRoute(APP)).toEqual(blue);
       expect(await answer(BASE, '/api/items')).toBe('200 blue /api/items');
-      // The new port closes once the old workers have handled their SIGQUIT.
-      await expect.poll(() => answer(BASE + 6, '/v1/items'), { timeout: 5_000, interval: 50 }).toMatch(/^0 /);
+      // The port the switch had moved to is free when switchBack returns (the old workers closed it), so
+      // a deploy that wants it next finds it free, not "in use by another program".
+      expect(await portIsFree(BASE + 6, '0.0.0.0')).toBe(true);
       await expect(stat(router.previousConfPath(APP))).rejects.toThrow('ENOENT');
       // A retry (the activity retried after a lost result) changes nothing.
       await expect(router.switchBack(moved, blue, switched)).resolves.toMatchObject({ restored: false, reloaded: false, configChanged: false });
       expect(await answer(BASE, '/api/items')).toBe('200 blue /api/items');
+    });
+  });
+
+  it('removing an app (compensation of a first deploy) returns once its router port is free: a retry finds it free', async () => {
+    await colors(async (router) => {
+      for (let round = 0; round < 5; round++) {
+        if (round > 0) await router.applyRoute(before, blue);
+        expect(await answer(BASE, '/api/items')).toBe('200 blue /api/items');
+        await expect(router.removeApp(APP)).resolves.toBe(true);
+        expect(await portIsFree(BASE, '0.0.0.0')).toBe(true);
+      }
+      await expect(router.removeApp(APP)).resolves.toBe(false);
     });
   });
 
