@@ -13,7 +13,7 @@ import { portIsFree, routerPortProblems } from '../host/ports';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
-import { fail, sleep } from './support';
+import { fail, recordProgress, sleep } from './support';
 
 export interface DockerDeps {
   host: DockerHost;
@@ -234,10 +234,10 @@ async function deployService({ host, secrets }: DockerDeps, spec: DeploySpec, se
  * otherwise run unrouted forever) and those named by the older scheme. Refuses a color nginx routes to.
  */
 async function retireColor({ host, router }: DockerDeps, spec: DeploySpec, color: Color, policy: RetirePolicy, drainMs: number): Promise<string[]> {
-  // The drain: the retired color finishes its in-flight requests (nginx no longer sends it any).
-  if (drainMs > 0) await sleep(drainMs);
   if (policy === 'keep') return [];
   await assertNotRouted(router, spec.app, color, policy);
+  // The drain: nginx no longer sends the color new requests; it finishes the ones it has open.
+  await drain(router, spec, color, drainMs);
   const touched: string[] = [];
   for (const container of await host.appContainers(spec.app, color)) {
     if (policy === 'remove') {
@@ -253,10 +253,50 @@ async function retireColor({ host, router }: DockerDeps, spec: DeploySpec, color
 /** Compensation: removes the target color's containers of the spec's services, by labels. Refuses a color nginx routes to. */
 async function removeColor({ host, router }: DockerDeps, spec: DeploySpec, color: Color): Promise<string[]> {
   await assertNotRouted(router, spec.app, color, 'remove');
+  // After a switch, users may hold requests, WebSockets or streams on the color being rolled back: they
+  // are drained like a retired color's, at most cleanup.drain and at most COMPENSATION_DRAIN_MS (the
+  // compensation step's time limit is 2 minutes). Before a switch the color has none open.
+  await drain(router, spec, color, Math.min(spec.cleanup.drain, COMPENSATION_DRAIN_MS));
   const removed: string[] = [];
   for (const container of await host.appContainers(spec.app, color)) {
     if (!(container.labels[LABELS.service]! in spec.services)) continue;
     if (await host.remove(container.id)) removed.push(container.name);
   }
   return removed;
+}
+
+/** The longest a rollback drains the color it removes (its step's startToCloseTimeout is 2 minutes). */
+export const COMPENSATION_DRAIN_MS = 60_000;
+/** How often a drain reads the open counts; a drain ends after two readings of 0 in a row. */
+const DRAIN_POLL_MS = 100;
+
+/** What a drain saw: heartbeated while it runs (`greenlight status` shows it), logged when it ends. */
+export interface DrainProgress {
+  color: Color;
+  /** Requests, WebSockets and streams still open on the color, per service (null: nginx does not count). */
+  open: Record<string, number> | null;
+  waitedMs: number;
+  maxMs: number;
+}
+
+/**
+ * Waits until nginx counts no open request, WebSocket or stream on `color` of the app (two readings of 0
+ * in a row, DRAIN_POLL_MS apart: a request that read the route just before it moved is counted by
+ * then), or `maxMs` passed, whichever comes first. What is still open at the maximum is closed by the
+ * app itself on SIGTERM (the stop that follows). A served config that does not count (rendered by an
+ * earlier greenlight) is given the whole maximum, as the fixed drain did.
+ */
+export async function drain(router: NginxRouter, spec: DeploySpec, color: Color, maxMs: number): Promise<DrainProgress> {
+  const started = Date.now();
+  let zeros = 0;
+  for (;;) {
+    const counts = await router.openConnections(spec);
+    const open = counts === null ? null : Object.fromEntries(Object.keys(spec.services).map((service) => [service, counts[service]?.[color] ?? 0]));
+    const progress: DrainProgress = { color, open, waitedMs: Date.now() - started, maxMs };
+    recordProgress({ drain: progress });
+    const total = open === null ? null : Object.values(open).reduce((a, b) => a + b, 0);
+    zeros = total === 0 ? zeros + 1 : 0;
+    if (zeros >= 2 || progress.waitedMs >= maxMs) return progress;
+    await sleep(Math.min(DRAIN_POLL_MS, Math.max(0, maxMs - progress.waitedMs)));
+  }
 }

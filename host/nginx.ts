@@ -13,6 +13,7 @@ import {
   adminSocketPath,
   parseAppConfig,
   parseAppPorts,
+  parseOpenCounts,
   parseRouteKey,
   privateDir,
   renderAppConfig,
@@ -23,6 +24,7 @@ import {
 import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
 import type { Route } from '../src/types';
+import type { Color } from '../src/names';
 import { greenlightHome } from '../src/settings';
 import { portIsFree } from './ports';
 
@@ -431,6 +433,25 @@ export class NginxRouter {
       return { hash: res.status === 200 ? body : null, seen: `${res.status} ${body}` };
     } catch (err) {
       return { hash: null, seen: (err as Error).message };
+    }
+  }
+
+  /**
+   * Requests, WebSockets and streams open per service and color of the app, as nginx counts them (on
+   * the app's port, loopback only), or null when its served config does not count (rendered by an
+   * earlier greenlight, or not served at all).
+   */
+  async openConnections(spec: DeploySpec): Promise<Record<string, Record<Color, number>> | null> {
+    try {
+      const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/open`, {
+        timeout: 2_000,
+        responseType: 'text',
+        headers: { Connection: 'close' },
+        validateStatus: () => true,
+      });
+      return res.status === 200 ? parseOpenCounts(String(res.data)) : null;
+    } catch {
+      return null;
     }
   }
 

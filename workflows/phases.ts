@@ -225,7 +225,7 @@ export async function verify(d: Deploy, hosts: readonly HostDeploy[]): Promise<v
 export async function cleanup(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, tracker } = d;
   const { drain, previous } = spec.cleanup;
-  tracker.enter('cleanup', `draining ${colorsOf(hosts, (h) => h.liveColor)} for ${drain} ms, then ${previous}`);
+  tracker.enter('cleanup', `draining ${colorsOf(hosts, (h) => h.liveColor)} (at most ${drain} ms), then ${previous}`);
   tracker.status.liveColor = hosts[0]!.targetColor;
   const warnings: string[] = [];
   await CancellationScope.nonCancellable(() =>
@@ -251,7 +251,7 @@ async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cle
   // 1 s (measured, docs/design-notes.md), which made a 500 ms drain cost twice its length.
   // Histories recorded before this change drained with a workflow timer and replay that way.
   if (patched(PATCHES.drainInRetire)) {
-    await activities(dockerOps(drain), `drain ${liveColor} for ${drain} ms, then ${previous} it`, host).retireColor(spec, liveColor, previous, drain);
+    await activities(dockerOps(drain), `drain ${liveColor} until its open connections end (at most ${drain} ms), then ${previous} it`, host).retireColor(spec, liveColor, previous, drain);
   } else {
     await sleep(drain, { summary: `drain ${liveColor}` });
     await activities(dockerOps(60_000), `${previous} ${liveColor}`, host).retireColor(spec, liveColor, previous);

@@ -142,6 +142,17 @@ http {
 `;
 }
 
+/**
+ * The routes dict's key of the open count of one service's color: requests the router sent it and that
+ * have not ended, WebSockets and streams until they close. +1 on the color the route sends a request to
+ * (access phase), moved when nginx served it from the other color (the backup; header filter), -1 when
+ * it ends (log phase). In the shared dict the routes are in, so no I/O per request; read back on the
+ * app's port at /.greenlight/open (loopback only). A route key never has a "/".
+ */
+export function openKey(app: string, service: string, color: string): string {
+  return `open/${app}/${service}${service ? '/' : ''}${color}`;
+}
+
 /** The upstream of one service on one route; `route` may also be an nginx variable holding a route key. */
 export function upstreamName(app: string, service: string, route: Route | string): string {
   return `gl_${app}_${service}__${typeof route === 'string' ? route : routeKey(route)}`;
@@ -186,14 +197,21 @@ function renderBody(spec: DeploySpec, structureHash: string): string {
 `,
     ),
   );
-  const routeLocations = servicesByRoute(spec).flatMap((service) =>
-    routeMatches(spec.services[service]!.route).map(
+  const routeLocations = servicesByRoute(spec).flatMap((service) => {
+    const svc = spec.services[service]!;
+    const key = (color: string) => `"${openKey(spec.app, service, '')}" .. ${color}`;
+    return routeMatches(svc.route).map(
       (match) => `    location ${match} {
+        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = ${key('c')}; ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "${svc.hostPorts.blue}" and "blue") or (p == "${svc.hostPorts.green}" and "green"); if k and c and k ~= ${key('c')} then local d = ngx.shared.${ROUTES_DICT}; d:incr(k, -1, 0); ngx.ctx.gl_open = ${key('c')}; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, -1, 0) end }
+        proxy_read_timeout ${svc.readTimeout}ms;
+        proxy_send_timeout ${svc.readTimeout}ms;
         proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
     }
 `,
-    ),
-  );
+    );
+  });
   // The structure hash is written by Lua in the content phase: `return` would answer in the rewrite
   // phase, before allow/deny are checked, i.e. to anyone.
   return `# greenlight app "${spec.app}": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
@@ -203,13 +221,16 @@ ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
     set_by_lua_block $gl_route { return ngx.shared.${ROUTES_DICT}:get("${spec.app}") or "${ROUTE_PLACEHOLDER}" } ${ROUTE_MARKER}
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
+    # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
+    # send no Connection header and keep the upstream keep-alive.
+    set_by_lua_block $gl_connection { return ngx.var.http_upgrade and "upgrade" or "" }
     proxy_http_version 1.1;
-    proxy_set_header Connection "";
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $gl_connection;
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_connect_timeout 2s;
-    proxy_read_timeout 60s;
     proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
     proxy_next_upstream_tries 2;
 
@@ -223,6 +244,12 @@ ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
         deny all;
         default_type text/plain;
         content_by_lua_block { ngx.say("${structureHash}") }
+    }
+    location = /.greenlight/open {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        content_by_lua_block { local d = ngx.shared.${ROUTES_DICT}; for _, s in ipairs({ ${services.map((service) => `"${service}"`).join(', ')} }) do for _, c in ipairs({ "blue", "green" }) do ngx.say(s, " ", c, " ", d:get(${'"'}${openKey(spec.app, '', '')}${'"'} .. s .. "/" .. c) or 0) end end }
     }
 ${healthLocations.join('')}${routeLocations.join('')}}
 `;
@@ -252,6 +279,18 @@ export function parseAppPorts(text: string): { routerPort: number | null; hostPo
   return { routerPort: listen === undefined ? null : Number(listen), hostPorts: [...hostPorts].sort((a, b) => a - b) };
 }
 
+/** Open counts as /.greenlight/open prints them ("<service> <color> <n>" per line): per service and color. */
+export function parseOpenCounts(text: string): Record<string, Record<Color, number>> {
+  const counts: Record<string, Record<Color, number>> = {};
+  for (const line of text.split('\n')) {
+    const [service, color, n, extra] = line.trim().split(' ');
+    if (!service || !COLORS.includes(color as Color) || extra !== undefined || !/^-?\d+$/.test(n ?? '')) continue;
+    // A count below 0 (a worker that crashed mid-request cannot leave one, but an edited dict could) is 0.
+    (counts[service] ??= { blue: 0, green: 0 })[color as Color] = Math.max(0, Number(n));
+  }
+  return counts;
+}
+
 /** The host port each service's upstream for `color` alone names in an app's rendered config. */
 export function parseColorPorts(text: string, app: string, color: Color): Record<string, number> {
   const prefix = `upstream gl_${app}_`;
@@ -268,6 +307,6 @@ export function parseColorPorts(text: string, app: string, color: Color): Record
 
 /** True when nginx answers `path` on the app's port itself (its `/health`, the structure hash, the per-color health routes). */
 export function answeredByRouter(spec: DeploySpec, path: string): boolean {
-  if (path === '/health' || path === '/.greenlight/structure') return true;
+  if (path === '/health' || path.startsWith('/.greenlight/')) return true;
   return Object.keys(spec.services).some((service) => COLORS.some((color) => path === `/health/${color}/${service}`));
 }

@@ -175,6 +175,10 @@ const serviceSchema = z
       .array(path)
       .default([])
       .describe('Extra user-facing paths probed during verify to measure error rate and latency (GET, must answer < 500).'),
+    readTimeout: duration(
+      "Longest the service may go without sending a byte on a request, a WebSocket or an event stream before the router closes it; raise it for quiet streams (e.g. \"1h\")",
+      '60s',
+    ),
     limits: limitsSchema,
     noNewPrivileges: z
       .boolean({ error: 'must be true or false' })
@@ -274,7 +278,11 @@ export const deploySpecSchema = z
     cleanup: z
       .strictObject({
         previous: z.enum(['stop', 'remove', 'keep']).default('stop').describe('What happens to the previous color: stop (kept for a fast rollback), remove, or keep running.'),
-        drain: duration('Time the previous color keeps serving in-flight requests after the switch', '2s', 'no drain'),
+        drain: duration(
+          'Longest the previous color is given after the switch to finish its open requests, WebSockets and streams; it is stopped as soon as none is open (the router counts them), then gets SIGTERM and 10 s to close what is left',
+          '30s',
+          'stop at once',
+        ),
       })
       .prefault({})
       .describe('What happens to the previous color after a successful deploy.'),

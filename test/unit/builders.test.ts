@@ -321,6 +321,14 @@ http {
   });
 });
 
+/** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
+const OPEN_COUNT_LINES = `        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "5001" and "blue") or (p == "5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
+        proxy_read_timeout 60000ms;
+        proxy_send_timeout 60000ms;
+`;
+
 describe('renderAppConfig', () => {
   it('renders the whole config of a one-service app', () => {
     const s = web();
@@ -351,13 +359,16 @@ server {
     set_by_lua_block $gl_route { return ngx.shared.greenlight_routes:get("shop") or "green_blue" } # greenlight:route
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
+    # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
+    # send no Connection header and keep the upstream keep-alive.
+    set_by_lua_block $gl_connection { return ngx.var.http_upgrade and "upgrade" or "" }
     proxy_http_version 1.1;
-    proxy_set_header Connection "";
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $gl_connection;
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_connect_timeout 2s;
-    proxy_read_timeout 60s;
     proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
     proxy_next_upstream_tries 2;
 
@@ -372,6 +383,12 @@ server {
         default_type text/plain;
         content_by_lua_block { ngx.say("${hash}") }
     }
+    location = /.greenlight/open {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        content_by_lua_block { local d = ngx.shared.greenlight_routes; for _, s in ipairs({ "web" }) do for _, c in ipairs({ "blue", "green" }) do ngx.say(s, " ", c, " ", d:get("open/shop/" .. s .. "/" .. c) or 0) end end }
+    }
     location = /health/blue/web {
         allow 127.0.0.1;
         deny all;
@@ -383,6 +400,11 @@ server {
         proxy_pass http://gl_shop_web__green/health;
     }
     location / {
+        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "5001" and "blue") or (p == "5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
+        proxy_read_timeout 60000ms;
+        proxy_send_timeout 60000ms;
         proxy_pass http://gl_shop_web__$gl_route;
     }
 }
@@ -395,6 +417,7 @@ server {
     expect(locations).toEqual([
       '    location = /health {',
       '    location = /.greenlight/structure {',
+      '    location = /.greenlight/open {',
       '    location = /health/blue/backend {',
       '    location = /health/green/backend {',
       '    location = /health/blue/frontend {',
@@ -414,7 +437,7 @@ server {
     const text = renderAppConfig(web({ route }), { live: 'blue', backup: null });
     const routeLines = text.split('\n').filter((line) => line.startsWith('    location ') && !line.includes('health') && !line.includes('.greenlight'));
     expect(routeLines).toEqual(matches.map((match) => `    location ${match} {`));
-    for (const match of matches) expect(text).toContain(`    location ${match} {\n        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
+    for (const match of matches) expect(text).toContain(`    location ${match} {\n${OPEN_COUNT_LINES}        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
   });
 
   it('probes the first health endpoint of each service', () => {

@@ -292,6 +292,7 @@ describe('parseDeploySpec: defaults', () => {
           secrets: [],
           health: { endpoints: ['/health'] },
           verifyPaths: [],
+          readTimeout: 60_000,
           limits: { memory: 512 * 1024 ** 2, pids: 512 },
           noNewPrivileges: true,
         },
@@ -300,7 +301,7 @@ describe('parseDeploySpec: defaults', () => {
       verify: { window: 30_000, interval: 250, maxErrorRate: 0.01, maxLatencyIncreaseMs: 200, maxConsecutiveHealthFailures: 3, minSamples: 20 },
       validate: { commands: [] },
       promotion: { manual: false, timeout: 3_600_000 },
-      cleanup: { previous: 'stop', drain: 2000 },
+      cleanup: { previous: 'stop', drain: 30_000 },
       timeout: 3_600_000,
     };
     expect(spec).toEqual(expected);

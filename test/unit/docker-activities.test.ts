@@ -64,7 +64,7 @@ function fakeEngine(initial: FakeContainer[] = []) {
       return { id, ...handle(id) };
     },
   };
-  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [] } as unknown as NginxRouter;
+  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}) } as unknown as NginxRouter;
   const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text });
   /** "name:running|exited" of every container, sorted. */
   const state = () => [...containers.values()].map((c) => `${c.name}:${c.running ? 'running' : 'exited'}`).sort();

@@ -136,7 +136,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('success: every step in order, the previous color stopped, green live', async () => {
     const s = await scenario(BLUE_LIVE, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop:drain 2000ms']);
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop:drain 30000ms']);
     expect(result.outcome).toBe('succeeded');
     expect(result.liveColor).toBe('green');
     expect(result.previousImages).toEqual({ web: 'web:v1' });

@@ -13,9 +13,14 @@
 //   flaky      - health passes, but a share of API requests answer 500 (FLAKY_RATE, default 0.5)
 //   slow       - health passes, API requests take SLOW_MS (default 400) longer
 //   hang       - health endpoints accept the connection and never answer
+// Long-lived connections (to show them across a switch): /api/ws is a WebSocket that greets with the
+// version and color, then echoes each message with them; /api/events is a server-sent event stream, one
+// event every ?every= ms (default 1000), ending after ?count= events if given. On SIGTERM both are
+// closed cleanly: WebSockets with 1001 "going away", streams with a final `event: bye`.
 // Migrations are NOT run at startup: `node /app/migrate.js` is a separate step (see migrate.js).
 'use strict';
 const http = require('node:http');
+const { WebSocketServer } = require('ws');
 const { randomBytes } = require('node:crypto');
 const auth = require('./auth');
 const { schemaLevel, migrationsUpTo } = require('./migrations');
@@ -293,10 +298,45 @@ async function api(req, res, url, path) {
   return send(res, status, body);
 }
 
+// ---- long-lived connections ------------------------------------------------------------------------
+
+const sockets = new WebSocketServer({ noServer: true });
+const streams = new Set();
+
+sockets.on('connection', (ws) => {
+  ws.send(JSON.stringify({ hello: true, version, color }));
+  ws.on('message', (data) => ws.send(JSON.stringify({ echo: data.toString(), version, color })));
+});
+
+function events(req, res, url) {
+  const every = Math.max(10, Number(url.searchParams.get('every')) || 1000);
+  const count = Number(url.searchParams.get('count')) || Infinity;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let n = 0;
+  const stream = { res, timer: null };
+  const tick = () => {
+    n += 1;
+    res.write(`data: ${JSON.stringify({ n, version, color })}\n\n`);
+    if (n >= count) end(stream, false);
+  };
+  stream.timer = setInterval(tick, every);
+  streams.add(stream);
+  tick();
+  req.on('close', () => end(stream, false));
+}
+
+function end(stream, bye) {
+  if (!streams.delete(stream)) return;
+  clearInterval(stream.timer);
+  if (bye) stream.res.write('event: bye\ndata: {}\n\n');
+  stream.res.end();
+}
+
 const server = http.createServer((req, res) => {
   requests += 1;
   const url = new URL(req.url, 'http://localhost');
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  if (path === '/api/events' && req.method === 'GET') return events(req, res, url);
   if (path === '/api/health' || path.startsWith('/api/health/')) {
     health(res, path).catch((err) => onError(res, err));
     return;
@@ -307,6 +347,11 @@ const server = http.createServer((req, res) => {
   };
   if (behavior === 'slow') setTimeout(answer, slowMs);
   else answer();
+});
+
+server.on('upgrade', (req, socket, head) => {
+  if (new URL(req.url, 'http://localhost').pathname !== '/api/ws' || stopping) return socket.destroy();
+  sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
 });
 
 server.keepAliveTimeout = 70_000; // longer than nginx's upstream keepalive, so nginx closes first
@@ -320,6 +365,8 @@ let stopping = false;
 function stop() {
   if (stopping) return;
   stopping = true;
+  for (const ws of sockets.clients) ws.close(1001, 'going away');
+  for (const stream of streams) end(stream, true);
   server.close(() => {
     const closing = [db && db.end(), redis && Promise.resolve().then(() => redis.close())].filter(Boolean).map((p) => p.catch(() => undefined));
     Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2_000))]).then(() => process.exit(0));
