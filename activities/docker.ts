@@ -14,6 +14,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, recordProgress, sleep } from './support';
+import type { DrainProgress } from '../src/types';
 
 export interface DockerDeps {
   host: DockerHost;
@@ -270,15 +271,6 @@ export const COMPENSATION_DRAIN_MS = 60_000;
 /** How often a drain reads the open counts; a drain ends after two readings of 0 in a row. */
 const DRAIN_POLL_MS = 100;
 
-/** What a drain saw: heartbeated while it runs (`greenlight status` shows it), logged when it ends. */
-export interface DrainProgress {
-  color: Color;
-  /** Requests, WebSockets and streams still open on the color, per service (null: nginx does not count). */
-  open: Record<string, number> | null;
-  waitedMs: number;
-  maxMs: number;
-}
-
 /**
  * Waits until nginx counts no open request, WebSocket or stream on `color` of the app (two readings of 0
  * in a row, DRAIN_POLL_MS apart: a request that read the route just before it moved is counted by
@@ -292,7 +284,8 @@ export async function drain(router: NginxRouter, spec: DeploySpec, color: Color,
   for (;;) {
     const counts = await router.openConnections(spec);
     const open = counts === null ? null : Object.fromEntries(Object.keys(spec.services).map((service) => [service, counts[service]?.[color] ?? 0]));
-    const progress: DrainProgress = { color, open, waitedMs: Date.now() - started, maxMs };
+    const host = spec.hosts?.length === 1 ? spec.hosts[0]!.name : undefined;
+    const progress: DrainProgress = { ...(host ? { host } : {}), color, open, waitedMs: Date.now() - started, maxMs };
     recordProgress({ drain: progress });
     const total = open === null ? null : Object.values(open).reduce((a, b) => a + b, 0);
     zeros = total === 0 ? zeros + 1 : 0;

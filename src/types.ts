@@ -117,3 +117,14 @@ export interface DeployStatus {
 }
 
 export type DeployResult = DeployStatus;
+
+/** What a running drain saw, heartbeated by the activity that drains (`greenlight status` shows it). */
+export interface DrainProgress {
+  /** The fleet host it runs on; absent for one host. */
+  host?: string;
+  color: 'blue' | 'green';
+  /** Requests, WebSockets and streams still open on the color, per service (null: nginx does not count). */
+  open: Record<string, number> | null;
+  waitedMs: number;
+  maxMs: number;
+}

@@ -1,13 +1,13 @@
 /** Client-side helpers shared by the commands: start, find and describe deploy workflows. */
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure, type Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
 import { DEPLOY_WORKFLOW, deployWorkflowId, SEARCH_ATTRIBUTES } from '../names';
 import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
-import type { DeployInput, DeployStatus } from '../types';
+import type { DeployInput, DeployStatus, DrainProgress } from '../types';
 import { imageEntries, serviceImages } from '../format';
 import { cancelledEndOf, deployEndOf, exitCodeOf, type DeployEnd, type ExitCode } from './exit-codes';
 
@@ -122,6 +122,8 @@ export interface LastDeploy {
   startTime: Date;
   closeTime: Date | undefined;
   status: DeployStatus | null;
+  /** Drains running now (a running deploy's cleanup or rollback): what each saw at its last heartbeat. */
+  drains: DrainProgress[];
 }
 
 /** The latest deploy of `app` (running or not) and its status; null if the app never deployed. */
@@ -138,7 +140,20 @@ export async function lastDeploy(client: Client, app: string): Promise<LastDeplo
   const pinned = client.workflow.getHandle<typeof deployWorkflow>(handle.workflowId, description.runId);
   // A closed deploy carries its status in its result or failure details; a running one answers the query.
   const status = running ? await pinned.query(statusQuery).catch(() => null) : ((await awaitOutcome(pinned).catch(() => null))?.status ?? null);
-  return { handle: pinned, runId: description.runId, taskQueue: description.taskQueue, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status };
+  const drains = running ? await drainsOf(client, description.raw.pendingActivities ?? []) : [];
+  return { handle: pinned, runId: description.runId, taskQueue: description.taskQueue, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status, drains };
+}
+
+/** The drain progress the pending activities heartbeated (retireColor, removeColor), decoded with the client's codec. */
+async function drainsOf(client: Client, pending: Array<{ heartbeatDetails?: { payloads?: Payload[] | null } | null }>): Promise<DrainProgress[]> {
+  const drains: DrainProgress[] = [];
+  for (const activity of pending) {
+    const payloads = activity.heartbeatDetails?.payloads;
+    if (!payloads?.length) continue;
+    const details = await decodeFromPayloadsAtIndex<{ drain?: DrainProgress }>(client.options.loadedDataConverter, 0, payloads).catch(() => null);
+    if (details?.drain) drains.push(details.drain);
+  }
+  return drains;
 }
 
 /** The input a deploy was started with (its validated spec), read from its history. */

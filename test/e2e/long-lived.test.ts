@@ -12,6 +12,7 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec } from '../../src/config/schema';
 import { containerName, type Color } from '../../src/names';
+import { cli } from '../../harness/cli';
 import { deployOk } from '../../harness/deploys';
 import { resetApp } from '../../harness/host';
 import { startLoad } from '../../harness/loadgen';
@@ -87,6 +88,9 @@ describe('WebSockets and event streams across a switch', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await containerState('blue')).toBe('running');
     expect((await handle.query(statusQuery)).phase).toBe('cleanup');
+    // `greenlight status` shows the drain: what is open on blue, how long it waited, its maximum.
+    const shown = await cli(['status', APP]);
+    expect(shown.stdout).toMatch(/^ {2}draining blue: 4 open \(web 4\), \d+\.\d s of at most 30\.0 s$/m);
     for (const socket of before) expect(await socket.echo('and now?')).toBe('blue');
     expect(stream.ending()).toBeNull();
     // Events keep arriving as the app sends them (one per 200 ms): the router does not buffer the stream.
@@ -110,6 +114,7 @@ describe('WebSockets and event streams across a switch', () => {
     // The new color's socket was never touched.
     expect(await after.echo('new one')).toBe('green');
     await after.close();
+    console.log(`long-lived: ${report.sent} requests at 1,000 req/s, ${report.failed} failed; blue stopped ${Date.parse(blue.State.FinishedAt) - closedAt} ms after the last connection closed`);
     expect(report.sent).toBeGreaterThan(5_000);
     expect(report.failed, JSON.stringify(report.failures)).toBe(0);
   });

@@ -1,3 +1,4 @@
+import { formatDrain } from '../../src/cli/commands/status';
 import { describe, expect, it } from 'vitest';
 import { formatImages, formatMs, imageEntries, serviceImages } from '../../src/format';
 
@@ -26,5 +27,12 @@ describe('format', () => {
     [61_000, '61.0 s'],
   ])('formatMs(%s) = %s', (ms, text) => {
     expect(formatMs(ms)).toBe(text);
+  });
+});
+
+describe('formatDrain', () => {
+  it('says what is open per service, how long the drain waited and its maximum; on which host in a fleet', () => {
+    expect(formatDrain({ color: 'blue', open: { backend: 2, frontend: 1 }, waitedMs: 4_200, maxMs: 30_000 })).toBe('draining blue: 3 open (backend 2, frontend 1), 4.2 s of at most 30.0 s');
+    expect(formatDrain({ host: 'web-2', color: 'green', open: null, waitedMs: 800, maxMs: 2_000 })).toBe('draining green on web-2: open connections not counted by this router, 800 ms of at most 2.0 s');
   });
 });

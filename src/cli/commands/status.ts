@@ -3,12 +3,19 @@ import { lastDeploy } from '../deploy-client';
 import { formatImages, formatMs } from '../../format';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
-import type { DeployStatus } from '../../types';
+import type { DeployStatus, DrainProgress } from '../../types';
 
 /** Images on the live color: the new ones only once a deploy made its target the live color for good. */
 function liveImagesOf(s: DeployStatus): Record<string, string> {
   const targetIsLive = s.outcome === 'succeeded' || (s.outcome === 'compensation-failed' && s.liveColor === s.targetColor);
   return targetIsLive ? s.images : s.previousImages;
+}
+
+/** "draining blue on web-2: 3 open (backend 2, frontend 1), 4.2 s of at most 30 s". */
+export function formatDrain(d: DrainProgress): string {
+  const total = d.open === null ? null : Object.values(d.open).reduce((a, b) => a + b, 0);
+  const open = d.open === null ? 'open connections not counted by this router' : `${total} open (${Object.entries(d.open).map(([service, n]) => `${service} ${n}`).join(', ')})`;
+  return `draining ${d.color}${d.host ? ` on ${d.host}` : ''}: ${open}, ${formatMs(d.waitedMs)} of at most ${formatMs(d.maxMs)}`;
 }
 
 /** Per app: live color and images, since when, and the running (or last) deploy with its phase. */
@@ -33,7 +40,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     deploy: s
-      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, lastError: s.lastError, phases: s.phases }
+      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, lastError: s.lastError, phases: s.phases }
       : null,
   };
   const liveImages = summary.liveImages;
@@ -49,6 +56,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
+    for (const d of last.drains) out(`  ${formatDrain(d)}`);
     if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
