@@ -5,6 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../harness/paths';
 import type { crashRecovery } from './scenarios/crash-recovery';
+import type { drain } from './scenarios/drain';
 import type { FleetFigures } from './scenarios/fleet';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
@@ -115,7 +116,18 @@ function markdown(r: Results): string {
     ...r.scaling.map((s) => `| ${s.apps} | ${s.totalMs} ms | ${s.perDeployMedianMs} ms | ${s.failed} | ${s.workerPeakRssMiB} MiB | ${s.eventsPerHistory} |`),
     '',
     ...(r.fleet ? fleetTable(r.fleet) : []),
+    ...(r.drain ? drainLines(r.drain) : []),
   ].join('\n');
+}
+
+function drainLines(d: NonNullable<Results['drain']>): string[] {
+  return [
+    `## Drain by open connections (${d.sockets} WebSockets through the router, ${d.rounds} rounds)`,
+    '',
+    `- closing by themselves within 2 s of the cleanup (maximum 30 s): old color stopped ${d.closing.medianStopAfterLastCloseMs} ms after the last one closed (median; ${d.closing.spreadStopAfterLastCloseMs} ms), cleanup ${d.closing.medianCleanupMs} ms (median; ${d.closing.cleanupMs.join(', ')}), cut ${d.closing.cut}`,
+    `- held open past a 3 s maximum: cleanup ${d.held.medianCleanupMs} ms (median; ${d.held.spreadCleanupMs} ms), closed by the app's SIGTERM handler (1001) ${d.held.closedByApp}, cut (1006) ${d.held.cut}`,
+    '',
+  ];
 }
 
 function fleetTable(fleet: FleetFigures[]): string[] {
@@ -146,6 +158,8 @@ export interface Results {
   scaling: Awaited<ReturnType<typeof scaling>>;
   /** Absent in results recorded before fleets existed. */
   fleet?: FleetFigures[];
+  /** Absent in results recorded before the drain by open connections. */
+  drain?: Awaited<ReturnType<typeof drain>>;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

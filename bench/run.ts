@@ -10,6 +10,7 @@ import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
 import { machine, plotOnly, writeReport, type Results } from './report';
 import { crashRecovery } from './scenarios/crash-recovery';
+import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
@@ -29,6 +30,7 @@ const SCENARIOS = {
   'crash-recovery': crashRecovery,
   scaling,
   fleet,
+  drain,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -81,6 +83,7 @@ async function main(args: string[]): Promise<void> {
       crash: f['crash-recovery'],
       scaling: f.scaling,
       fleet: f.fleet,
+      drain: f.drain,
     };
   });
   writeReport(results);
