@@ -140,7 +140,7 @@ export async function lastDeploy(client: Client, app: string): Promise<LastDeplo
   const pinned = client.workflow.getHandle<typeof deployWorkflow>(handle.workflowId, description.runId);
   // A closed deploy carries its status in its result or failure details; a running one answers the query.
   const status = running ? await pinned.query(statusQuery).catch(() => null) : ((await awaitOutcome(pinned).catch(() => null))?.status ?? null);
-  const drains = running ? await drainsOf(client, description.raw.pendingActivities ?? []) : [];
+  const drains = running ? await drainsOf(client, description.raw?.pendingActivities ?? []) : [];
   return { handle: pinned, runId: description.runId, taskQueue: description.taskQueue, running, workflowStatus: description.status.name, startTime: description.startTime, closeTime: description.closeTime, status, drains };
 }
 

@@ -222,6 +222,58 @@ describe('routes on a path-segment boundary', () => {
   });
 });
 
+describe('connection headers and the open count', () => {
+  it('plain requests reuse the upstream keep-alive (no Connection header reaches the app); an upgrade request gets Upgrade and "Connection: upgrade"; each is counted while open', async () => {
+    const seen: Array<{ connection?: string; upgrade?: string }> = [];
+    let connections = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = http.createServer((req, res) => {
+      seen.push({ connection: req.headers.connection, upgrade: req.headers.upgrade });
+      if (req.url === '/slow') void held.then(() => res.end('slow done'));
+      else res.end('ok');
+    });
+    server.on('connection', () => connections++);
+    server.on('upgrade', (req, socket) => {
+      seen.push({ connection: req.headers.connection, upgrade: req.headers.upgrade });
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(BASE + 1, '127.0.0.1', resolve));
+    try {
+      const router = new NginxRouter({ prefix: await scratchPrefix('greenlight-headers-'), workerProcesses: 1 });
+      started.push(router);
+      await router.ensureRunning();
+      await router.applyRoute(spec, { live: 'blue', backup: null });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 50; i++) {
+        await new Promise<void>((resolve, reject) =>
+          http.get({ host: '127.0.0.1', port: BASE, path: '/items', agent }, (res) => res.resume().on('end', resolve)).on('error', reject),
+        );
+      }
+      agent.destroy();
+      expect(seen).toHaveLength(50);
+      expect(seen.every((h) => h.connection === undefined && h.upgrade === undefined)).toBe(true);
+      expect(connections).toBeLessThanOrEqual(2);
+
+      await new Promise<void>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: BASE, path: '/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket' }, agent: false });
+        req.on('response', (res) => res.resume().on('end', resolve));
+        req.on('error', () => resolve());
+      });
+      expect(seen.at(-1)).toEqual({ connection: 'upgrade', upgrade: 'websocket' });
+
+      // A request held open by the app is counted on blue until it ends.
+      const slow = get(`http://127.0.0.1:${BASE}/slow`);
+      await expect.poll(async () => (await router.openConnections(spec))?.web, { timeout: 5_000, interval: 20 }).toEqual({ blue: 1, green: 0 });
+      release();
+      expect((await slow).body).toBe('slow done');
+      await expect.poll(async () => (await router.openConnections(spec))?.web, { timeout: 5_000, interval: 20 }).toEqual({ blue: 0, green: 0 });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('switching back restores the routing from before the switch', () => {
   // The spec before (/api on BASE) and a new one that moved the route to /v1 and the router to BASE + 6.
   const before = webSpec(APP, { image: 'web:v1', port: 8080, hostPorts: { blue: BASE + 1, green: BASE + 2 }, route: '/api' }, { router: { port: BASE } });
