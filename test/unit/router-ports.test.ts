@@ -12,6 +12,8 @@ import { FAILURE_TYPES } from '../../src/names';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseDeploySpec } from '../../src/config/load';
 import { fleetHosts } from '../../src/config/hosts';
+import type { DeploySpec } from '../../src/config/schema';
+import type { Route } from '../../src/types';
 import { shopSpec } from '../../harness/specs';
 
 // App "shop": router 4001, backend 5001/5002, frontend 5003/5004.
@@ -21,11 +23,18 @@ const other = (app: string, routerPort: number | null, hostPorts: number[] = [])
 describe('parseAppPorts (what another app holds, read back from its rendered config)', () => {
   it('reads the router port and every host port of both colors', () => {
     const text = renderAppConfig(shop({ router: { port: 4100 } }), { live: 'blue', backup: 'green' });
-    expect(parseAppPorts(text)).toEqual({ routerPort: 4100, hostPorts: [5001, 5002, 5003, 5004] });
+    expect(parseAppPorts(text)).toEqual({ routerPort: 4100, tls: false, redirectPort: null, hostPorts: [5001, 5002, 5003, 5004] });
+  });
+
+  it('reads an HTTPS router port (listen N ssl http2) and its redirect port', () => {
+    const tls = { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem' };
+    const https = (redirectPort?: number) => renderAppConfig(shop({ router: { port: 4100, tls: { ...tls, redirectPort } } }), { live: 'blue', backup: null }, '0123456789abcdef');
+    expect(parseAppPorts(https(4180))).toEqual({ routerPort: 4100, tls: true, redirectPort: 4180, hostPorts: [5001, 5002, 5003, 5004] });
+    expect(parseAppPorts(https())).toEqual({ routerPort: 4100, tls: true, redirectPort: null, hostPorts: [5001, 5002, 5003, 5004] });
   });
 
   it('returns no ports for text renderAppConfig did not write', () => {
-    expect(parseAppPorts('# empty\n')).toEqual({ routerPort: null, hostPorts: [] });
+    expect(parseAppPorts('# empty\n')).toEqual({ routerPort: null, tls: false, redirectPort: null, hostPorts: [] });
   });
 });
 
@@ -58,6 +67,35 @@ describe('clashesWithOtherApps', () => {
     },
   ])('$name', ({ others, problems }) => {
     expect(clashesWithOtherApps(shop(), others)).toEqual(problems);
+  });
+
+  describe('with a redirect port (router.tls.redirectPort 4080)', () => {
+    const https = () => shop({ router: { port: 4001, tls: { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem', redirectPort: 4080 } } });
+    it.each([
+      { name: 'other apps on other ports', others: [{ ...other('blog', 4002, [6001]), redirectPort: 4081 }], problems: [] },
+      {
+        name: "the redirect port is another app's router port",
+        others: [other('blog', 4080, [6001])],
+        problems: ['router.tls.redirectPort: port 4080 is app "blog"\'s router port (greenlight\'s nginx serves blog there): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the redirect port is another app's redirect port",
+        others: [{ ...other('blog', 4002, [6001]), redirectPort: 4080 }],
+        problems: ['router.tls.redirectPort: port 4080 is app "blog"\'s redirect port (greenlight\'s nginx redirects blog to HTTPS there): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the redirect port is another app's host port",
+        others: [other('blog', 4002, [4080])],
+        problems: ['router.tls.redirectPort: port 4080 is a host port of app "blog" (its containers bind it): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the router port is another app's redirect port",
+        others: [{ ...other('blog', 4002, [6001]), redirectPort: 4001 }],
+        problems: ['router.port: port 4001 is app "blog"\'s redirect port (greenlight\'s nginx redirects blog to HTTPS there): two apps cannot share a port, choose another router port'],
+      },
+    ])('$name', ({ others, problems }) => {
+      expect(clashesWithOtherApps(https(), others)).toEqual(problems);
+    });
   });
 
   it("a fleet host's spec names the host, and its override where one is set", () => {
@@ -125,7 +163,11 @@ describe("checkRouterConfig refuses a spec that moves the live color's host port
 
   function activitiesOver(config: string | null) {
     const checked: string[] = [];
-    const router = { readAppConfig: async () => config, check: async (app: string) => void checked.push(app) } as unknown as NginxRouter;
+    const router = {
+      readAppConfig: async () => config,
+      renderConfig: async (spec: DeploySpec, route: Route) => renderAppConfig(spec, route),
+      check: async (app: string) => void checked.push(app),
+    } as unknown as NginxRouter;
     return { checked, check: createRouterActivities({ router }).checkRouterConfig };
   }
 
