@@ -5,8 +5,8 @@
  * expired (or not yet valid) is signed by `openssl ca -selfsign`, which takes -startdate/-enddate.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OPENSSL = process.env.GL_OPENSSL ?? '/usr/bin/openssl';
@@ -54,19 +54,8 @@ export function makeCertificate(dir: string, name: string, options: CertificateO
   return pair;
 }
 
-/** A temp folder for certificates (removed by the caller). */
-export function certificateDir(parent: string, name: string): string {
-  const dir = join(parent, name);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
 /** The SHA-256 fingerprint of a certificate file, as a TLS peer certificate's `fingerprint256` spells it. */
 export function certificateFingerprint(path: string): string {
   return new X509Certificate(readFileSync(path)).fingerprint256;
 }
 
-/** sha256 of a file's bytes (hex). */
-export function fileHash(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
