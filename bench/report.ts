@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { REPO } from '../harness/paths';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { FleetFigures } from './scenarios/fleet';
+import type { HttpsFigures } from './scenarios/https';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import type { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -115,7 +116,19 @@ function markdown(r: Results): string {
     ...r.scaling.map((s) => `| ${s.apps} | ${s.totalMs} ms | ${s.perDeployMedianMs} ms | ${s.failed} | ${s.workerPeakRssMiB} MiB | ${s.eventsPerHistory} |`),
     '',
     ...(r.fleet ? fleetTable(r.fleet) : []),
+    ...(r.https ? httpsTable(r.https) : []),
   ].join('\n');
+}
+
+function httpsTable(figures: HttpsFigures[]): string[] {
+  return [
+    '## HTTPS vs plain HTTP through the router (wrk -t2 -c50 -d5s, GET /api/version, 3 rounds interleaved)',
+    '',
+    '| connections | scheme | requests/s (median; min–max) | mean latency (median) | errors |',
+    '|---|---|---|---|---|',
+    ...figures.map((f) => `| ${f.connections} | ${f.scheme} | ${f.medianRequestsPerSecond} (${f.spreadRequestsPerSecond[0]}–${f.spreadRequestsPerSecond[1]}) | ${f.medianLatencyMs} ms | ${f.errors} |`),
+    '',
+  ];
 }
 
 function fleetTable(fleet: FleetFigures[]): string[] {
@@ -146,6 +159,8 @@ export interface Results {
   scaling: Awaited<ReturnType<typeof scaling>>;
   /** Absent in results recorded before fleets existed. */
   fleet?: FleetFigures[];
+  /** Absent in results recorded before router.tls existed. */
+  https?: HttpsFigures[];
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

@@ -11,6 +11,7 @@ import { startTestWorker, type TestWorker } from '../harness/worker';
 import { machine, plotOnly, writeReport, type Results } from './report';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { fleet } from './scenarios/fleet';
+import { https } from './scenarios/https';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -29,6 +30,7 @@ const SCENARIOS = {
   'crash-recovery': crashRecovery,
   scaling,
   fleet,
+  https,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -81,6 +83,7 @@ async function main(args: string[]): Promise<void> {
       crash: f['crash-recovery'],
       scaling: f.scaling,
       fleet: f.fleet,
+      https: f.https,
     };
   });
   writeReport(results);
