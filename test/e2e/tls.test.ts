@@ -172,7 +172,7 @@ describe('HTTPS on the router (router.tls)', () => {
     expect((await plainGet(PORT, '/api/version', `127.0.0.1:${PORT}`)).status).toBe(400);
   });
 
-  it('a certificate renewed in place is served from the next deploy on: nginx reloads, none fails, a connection opened before still completes', async () => {
+  it('a certificate renewed in place is served from the next deploy on: nginx reloads, no request on a new connection fails, a request opened before the reload completes', async () => {
     const before = await servedFingerprint();
     expect(before).toBe(certificateFingerprint(first.certificate));
     replaceInPlace(live, renewed);

@@ -4,7 +4,8 @@
  * warnings. Pure parts only; the real nginx and sockets are in test/e2e/nginx-router.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { clashesWithOtherApps, type OtherAppPorts } from '../../host/ports';
+import net from 'node:net';
+import { clashesWithOtherApps, routerPortProblems, type OtherAppPorts } from '../../host/ports';
 import { answeredByRouter, parseAppPorts, parseColorPorts, renderAppConfig } from '../../host/builders/nginx';
 import { nginxWarnings, type NginxRouter } from '../../host/nginx';
 import { createRouterActivities } from '../../activities/router';
@@ -111,6 +112,33 @@ describe('clashesWithOtherApps', () => {
       'hosts[web-2].router.port: port 4100 is app "blog"\'s router port (greenlight\'s nginx serves blog there) on host web-2: two apps cannot share a port, choose another router port',
       'hosts[web-2].hostPorts.backend.green: port 7002 is a host port of app "blog" (its containers bind it) on host web-2: choose a host port no other app uses',
     ]);
+  });
+});
+
+describe('routerPortProblems: a redirect port another program holds', () => {
+  /** A program listening on every interface, on a port the system picks. */
+  async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+  const routerOver = (config: string | null) => ({ readAppConfig: async () => config, otherAppsPorts: async () => [] }) as unknown as NginxRouter;
+  const tls = { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem' };
+
+  it('is refused, naming router.tls.redirectPort; the app\'s own redirect port is nginx\'s already', async () => {
+    const holder = await holdPort();
+    try {
+      // Router port 59_881: nothing listens there in this test.
+      const spec = shop({ router: { port: 59_881, tls: { ...tls, redirectPort: holder.port } } });
+      expect(await routerPortProblems(routerOver(null), spec)).toEqual([
+        `router.tls.redirectPort: port ${holder.port} is already in use by another program (nginx could not listen on it, and every reload would fail for all apps): free it or choose another redirect port`,
+      ]);
+      // The app's current config redirects from that port: nginx holds it for this app.
+      const own = renderAppConfig(spec, { live: 'blue', backup: null }, '0123456789abcdef');
+      expect(await routerPortProblems(routerOver(own), spec)).toEqual([]);
+    } finally {
+      await holder.close();
+    }
   });
 });
 
