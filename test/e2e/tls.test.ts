@@ -2,8 +2,9 @@
  * HTTPS on the router (router.tls), end to end on the real parts (Temporal dev server, Docker, the
  * stack's nginx 1.22): the example app deployed under load through HTTPS with none failing, HTTP/2
  * negotiated, the redirect port answering 308; a certificate renewed in place served from the next
- * deploy on (nginx reloads at its switch) with none failing and a connection opened before the reload
- * still answered; a missing certificate and a mismatched key refused at validate with nothing touched.
+ * deploy on (nginx reloads at its switch) with no request on a new connection failing (keep-alive: only
+ * the resets any reload may cause, README "Known limits"), and a request opened before the reload
+ * answered; a missing certificate and a mismatched key refused at validate with nothing touched.
  * Certificates are made here with openssl (harness/tls.ts). Apps tls-*, ports 5100-5139.
  */
 import { execFileSync } from 'node:child_process';
