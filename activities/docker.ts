@@ -9,7 +9,8 @@ import { buildAppContainer, buildMigrationContainer, buildValidationContainer } 
 import type Docker from 'dockerode';
 import { ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
-import { portIsFree, routerPortProblems } from '../host/ports';
+import { portIsFree, routerField, routerPortProblems } from '../host/ports';
+import { tlsProblems } from '../host/tls';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
@@ -84,8 +85,9 @@ export function networkProblem(name: string, network: NetworkInfo | null): strin
 
 /**
  * Checks the network, that every secret the spec asks for is allowed and set on this worker, every image
- * exists locally, every host port of the target color is free (or ours), and every container name the
- * deploy will use is free or this app's (nothing else is ever removed).
+ * exists locally, every host port of the target color is free (or ours), every container name the
+ * deploy will use is free or this app's (nothing else is ever removed), the router ports, and the
+ * router's certificate and key (router.tls).
  */
 async function preflightDocker({ host, router, secrets }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
   const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
@@ -103,6 +105,8 @@ async function preflightDocker({ host, router, secrets }: DockerDeps, spec: Depl
   }
   problems.push(...(await nameProblems(host, spec, targetColor)));
   problems.push(...(await routerPortProblems(router, spec)));
+  // The certificate and key as this host's nginx will read them (a fleet's hosts each have their own files).
+  if (spec.router.tls) problems.push(...(await tlsProblems(spec.router.tls, routerField(spec, 'tls'))));
   if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
 }
 

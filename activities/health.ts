@@ -4,7 +4,7 @@
  * on their loopback host ports; verify also probes through the router (the color's health route, and
  * every path on the app's public route).
  */
-import { answeredByRouter } from '../host/builders/nginx';
+import { answeredByRouter, routerOrigin } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
@@ -76,7 +76,8 @@ function trafficTargets(spec: DeploySpec, color: Color): Target[] {
     ...svc.verifyPaths.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'traffic' as const, direct: true })),
     // The same color through nginx's per-color health route: proves the router reaches it. The route
     // answers on loopback only, hence 127.0.0.1 (the worker runs on the router's host).
-    { service, url: `http://127.0.0.1:${spec.router.port}/health/${color}/${service}`, kind: 'health' as const, direct: false },
+    // With router.tls it is https (the prober does not verify the loopback certificate: validate did).
+    { service, url: `${routerOrigin(spec)}/health/${color}/${service}`, kind: 'health' as const, direct: false },
   ]);
 }
 
@@ -89,7 +90,7 @@ function routedTargets(spec: DeploySpec): Target[] {
   return Object.entries(spec.services).flatMap(([service, svc]) => [
     ...svc.health.endpoints.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'health' as const })),
     ...svc.verifyPaths.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'traffic' as const })),
-  ]).map(({ service, path, kind }) => ({ service, url: `http://127.0.0.1:${spec.router.port}${path}`, kind, direct: false, routed: true }));
+  ]).map(({ service, path, kind }) => ({ service, url: `${routerOrigin(spec)}${path}`, kind, direct: false, routed: true }));
 }
 
 /** A traffic probe fails on a 5xx or no answer (routed, also on a 404: the router sends it nowhere); a health probe on anything but 2xx. */

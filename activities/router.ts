@@ -4,7 +4,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, otherColor, type Color } from '../src/names';
 import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import type { Route } from '../src/types';
-import { parseColorPorts, renderAppConfig } from '../host/builders/nginx';
+import { parseColorPorts } from '../host/builders/nginx';
 
 export interface RouterDeps {
   router: NginxRouter;
@@ -29,7 +29,7 @@ export function createRouterActivities({ router }: RouterDeps) {
         if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
       }
       try {
-        await router.check(spec.app, renderAppConfig(spec, route));
+        await router.check(spec.app, await router.renderConfig(spec, route));
       } catch (err) {
         throw rejected(err);
       }

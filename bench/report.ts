@@ -7,6 +7,7 @@ import { REPO } from '../harness/paths';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
 import type { FleetFigures } from './scenarios/fleet';
+import type { HttpsFigures } from './scenarios/https';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import type { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -117,6 +118,7 @@ function markdown(r: Results): string {
     '',
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
+    ...(r.https ? httpsTable(r.https) : []),
   ].join('\n');
 }
 
@@ -126,6 +128,17 @@ function drainLines(d: NonNullable<Results['drain']>): string[] {
     '',
     `- closing by themselves within 2 s of the cleanup (maximum 30 s): old color stopped ${d.closing.medianStopAfterLastCloseMs} ms after the last one closed (median; ${d.closing.spreadStopAfterLastCloseMs} ms), cleanup ${d.closing.medianCleanupMs} ms (median; ${d.closing.cleanupMs.join(', ')}), cut ${d.closing.cut}`,
     `- held open past a 3 s maximum: cleanup ${d.held.medianCleanupMs} ms (median; ${d.held.spreadCleanupMs} ms), closed by the app's SIGTERM handler (1001) ${d.held.closedByApp}, cut (1006) ${d.held.cut}`,
+    '',
+  ];
+}
+
+function httpsTable(figures: HttpsFigures[]): string[] {
+  return [
+    '## HTTPS vs plain HTTP through the router (wrk -t2 -c50 -d5s, GET /api/version, 3 rounds interleaved)',
+    '',
+    '| connections | scheme | requests/s (median; min–max) | mean latency (median) | errors |',
+    '|---|---|---|---|---|',
+    ...figures.map((f) => `| ${f.connections} | ${f.scheme} | ${f.medianRequestsPerSecond} (${f.spreadRequestsPerSecond[0]}–${f.spreadRequestsPerSecond[1]}) | ${f.medianLatencyMs} ms | ${f.errors} |`),
     '',
   ];
 }
@@ -160,6 +173,8 @@ export interface Results {
   fleet?: FleetFigures[];
   /** Absent in results recorded before the drain by open connections. */
   drain?: Awaited<ReturnType<typeof drain>>;
+  /** Absent in results recorded before router.tls existed. */
+  https?: HttpsFigures[];
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

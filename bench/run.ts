@@ -12,6 +12,7 @@ import { machine, plotOnly, writeReport, type Results } from './report';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
+import { https } from './scenarios/https';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -31,6 +32,7 @@ const SCENARIOS = {
   scaling,
   fleet,
   drain,
+  https,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -84,6 +86,7 @@ async function main(args: string[]): Promise<void> {
       scaling: f.scaling,
       fleet: f.fleet,
       drain: f.drain,
+      https: f.https,
     };
   });
   writeReport(results);

@@ -3,6 +3,7 @@
  * fixed rate for a bounded time, to 127.0.0.1 only, and stops by itself.
  */
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadReport {
   sent: number;
@@ -38,6 +39,11 @@ export interface LoadOptions {
   maxDurationMs?: number;
   timeoutMs?: number;
   record?: boolean;
+  /**
+   * PEM certificates an https target may present (a test's self-signed ones): verified against these,
+   * names included (the tests' certificates name 127.0.0.1), instead of the system's CAs.
+   */
+  trustedCertificates?: string[];
 }
 
 export interface Load {
@@ -53,9 +59,10 @@ function assertLoopback(url: string): void {
   }
 }
 
-export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000, record = false }: LoadOptions): Load {
+export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000, record = false, trustedCertificates }: LoadOptions): Load {
   urls.forEach(assertLoopback);
   const agent = new http.Agent({ keepAlive, maxSockets: 64 });
+  const tlsAgent = new https.Agent({ keepAlive, maxSockets: 64, ...(trustedCertificates ? { ca: trustedCertificates } : {}) });
   const started = performance.now();
   const report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: {}, upstreams: {}, versions: {}, durationMs: 0, ratePerSecond: 0, maxLatencyMs: 0 };
   const samples: LoadSample[] = [];
@@ -77,7 +84,8 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
         if (record) samples.push({ sentAt, latencyMs: performance.now() - t0, ok: false, upstream, failure: kind });
         resolve();
       };
-      const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      const secure = url.startsWith('https:');
+      const req = (secure ? https : http).get(url, { agent: secure ? tlsAgent : agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
@@ -133,6 +141,7 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
       clearInterval(timer);
       await Promise.all([...inflight]);
       agent.destroy();
+      tlsAgent.destroy();
       return finalize();
     },
   };

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import https from 'node:https';
 import { promisify } from 'node:util';
 import axios from 'axios';
 import {
@@ -19,7 +20,9 @@ import {
   renderAppConfig,
   renderMainConfig,
   routeKey,
+  routerOrigin,
   structureHash,
+  type AppPorts,
 } from './builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
@@ -27,12 +30,20 @@ import type { Route } from '../src/types';
 import type { Color } from '../src/names';
 import { greenlightHome } from '../src/settings';
 import { portIsFree } from './ports';
+import { tlsFingerprint } from './tls';
 
 const run = promisify(execFile);
 
 /** First line of a kept previous config: the hash of the config that replaced it. */
 const REPLACED_BY = '# greenlight:replaced-by';
 const textHash = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The structure probe on an HTTPS router port: loopback, and the certificate was checked at validate
+ * (tlsProblems), so the probe asks nginx for its hash without verifying the chain or the name (a
+ * certificate names the public host, never 127.0.0.1).
+ */
+const loopbackTlsAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false });
 
 /** The `[warn]` lines of nginx's output, without their time and pid (so two runs compare equal), each once. */
 export function nginxWarnings(output: string): string[] {
@@ -57,6 +68,12 @@ export interface NginxRouterOptions {
   nginxBin?: string;
   modulesDir?: string;
   workerProcesses?: number;
+}
+
+/** An app's router port as the structure probe reaches it. */
+export interface ServedPort {
+  port: number;
+  tls: boolean;
 }
 
 export interface ApplyRouteResult {
@@ -290,7 +307,7 @@ export class NginxRouter {
   }
 
   /** The ports every other app's config holds on this router (its router port and host ports). */
-  async otherAppsPorts(app: string): Promise<Array<{ app: string; routerPort: number | null; hostPorts: number[] }>> {
+  async otherAppsPorts(app: string): Promise<Array<{ app: string } & AppPorts>> {
     const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf') && file !== `${app}.conf`);
     const apps = [];
     for (const file of files.sort()) {
@@ -305,6 +322,24 @@ export class NginxRouter {
     // Only nginx's master (the worker's user) reads greenlight's configs.
     await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
+  }
+
+  /** The fingerprint of the spec's certificate and key contents (null without router.tls): part of its rendered config. */
+  async tlsFingerprint(spec: DeploySpec): Promise<string | null> {
+    if (!spec.router.tls) return null;
+    try {
+      return await tlsFingerprint(spec.router.tls);
+    } catch (err) {
+      throw new InfrastructureError(`the router's certificate or key of ${spec.app} cannot be read (${(err as Error).message}); validate checked them, so they changed since: restore them`);
+    }
+  }
+
+  /**
+   * The app's config for `route`, as the switch writes it: the only way to render one with router.tls,
+   * since the fingerprint of the files is read here (every caller renders the same text).
+   */
+  async renderConfig(spec: DeploySpec, route: Route): Promise<string> {
+    return renderAppConfig(spec, route, await this.tlsFingerprint(spec));
   }
 
   async readAppConfig(app: string): Promise<string | null> {
@@ -346,7 +381,7 @@ export class NginxRouter {
    * a backup) first keeps the config it replaces, for switchBack. Idempotent.
    */
   async prepareRoute(spec: DeploySpec, route: Route): Promise<{ reloaded: boolean; configChanged: boolean }> {
-    const text = renderAppConfig(spec, route);
+    const text = await this.renderConfig(spec, route);
     const current = await this.readAppConfig(spec.app);
     if (current !== null && current !== text && route.backup) await this.keepPrevious(spec.app, current, text);
     return this.serveConfig(spec.app, text, current);
@@ -367,17 +402,18 @@ export class NginxRouter {
       await this.writeAtomically(this.appConfPath(app), text);
     }
     const wanted = parseAppConfig(text).structure;
-    const port = parseAppPorts(text).routerPort;
+    const ports = parseAppPorts(text);
+    const port = ports.routerPort;
     if (wanted === null || port === null) throw new InfrastructureError(`the config of ${app} has no structure hash or port: it was not rendered by greenlight`);
+    const served = { port, tls: ports.tls };
     const structureChanged = configChanged && (current === null || parseAppConfig(current).structure !== wanted);
-    const reloaded = structureChanged || (await this.servedStructure(port)) !== wanted;
+    const reloaded = structureChanged || (await this.servedStructure(served)) !== wanted;
     if (reloaded) {
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
-      await this.waitForStructure(app, port, wanted);
+      await this.waitForStructure(app, served, wanted);
       // A port the app leaves stays open until the old workers have closed it; the next deploy may want it.
-      const left = current === null ? null : parseAppPorts(current).routerPort;
-      if (left !== null && left !== port) await this.waitForPortFree(left, 10_000);
+      await this.waitForPortsLeft(current, text);
     }
     return { reloaded, configChanged };
   }
@@ -393,7 +429,7 @@ export class NginxRouter {
    * that never wrote, a config kept by an earlier deploy) is null: a kept config is never guessed at.
    */
   async previousConfig(spec: DeploySpec, undone: Route, live: Route['live']): Promise<string | null> {
-    const switched = renderAppConfig(spec, undone);
+    const switched = await this.renderConfig(spec, undone);
     if ((await this.readAppConfig(spec.app)) !== switched) return null;
     const kept = await readFile(this.previousConfPath(spec.app), 'utf8').catch(() => null);
     const [header, ...lines] = kept?.split('\n') ?? [];
@@ -412,18 +448,20 @@ export class NginxRouter {
   async switchBack(spec: DeploySpec, route: Route, undone: Route): Promise<ApplyRouteResult & { restored: boolean }> {
     const current = await this.readAppConfig(spec.app);
     const previous = await this.previousConfig(spec, undone, route.live);
-    const untouched = current !== null && parseAppConfig(current).structure !== structureHash(spec) && parseAppConfig(current).route?.live === route.live;
-    const text = previous ?? (untouched ? current : renderAppConfig(spec, route));
+    const fingerprint = await this.tlsFingerprint(spec);
+    const untouched = current !== null && parseAppConfig(current).structure !== structureHash(spec, fingerprint) && parseAppConfig(current).route?.live === route.live;
+    const text = previous ?? (untouched ? current : renderAppConfig(spec, route, fingerprint));
     const { reloaded, configChanged } = await this.serveConfig(spec.app, text, current);
     await this.putRoute(spec.app, route);
     if (previous !== null) await rm(this.previousConfPath(spec.app), { force: true });
     return { route, reloaded, configChanged, restored: previous !== null };
   }
 
-  /** One GET of the structure hash nginx serves on an app's port: the hash (or null) and what was seen. */
-  private async probeStructure(port: number, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
+  /** One GET of the structure hash nginx serves on an app's port (https with tls): the hash (or null) and what was seen. */
+  private async probeStructure({ port, tls }: ServedPort, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
     try {
-      const res = await axios.get<string>(`http://127.0.0.1:${port}/.greenlight/structure`, {
+      const res = await axios.get<string>(`${tls ? 'https' : 'http'}://127.0.0.1:${port}/.greenlight/structure`, {
+        httpsAgent: loopbackTlsAgent,
         timeout: timeoutMs,
         responseType: 'text',
         headers: { Connection: 'close' },
@@ -443,7 +481,8 @@ export class NginxRouter {
    */
   async openConnections(spec: DeploySpec): Promise<Record<string, Record<Color, number>> | null> {
     try {
-      const res = await axios.get<string>(`http://127.0.0.1:${spec.router.port}/.greenlight/open`, {
+      const res = await axios.get<string>(`${routerOrigin(spec)}/.greenlight/open`, {
+        httpsAgent: loopbackTlsAgent,
         timeout: 2_000,
         responseType: 'text',
         headers: { Connection: 'close' },
@@ -456,16 +495,17 @@ export class NginxRouter {
   }
 
   /** The structure hash nginx serves for the app on its port (the spec's, or a port), or null if it serves none. */
-  async servedStructure(target: DeploySpec | number): Promise<string | null> {
-    return (await this.probeStructure(typeof target === 'number' ? target : target.router.port, 2_000)).hash;
+  async servedStructure(target: DeploySpec | ServedPort): Promise<string | null> {
+    return (await this.probeStructure('router' in target ? { port: target.router.port, tls: target.router.tls !== undefined } : target, 2_000)).hash;
   }
 
   /** After a reload, waits until new nginx workers serve the new structure on the app's port. */
-  private async waitForStructure(app: string, port: number, hash: string): Promise<void> {
+  private async waitForStructure(app: string, served: ServedPort, hash: string): Promise<void> {
+    const { port } = served;
     const deadline = Date.now() + 15_000;
     let last = '';
     while (Date.now() < deadline) {
-      const probe = await this.probeStructure(port, 1_000);
+      const probe = await this.probeStructure(served, 1_000);
       if (probe.hash === hash) return;
       last = probe.seen;
       await new Promise((r) => setTimeout(r, 25));
@@ -485,10 +525,20 @@ export class NginxRouter {
       // The reload is asynchronous: until nginx's old workers have closed the app's listener, the next
       // deploy of the app (a CI retry right after a rolled-back first deploy) finds its router port held
       // by "another program" (seen once in CI). So the removal ends when the port is free, or after 10 s.
-      const port = text === null ? null : parseAppPorts(text).routerPort;
-      if (port !== null) await this.waitForPortFree(port, 10_000);
+      await this.waitForPortsLeft(text, null);
     }
     return text !== null;
+  }
+
+  /** Waits (10 s at most) until the ports of config `before` that config `after` no longer has are free: router and redirect port. */
+  private async waitForPortsLeft(before: string | null, after: string | null): Promise<void> {
+    if (before === null) return;
+    const ports = (text: string) => {
+      const { routerPort, redirectPort } = parseAppPorts(text);
+      return [routerPort, redirectPort].filter((port): port is number => port !== null);
+    };
+    const kept = new Set(after === null ? [] : ports(after));
+    for (const port of ports(before)) if (!kept.has(port)) await this.waitForPortFree(port, 10_000);
   }
 
   /** Polls until nothing listens on `port` (any interface) or `timeoutMs` passed; never throws. */

@@ -25,6 +25,8 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 export interface OtherAppPorts {
   app: string;
   routerPort: number | null;
+  /** Its plain-HTTP redirect port (router.tls.redirectPort), which nginx listens on too. */
+  redirectPort?: number | null;
   hostPorts: number[];
 }
 
@@ -33,10 +35,14 @@ function onHost(spec: DeploySpec): string {
   return spec.hosts?.length === 1 ? ` on host ${spec.hosts[0]!.name}` : '';
 }
 
-/** Where the router port is set: the host's override in a fleet, router.port otherwise. */
-function routerPortField(spec: DeploySpec): string {
+/** Where the router's field is set: the host's override in a fleet, `router` otherwise ("router.port"). */
+export function routerField(spec: DeploySpec, field: string): string {
   const host = spec.hosts?.length === 1 ? spec.hosts[0]! : null;
-  return host?.router ? `hosts[${host.name}].router.port` : 'router.port';
+  return host?.router ? `hosts[${host.name}].router.${field}` : `router.${field}`;
+}
+
+function routerPortField(spec: DeploySpec): string {
+  return routerField(spec, 'port');
 }
 
 function hostPortField(spec: DeploySpec, service: string, color: string): string {
@@ -48,6 +54,7 @@ function hostPortField(spec: DeploySpec, service: string, color: string): string
 function heldBy(others: readonly OtherAppPorts[], port: number): string | null {
   for (const other of others) {
     if (other.routerPort === port) return `app "${other.app}"'s router port (greenlight's nginx serves ${other.app} there)`;
+    if (other.redirectPort === port) return `app "${other.app}"'s redirect port (greenlight's nginx redirects ${other.app} to HTTPS there)`;
     if (other.hostPorts.includes(port)) return `a host port of app "${other.app}" (its containers bind it)`;
   }
   return null;
@@ -60,6 +67,11 @@ export function clashesWithOtherApps(spec: DeploySpec, others: readonly OtherApp
   const routerClash = heldBy(others, spec.router.port);
   if (routerClash) {
     problems.push(`${routerPortField(spec)}: port ${spec.router.port} is ${routerClash}${where}: two apps cannot share a port, choose another router port`);
+  }
+  const redirectPort = spec.router.tls?.redirectPort;
+  const redirectClash = redirectPort === undefined ? null : heldBy(others, redirectPort);
+  if (redirectClash) {
+    problems.push(`${routerField(spec, 'tls.redirectPort')}: port ${redirectPort} is ${redirectClash}${where}: two apps cannot share a port, choose another redirect port`);
   }
   for (const [service, svc] of Object.entries(spec.services)) {
     for (const color of COLORS) {
@@ -76,14 +88,20 @@ export function clashesWithOtherApps(spec: DeploySpec, others: readonly OtherApp
  */
 export async function routerPortProblems(router: NginxRouter, spec: DeploySpec): Promise<string[]> {
   const problems = clashesWithOtherApps(spec, await router.otherAppsPorts(spec.app));
-  if (problems.some((problem) => problem.startsWith(`${routerPortField(spec)}:`))) return problems;
   const own = await router.readAppConfig(spec.app);
-  const current = own === null ? null : parseAppPorts(own).routerPort;
-  // nginx listens on every interface (`listen <port>`), so a program on any address blocks it.
-  if (current !== spec.router.port && !(await portIsFree(spec.router.port, '0.0.0.0'))) {
-    problems.unshift(
-      `${routerPortField(spec)}: port ${spec.router.port} is already in use by another program${onHost(spec)} (nginx could not listen on it, and every reload would fail for all apps): free it or choose another router port`,
-    );
+  // The ports nginx already listens on for this app: its own, whatever the spec now makes of them.
+  const held = new Set<number | null>(own === null ? [] : [parseAppPorts(own).routerPort, parseAppPorts(own).redirectPort]);
+  const wanted = [
+    { field: routerPortField(spec), port: spec.router.port, what: 'router port' },
+    ...(spec.router.tls?.redirectPort === undefined ? [] : [{ field: routerField(spec, 'tls.redirectPort'), port: spec.router.tls.redirectPort, what: 'redirect port' }]),
+  ];
+  const busy: string[] = [];
+  for (const { field, port, what } of wanted) {
+    if (held.has(port) || problems.some((problem) => problem.startsWith(`${field}:`))) continue;
+    // nginx listens on every interface (`listen <port>`), so a program on any address blocks it.
+    if (!(await portIsFree(port, '0.0.0.0'))) {
+      busy.push(`${field}: port ${port} is already in use by another program${onHost(spec)} (nginx could not listen on it, and every reload would fail for all apps): free it or choose another ${what}`);
+    }
   }
-  return problems;
+  return [...busy, ...problems];
 }

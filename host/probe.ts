@@ -1,5 +1,6 @@
 /** One HTTP probe through axios: never throws, reports status, latency and error. */
 import http from 'node:http';
+import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 
 export interface ProbeResult {
@@ -12,8 +13,16 @@ export interface ProbeResult {
 
 export type Prober = (url: string, timeoutMs: number) => Promise<ProbeResult>;
 
-/** A prober on its own axios instance; no keep-alive, so every probe exercises a fresh connection. */
-export function createProber(client: AxiosInstance = axios.create({ httpAgent: new http.Agent({ keepAlive: false }) })): Prober {
+/**
+ * A prober on its own axios instance; no keep-alive, so every probe exercises a fresh connection (and,
+ * on an HTTPS router port, a fresh handshake). It probes loopback only (host ports, the router's port)
+ * and validate has checked the router's certificate and key, so https probes do not verify the chain
+ * or the name: the certificate names the public host, not 127.0.0.1.
+ */
+const defaultClient = () =>
+  axios.create({ httpAgent: new http.Agent({ keepAlive: false }), httpsAgent: new https.Agent({ keepAlive: false, rejectUnauthorized: false }) });
+
+export function createProber(client: AxiosInstance = defaultClient()): Prober {
   return async (url, timeoutMs) => {
     const started = performance.now();
     try {

@@ -4,7 +4,8 @@
 # greenlight's nginx, the Temporal dev server, and the payload encryption key (once).
 source "$(dirname "$0")/lib.sh"
 cd "$GL_REPO"
-apt_install ca-certificates python3-pip iproute2 postgresql-client redis-tools
+# openssl makes the certificates of the tls tests and the https bench; wrk loads the router in that bench.
+apt_install ca-certificates python3-pip iproute2 postgresql-client redis-tools openssl wrk
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

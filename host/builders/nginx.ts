@@ -13,6 +13,8 @@ import type { Route } from '../../src/types';
 
 export const ROUTES_DICT = 'greenlight_routes';
 export const ROUTE_MARKER = '# greenlight:route';
+/** The line carrying the fingerprint of the certificate and key contents. */
+export const TLS_MARKER = '# greenlight:tls';
 const ROUTE_PLACEHOLDER = '@ROUTE@';
 
 /** The route as the key nginx looks up: "green" alone, or "green_blue" (green, blue as backup). */
@@ -183,7 +185,43 @@ export function routeMatches(route: string): string[] {
   return route.endsWith('/') ? [route] : [`= ${route}`, `${route}/`];
 }
 
-function renderBody(spec: DeploySpec, structureHash: string): string {
+/**
+ * The server block's TLS lines: HTTPS with HTTP/2 on the router port (nginx 1.22 spells it on `listen`;
+ * `http2 on;` came in 1.25.1). The fingerprint of the files' contents (read by NginxRouter: builders do
+ * no I/O) is part of the hashed text: nginx reads the files at a reload only, and a renewal in place
+ * changes no other byte, so without it the next deploy would find the structure unchanged and skip it.
+ */
+function renderTlsLines(spec: DeploySpec, tlsFingerprint: string | null): { listen: string; lines: string } {
+  const tls = spec.router.tls;
+  if (!tls) return { listen: `${spec.router.port}`, lines: '' };
+  if (tlsFingerprint === null) throw new Error(`the config of ${spec.app} has router.tls but no fingerprint of its files: render it through NginxRouter (it reads them)`);
+  return {
+    listen: `${spec.router.port} ssl http2`,
+    lines: `    ssl_certificate ${nginxPath(tls.certificate)};
+    ssl_certificate_key ${nginxPath(tls.key)};
+    ${TLS_MARKER} ${tlsFingerprint}
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:gl_tls_${spec.app}:1m;
+    ssl_session_timeout 1h;
+`,
+  };
+}
+
+/** The plain-HTTP server of `router.tls.redirectPort`: every request to the same path on HTTPS (308 keeps the method and body). */
+function renderRedirect(spec: DeploySpec): string {
+  const redirectPort = spec.router.tls?.redirectPort;
+  if (redirectPort === undefined) return '';
+  // $host is the request's host without its port; https on 443 needs none in the URL.
+  const authority = spec.router.port === 443 ? '$host' : `$host:${spec.router.port}`;
+  return `server {
+    listen ${redirectPort};
+    return 308 https://${authority}$request_uri;
+}
+`;
+}
+
+function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: string | null): string {
+  const tls = renderTlsLines(spec, tlsFingerprint);
   const services = Object.keys(spec.services).sort();
   // Per-color routes reach a color whatever the route, the not-yet-live one too: loopback only (the
   // worker's verify probes them from 127.0.0.1), like the structure hash.
@@ -217,8 +255,8 @@ function renderBody(spec: DeploySpec, structureHash: string): string {
   return `# greenlight app "${spec.app}": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
 # greenlight:structure ${structureHash}
 ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
-    listen ${spec.router.port};
-    set_by_lua_block $gl_route { return ngx.shared.${ROUTES_DICT}:get("${spec.app}") or "${ROUTE_PLACEHOLDER}" } ${ROUTE_MARKER}
+    listen ${tls.listen};
+${tls.lines}    set_by_lua_block $gl_route { return ngx.shared.${ROUTES_DICT}:get("${spec.app}") or "${ROUTE_PLACEHOLDER}" } ${ROUTE_MARKER}
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
     # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
@@ -230,7 +268,7 @@ ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_connect_timeout 2s;
+${spec.router.tls ? '    proxy_set_header X-Forwarded-Proto https;\n' : ''}    proxy_connect_timeout 2s;
     proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
     proxy_next_upstream_tries 2;
 
@@ -252,16 +290,24 @@ ${services.map((service) => renderUpstreams(spec, service)).join('')}server {
         content_by_lua_block { local d = ngx.shared.${ROUTES_DICT}; for _, s in ipairs({ ${services.map((service) => `"${service}"`).join(', ')} }) do for _, c in ipairs({ "blue", "green" }) do ngx.say(s, " ", c, " ", d:get(${'"'}${openKey(spec.app, '', '')}${'"'} .. s .. "/" .. c) or 0) end end }
     }
 ${healthLocations.join('')}${routeLocations.join('')}}
-`;
+${renderRedirect(spec)}`;
 }
 
-/** Hash of everything but the default route: equal hashes mean a route change needs no reload. */
-export function structureHash(spec: DeploySpec): string {
-  return createHash('sha256').update(renderBody(spec, '')).digest('hex').slice(0, 16);
+/**
+ * Hash of everything but the default route: equal hashes mean a route change needs no reload. With
+ * `router.tls`, `tlsFingerprint` (NginxRouter.tlsFingerprint) is part of it; without, it is ignored.
+ */
+export function structureHash(spec: DeploySpec, tlsFingerprint: string | null = null): string {
+  return createHash('sha256').update(renderBody(spec, '', tlsFingerprint)).digest('hex').slice(0, 16);
 }
 
-export function renderAppConfig(spec: DeploySpec, route: Route): string {
-  return renderBody(spec, structureHash(spec)).replace(ROUTE_PLACEHOLDER, routeKey(route));
+export function renderAppConfig(spec: DeploySpec, route: Route, tlsFingerprint: string | null = null): string {
+  return renderBody(spec, structureHash(spec, tlsFingerprint), tlsFingerprint).replace(ROUTE_PLACEHOLDER, routeKey(route));
+}
+
+/** The origin the worker reaches an app's router at: loopback, https with `router.tls`. */
+export function routerOrigin(spec: Pick<DeploySpec, 'router'>): string {
+  return `${spec.router.tls ? 'https' : 'http'}://127.0.0.1:${spec.router.port}`;
 }
 
 /** Reads back what renderAppConfig wrote: the structure hash and the default route. */
@@ -272,11 +318,25 @@ export function parseAppConfig(text: string): { structure: string | null; route:
   return { structure, route: key ? parseRouteKey(key) : null };
 }
 
-/** The ports an app's rendered config holds: its router port (`listen`) and every host port its upstreams name. */
-export function parseAppPorts(text: string): { routerPort: number | null; hostPorts: number[] } {
-  const listen = /^ {4}listen (\d+);$/m.exec(text)?.[1];
+export interface AppPorts {
+  routerPort: number | null;
+  /** Whether the router port serves HTTPS (`listen N ssl http2;`). */
+  tls: boolean;
+  /** The plain-HTTP port redirecting to it (the second server's `listen`), if any. */
+  redirectPort: number | null;
+  hostPorts: number[];
+}
+
+/** The ports an app's rendered config holds: its router port (the first `listen`), its redirect port (a second) and every host port its upstreams name. */
+export function parseAppPorts(text: string): AppPorts {
+  const [router, redirect] = [...text.matchAll(/^ {4}listen (\d+)( ssl http2)?;$/gm)];
   const hostPorts = new Set([...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d+)[ ;]/gm)].map((m) => Number(m[1])));
-  return { routerPort: listen === undefined ? null : Number(listen), hostPorts: [...hostPorts].sort((a, b) => a - b) };
+  return {
+    routerPort: router === undefined ? null : Number(router[1]),
+    tls: router?.[2] !== undefined,
+    redirectPort: redirect === undefined ? null : Number(redirect[1]),
+    hostPorts: [...hostPorts].sort((a, b) => a - b),
+  };
 }
 
 /** Open counts as /.greenlight/open prints them ("<service> <color> <n>" per line): per service and color. */

@@ -32,7 +32,7 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
       workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,
       staticSummary: `${verb} ${spec.app}: ${images.join(', ')}`,
       staticDetails: [
-        `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}.`,
+        `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}${spec.router.tls ? ' (HTTPS)' : ''}.`,
         `Images: ${images.join(', ')}`,
         ...(options.restore ? [`Reason: ${options.restore.reason}`] : []),
         ...(options.requestedBy ? [`Requested by: ${options.requestedBy}`] : []),

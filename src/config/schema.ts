@@ -197,6 +197,31 @@ const validationCommandSchema = z.strictObject({
   timeout: duration('Time limit of the command', '10m'),
 });
 
+/**
+ * A file nginx reads at each reload, named in its config: absolute (nginx would resolve a relative one
+ * against its prefix, not the spec's folder), and without `$` (ssl_certificate takes variables: nginx
+ * would then load the file at every handshake) or a line break.
+ */
+const tlsFile = (what: string, description: string) =>
+  z
+    .string({ error: `must be the absolute path of the ${what} (PEM), e.g. "/etc/letsencrypt/live/shop.example.com/${what === 'certificate' ? 'fullchain' : 'privkey'}.pem"` })
+    .regex(/^\//, `must be an absolute path (starting with "/") of the ${what}: nginx would resolve a relative path against its own prefix`)
+    .regex(/^[^$\n\r]*$/, `must not contain "$" or a line break: nginx would read "$" as a variable (use a symlink without it)`)
+    .describe(description);
+
+const tlsSchema = z
+  .strictObject({
+    certificate: tlsFile(
+      'certificate',
+      'Absolute path of the PEM certificate nginx serves: the server certificate first, then its intermediates (certbot: fullchain.pem). Read by the worker at validate and by nginx at each reload; renewed in place, it is served from the next deploy on.',
+    ),
+    key: tlsFile('key', "Absolute path of the unencrypted PEM private key of the certificate (certbot: privkey.pem), readable by the worker's user (nginx's master runs as it)."),
+    redirectPort: port('A plain-HTTP port answering every request with 308 to https://<host>:<router port><path>; leave out for none.').optional(),
+  })
+  .describe('HTTPS on the router port (HTTP/2, TLS 1.2 and 1.3): greenlight does not obtain certificates, it serves the files named here.');
+
+const routerTls = tlsSchema.optional();
+
 const hostSchema = z
   .strictObject({
     name: nameField('host').describe("Host name: its worker runs `greenlight worker --host <name>` and polls the host's own task queue."),
@@ -206,9 +231,9 @@ const hostSchema = z
       .optional()
       .describe("Task queue of this host's worker (default greenlight-host-<name>)."),
     router: z
-      .strictObject({ port: port('Public port nginx serves the app on, on this host.') })
+      .strictObject({ port: port('Public port nginx serves the app on, on this host.'), tls: routerTls })
       .optional()
-      .describe("This host's router port, if it differs from router.port."),
+      .describe("This host's router, if it differs from `router`: it replaces it whole (port and tls)."),
     hostPorts: z
       .record(notReserved(z.string()), hostPortsSchema)
       .optional()
@@ -222,7 +247,8 @@ export const deploySpecSchema = z
     network: networkSchema,
     router: z
       .strictObject({
-        port: port('Public port nginx serves the app on.').default(4001),
+        port: port('Public port nginx serves the app on (HTTPS with `tls`).').default(4001),
+        tls: routerTls,
       })
       .prefault({})
       .describe('The nginx router of the app.'),
@@ -301,6 +327,9 @@ export const deploySpecSchema = z
   })
   .superRefine((spec, ctx) => {
     checkHosts(spec, ctx);
+    if (spec.router.tls?.redirectPort === spec.router.port) {
+      ctx.addIssue({ code: 'custom', path: ['router', 'tls', 'redirectPort'], message: `port ${spec.router.port} is router.port itself: the redirect needs its own plain-HTTP port (e.g. 80 with router.port 443)` });
+    }
     const hostPorts = new Map<number, string>();
     const routes = new Map<string, { service: string; route: string }>();
     for (const [name, service] of Object.entries(spec.services)) {
@@ -312,6 +341,8 @@ export const deploySpecSchema = z
           ctx.addIssue({ code: 'custom', path: ['services', name, 'hostPorts', color], message: `port ${hostPort} is already used by ${owner}: give every service and color its own host port` });
         } else if (hostPort === spec.router.port) {
           ctx.addIssue({ code: 'custom', path: ['services', name, 'hostPorts', color], message: `port ${hostPort} is the router's public port (router.port): pick another host port` });
+        } else if (hostPort === spec.router.tls?.redirectPort) {
+          ctx.addIssue({ code: 'custom', path: ['services', name, 'hostPorts', color], message: `port ${hostPort} is the router's redirect port (router.tls.redirectPort): pick another host port` });
         }
         hostPorts.set(hostPort, where);
       }
@@ -342,10 +373,11 @@ export const deploySpecSchema = z
   })
   .meta({ title: 'greenlight deploy spec', description: 'One app deployed blue/green behind nginx by greenlight (greenlight.yml).' });
 
+type RouterBeforeChecks = { port: number; tls?: { redirectPort?: number } };
 type SpecBeforeChecks = {
-  router: { port: number };
+  router: RouterBeforeChecks;
   services: Record<string, { hostPorts: { blue: number; green: number } }>;
-  hosts?: Array<{ name: string; taskQueue?: string; router?: { port: number }; hostPorts?: Record<string, { blue: number; green: number }> }>;
+  hosts?: Array<{ name: string; taskQueue?: string; router?: RouterBeforeChecks; hostPorts?: Record<string, { blue: number; green: number }> }>;
   fleet?: unknown;
 };
 
@@ -369,10 +401,27 @@ function checkHosts(spec: SpecBeforeChecks, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: 'custom', path: ['hosts', index, 'hostPorts', service], message: `unknown service "${service}": use one of ${Object.keys(spec.services).join(', ')}` });
       }
     }
+    // A host's router replaces `router` whole (src/config/hosts.ts): without its own tls, this host
+    // would serve plain HTTP where every other host serves HTTPS.
+    if (host.router && spec.router.tls && !host.router.tls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts', index, 'router', 'tls'],
+        message: `is missing while router.tls is set: host ${host.name}'s router replaces \`router\` whole (port and tls), so it would serve plain HTTP; repeat the tls settings here (its own certificate paths on that host)`,
+      });
+    }
     // Only clashes an override brings in: the spec's own ports are checked once, below.
+    const router = host.router ?? spec.router;
     const seen = new Map<number, { what: string; override: boolean; path: PropertyKey[] }>([
-      [host.router?.port ?? spec.router.port, { what: 'the router port', override: host.router !== undefined, path: ['hosts', index, 'router', 'port'] }],
+      [router.port, { what: 'the router port', override: host.router !== undefined, path: ['hosts', index, 'router', 'port'] }],
     ]);
+    const redirectPort = router.tls?.redirectPort;
+    if (redirectPort !== undefined) {
+      if (host.router && redirectPort === router.port) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', index, 'router', 'tls', 'redirectPort'], message: `port ${redirectPort} is this host's router port itself: the redirect needs its own plain-HTTP port` });
+      }
+      seen.set(redirectPort, { what: 'the redirect port', override: host.router !== undefined, path: ['hosts', index, 'router', 'tls', 'redirectPort'] });
+    }
     for (const [service, svc] of Object.entries(spec.services)) {
       for (const color of ['blue', 'green'] as const) {
         const override = host.hostPorts?.[service] !== undefined;

@@ -496,3 +496,81 @@ describe('structureHash / parseAppConfig', () => {
     expect(parseAppConfig('server { listen 80; }\n')).toEqual({ structure: null, route: null });
   });
 });
+
+describe('renderAppConfig with router.tls', () => {
+  const tlsWeb = (router: DeploySpecInput['router']) =>
+    webSpec('shop', { image: 'shop-web:v1', port: 3000, hostPorts: { blue: 5001, green: 5002 }, route: '/' }, { router });
+  const tls = { certificate: '/etc/letsencrypt/live/shop.example.com/fullchain.pem', key: '/etc/letsencrypt/live/shop.example.com/privkey.pem' };
+
+  it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
+    // The hashes main rendered for these specs without tls (since the open count and the WebSocket
+    // headers): tls must not change them, or every app's next deploy would reload nginx.
+    expect(structureHash(web())).toBe('f2586400a19cf0ca');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('1a5ada3c8ec08f88');
+    expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
+  });
+
+  it('serves HTTPS with HTTP/2 on the router port, the fingerprint of the files in the hashed text', () => {
+    const s = tlsWeb({ port: 5100, tls });
+    const fingerprint = '0123456789abcdef';
+    const hash = structureHash(s, fingerprint);
+    const text = renderAppConfig(s, { live: 'blue', backup: null }, fingerprint);
+    const server = text.slice(text.indexOf('server {'));
+    expect(server.slice(0, server.indexOf('\n\n'))).toBe(`server {
+    listen 5100 ssl http2;
+    ssl_certificate "/etc/letsencrypt/live/shop.example.com/fullchain.pem";
+    ssl_certificate_key "/etc/letsencrypt/live/shop.example.com/privkey.pem";
+    # greenlight:tls 0123456789abcdef
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:gl_tls_shop:1m;
+    ssl_session_timeout 1h;
+    set_by_lua_block $gl_route { return ngx.shared.greenlight_routes:get("shop") or "blue" } # greenlight:route
+    add_header X-Greenlight-Route $gl_route always;
+    add_header X-Greenlight-Upstream $upstream_addr always;
+    # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
+    # send no Connection header and keep the upstream keep-alive.
+    set_by_lua_block $gl_connection { return ngx.var.http_upgrade and "upgrade" or "" }
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $gl_connection;
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto https;
+    proxy_connect_timeout 2s;
+    proxy_next_upstream error timeout http_500 http_502 http_503 http_504;
+    proxy_next_upstream_tries 2;`);
+    // Everything else is the plain config's, and no redirect server without redirectPort.
+    const plain = renderAppConfig(tlsWeb({ port: 5100 }), { live: 'blue', backup: null });
+    expect(text.slice(text.indexOf('    location = /health {')).replace(hash, '<hash>')).toBe(plain.slice(plain.indexOf('    location = /health {')).replace(structureHash(tlsWeb({ port: 5100 })), '<hash>'));
+    expect(text.match(/^server \{$/gm)).toHaveLength(1);
+    expect(parseAppConfig(text).structure).toBe(hash);
+  });
+
+  it('adds a plain-HTTP server on redirectPort answering 308 to the same URL on https', () => {
+    const text = renderAppConfig(tlsWeb({ port: 5100, tls: { ...tls, redirectPort: 5101 } }), { live: 'blue', backup: null }, '0123456789abcdef');
+    expect(text.endsWith(`        proxy_pass http://gl_shop_web__$gl_route;
+    }
+}
+server {
+    listen 5101;
+    return 308 https://$host:5100$request_uri;
+}
+`)).toBe(true);
+    // On 443 the URL needs no port.
+    expect(renderAppConfig(tlsWeb({ port: 443, tls: { ...tls, redirectPort: 80 } }), { live: 'blue', backup: null }, '0123456789abcdef')).toContain(
+      'server {\n    listen 80;\n    return 308 https://$host$request_uri;\n}\n',
+    );
+  });
+
+  it('changes the structure hash when only the files change (a certificate renewed in place reloads nginx)', () => {
+    const s = tlsWeb({ port: 5100, tls });
+    expect(structureHash(s, 'aaaaaaaaaaaaaaaa')).not.toBe(structureHash(s, 'bbbbbbbbbbbbbbbb'));
+    expect(structureHash(s, 'aaaaaaaaaaaaaaaa')).toBe(structureHash(s, 'aaaaaaaaaaaaaaaa'));
+    expect(structureHash(s, 'aaaaaaaaaaaaaaaa')).not.toBe(structureHash(tlsWeb({ port: 5100 })));
+  });
+
+  it('refuses to render tls without the fingerprint (only NginxRouter reads the files)', () => {
+    expect(() => renderAppConfig(tlsWeb({ port: 5100, tls }), { live: 'blue', backup: null })).toThrow('render it through NginxRouter');
+  });
+});

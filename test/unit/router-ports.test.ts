@@ -4,7 +4,8 @@
  * warnings. Pure parts only; the real nginx and sockets are in test/e2e/nginx-router.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { clashesWithOtherApps, type OtherAppPorts } from '../../host/ports';
+import net from 'node:net';
+import { clashesWithOtherApps, routerPortProblems, type OtherAppPorts } from '../../host/ports';
 import { answeredByRouter, parseAppPorts, parseColorPorts, renderAppConfig } from '../../host/builders/nginx';
 import { nginxWarnings, type NginxRouter } from '../../host/nginx';
 import { createRouterActivities } from '../../activities/router';
@@ -12,6 +13,8 @@ import { FAILURE_TYPES } from '../../src/names';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseDeploySpec } from '../../src/config/load';
 import { fleetHosts } from '../../src/config/hosts';
+import type { DeploySpec } from '../../src/config/schema';
+import type { Route } from '../../src/types';
 import { shopSpec } from '../../harness/specs';
 
 // App "shop": router 4001, backend 5001/5002, frontend 5003/5004.
@@ -21,11 +24,18 @@ const other = (app: string, routerPort: number | null, hostPorts: number[] = [])
 describe('parseAppPorts (what another app holds, read back from its rendered config)', () => {
   it('reads the router port and every host port of both colors', () => {
     const text = renderAppConfig(shop({ router: { port: 4100 } }), { live: 'blue', backup: 'green' });
-    expect(parseAppPorts(text)).toEqual({ routerPort: 4100, hostPorts: [5001, 5002, 5003, 5004] });
+    expect(parseAppPorts(text)).toEqual({ routerPort: 4100, tls: false, redirectPort: null, hostPorts: [5001, 5002, 5003, 5004] });
+  });
+
+  it('reads an HTTPS router port (listen N ssl http2) and its redirect port', () => {
+    const tls = { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem' };
+    const https = (redirectPort?: number) => renderAppConfig(shop({ router: { port: 4100, tls: { ...tls, redirectPort } } }), { live: 'blue', backup: null }, '0123456789abcdef');
+    expect(parseAppPorts(https(4180))).toEqual({ routerPort: 4100, tls: true, redirectPort: 4180, hostPorts: [5001, 5002, 5003, 5004] });
+    expect(parseAppPorts(https())).toEqual({ routerPort: 4100, tls: true, redirectPort: null, hostPorts: [5001, 5002, 5003, 5004] });
   });
 
   it('returns no ports for text renderAppConfig did not write', () => {
-    expect(parseAppPorts('# empty\n')).toEqual({ routerPort: null, hostPorts: [] });
+    expect(parseAppPorts('# empty\n')).toEqual({ routerPort: null, tls: false, redirectPort: null, hostPorts: [] });
   });
 });
 
@@ -60,6 +70,35 @@ describe('clashesWithOtherApps', () => {
     expect(clashesWithOtherApps(shop(), others)).toEqual(problems);
   });
 
+  describe('with a redirect port (router.tls.redirectPort 4080)', () => {
+    const https = () => shop({ router: { port: 4001, tls: { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem', redirectPort: 4080 } } });
+    it.each([
+      { name: 'other apps on other ports', others: [{ ...other('blog', 4002, [6001]), redirectPort: 4081 }], problems: [] },
+      {
+        name: "the redirect port is another app's router port",
+        others: [other('blog', 4080, [6001])],
+        problems: ['router.tls.redirectPort: port 4080 is app "blog"\'s router port (greenlight\'s nginx serves blog there): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the redirect port is another app's redirect port",
+        others: [{ ...other('blog', 4002, [6001]), redirectPort: 4080 }],
+        problems: ['router.tls.redirectPort: port 4080 is app "blog"\'s redirect port (greenlight\'s nginx redirects blog to HTTPS there): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the redirect port is another app's host port",
+        others: [other('blog', 4002, [4080])],
+        problems: ['router.tls.redirectPort: port 4080 is a host port of app "blog" (its containers bind it): two apps cannot share a port, choose another redirect port'],
+      },
+      {
+        name: "the router port is another app's redirect port",
+        others: [{ ...other('blog', 4002, [6001]), redirectPort: 4001 }],
+        problems: ['router.port: port 4001 is app "blog"\'s redirect port (greenlight\'s nginx redirects blog to HTTPS there): two apps cannot share a port, choose another router port'],
+      },
+    ])('$name', ({ others, problems }) => {
+      expect(clashesWithOtherApps(https(), others)).toEqual(problems);
+    });
+  });
+
   it("a fleet host's spec names the host, and its override where one is set", () => {
     const fleet = parseDeploySpec(
       shopSpec({}, { hosts: [{ name: 'web-1' }, { name: 'web-2', router: { port: 4100 }, hostPorts: { backend: { blue: 7001, green: 7002 } } }] }),
@@ -73,6 +112,33 @@ describe('clashesWithOtherApps', () => {
       'hosts[web-2].router.port: port 4100 is app "blog"\'s router port (greenlight\'s nginx serves blog there) on host web-2: two apps cannot share a port, choose another router port',
       'hosts[web-2].hostPorts.backend.green: port 7002 is a host port of app "blog" (its containers bind it) on host web-2: choose a host port no other app uses',
     ]);
+  });
+});
+
+describe('routerPortProblems: a redirect port another program holds', () => {
+  /** A program listening on every interface, on a port the system picks. */
+  async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+  const routerOver = (config: string | null) => ({ readAppConfig: async () => config, otherAppsPorts: async () => [] }) as unknown as NginxRouter;
+  const tls = { certificate: '/etc/tls/cert.pem', key: '/etc/tls/key.pem' };
+
+  it('is refused, naming router.tls.redirectPort; the app\'s own redirect port is nginx\'s already', async () => {
+    const holder = await holdPort();
+    try {
+      // Router port 59_881: nothing listens there in this test.
+      const spec = shop({ router: { port: 59_881, tls: { ...tls, redirectPort: holder.port } } });
+      expect(await routerPortProblems(routerOver(null), spec)).toEqual([
+        `router.tls.redirectPort: port ${holder.port} is already in use by another program (nginx could not listen on it, and every reload would fail for all apps): free it or choose another redirect port`,
+      ]);
+      // The app's current config redirects from that port: nginx holds it for this app.
+      const own = renderAppConfig(spec, { live: 'blue', backup: null }, '0123456789abcdef');
+      expect(await routerPortProblems(routerOver(own), spec)).toEqual([]);
+    } finally {
+      await holder.close();
+    }
   });
 });
 
@@ -125,7 +191,11 @@ describe("checkRouterConfig refuses a spec that moves the live color's host port
 
   function activitiesOver(config: string | null) {
     const checked: string[] = [];
-    const router = { readAppConfig: async () => config, check: async (app: string) => void checked.push(app) } as unknown as NginxRouter;
+    const router = {
+      readAppConfig: async () => config,
+      renderConfig: async (spec: DeploySpec, route: Route) => renderAppConfig(spec, route),
+      check: async (app: string) => void checked.push(app),
+    } as unknown as NginxRouter;
     return { checked, check: createRouterActivities({ router }).checkRouterConfig };
   }
 
