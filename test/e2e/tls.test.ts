@@ -171,6 +171,8 @@ describe('HTTPS on the router (router.tls)', () => {
     expect({ status: redirect.status, location: redirect.location }).toEqual({ status: 308, location: `https://shop.example.com:${PORT}/api/items?page=2` });
     // The HTTPS port speaks no plain HTTP (nginx's own 400).
     expect((await plainGet(PORT, '/api/version', `127.0.0.1:${PORT}`)).status).toBe(400);
+    // The drain reads the open count over HTTPS too (null would make it wait its whole maximum).
+    expect(await w.router.openConnections(tlsSpec(live, exampleImages('v2')))).toEqual({ backend: { blue: 0, green: 0 }, frontend: { blue: 0, green: 0 } });
   });
 
   it('a certificate renewed in place is served from the next deploy on: nginx reloads, no request on a new connection fails, a request opened before the reload completes', async () => {
