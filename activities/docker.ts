@@ -9,7 +9,8 @@ import { buildAppContainer, buildMigrationContainer, buildValidationContainer } 
 import type Docker from 'dockerode';
 import { ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
-import { portIsFree, routerField, routerPortProblems } from '../host/ports';
+import { portIsFree } from '../host/listen';
+import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, LABELS, type Color } from '../src/names';

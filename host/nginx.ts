@@ -29,7 +29,7 @@ import { InfrastructureError } from '../src/errors';
 import type { Route } from '../src/types';
 import type { Color } from '../src/names';
 import { greenlightHome } from '../src/settings';
-import { portIsFree } from './ports';
+import { portIsFree } from './listen';
 import { tlsFingerprint } from './tls';
 
 const run = promisify(execFile);

@@ -6,20 +6,12 @@
  * both from the first one's config; a port another program holds makes every nginx reload fail, for
  * every app.
  */
-import net from 'node:net';
 import { parseAppPorts } from './builders/nginx';
 import type { NginxRouter } from './nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { COLORS } from '../src/names';
+import { portIsFree } from './listen';
 
-/** True when nothing listens on `host`:port (with "0.0.0.0", on no address of this host). */
-export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
 
 /** The ports one other app's config holds on this host. */
 export interface OtherAppPorts {

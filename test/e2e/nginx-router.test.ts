@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminSocketPath, renderAppConfig, renderMainConfig, structureHash } from '../../host/builders/nginx';
 import { NginxRouter, RouterConfigRejectedError } from '../../host/nginx';
-import { portIsFree } from '../../host/ports';
+import { portIsFree } from '../../host/listen';
 import { get } from '../../harness/host';
 import { webSpec } from '../../harness/specs';
 import { parseDeploySpec } from '../../src/config/load';
