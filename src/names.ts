@@ -136,6 +136,8 @@ export const PATCHES = {
   restorePreviousRouting: 'restore-previous-routing',
   /** A one-host deploy records its Docker engine first; every later step carries it and runs only there. */
   oneHostPerDeploy: 'one-host-per-deploy',
+  /** The `rollback` signal (besides the update): before it, a deploy had no handler and ignored such a signal. */
+  rollbackSignal: 'rollback-signal',
 } as const;
 
 /**

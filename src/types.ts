@@ -114,6 +114,8 @@ export interface DeployStatus {
   hosts?: HostStatus[];
   /** A fleet deploy: time between the first and the last host taking the new route. */
   switchSkewMs?: number | null;
+  /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
+  ignoredSignals?: string[];
 }
 
 export type DeployResult = DeployStatus;

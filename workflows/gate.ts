@@ -5,11 +5,17 @@
 import { CancellationScope, condition, patched, setHandler, sleep } from '@temporalio/workflow';
 import { PATCHES } from '../src/names';
 import type { Phase } from '../src/types';
-import { promoteUpdate, rollbackUpdate } from './messages';
+import { promoteUpdate, rollbackSignal, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
 const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
+
+/** A signal's reason: its text (any JSON input as text), at most 500 characters; none gives a default. */
+function signalReason(input: unknown): string {
+  const text = typeof input === 'string' ? input : input === undefined || input === null ? '' : JSON.stringify(input);
+  return text.trim().slice(0, 500) || 'rollback requested by signal';
+}
 
 /** Thrown inside the workflow to unwind into compensation; never leaves it. */
 export class RollbackRequested extends Error {}
@@ -19,7 +25,7 @@ export class RollbackGate {
   reason: string | null = null;
   private promoted = false;
 
-  constructor(tracker: DeployTracker) {
+  constructor(private readonly tracker: DeployTracker) {
     setHandler(
       rollbackUpdate,
       (reason) => {
@@ -28,13 +34,19 @@ export class RollbackGate {
       },
       {
         validator: (_reason: string) => {
-          if (this.reason !== null) throw new Error(`already rolling back: ${this.reason}`);
-          if (!ROLLBACK_PHASES.includes(tracker.phase)) {
-            throw new Error(`too late to roll back this deploy: it is in ${tracker.phase}, the new color already took over; roll back after it ends`);
-          }
+          const refused = this.refusal();
+          if (refused !== null) throw new Error(refused);
         },
       },
     );
+    setHandler(rollbackSignal, (input) => {
+      // Deploys that started before this handler existed ignored the signal, and replay that way.
+      if (!patched(PATCHES.rollbackSignal)) return;
+      const reason = signalReason(input);
+      const refused = this.refusal();
+      if (refused === null) this.reason = reason;
+      else (tracker.status.ignoredSignals ??= []).push(`rollback signal "${reason}" ignored in ${tracker.phase}: ${refused}`);
+    });
     setHandler(
       promoteUpdate,
       () => {
@@ -47,6 +59,15 @@ export class RollbackGate {
         },
       },
     );
+  }
+
+  /** Why a rollback request is refused now (the update's validator; an ignored signal), or null. */
+  private refusal(): string | null {
+    if (this.reason !== null) return `already rolling back: ${this.reason}`;
+    if (!ROLLBACK_PHASES.includes(this.tracker.phase)) {
+      return `too late to roll back this deploy: it is in ${this.tracker.phase}, the new color already took over; roll back after it ends`;
+    }
+    return null;
   }
 
   /**

@@ -17,6 +17,7 @@ import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { deployOk, isLive } from '../../harness/deploys';
 import { cli } from '../../harness/cli';
+import { decodedHistoryJson } from '../../harness/histories';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { exampleImages, twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
@@ -45,8 +46,8 @@ async function saveHistories(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const [name, runId] of Object.entries(recorded)) {
     // The Temporal CLI writes the standard proto JSON that historyFromJSON reads back.
-    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20 });
-    writeFileSync(join(dir, `${name}.json`), json);
+    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
+    writeFileSync(join(dir, `${name}.json`), await decodedHistoryJson(json));
   }
 }
 let w: TestWorker;
@@ -217,6 +218,26 @@ describe('blue/green deploy on the real parts', () => {
     expect(outcome.exitCode).toBe(EXIT.rolledBack);
     expect(outcome.status?.outcome).toBe('rolled-back');
     expect(outcome.status?.rollbackReason).toBe('e2e: operator rollback');
+    expectNoFailures(report);
+    expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v2', color: 'green' });
+    expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([containerName(APP, 'backend', 'green'), containerName(APP, 'frontend', 'green')]);
+  });
+
+  it('a rollback signal from the Temporal CLI (`temporal workflow signal --name rollback`) rolls back the same way', async () => {
+    await ensureDeployed({ color: 'green', images: V2 });
+    const traffic = load();
+    const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
+    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+
+    // What an operator with only the Temporal CLI (or the UI's "Send a Signal") does; the input is plain JSON.
+    execFileSync(TEMPORAL_BIN, ['workflow', 'signal', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--name', 'rollback', '--input', '"e2e: checkout errors"']);
+    await expect.poll(liveRoute, { timeout: 30_000, interval: 5, message: 'traffic back on green' }).toBe('green');
+    const outcome = await awaitOutcome(handle);
+    const report = await traffic.stop();
+    await remember('rollback-signal');
+
+    expect(outcome.exitCode).toBe(EXIT.rolledBack);
+    expect(outcome.status?.rollbackReason).toBe('e2e: checkout errors');
     expectNoFailures(report);
     expect(JSON.parse((await get(`${ROUTER}/api/version`)).body)).toEqual({ version: 'v2', color: 'green' });
     expect((await appContainers(w.docker, APP)).map((c) => c.name)).toEqual([containerName(APP, 'backend', 'green'), containerName(APP, 'frontend', 'green')]);

@@ -19,7 +19,7 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
-import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { promoteUpdate, rollbackSignal, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { healthyHost, type Stubs, startLocalTestEnvironment } from './stubs';
 import { BUNDLE_PATH, REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
@@ -270,6 +270,52 @@ describe('deploy workflow (stubbed activities)', () => {
     expect(f.type).toBe(FAILURE_TYPES.rolledBack);
     expect(f.status.rollbackReason).toBe('error budget burned');
     expect(f.status.lastError).toBe(null);
+  });
+
+  it('a rollback signal during verify rolls back like the update; a second one is recorded as ignored', async () => {
+    const s = await scenario(BLUE_LIVE, { verify: () => hang() });
+    const f = await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'verify');
+      await h.signal(rollbackSignal, '  checkout errors  ');
+      await h.signal(rollbackSignal, 'again');
+      return failureOf(h);
+    });
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', ...SWITCH_BACK]);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.status.rollbackReason).toBe('checkout errors');
+    // Both signals may reach the workflow in one task (still in verify) or the second one after it started compensating.
+    expect(f.status.ignoredSignals).toHaveLength(1);
+    expect(f.status.ignoredSignals![0]).toMatch(/^rollback signal "again" ignored in (verify|compensation): already rolling back: checkout errors$/);
+  });
+
+  it('a rollback signal without input (the UI\'s "Send a Signal" with an empty input) gets a default reason; JSON input is its text', async () => {
+    for (const [input, reason] of [[undefined, 'rollback requested by signal'], [{ why: 'errors' }, '{"why":"errors"}']] as const) {
+      const s = await scenario(BLUE_LIVE, { verify: () => hang() });
+      const f = await s.run(async (h) => {
+        await waitFor(async () => (await h.query(statusQuery)).phase === 'verify');
+        await (input === undefined ? h.signal(rollbackSignal) : h.signal(rollbackSignal, input));
+        return failureOf(h);
+      });
+      expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+      expect(f.status.rollbackReason).toBe(reason);
+    }
+  });
+
+  it('a rollback signal in cleanup cannot be refused: it is recorded in the status and ignored, the deploy succeeds', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const s = await scenario(BLUE_LIVE, { retireColor: async () => { await released; return []; } });
+    const result = await s.run(async (h) => {
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'cleanup');
+      await h.signal(rollbackSignal, 'too late');
+      await waitFor(async () => ((await h.query(statusQuery)).ignoredSignals ?? []).length === 1);
+      release();
+      return h.result();
+    });
+    expect(result.outcome).toBe('succeeded');
+    expect(result.liveColor).toBe('green');
+    expect(result.rollbackReason).toBe(null);
+    expect(result.ignoredSignals).toEqual(['rollback signal "too late" ignored in cleanup: too late to roll back this deploy: it is in cleanup, the new color already took over; roll back after it ends']);
   });
 
   it('promote is refused unless the deploy waits at the gate', async () => {

@@ -62,6 +62,19 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('rollback-with-verify-result.json')).toContain(PATCHES.restorePreviousRouting);
   });
 
+  it('keeps a deploy signalled to roll back before the signal had a handler (ignored, it succeeded) and one after (rolled back)', () => {
+    // Before: recorded by a workflow test on the code without the handler; after: by deploy.test.ts
+    // (`temporal workflow signal` during verify), stored decoded (harness/histories.ts).
+    const signalled = (file: string) => (load(file).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'rollback').length;
+    expect(signalled('rollback-signal.before-signal-handler.json')).toBe(1);
+    expect(patchesOf('rollback-signal.before-signal-handler.json')).not.toContain(PATCHES.rollbackSignal);
+    expect(activitiesOf('rollback-signal.before-signal-handler.json')).toContain('retireColor');
+    expect(signalled('rollback-signal.json')).toBe(1);
+    expect(patchesOf('rollback-signal.json')).toContain(PATCHES.rollbackSignal);
+    expect(activitiesOf('rollback-signal.json')).not.toContain('retireColor');
+    expect(activitiesOf('rollback-signal.json').slice(-2)).toEqual(['switchBack', 'removeColor']);
+  });
+
   it('keeps deploys recorded before the one-host pin (no marker, no identifyHost) and one after it', () => {
     // Recorded by test/workflow/one-host-pin.test.ts (two machines' workers on one queue).
     const pinned = load('one-host-pinned.json').events ?? [];

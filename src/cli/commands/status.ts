@@ -40,7 +40,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     deploy: s
-      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, lastError: s.lastError, phases: s.phases }
+      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
   };
   const liveImages = summary.liveImages;
@@ -58,6 +58,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
     for (const d of last.drains) out(`  ${formatDrain(d)}`);
     if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
+    for (const ignored of s.ignoredSignals ?? []) out(`  ${ignored}`);
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
   return 'done';

@@ -1,0 +1,40 @@
+/**
+ * Recorded histories are stored decoded: the payloads a deploy's codec encrypted (src/codec.ts) are
+ * opened with this machine's payload key, so test/histories replay on any machine, with or without a key.
+ */
+import type { Payload } from '@temporalio/common';
+import { isEncrypted, payloadCodecFromEnv } from '../src/codec';
+
+type JsonPayload = { metadata?: Record<string, string>; data?: string };
+
+const toPayload = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  data: Buffer.from(p.data ?? '', 'base64'),
+});
+const toJson = (p: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+  ...(p.data && p.data.length > 0 ? { data: Buffer.from(p.data).toString('base64') } : {}),
+});
+
+/** The history JSON (as `temporal workflow show --output json` prints it) with every encrypted payload decoded. */
+export async function decodedHistoryJson(json: string): Promise<string> {
+  const codec = payloadCodecFromEnv();
+  const sealed: JsonPayload[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const candidate = node as JsonPayload;
+    if (candidate.metadata && typeof candidate.metadata === 'object' && isEncrypted(toPayload(candidate))) sealed.push(candidate);
+    else Object.values(node).forEach(visit);
+  };
+  const history = JSON.parse(json) as unknown;
+  visit(history);
+  const opened = await codec.decode(sealed.map(toPayload));
+  sealed.forEach((payload, i) => {
+    const plain = toJson(opened[i]!);
+    payload.metadata = plain.metadata;
+    if (plain.data === undefined) delete payload.data;
+    else payload.data = plain.data;
+  });
+  return `${JSON.stringify(history, null, 2)}\n`;
+}
