@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/deploy-client';
+import { statusQuery } from '../../workflows/messages';
 import { startCodecServer } from '../../src/cli/codec-server';
 import { EXIT } from '../../src/cli/exit-codes';
 import { payloadCodecFromEnv } from '../../src/codec';
@@ -294,4 +295,39 @@ describe('the Temporal UI shows greenlight deploys', () => {
     await expectSearchAttributes({ GreenlightApp: APP, GreenlightOutcome: 'rolled-back', GreenlightPhase: 'done' });
     await shot('08-rolled-back-search-attributes');
   });
+
+  it('a running deploy rolled back from the UI\'s "Send a Signal" (name rollback, the reason as JSON input)', async () => {
+    const handle = await startDeploy(w.client, withImages({ ...twoServiceSpec(APP, BASE), verify: { window: '5m', interval: '200ms' } }, V1), TASK_QUEUE, { requestedBy: REQUESTED_BY });
+    await waitFor('the deploy to reach verify', async () => {
+      const phase = (await handle.query(statusQuery)).phase;
+      if (phase !== 'verify') throw new Error(`phase ${phase}`);
+    }, { timeout: 60_000, interval: 100 });
+    try {
+      await page.goto(runUrl(handle.firstExecutionRunId, 'history'));
+      // A running workflow's page has its actions (the heading test id of a closed one is not there yet).
+      await page.locator('button:visible', { hasText: 'More Actions' }).first().click();
+      await (await visible(page.getByRole('menuitem', { name: 'Send a Signal' }))).click();
+      const dialog = await visible(page.getByRole('dialog'));
+      // The signal names the UI offers come from the workflow's own metadata: `rollback` is one.
+      await dialog.locator('label[for="signal-select"] ~ button').first().click();
+      const option = page.getByRole('option', { name: 'rollback', exact: true });
+      await (await visible(option)).click();
+      const data = await visible(dialog.locator('.cm-content'));
+      await data.click();
+      await page.keyboard.type('"rolled back from the Temporal UI"');
+      await shot('09-send-a-signal');
+      await (await visible(dialog.getByRole('button', { name: 'Submit' }))).click();
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.exitCode).toBe(EXIT.rolledBack);
+      expect(outcome.status?.rollbackReason).toBe('rolled back from the Temporal UI');
+      await page.goto(runUrl(handle.firstExecutionRunId, 'history'));
+      await expectStatus('Failed');
+      await shot('10-rolled-back-by-signal');
+    } finally {
+      // Not rolled back (the test failed before): end it with its compensation.
+      if ((await handle.describe()).status.name === 'RUNNING') await handle.cancel();
+      await awaitOutcome(handle).catch(() => undefined);
+    }
+  });
 });
+
