@@ -237,14 +237,16 @@ function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: str
   );
   const routeLocations = servicesByRoute(spec).flatMap((service) => {
     const svc = spec.services[service]!;
+    // A deploy validated before readTimeout existed carries none: the schema's default (60s), as before.
+    const readTimeout = svc.readTimeout ?? 60_000;
     const key = (color: string) => `"${openKey(spec.app, service, '')}" .. ${color}`;
     return routeMatches(svc.route).map(
       (match) => `    location ${match} {
         access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = ${key('c')}; ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, 1, 0) end }
         header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "${svc.hostPorts.blue}" and "blue") or (p == "${svc.hostPorts.green}" and "green"); if k and c and k ~= ${key('c')} then local d = ngx.shared.${ROUTES_DICT}; d:incr(k, -1, 0); ngx.ctx.gl_open = ${key('c')}; d:incr(ngx.ctx.gl_open, 1, 0) end }
         log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, -1, 0) end }
-        proxy_read_timeout ${svc.readTimeout}ms;
-        proxy_send_timeout ${svc.readTimeout}ms;
+        proxy_read_timeout ${readTimeout}ms;
+        proxy_send_timeout ${readTimeout}ms;
         proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
     }
 `,

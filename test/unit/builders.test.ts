@@ -411,6 +411,12 @@ server {
 `);
   });
 
+  it('renders a spec validated before readTimeout existed (an in-flight deploy) as one with the default', () => {
+    const s = web();
+    delete (s.services.web as Partial<typeof s.services.web>).readTimeout;
+    expect(renderAppConfig(s, { live: 'blue', backup: null })).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
+  });
+
   it('orders route locations longest prefix first and health locations by service name', () => {
     const text = renderAppConfig(shop(), { live: 'blue', backup: null });
     const locations = text.split('\n').filter((line) => line.trimStart().startsWith('location '));
