@@ -285,11 +285,11 @@ const DRAIN_POLL_MS = 100;
  */
 export async function drain(router: NginxRouter, spec: DeploySpec, color: Color, maxMs: number): Promise<DrainProgress> {
   const started = Date.now();
+  const host = spec.hosts?.length === 1 ? spec.hosts[0]!.name : undefined;
   let zeros = 0;
   for (;;) {
     const counts = await router.openConnections(spec);
     const open = counts === null ? null : Object.fromEntries(Object.keys(spec.services).map((service) => [service, counts[service]?.[color] ?? 0]));
-    const host = spec.hosts?.length === 1 ? spec.hosts[0]!.name : undefined;
     const progress: DrainProgress = { ...(host ? { host } : {}), color, open, waitedMs: Date.now() - started, maxMs };
     recordProgress({ drain: progress });
     const total = open === null ? null : Object.values(open).reduce((a, b) => a + b, 0);
