@@ -20,7 +20,6 @@ import {
   renderAppConfig,
   renderMainConfig,
   routeKey,
-  routerOrigin,
   structureHash,
   type AppPorts,
 } from './builders/nginx';
@@ -75,6 +74,9 @@ export interface ServedPort {
   port: number;
   tls: boolean;
 }
+
+/** The port a spec's router serves the app on, and whether it speaks TLS there. */
+const servedPortOf = (spec: Pick<DeploySpec, 'router'>): ServedPort => ({ port: spec.router.port, tls: spec.router.tls !== undefined });
 
 export interface ApplyRouteResult {
   route: Route;
@@ -457,18 +459,23 @@ export class NginxRouter {
     return { route, reloaded, configChanged, restored: previous !== null };
   }
 
-  /** One GET of the structure hash nginx serves on an app's port (https with tls): the hash (or null) and what was seen. */
-  private async probeStructure({ port, tls }: ServedPort, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
+  /** One GET of a path nginx answers itself on an app's port (https with tls): its status and trimmed body. */
+  private async getOwnPath({ port, tls }: ServedPort, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+    const res = await axios.get<string>(`${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`, {
+      httpsAgent: loopbackTlsAgent,
+      timeout: timeoutMs,
+      responseType: 'text',
+      headers: { Connection: 'close' },
+      validateStatus: () => true,
+    });
+    return { status: res.status, body: String(res.data).trim() };
+  }
+
+  /** One GET of the structure hash nginx serves on an app's port: the hash (or null) and what was seen. */
+  private async probeStructure(served: ServedPort, timeoutMs: number): Promise<{ hash: string | null; seen: string }> {
     try {
-      const res = await axios.get<string>(`${tls ? 'https' : 'http'}://127.0.0.1:${port}/.greenlight/structure`, {
-        httpsAgent: loopbackTlsAgent,
-        timeout: timeoutMs,
-        responseType: 'text',
-        headers: { Connection: 'close' },
-        validateStatus: () => true,
-      });
-      const body = String(res.data).trim();
-      return { hash: res.status === 200 ? body : null, seen: `${res.status} ${body}` };
+      const { status, body } = await this.getOwnPath(served, '/.greenlight/structure', timeoutMs);
+      return { hash: status === 200 ? body : null, seen: `${status} ${body}` };
     } catch (err) {
       return { hash: null, seen: (err as Error).message };
     }
@@ -481,14 +488,8 @@ export class NginxRouter {
    */
   async openConnections(spec: DeploySpec): Promise<Record<string, Record<Color, number>> | null> {
     try {
-      const res = await axios.get<string>(`${routerOrigin(spec)}/.greenlight/open`, {
-        httpsAgent: loopbackTlsAgent,
-        timeout: 2_000,
-        responseType: 'text',
-        headers: { Connection: 'close' },
-        validateStatus: () => true,
-      });
-      return res.status === 200 ? parseOpenCounts(String(res.data)) : null;
+      const { status, body } = await this.getOwnPath(servedPortOf(spec), '/.greenlight/open', 2_000);
+      return status === 200 ? parseOpenCounts(body) : null;
     } catch {
       return null;
     }
@@ -496,7 +497,7 @@ export class NginxRouter {
 
   /** The structure hash nginx serves for the app on its port (the spec's, or a port), or null if it serves none. */
   async servedStructure(target: DeploySpec | ServedPort): Promise<string | null> {
-    return (await this.probeStructure('router' in target ? { port: target.router.port, tls: target.router.tls !== undefined } : target, 2_000)).hash;
+    return (await this.probeStructure('router' in target ? servedPortOf(target) : target, 2_000)).hash;
   }
 
   /** After a reload, waits until new nginx workers serve the new structure on the app's port. */

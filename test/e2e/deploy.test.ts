@@ -104,6 +104,18 @@ afterAll(async () => {
   console.log(`e2e measurements:\n${JSON.stringify(measured, null, 2)}`);
 });
 
+/**
+ * With v2 live on green and load running: a deploy of v3 held in verify (a 5 m window), for a test to
+ * roll back. Returns the load and the deploy's handle.
+ */
+async function deployHeldInVerify() {
+  await ensureDeployed({ color: 'green', images: V2 });
+  const traffic = load();
+  const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
+  await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+  return { traffic, handle };
+}
+
 describe('blue/green deploy on the real parts', () => {
   it('first deploy onto an empty host ends live on one color, reachable through nginx', async () => {
     await resetApp(w.docker, w.router, APP);
@@ -198,10 +210,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('a rollback sent during verify returns traffic to the previous color; the deploy ends rolled back', async () => {
-    await ensureDeployed({ color: 'green', images: V2 });
-    const traffic = load();
-    const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
-    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+    const { traffic, handle } = await deployHeldInVerify();
     expect(await liveRoute()).toBe('blue_green');
 
     const requested = performance.now();
@@ -224,10 +233,7 @@ describe('blue/green deploy on the real parts', () => {
   });
 
   it('a rollback signal from the Temporal CLI (`temporal workflow signal --name rollback`) rolls back the same way', async () => {
-    await ensureDeployed({ color: 'green', images: V2 });
-    const traffic = load();
-    const handle = await startDeploy(w.client, withImages({ ...base, verify: { window: '5m', interval: '200ms' } }, { backend: 'greenlight-example-backend:v3' }), TASK_QUEUE);
-    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+    const { traffic, handle } = await deployHeldInVerify();
 
     // What an operator with only the Temporal CLI (or the UI's "Send a Signal") does; the input is plain JSON.
     execFileSync(TEMPORAL_BIN, ['workflow', 'signal', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--name', 'rollback', '--input', '"e2e: checkout errors"']);
