@@ -8,6 +8,7 @@ import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
 import type { FleetFigures } from './scenarios/fleet';
 import type { HttpsFigures } from './scenarios/https';
+import type { RouterThroughputFigures } from './scenarios/router-throughput';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import type { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -119,6 +120,7 @@ function markdown(r: Results): string {
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
     ...(r.https ? httpsTable(r.https) : []),
+    ...(r.routerThroughput ? throughputTable(r.routerThroughput) : []),
   ].join('\n');
 }
 
@@ -139,6 +141,20 @@ function httpsTable(figures: HttpsFigures[]): string[] {
     '| connections | scheme | requests/s (median; min–max) | mean latency (median) | errors |',
     '|---|---|---|---|---|',
     ...figures.map((f) => `| ${f.connections} | ${f.scheme} | ${f.medianRequestsPerSecond} (${f.spreadRequestsPerSecond[0]}–${f.spreadRequestsPerSecond[1]}) | ${f.medianLatencyMs} ms | ${f.errors} |`),
+    '',
+  ];
+}
+
+function throughputTable(t: RouterThroughputFigures): string[] {
+  const l = t.latencyAt1000;
+  return [
+    `## Router throughput (wrk -t2 -c50 -d5s, keep-alive, GET /api/version on one container, ${t.targets[0]?.runs.length ?? 0} rounds interleaved)`,
+    '',
+    '| target | requests/s (median; min–max) | mean latency (median) | errors |',
+    '|---|---|---|---|',
+    ...t.targets.map((f) => `| ${f.target} | ${f.medianRequestsPerSecond} (${f.spreadRequestsPerSecond[0]}–${f.spreadRequestsPerSecond[1]}) | ${f.medianLatencyMs} ms | ${f.errors} |`),
+    '',
+    `greenlight / minimal nginx → address: ${t.greenlightOverMinimal} (per round ${t.ratioSpread[0]}–${t.ratioSpread[1]}; target ≥ 0.85). At 1,000 requests/s: p50 ${l.directP50Ms} → ${l.routerP50Ms} ms, p99 ${l.directP99Ms} → ${l.routerP99Ms} ms direct → through the router (added p99 ${l.addedP99Ms} ms; target < 1 ms), ${l.failed} failed.`,
     '',
   ];
 }
@@ -175,6 +191,8 @@ export interface Results {
   drain?: Awaited<ReturnType<typeof drain>>;
   /** Absent in results recorded before router.tls existed. */
   https?: HttpsFigures[];
+  /** Absent in results recorded before the router throughput scenario. */
+  routerThroughput?: RouterThroughputFigures;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

@@ -17,6 +17,7 @@ import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
 import { rollbackTimes } from './scenarios/rollback';
+import { routerThroughput } from './scenarios/router-throughput';
 import { scaling } from './scenarios/scaling';
 import { switchGap } from './scenarios/switch-gap';
 import { router } from './shared';
@@ -33,6 +34,7 @@ const SCENARIOS = {
   fleet,
   drain,
   https,
+  'router-throughput': routerThroughput,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -87,6 +89,7 @@ async function main(args: string[]): Promise<void> {
       fleet: f.fleet,
       drain: f.drain,
       https: f.https,
+      routerThroughput: f['router-throughput'],
     };
   });
   writeReport(results);
