@@ -7,7 +7,8 @@
  */
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
 import type Docker from 'dockerode';
-import { ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
+import type { ContainerAddresses } from '../host/addresses';
+import { ContainerAddressInUseError, ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
 import type { NginxRouter } from '../host/nginx';
 import { portIsFree } from '../host/listen';
 import { routerField, routerPortProblems } from '../host/ports';
@@ -25,6 +26,8 @@ export interface DockerDeps {
   secrets: SecretPolicy;
   /** Hides the secrets' values in the output this returns (it is stored in workflow history). */
   redact: Redactor;
+  /** The fixed address each new app container gets on its network, where nginx reaches it. */
+  addresses: ContainerAddresses;
 }
 
 type RetirePolicy = 'stop' | 'remove' | 'keep';
@@ -210,21 +213,31 @@ async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, dep
  * is a retry's own (same deploy id and image) or, for a restore, the previous version's (same image);
  * every other is removed, so no leftover keeps the host port. The new name must be free or this app's.
  */
-async function deployService({ host, secrets }: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean): Promise<string> {
+async function deployService(deps: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean, avoid: string[] = []): Promise<string> {
+  const { host, secrets, addresses } = deps;
   const svc = spec.services[service]!;
-  const options = buildAppContainer({ spec, service, color, deployId, secretEnv: secretsOf(secrets, spec, service) });
-  await host.claimName(options.name!, options.Labels).catch((err: unknown) => {
+  const secretEnv = secretsOf(secrets, spec, service);
+  const name = buildAppContainer({ spec, service, color, deployId, secretEnv });
+  await host.claimName(name.name!, name.Labels).catch((err: unknown) => {
     throw asNameTaken(err, `services.${service}`);
   });
   const existing = await host.appContainers(spec.app, color, service);
   const reusable = (c: AppContainer) => c.labels[LABELS.image] === svc.image && (c.labels[LABELS.deployId] === deployId || adoptStopped);
   // The new-named one first, should an older-named one of the same image sit beside it.
-  const kept = [...existing].sort((a, b) => Number(b.name === options.name) - Number(a.name === options.name)).find(reusable);
+  const kept = [...existing].sort((a, b) => Number(b.name === name.name) - Number(a.name === name.name)).find(reusable);
+  // Asked before the leftovers go: a new container takes the address its color's previous one had.
+  const address = kept ? null : await addresses.forNewContainer(spec, service, color, avoid);
   for (const leftover of existing.filter((c) => c !== kept)) await host.remove(leftover.id);
-  const id = kept?.id ?? (await host.create(options));
+  const id = kept?.id ?? (await host.create(buildAppContainer({ spec, service, color, deployId, secretEnv, address })));
   try {
     await host.start(id); // false (already running) on a retry of this step
   } catch (err) {
+    if (err instanceof ContainerAddressInUseError && address && !avoid.includes(address)) {
+      // Another container took the address while this color had none (Docker reserves a fixed address
+      // only while its container runs): once more on another one; the switch then reloads nginx for it.
+      await host.remove(id);
+      return deployService(deps, spec, service, color, deployId, adoptStopped, [...avoid, address]);
+    }
     if (!(err instanceof HostPortInUseError)) throw err;
     await host.remove(id);
     throw fail(FAILURE_TYPES.portInUse, `services.${service}.hostPorts.${color}: host port ${svc.hostPorts[color]} is already in use: free it or choose another port (${err.message})`);

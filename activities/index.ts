@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { ContainerAddresses } from '../host/addresses';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
@@ -27,12 +28,15 @@ export interface ActivityDeps {
 
 export function createActivities({ docker, router, probe = createProber(), env = process.env, secrets = secretPolicyFromEnv(env), hostName = null }: ActivityDeps) {
   const host = new DockerHost(docker);
+  const addresses = new ContainerAddresses(host, router);
+  // Every config this worker renders routes to the containers' own addresses.
+  const routed = router.withUpstreams((spec) => addresses.upstreams(spec));
   const redact = redactorFor(secrets);
   const activities = heartbeating({
     ...createValidateActivities(),
-    ...createDockerActivities({ host, router, secrets, redact }),
+    ...createDockerActivities({ host, router: routed, secrets, redact, addresses }),
     ...createHealthActivities({ host, probe, redact }),
-    ...createRouterActivities({ router }),
+    ...createRouterActivities({ router: routed }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

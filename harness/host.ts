@@ -1,5 +1,6 @@
 /** What an app left on this host (containers, router config) and what it answers. */
 import type Docker from 'dockerode';
+import { parseColorAddresses } from '../host/builders/nginx';
 import type { NginxRouter } from '../host/nginx';
 import { LABELS, type Color } from '../src/names';
 
@@ -27,4 +28,13 @@ export async function resetApp(docker: Docker, router: NginxRouter, app: string)
 export async function get(url: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   return { status: res.status, headers: Object.fromEntries(res.headers.entries()), body: await res.text() };
+}
+
+/**
+ * Where the app's router config sends `color` of `service` (what X-Greenlight-Upstream then says): the
+ * container's address, or 127.0.0.1:<host port> where the config routes by host port.
+ */
+export async function colorUpstream(router: NginxRouter, app: string, service: string, color: Color, hostPort: number): Promise<string> {
+  const text = await router.readAppConfig(app);
+  return (text === null ? undefined : parseColorAddresses(text, app, color)[service]) ?? `127.0.0.1:${hostPort}`;
 }

@@ -18,7 +18,18 @@ function statusOf(err: unknown): number | undefined {
 }
 
 function isPortInUse(err: unknown): boolean {
-  return /port is already allocated|address already in use/i.test(String((err as Error).message));
+  return /port is already allocated|bind: address already in use/i.test(String((err as Error).message));
+}
+
+/** Docker's answer to a start whose fixed address on its network another container holds: "Address already in use". */
+function isAddressInUse(err: unknown): boolean {
+  const message = String((err as Error).message);
+  return /address already in use/i.test(message) && !isPortInUse(err);
+}
+
+/** A container could not start because another container holds its address on the app network; the message is Docker's. */
+export class ContainerAddressInUseError extends Error {
+  override name = 'ContainerAddressInUseError';
 }
 
 /** A container could not start because its host port is taken; the message is Docker's. */
@@ -58,6 +69,22 @@ export interface AppContainer {
   name: string;
   running: boolean;
   labels: Record<string, string>;
+  /** Its fixed address (IPv4, no port) per network it was created with one on. */
+  addresses: Record<string, string>;
+}
+
+/** An app network's addressing: its configured IPv4 subnet and gateway, and the addresses containers hold or are fixed to on it. */
+export interface NetworkAddressing {
+  subnet: string;
+  gateway: string | null;
+  taken: Set<string>;
+}
+
+/** The fixed IPv4 address per network of a listed or inspected container. */
+function fixedAddresses(networks: Record<string, { IPAMConfig?: { IPv4Address?: string } | null }> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(networks ?? {}).flatMap(([network, endpoint]) => (endpoint.IPAMConfig?.IPv4Address ? [[network, endpoint.IPAMConfig.IPv4Address]] : [])),
+  );
 }
 
 /** How a one-off container ended: its exit code (null: it ran out of time) and its last log lines. */
@@ -124,6 +151,11 @@ export class DockerHost {
     return { version: info.Version, apiVersion: info.ApiVersion };
   }
 
+  /** Whether the engine keeps containers running while dockerd itself is down (`live-restore`). */
+  async liveRestore(): Promise<boolean> {
+    return ((await this.docker.info()) as { LiveRestoreEnabled?: boolean }).LiveRestoreEnabled === true;
+  }
+
   async imageExists(image: string): Promise<boolean> {
     try {
       await this.docker.getImage(image).inspect();
@@ -147,6 +179,35 @@ export class DockerHost {
       if (statusOf(err) === 404) return null;
       throw err;
     }
+  }
+
+  /**
+   * The network's IPv4 subnet as configured (Docker fixes container addresses only on such a network)
+   * and every address on it a container holds (running) or is fixed to (running or not); null when the
+   * network has no configured IPv4 subnet or does not exist.
+   */
+  async networkAddressing(name: string): Promise<NetworkAddressing | null> {
+    let info: Docker.NetworkInspectInfo;
+    try {
+      info = (await this.docker.getNetwork(name).inspect()) as Docker.NetworkInspectInfo;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+    const config = (info.IPAM?.Config ?? []).find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c.Subnet ?? ''));
+    if (info.Name !== name || !config?.Subnet) return null;
+    const taken = new Set(Object.values(info.Containers ?? {}).map((c) => c.IPv4Address.split('/')[0]!).filter(Boolean));
+    for (const c of await this.docker.listContainers({ all: true })) {
+      const fixed = fixedAddresses(c.NetworkSettings?.Networks as Parameters<typeof fixedAddresses>[0])[name];
+      if (fixed) taken.add(fixed);
+    }
+    return { subnet: config.Subnet, gateway: config.Gateway ?? null, taken };
+  }
+
+  /** The container port the container exposes (its first TCP one), from its inspect data; null if none. */
+  static exposedPort(info: Docker.ContainerInspectInfo): number | null {
+    const key = Object.keys(info.Config.ExposedPorts ?? {}).find((k) => k.endsWith('/tcp'));
+    return key === undefined ? null : Number(key.split('/')[0]);
   }
 
   /** The container's inspect data (by name or id), or null if there is no such container. */
@@ -180,7 +241,8 @@ export class DockerHost {
 
   /**
    * Starts the container: false if it was already running (a retry). Throws HostPortInUseError when its
-   * host port is taken; the container is then left created, not started.
+   * host port is taken, ContainerAddressInUseError when its fixed address is; the container is then left
+   * created, not started.
    */
   async start(name: string): Promise<boolean> {
     try {
@@ -189,6 +251,7 @@ export class DockerHost {
     } catch (err) {
       if (statusOf(err) === 304) return false;
       if (isPortInUse(err)) throw new HostPortInUseError((err as Error).message);
+      if (isAddressInUse(err)) throw new ContainerAddressInUseError((err as Error).message);
       throw err;
     }
   }
@@ -234,7 +297,7 @@ export class DockerHost {
     const label = [`${LABELS.managed}=true`, `${LABELS.app}=${app}`, `${LABELS.color}=${color}`, `${LABELS.role}=app`, ...(service === undefined ? [] : [`${LABELS.service}=${service}`])];
     const containers = await this.docker.listContainers({ all: true, filters: { label } });
     return containers
-      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running', labels: c.Labels }))
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running', labels: c.Labels, addresses: fixedAddresses(c.NetworkSettings?.Networks as Parameters<typeof fixedAddresses>[0]) }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 

@@ -22,6 +22,7 @@ import {
   routeKey,
   structureHash,
   type AppPorts,
+  type UpstreamAddresses,
 } from './builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
@@ -67,6 +68,8 @@ export interface NginxRouterOptions {
   nginxBin?: string;
   modulesDir?: string;
   workerProcesses?: number;
+  /** Where nginx reaches each app's containers (ContainerAddresses); without, at their host ports. */
+  upstreams?: (spec: DeploySpec) => Promise<UpstreamAddresses>;
 }
 
 /** An app's router port as the structure probe reaches it. */
@@ -90,12 +93,19 @@ export class NginxRouter {
   /** Where the NDK and Lua modules the main config loads are. */
   readonly modulesDir: string;
   private readonly workerProcesses: number;
+  private readonly upstreams: (spec: DeploySpec) => Promise<UpstreamAddresses>;
 
-  constructor(options: NginxRouterOptions) {
+  constructor(private readonly options: NginxRouterOptions) {
     this.prefix = options.prefix;
     this.nginxBin = options.nginxBin ?? 'nginx';
     this.modulesDir = options.modulesDir ?? '/usr/lib/nginx/modules';
     this.workerProcesses = options.workerProcesses ?? 2;
+    this.upstreams = options.upstreams ?? (async () => ({}));
+  }
+
+  /** The same router (prefix, nginx), rendering apps with their upstreams at these addresses. */
+  withUpstreams(upstreams: (spec: DeploySpec) => Promise<UpstreamAddresses>): NginxRouter {
+    return new NginxRouter({ ...this.options, upstreams });
   }
 
   get appsDir(): string {
@@ -308,15 +318,20 @@ export class NginxRouter {
     }
   }
 
-  /** The ports every other app's config holds on this router (its router port and host ports). */
-  async otherAppsPorts(app: string): Promise<Array<{ app: string } & AppPorts>> {
-    const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf') && file !== `${app}.conf`);
+  /** Every app's config on this router, by app name. */
+  async appConfigs(): Promise<Array<{ app: string; text: string }>> {
+    const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf'));
     const apps = [];
     for (const file of files.sort()) {
       const text = await readFile(join(this.appsDir, file), 'utf8').catch(() => null);
-      if (text !== null) apps.push({ app: file.slice(0, -'.conf'.length), ...parseAppPorts(text) });
+      if (text !== null) apps.push({ app: file.slice(0, -'.conf'.length), text });
     }
     return apps;
+  }
+
+  /** The ports every other app's config holds on this router (its router port and host ports). */
+  async otherAppsPorts(app: string): Promise<Array<{ app: string } & AppPorts>> {
+    return (await this.appConfigs()).filter((config) => config.app !== app).map((config) => ({ app: config.app, ...parseAppPorts(config.text) }));
   }
 
   private async writeAtomically(path: string, text: string): Promise<void> {
@@ -341,7 +356,7 @@ export class NginxRouter {
    * since the fingerprint of the files is read here (every caller renders the same text).
    */
   async renderConfig(spec: DeploySpec, route: Route): Promise<string> {
-    return renderAppConfig(spec, route, await this.tlsFingerprint(spec));
+    return renderAppConfig(spec, route, await this.tlsFingerprint(spec), await this.upstreams(spec));
   }
 
   async readAppConfig(app: string): Promise<string | null> {
@@ -451,8 +466,9 @@ export class NginxRouter {
     const current = await this.readAppConfig(spec.app);
     const previous = await this.previousConfig(spec, undone, route.live);
     const fingerprint = await this.tlsFingerprint(spec);
-    const untouched = current !== null && parseAppConfig(current).structure !== structureHash(spec, fingerprint) && parseAppConfig(current).route?.live === route.live;
-    const text = previous ?? (untouched ? current : renderAppConfig(spec, route, fingerprint));
+    const upstreams = await this.upstreams(spec);
+    const untouched = current !== null && parseAppConfig(current).structure !== structureHash(spec, fingerprint, upstreams) && parseAppConfig(current).route?.live === route.live;
+    const text = previous ?? (untouched ? current : renderAppConfig(spec, route, fingerprint, upstreams));
     const { reloaded, configChanged } = await this.serveConfig(spec.app, text, current);
     await this.putRoute(spec.app, route);
     if (previous !== null) await rm(this.previousConfPath(spec.app), { force: true });

@@ -1,6 +1,6 @@
 /** Switch gap: the switch itself, under fixed-rate load through nginx (200 and 1000 requests/s, with and without keep-alive). */
 import { startLoad, type LoadSample } from '../../harness/loadgen';
-import { resetApp } from '../../harness/host';
+import { colorUpstream, resetApp } from '../../harness/host';
 import { percentile } from '../../host/probe';
 import type { Color } from '../../src/names';
 import { activities, docker, log, oneServiceSpec, round, router, sleep, V2, withImage } from '../shared';
@@ -28,7 +28,7 @@ export async function switchGap(): Promise<SwitchGap[]> {
   for (const ratePerSecond of [200, 1000]) {
     for (const keepAlive of [true, false]) {
       const target: Color = live === 'blue' ? 'green' : 'blue';
-      const targetPort = `127.0.0.1:${spec.services.web!.hostPorts[target]}`;
+      const targetUpstream = await colorUpstream(router, spec.app, 'web', target, spec.services.web!.hostPorts[target]);
       const load = startLoad({ urls: [`http://127.0.0.1:4700/api/version`], ratePerSecond, keepAlive, record: true, maxDurationMs: 30_000 });
       await sleep(2_000);
       const t0 = Date.now();
@@ -37,7 +37,7 @@ export async function switchGap(): Promise<SwitchGap[]> {
       await sleep(2_000);
       const report = await load.stop();
       const around = report.samples!.filter((s) => Math.abs(s.sentAt - t0) <= 1_000).map((s) => s.latencyMs);
-      const firstNew = report.samples!.filter((s: LoadSample) => s.ok && s.upstream.startsWith(targetPort) && s.sentAt >= t0).map((s) => s.sentAt + s.latencyMs - t0);
+      const firstNew = report.samples!.filter((s: LoadSample) => s.ok && s.upstream.startsWith(targetUpstream) && s.sentAt >= t0).map((s) => s.sentAt + s.latencyMs - t0);
       results.push({
         ratePerSecond,
         keepAlive,

@@ -12,6 +12,8 @@ export interface AppContainerInput {
   deployId: string;
   /** Values of `services.<name>.secrets`, read from the worker's environment. */
   secretEnv: Record<string, string>;
+  /** The container's fixed IPv4 address on the app network (ContainerAddresses), where nginx reaches it; none: Docker picks one. */
+  address?: string | null;
 }
 
 export function appContainerLabels(app: string, service: string, color: Color, deployId: string, image: string): Record<string, string> {
@@ -55,7 +57,7 @@ function envList(env: Record<string, string>): string[] {
     .map((key) => `${key}=${env[key]}`);
 }
 
-export function buildAppContainer({ spec, service, color, deployId, secretEnv }: AppContainerInput): Docker.ContainerCreateOptions {
+export function buildAppContainer({ spec, service, color, deployId, secretEnv, address = null }: AppContainerInput): Docker.ContainerCreateOptions {
   const svc = spec.services[service];
   if (!svc) throw new Error(`unknown service ${service}`);
   const portKey = `${svc.port}/tcp`;
@@ -82,7 +84,8 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv }:
       ...limitsOf(svc),
     },
     // Only the color-specific alias: a shared one would let other containers reach the new color before the switch.
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerAlias(spec.app, service, color)] } } },
+    // A fixed address stays the container's across its restarts and dockerd's: nginx routes to it.
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [containerAlias(spec.app, service, color)], ...(address ? { IPAMConfig: { IPv4Address: address } } : {}) } } },
   };
 }
 

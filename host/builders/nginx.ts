@@ -16,6 +16,9 @@ export const ROUTE_MARKER = '# greenlight:route';
 /** The line carrying the fingerprint of the certificate and key contents. */
 export const TLS_MARKER = '# greenlight:tls';
 const ROUTE_PLACEHOLDER = '@ROUTE@';
+/** After a server line to a container address: the host port that color is published on. */
+const HOST_PORT_MARKER = '# host port';
+const UPSTREAM_KEEPALIVE = 64;
 
 /** The route as the key nginx looks up: "green" alone, or "green_blue" (green, blue as backup). */
 export function routeKey(route: Route): string {
@@ -160,15 +163,37 @@ export function upstreamName(app: string, service: string, route: Route | string
   return `gl_${app}_${service}__${typeof route === 'string' ? route : routeKey(route)}`;
 }
 
-function renderUpstreams(spec: DeploySpec, service: string): string {
-  const ports = spec.services[service]!.hostPorts;
+/**
+ * Where nginx reaches each service's colors on this host: the container's own address on the app
+ * network ("172.30.0.254:4000", no docker-proxy hop, kept across container and dockerd restarts), or
+ * null for the published host port on 127.0.0.1 (a network without a configured subnet, a container
+ * created before addresses). Services or colors left out are null.
+ */
+export type UpstreamAddresses = Record<string, Partial<Record<Color, string | null>>>;
+
+/** Where nginx sends `color` of `service`: its address, else 127.0.0.1:<host port>. */
+export function upstreamTarget(spec: DeploySpec, service: string, color: Color, addresses: UpstreamAddresses): string {
+  return addresses[service]?.[color] ?? `127.0.0.1:${spec.services[service]!.hostPorts[color]}`;
+}
+
+/** A server line names its color's host port when it goes to an address: the ports an app holds stay readable. */
+function serverLine(spec: DeploySpec, service: string, color: Color, addresses: UpstreamAddresses, params: string): string {
+  const target = upstreamTarget(spec, service, color, addresses);
+  const port = target.startsWith('127.0.0.1:') ? '' : ` ${HOST_PORT_MARKER} ${spec.services[service]!.hostPorts[color]}`;
+  return `    server ${target}${params};${port}`;
+}
+
+function renderUpstreams(spec: DeploySpec, service: string, addresses: UpstreamAddresses): string {
   return ALL_ROUTES.map((route) => {
     // A lone primary is never marked down by nginx; with a backup, one failure moves traffic to the
     // backup for 2s (green answering 5xx during verify is then served by blue).
     const servers = route.backup
-      ? `    server 127.0.0.1:${ports[route.live]} max_fails=1 fail_timeout=2s;\n    server 127.0.0.1:${ports[route.backup]} backup;`
-      : `    server 127.0.0.1:${ports[route.live]};`;
-    return `upstream ${upstreamName(spec.app, service, route)} {\n${servers}\n    keepalive 16;\n}\n`;
+      ? `${serverLine(spec, service, route.live, addresses, ' max_fails=1 fail_timeout=2s')}\n${serverLine(spec, service, route.backup, addresses, ' backup')}`
+      : serverLine(spec, service, route.live, addresses, '');
+    // Idle keep-alive connections each nginx worker keeps to the app: with 16, 50 concurrent clients made
+    // nginx open and close upstream connections by the thousand per second, and TIME_WAIT used up the
+    // ephemeral ports (33,000 sockets, throughput down to 2-4k requests/s; bench router-throughput).
+    return `upstream ${upstreamName(spec.app, service, route)} {\n${servers}\n    keepalive ${UPSTREAM_KEEPALIVE};\n}\n`;
   }).join('');
 }
 
@@ -220,7 +245,7 @@ function renderRedirect(spec: DeploySpec): string {
 `;
 }
 
-function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: string | null): string {
+function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: string | null, addresses: UpstreamAddresses): string {
   const tls = renderTlsLines(spec, tlsFingerprint);
   const services = Object.keys(spec.services).sort();
   // Per-color routes reach a color whatever the route, the not-yet-live one too: loopback only (the
@@ -243,7 +268,7 @@ function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: str
     return routeMatches(svc.route).map(
       (match) => `    location ${match} {
         access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = ${key('c')}; ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, 1, 0) end }
-        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "${svc.hostPorts.blue}" and "blue") or (p == "${svc.hostPorts.green}" and "green"); if k and c and k ~= ${key('c')} then local d = ngx.shared.${ROUTES_DICT}; d:incr(k, -1, 0); ngx.ctx.gl_open = ${key('c')}; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, a = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "${upstreamTarget(spec, service, 'blue', addresses)}" and "blue") or (a == "${upstreamTarget(spec, service, 'green', addresses)}" and "green"); if k and c and k ~= ${key('c')} then local d = ngx.shared.${ROUTES_DICT}; d:incr(k, -1, 0); ngx.ctx.gl_open = ${key('c')}; d:incr(ngx.ctx.gl_open, 1, 0) end }
         log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.${ROUTES_DICT}:incr(ngx.ctx.gl_open, -1, 0) end }
         proxy_read_timeout ${readTimeout}ms;
         proxy_send_timeout ${readTimeout}ms;
@@ -256,7 +281,7 @@ function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: str
   // phase, before allow/deny are checked, i.e. to anyone.
   return `# greenlight app "${spec.app}": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
 # greenlight:structure ${structureHash}
-${services.map((service) => renderUpstreams(spec, service)).join('')}server {
+${services.map((service) => renderUpstreams(spec, service, addresses)).join('')}server {
     listen ${tls.listen};
 ${tls.lines}    set_by_lua_block $gl_route { return ngx.shared.${ROUTES_DICT}:get("${spec.app}") or "${ROUTE_PLACEHOLDER}" } ${ROUTE_MARKER}
     add_header X-Greenlight-Route $gl_route always;
@@ -298,13 +323,14 @@ ${renderRedirect(spec)}`;
 /**
  * Hash of everything but the default route: equal hashes mean a route change needs no reload. With
  * `router.tls`, `tlsFingerprint` (NginxRouter.tlsFingerprint) is part of it; without, it is ignored.
+ * The upstream addresses are part of it: a container that moved is a structure change.
  */
-export function structureHash(spec: DeploySpec, tlsFingerprint: string | null = null): string {
-  return createHash('sha256').update(renderBody(spec, '', tlsFingerprint)).digest('hex').slice(0, 16);
+export function structureHash(spec: DeploySpec, tlsFingerprint: string | null = null, addresses: UpstreamAddresses = {}): string {
+  return createHash('sha256').update(renderBody(spec, '', tlsFingerprint, addresses)).digest('hex').slice(0, 16);
 }
 
-export function renderAppConfig(spec: DeploySpec, route: Route, tlsFingerprint: string | null = null): string {
-  return renderBody(spec, structureHash(spec, tlsFingerprint), tlsFingerprint).replace(ROUTE_PLACEHOLDER, routeKey(route));
+export function renderAppConfig(spec: DeploySpec, route: Route, tlsFingerprint: string | null = null, addresses: UpstreamAddresses = {}): string {
+  return renderBody(spec, structureHash(spec, tlsFingerprint, addresses), tlsFingerprint, addresses).replace(ROUTE_PLACEHOLDER, routeKey(route));
 }
 
 /** The origin the worker reaches an app's router at: loopback, https with `router.tls`. */
@@ -332,7 +358,7 @@ export interface AppPorts {
 /** The ports an app's rendered config holds: its router port (the first `listen`), its redirect port (a second) and every host port its upstreams name. */
 export function parseAppPorts(text: string): AppPorts {
   const [router, redirect] = [...text.matchAll(/^ {4}listen (\d+)( ssl http2)?;$/gm)];
-  const hostPorts = new Set([...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d+)[ ;]/gm)].map((m) => Number(m[1])));
+  const hostPorts = new Set([...text.matchAll(/^ {4}server (?:127\.0\.0\.1:(\d+)[ ;].*|\S+ .*# host port (\d+))$/gm)].map((m) => Number(m[1] ?? m[2])));
   return {
     routerPort: router === undefined ? null : Number(router[1]),
     tls: router?.[2] !== undefined,
@@ -361,10 +387,29 @@ export function parseColorPorts(text: string, app: string, color: Color): Record
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     if (!line.startsWith(prefix) || !line.endsWith(suffix)) return;
-    const port = /^ {4}server 127\.0\.0\.1:(\d+);$/.exec(lines[i + 1] ?? '')?.[1];
+    const port = /^ {4}server (?:127\.0\.0\.1:(\d+);|\S+; # host port (\d+))$/.exec(lines[i + 1] ?? '')?.slice(1).find((p) => p !== undefined);
     if (port !== undefined) ports[line.slice(prefix.length, -suffix.length)] = Number(port);
   });
   return ports;
+}
+
+/** The container address (ip:port) each service's upstream for `color` alone names, where it names one (not a host port). */
+export function parseColorAddresses(text: string, app: string, color: Color): Record<string, string> {
+  const prefix = `upstream gl_${app}_`;
+  const suffix = `__${color} {`;
+  const addresses: Record<string, string> = {};
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.startsWith(prefix) || !line.endsWith(suffix)) return;
+    const address = /^ {4}server (\d+\.\d+\.\d+\.\d+:\d+); # host port \d+$/.exec(lines[i + 1] ?? '')?.[1];
+    if (address !== undefined) addresses[line.slice(prefix.length, -suffix.length)] = address;
+  });
+  return addresses;
+}
+
+/** Every container address (IPv4, no port) an app's rendered config routes to: what no other container may be given. */
+export function configAddresses(text: string): string[] {
+  return [...new Set([...text.matchAll(/^ {4}server (\d+\.\d+\.\d+\.\d+):\d+[ ;].*# host port \d+$/gm)].map((m) => m[1]!))].sort();
 }
 
 /** True when nginx answers `path` on the app's port itself (its `/health`, the structure hash, the per-color health routes). */

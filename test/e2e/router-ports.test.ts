@@ -12,7 +12,7 @@ import type { DeploySpec, DeploySpecInput } from '../../src/config/schema';
 import { parseDeploySpec } from '../../src/config/load';
 import { containerName } from '../../src/names';
 import { deployOk } from '../../harness/deploys';
-import { appContainers, get, resetApp } from '../../harness/host';
+import { appContainers, colorUpstream, get, resetApp } from '../../harness/host';
 import { exampleImages, twoServiceSpec } from '../../harness/specs';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { startLoad } from '../../harness/loadgen';
@@ -149,7 +149,7 @@ describe('verify through the router', () => {
     console.log(`[router-ports] rollback of a structure change under load: ${JSON.stringify(report)}`);
 
     expect(outcome.end).toBe('rolled-back');
-    const livePort = `127.0.0.1:${apiSpec('/api').services.backend!.hostPorts[live]}`;
+    const livePort = await colorUpstream(w.router, 'ports-api', 'backend', live, apiSpec('/api').services.backend!.hostPorts[live]);
     // The old color answered the last second, alone.
     expect(report.ok - afterRollback.ok).toBeGreaterThan(50);
     expect((report.upstreams[livePort] ?? 0) - (afterRollback.upstreams[livePort] ?? 0)).toBe(report.ok - afterRollback.ok);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer, ownerLabels } from '../../host/builders/container';
+import { inSubnet, pickAddress } from '../../host/builders/addresses';
 import {
+  configAddresses,
   parseAppConfig,
+  parseAppPorts,
+  parseColorAddresses,
+  parseColorPorts,
   parseRouteKey,
   renderAppConfig,
   renderMainConfig,
@@ -115,6 +120,14 @@ describe('buildAppContainer', () => {
     });
     const env = buildAppContainer({ spec: s, service: 'web', color: 'blue', deployId: 'd-1', secretEnv: { TOKEN: 'from-secret' } }).Env;
     expect(env).toEqual(['GREENLIGHT_APP=shop', 'GREENLIGHT_COLOR=blue', 'GREENLIGHT_DEPLOY_ID=d-1', 'GREENLIGHT_SERVICE=web', 'TOKEN=from-secret']);
+  });
+
+  it('fixes the container\'s address on the app network when it is given one (nginx routes to it)', () => {
+    const fixed = buildAppContainer({ spec: shop(), service: 'backend', color: 'green', deployId: 'd-1', secretEnv: {}, address: '172.30.0.253' });
+    expect(fixed.NetworkingConfig).toEqual({ EndpointsConfig: { greenlight: { Aliases: ['backend-green.shop'], IPAMConfig: { IPv4Address: '172.30.0.253' } } } });
+    expect(buildAppContainer({ spec: shop(), service: 'backend', color: 'green', deployId: 'd-1', secretEnv: {}, address: null }).NetworkingConfig).toEqual({
+      EndpointsConfig: { greenlight: { Aliases: ['backend-green.shop'] } },
+    });
   });
 
   it('throws on an unknown service', () => {
@@ -323,7 +336,7 @@ http {
 
 /** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
 const OPEN_COUNT_LINES = `        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
-        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "5001" and "blue") or (p == "5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, a = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
         log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
         proxy_read_timeout 60000ms;
         proxy_send_timeout 60000ms;
@@ -338,21 +351,21 @@ describe('renderAppConfig', () => {
 # greenlight:structure ${hash}
 upstream gl_shop_web__blue {
     server 127.0.0.1:5001;
-    keepalive 16;
+    keepalive 64;
 }
 upstream gl_shop_web__green {
     server 127.0.0.1:5002;
-    keepalive 16;
+    keepalive 64;
 }
 upstream gl_shop_web__blue_green {
     server 127.0.0.1:5001 max_fails=1 fail_timeout=2s;
     server 127.0.0.1:5002 backup;
-    keepalive 16;
+    keepalive 64;
 }
 upstream gl_shop_web__green_blue {
     server 127.0.0.1:5002 max_fails=1 fail_timeout=2s;
     server 127.0.0.1:5001 backup;
-    keepalive 16;
+    keepalive 64;
 }
 server {
     listen 4001;
@@ -401,7 +414,7 @@ server {
     }
     location / {
         access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
-        header_filter_by_lua_block { local k, p = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match(":(%d+)$"); local c = (p == "5001" and "blue") or (p == "5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
+        header_filter_by_lua_block { local k, a = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
         log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
         proxy_read_timeout 60000ms;
         proxy_send_timeout 60000ms;
@@ -503,16 +516,77 @@ describe('structureHash / parseAppConfig', () => {
   });
 });
 
+describe('renderAppConfig with container addresses', () => {
+  const addresses = { web: { blue: '172.30.0.254:3000', green: '172.30.0.253:3000' } };
+
+  it('sends each color to its container address, its host port kept readable beside it', () => {
+    const text = renderAppConfig(web(), { live: 'green', backup: 'blue' }, null, addresses);
+    const upstreams = text.slice(text.indexOf('upstream '), text.indexOf('server {'));
+    expect(upstreams).toBe(`upstream gl_shop_web__blue {
+    server 172.30.0.254:3000; # host port 5001
+    keepalive 64;
+}
+upstream gl_shop_web__green {
+    server 172.30.0.253:3000; # host port 5002
+    keepalive 64;
+}
+upstream gl_shop_web__blue_green {
+    server 172.30.0.254:3000 max_fails=1 fail_timeout=2s; # host port 5001
+    server 172.30.0.253:3000 backup; # host port 5002
+    keepalive 64;
+}
+upstream gl_shop_web__green_blue {
+    server 172.30.0.253:3000 max_fails=1 fail_timeout=2s; # host port 5002
+    server 172.30.0.254:3000 backup; # host port 5001
+    keepalive 64;
+}
+`);
+    // The open count tells the colors apart by the address that answered (both share the container port).
+    expect(text).toContain('local c = (a == "172.30.0.254:3000" and "blue") or (a == "172.30.0.253:3000" and "green");');
+    expect(parseAppPorts(text).hostPorts).toEqual([5001, 5002]);
+    expect(parseColorPorts(text, 'shop', 'blue')).toEqual({ web: 5001 });
+    expect(parseColorAddresses(text, 'shop', 'green')).toEqual({ web: '172.30.0.253:3000' });
+    expect(configAddresses(text)).toEqual(['172.30.0.253', '172.30.0.254']);
+  });
+
+  it('goes to the host port for a color without an address, and an address is part of the structure', () => {
+    const text = renderAppConfig(web(), { live: 'blue', backup: null }, null, { web: { blue: null, green: '172.30.0.253:3000' } });
+    expect(text).toContain('upstream gl_shop_web__blue {\n    server 127.0.0.1:5001;\n');
+    expect(parseColorAddresses(text, 'shop', 'blue')).toEqual({});
+    expect(parseAppPorts(text).hostPorts).toEqual([5001, 5002]);
+    expect(structureHash(web(), null, addresses)).not.toBe(structureHash(web()));
+    expect(structureHash(web(), null, {})).toBe(structureHash(web()));
+  });
+});
+
+describe('pickAddress', () => {
+  it.each([
+    ['the top of the subnet first', '172.30.0.0/24', '172.30.0.1', [], '172.30.0.254'],
+    ['the next free one down', '172.30.0.0/24', '172.30.0.1', ['172.30.0.254', '172.30.0.253'], '172.30.0.252'],
+    ['never the gateway', '10.0.0.0/30', '10.0.0.2', [], '10.0.0.1'],
+    ['none in a full subnet', '10.0.0.0/30', '10.0.0.1', ['10.0.0.2'], null],
+    ['a subnet given by a host address', '172.30.11.7/24', null, [], '172.30.11.254'],
+    ['none for an IPv6 subnet', 'fd00::/64', null, [], null],
+  ])('%s', (_what, cidr, gateway, taken, expected) => {
+    expect(pickAddress(cidr, gateway, new Set(taken))).toBe(expected);
+  });
+
+  it('knows which addresses are a subnet\'s hosts', () => {
+    expect([inSubnet('172.30.0.0/24', '172.30.0.254'), inSubnet('172.30.0.0/24', '172.30.0.255'), inSubnet('172.30.0.0/24', '172.30.1.2'), inSubnet('172.30.0.0/24', 'x')]).toEqual([true, false, false, false]);
+  });
+});
+
 describe('renderAppConfig with router.tls', () => {
   const tlsWeb = (router: DeploySpecInput['router']) =>
     webSpec('shop', { image: 'shop-web:v1', port: 3000, hostPorts: { blue: 5001, green: 5002 }, route: '/' }, { router });
   const tls = { certificate: '/etc/letsencrypt/live/shop.example.com/fullchain.pem', key: '/etc/letsencrypt/live/shop.example.com/privkey.pem' };
 
   it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
-    // The hashes main rendered for these specs without tls (since the open count and the WebSocket
-    // headers): tls must not change them, or every app's next deploy would reload nginx.
-    expect(structureHash(web())).toBe('f2586400a19cf0ca');
-    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('1a5ada3c8ec08f88');
+    // The hashes main renders for these specs without tls (since routing to container addresses:
+    // keepalive 64, the open count's color by upstream address): tls must not change them, or every
+    // app's next deploy would reload nginx.
+    expect(structureHash(web())).toBe('f24e40da2cd96635');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('e0e581cc20b827ca');
     expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
   });
 

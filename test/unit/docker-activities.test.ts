@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { createDockerActivities } from '../../activities/docker';
 import { DockerHost } from '../../host/docker';
+import type { ContainerAddresses } from '../../host/addresses';
 import type { NginxRouter } from '../../host/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
@@ -65,7 +66,9 @@ function fakeEngine(initial: FakeContainer[] = []) {
     },
   };
   const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}) } as unknown as NginxRouter;
-  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text });
+  // A network without a configured subnet: containers get no fixed address (routed by host port).
+  const addresses = { forNewContainer: async () => null } as unknown as ContainerAddresses;
+  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, addresses });
   /** "name:running|exited" of every container, sorted. */
   const state = () => [...containers.values()].map((c) => `${c.name}:${c.running ? 'running' : 'exited'}`).sort();
   return { activities, state, idOf: (name: string) => find(name)?.id };

@@ -152,11 +152,18 @@ describe('DockerHost', () => {
   });
 
   it("appContainers: one color's (and service's) app containers by greenlight's labels, whatever their name, sorted", async () => {
-    const summary = (name: string, State: string) => ({ Id: `id-${name}`, Names: [`/${name}`], State, Labels: { 'greenlight.service': 'web' } });
-    const { host, calls } = fakeDocker({ listContainers: resolves([summary('shop_web_blue', 'exited'), summary('shop-web-blue', 'running')]) });
+    const summary = (name: string, State: string, fixed?: string) => ({
+      Id: `id-${name}`,
+      Names: [`/${name}`],
+      State,
+      Labels: { 'greenlight.service': 'web' },
+      NetworkSettings: { Networks: { greenlight: { IPAMConfig: fixed ? { IPv4Address: fixed } : null, IPAddress: '172.30.0.9' } } },
+    });
+    const { host, calls } = fakeDocker({ listContainers: resolves([summary('shop_web_blue', 'exited'), summary('shop-web-blue', 'running', '172.30.0.254')]) });
+    // Only a fixed address counts (the one Docker gave the older container changes at its restart).
     expect(await host.appContainers('shop', 'blue', 'web')).toEqual([
-      { id: 'id-shop-web-blue', name: 'shop-web-blue', running: true, labels: { 'greenlight.service': 'web' } },
-      { id: 'id-shop_web_blue', name: 'shop_web_blue', running: false, labels: { 'greenlight.service': 'web' } },
+      { id: 'id-shop-web-blue', name: 'shop-web-blue', running: true, labels: { 'greenlight.service': 'web' }, addresses: { greenlight: '172.30.0.254' } },
+      { id: 'id-shop_web_blue', name: 'shop_web_blue', running: false, labels: { 'greenlight.service': 'web' }, addresses: {} },
     ]);
     await host.appContainers('shop', 'blue');
     expect(calls).toEqual([

@@ -64,7 +64,7 @@ function scriptedProber(answer: (url: string, round: number) => Answer) {
 
 /** Docker's view for the failure story: web-green running (under the older name) with two log lines. */
 const host: HealthDeps['host'] = {
-  appContainers: async (app, color) => (app === 'shop' && color === 'green' ? [{ id: 'c1', name: 'shop-web-green', running: true, labels: { 'greenlight.service': 'web' } }] : []),
+  appContainers: async (app, color) => (app === 'shop' && color === 'green' ? [{ id: 'c1', name: 'shop-web-green', running: true, labels: { 'greenlight.service': 'web' }, addresses: {} }] : []),
   inspectOrNull: async (id) => (id === 'c1' ? ({ State: { Status: 'running', ExitCode: 0 } } as Awaited<ReturnType<HealthDeps['host']['inspectOrNull']>>) : null),
   logTail: async () => 'listening on 3000\nGET /ready 503',
 };

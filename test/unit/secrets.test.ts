@@ -212,7 +212,7 @@ describe('the Docker activities with secrets', () => {
 
   function docker(output: string, exitCode: number | null, secrets = policy({ JWT_SECRET: JWT })) {
     const { host, runs } = fakeHost(output, exitCode);
-    return { activities: createDockerActivities({ host, router: {} as DockerDeps['router'], secrets, redact: redactorFor(secrets) }), runs };
+    return { activities: createDockerActivities({ host, router: {} as DockerDeps['router'], secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'] }), runs };
   }
 
   it('the migration gets the secret, and returns a redacted tail of what it printed', async () => {
@@ -255,7 +255,7 @@ describe('the Docker activities with secrets', () => {
     const host = { ping: async () => undefined, imageExists: async () => false, inspectOrNull: async () => null, claimName: async () => null, networkOrNull: async () => ({ name: 'greenlight', driver: 'bridge', defaultBridge: false }) } as unknown as DockerDeps['host'];
     const router = { readAppConfig: async () => 'upstream {}', otherAppsPorts: async () => [] } as unknown as DockerDeps['router'];
     const secrets = policy({ JWT_SECRET: undefined });
-    const activities = createDockerActivities({ host, router, secrets, redact: redactorFor(secrets) });
+    const activities = createDockerActivities({ host, router, secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'] });
     const err = (await activities.preflightDocker(asking, 'green').catch((e: unknown) => e)) as ApplicationFailure;
     expect(err.type).toBe(FAILURE_TYPES.preflight);
     expect(err.details?.[0]).toEqual([
@@ -288,7 +288,7 @@ describe('createActivities reads the policy from the worker environment', () => 
   });
 
   it('hides the allowed values in every activity result, but leaves the checked spec as it came', async () => {
-    const router = { readRoute: async () => ({ live: 'blue', backup: null, note: `token ${JWT}` }) } as unknown as NginxRouter;
+    const router = { readRoute: async () => ({ live: 'blue', backup: null, note: `token ${JWT}` }), withUpstreams() { return this; } } as unknown as NginxRouter;
     const activities = createActivities({ docker, router, env: { GREENLIGHT_SECRETS: 'JWT_SECRET', JWT_SECRET: JWT } });
     expect(await activities.readRoute('shop')).toEqual({ live: 'blue', backup: null, note: 'token [redacted:JWT_SECRET]' });
     const spec = await activities.validateSpec(webSpec('shop', { image: 'shop-web:v2', port: 3000, hostPorts: { blue: 5001, green: 5002 }, env: { COPY: JWT } }));
