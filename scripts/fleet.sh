@@ -93,11 +93,12 @@ start_engine() { # <K>: starts web-K's dockerd unless its socket answers (does n
   # whose address dockerd takes from docker0 by default, and there is none; here it is this host's
   # own network gateway. Own containerd namespaces, so even a system containerd shared by the
   # engines (dockerd uses /run/containerd/containerd.sock when one answers) keeps them apart.
+  # --live-restore: its containers keep running while this dockerd restarts, as on a provisioned host.
   # setsid: dockerd must outlive the shell (and a test runner) that started it.
   setsid dockerd \
     --data-root "$home/docker" --exec-root "$exec" --pidfile "$home/dockerd.pid" \
     -H "unix://$(host_sock "$k")" --config-file "$home/daemon.json" \
-    --bridge=none --iptables=false --ip-masq=false --host-gateway-ip "$(gateway_of "$k")" \
+    --bridge=none --iptables=false --ip-masq=false --host-gateway-ip "$(gateway_of "$k")" --live-restore \
     --containerd-namespace "greenlight-web-$k" --containerd-plugins-namespace "greenlight-web-$k-plugins" \
     >"$home/dockerd.log" 2>&1 </dev/null &
 }
@@ -111,7 +112,8 @@ ensure_network() { # <K>: the network app containers join on web-K (the main eng
   dh "$k" network inspect "$NETWORK" >/dev/null 2>&1 && return 0
   # A distinct Linux bridge name: the default (br-<network id>) says nothing in `ip link` about which
   # simulated host a bridge belongs to.
-  dh "$k" network create --subnet "$(subnet_of "$k")" --gateway "$(gateway_of "$k")" \
+  # Docker's own addresses from the lower half; greenlight's fixed ones come from the top.
+  dh "$k" network create --subnet "$(subnet_of "$k")" --ip-range "172.30.1$k.0/25" --gateway "$(gateway_of "$k")" \
     -o "com.docker.network.bridge.name=gl-web-$k" "$NETWORK" >/dev/null
   log "created docker network $NETWORK ($(subnet_of "$k"), bridge gl-web-$k) on web-$k"
 }

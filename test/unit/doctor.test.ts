@@ -111,7 +111,7 @@ function healthyWorld(): World {
     user: 'greenlight',
     probeWrite: async () => undefined,
     fileExists: async () => true,
-    docker: { ping: async () => undefined, version: async () => ({ version: '20.10.24+dfsg1', apiVersion: '1.41' }) },
+    docker: { ping: async () => undefined, version: async () => ({ version: '20.10.24+dfsg1', apiVersion: '1.41' }), liveRestore: async () => true },
     dockerTarget: 'unix:///var/run/docker.sock',
     router: {
       prefix: PREFIX,
@@ -149,6 +149,7 @@ describe('greenlight doctor: a healthy host', () => {
     expect(await doctorLines(world)).toEqual([
       'ok GREENLIGHT_HOME: /var/lib/greenlight/web-1 is writable by greenlight',
       'ok docker: Docker Engine 20.10.24+dfsg1 (API 1.41) at unix:///var/run/docker.sock',
+      'ok docker live-restore: on: containers keep running while dockerd restarts',
       'ok nginx: nginx/1.22.1 (nginx -V)',
       'ok nginx lua module: ndk_http_module.so and ngx_http_lua_module.so from /usr/lib/nginx/modules load (nginx -t of a rendered main config in a throwaway prefix)',
       `ok nginx config: ${PREFIX}/nginx.conf passes nginx -t`,
@@ -194,6 +195,14 @@ describe('greenlight doctor: a healthy host', () => {
     ]);
   });
 
+  it('warns, and still passes, when dockerd would stop the containers at its restart (live-restore off)', async () => {
+    world.clients.docker.liveRestore = async () => false;
+    const results = await runChecks(doctorChecks(FLEET_HOST, world.clients), 1_000);
+    const line = results.map(formatResult).find((l) => l.includes('live-restore'));
+    expect(line).toMatch(/^warn docker live-restore: off: a dockerd restart stops every container, the live color too; fix: set "live-restore": true in \/etc\/docker\/daemon.json/);
+    expect(results.every((r) => r.ok)).toBe(true);
+  });
+
   it("before the worker starts (--pre-start): leaves out the worker's pollers and greenlight's nginx", async () => {
     world.clients.fileExists = async () => false;
     world.clients.router.pid = async () => null;
@@ -202,6 +211,7 @@ describe('greenlight doctor: a healthy host', () => {
     expect(lines.map((line) => line.slice(0, line.indexOf(':')))).toEqual([
       'ok GREENLIGHT_HOME',
       'ok docker',
+      'ok docker live-restore',
       'ok nginx',
       'ok nginx lua module',
       'ok temporal',
@@ -436,7 +446,7 @@ describe('greenlight doctor: every failure names what failed and how to fix it',
       ),
     ]);
     // Docker, nginx and the home folder were still checked.
-    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(8);
+    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(9);
   });
 
   it("Temporal's client configuration unreadable", async () => {
