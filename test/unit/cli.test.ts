@@ -446,6 +446,7 @@ describe('errors around the commands', () => {
     ['an invalid app name (promote)', ['promote', '../x'], /is invalid for argument 'app'/],
     ['an invalid app name (cancel)', ['cancel', ''], /is invalid for argument 'app'/],
     ['a -n that is not a count', ['history', 'shop', '-n', 'ten'], /option '-n, --limit <n>' argument 'ten' is invalid\. must be a whole number from 1 to 9999/],
+    ['a worker metrics address that is a host name', ['worker', '--metrics-address', 'localhost:9464'], /option '--metrics-address <ip:port>' argument 'localhost:9464' is invalid\. "localhost" is not an IP address \(host names are not accepted\); expected ip:port, e\.g\. 127\.0\.0\.1:9464/],
   ])("%s: commander's usage error, exit 2, nothing connected", async (_, args, message) => {
     const run = await gl(args);
     expect(run.code).toBe(EXIT.invalid);
