@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GreenlightError } from './errors';
+import { SettingError } from './errors';
 import { DEFAULT_TASK_QUEUE } from './names';
 
 /**
@@ -70,10 +70,10 @@ export const SUGGESTED_METRICS_ADDRESS = '127.0.0.1:9464';
 export function parseMetricsAddress(value: string, source: string = METRICS_ADDRESS_VARIABLE): string {
   const fix = `expected ip:port, e.g. ${SUGGESTED_METRICS_ADDRESS} (loopback: a local Prometheus or agent scrapes it) or 0.0.0.0:9464 (every interface)`;
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  if (!match) throw new GreenlightError(`${source}: "${value}" is not an address; ${fix}`);
+  if (!match) throw new SettingError(`${source}: "${value}" is not an address; ${fix}`);
   const [, ipv6, ipv4, port] = match;
-  if (ipv6 !== undefined ? isIP(ipv6) !== 6 : isIP(ipv4!) !== 4) throw new GreenlightError(`${source}: "${ipv6 ?? ipv4}" is not an IP address (host names are not accepted); ${fix}`);
-  if (Number(port) < 1 || Number(port) > 65_535) throw new GreenlightError(`${source}: port ${port} is out of range 1-65535; ${fix}`);
+  if (ipv6 !== undefined ? isIP(ipv6) !== 6 : isIP(ipv4!) !== 4) throw new SettingError(`${source}: "${ipv6 ?? ipv4}" is not an IP address (host names are not accepted); ${fix}`);
+  if (Number(port) < 1 || Number(port) > 65_535) throw new SettingError(`${source}: port ${port} is out of range 1-65535; ${fix}`);
   return value.trim();
 }
 

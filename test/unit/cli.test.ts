@@ -393,6 +393,21 @@ describe('greenlight doctor', () => {
   });
 });
 
+describe('greenlight worker', () => {
+  it('a bad GREENLIGHT_METRICS_ADDRESS: exit 2 naming the setting and the fix, nothing connected', async () => {
+    const saved = process.env.GREENLIGHT_METRICS_ADDRESS;
+    process.env.GREENLIGHT_METRICS_ADDRESS = '127.0.0.1:99999';
+    try {
+      const run = await gl(['worker']);
+      expect(run).toMatchObject({ code: EXIT.invalid, connects: 0 });
+      expect(run.err).toEqual(['greenlight: GREENLIGHT_METRICS_ADDRESS: port 99999 is out of range 1-65535; expected ip:port, e.g. 127.0.0.1:9464 (loopback: a local Prometheus or agent scrapes it) or 0.0.0.0:9464 (every interface)']);
+    } finally {
+      if (saved === undefined) delete process.env.GREENLIGHT_METRICS_ADDRESS;
+      else process.env.GREENLIGHT_METRICS_ADDRESS = saved;
+    }
+  });
+});
+
 describe('errors around the commands', () => {
   it('Temporal unreachable (connect throws InfrastructureError): exit 4, one line; --verbose adds the stack', async () => {
     const unreachable = () => Promise.reject(new InfrastructureError('cannot reach Temporal at 127.0.0.1:1 (connect ECONNREFUSED): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile'));
