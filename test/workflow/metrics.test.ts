@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 import { freeLoopbackPort, samplesOf, scrape, valueOf, type Sample } from '../../harness/metrics';
@@ -49,7 +49,7 @@ async function hang(): Promise<never> {
 type Handle = Awaited<ReturnType<typeof env.client.workflow.start<typeof deployWorkflow>>>;
 
 /** Runs one deploy of a fresh app on a worker with `stubs`; `drive` may message it; returns the app and the task queue. */
-async function deploy(stubs: Stubs, specOverrides: Partial<DeploySpecInput> = {}, drive: (handle: Handle) => Promise<void> = async () => undefined) {
+async function deploy(stubs: Stubs, specOverrides: Partial<DeploySpecInput> = {}, drive: (handle: Handle) => Promise<void> = async () => undefined, workerOptions: Partial<WorkerOptions> = {}) {
   const app = `metrics-${randomUUID().slice(0, 8)}`;
   const taskQueue = `workflow-test-${app}`;
   const worker = await Worker.create({
@@ -57,6 +57,7 @@ async function deploy(stubs: Stubs, specOverrides: Partial<DeploySpecInput> = {}
     taskQueue,
     workflowBundle: { codePath: BUNDLE_PATH },
     activities: { ...healthyHost(() => BLUE_LIVE), ...stubs },
+    ...workerOptions,
   });
   const spec = webSpec(app, { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } }, specOverrides);
   const handle = await worker.runUntil(async () => {
@@ -129,6 +130,13 @@ describe("greenlight's metrics from the deploy workflow", () => {
     const samples = await scrapeAfter(app);
     expect(countersOf(samples, app)).toEqual(counters);
     if (counters['deploys{outcome=rolled-back}'] || counters['deploys{outcome=compensation-failed}']) expect(phasesTimed(samples, app).compensation).toBe(1);
+  });
+
+  it('a worker that keeps no workflow in its cache (each task replays the history so far) still counts each deploy and phase once', async () => {
+    const { app } = await deploy({}, {}, undefined, { maxCachedWorkflows: 0 });
+    const samples = await scrapeAfter(app);
+    expect(countersOf(samples, app)).toEqual({ 'deploys{outcome=succeeded}': 1 });
+    expect(phasesTimed(samples, app)).toEqual({ validate: 1, 'deploy-green': 1, 'health-check': 1, switch: 1, verify: 1, cleanup: 1 });
   });
 
   it('a replayed history emits nothing: a deploy picked up again by another worker is not counted twice', async () => {
