@@ -8,8 +8,9 @@ bash scripts/up.sh
 # first run builds the server from the Go module proxy, later runs start it or find it up).
 bash scripts/temporal-selfhosted.sh
 # Only the tests need these: chromium for the Temporal UI browser test, docker-compose to validate
-# docker-compose.temporal.yml.
-apt_install chromium docker-compose
+# docker-compose.temporal.yml, prometheus to scrape the worker's metrics endpoint (test/e2e/metrics.test.ts;
+# the package starts no server of its own here, the test runs one on a throwaway config).
+apt_install chromium docker-compose prometheus
 log "typecheck and lint"
 npx tsc -p tsconfig.json
 npm run -s lint   # eslint, then the import layers (dependency-cruiser)

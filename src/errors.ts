@@ -17,6 +17,9 @@ export class ConfigError extends GreenlightError {
   }
 }
 
+/** A host setting (an environment variable or its flag) is wrong; the message names it and the fix. Nothing was started. */
+export class SettingError extends GreenlightError {}
+
 /** A part greenlight drives is unreachable or broken (Temporal, Docker, nginx). */
 export class InfrastructureError extends GreenlightError {}
 

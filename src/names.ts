@@ -123,6 +123,26 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 /**
+ * greenlight's own Prometheus metrics, which the deploy workflow emits through the SDK's metric meter onto
+ * the worker's endpoint (GREENLIGHT_METRICS_ADDRESS). The exporter prefixes only the SDK's own metrics
+ * (temporal_...) and adds no suffix to these, so the names are the full Prometheus names.
+ */
+export const METRICS = {
+  /** Counter: deploys that ended, labels app and outcome (succeeded, rolled-back, validation-failed, compensation-failed). */
+  deploys: 'greenlight_deploys_total',
+  /** Counter: rollbacks begun, labels app and reason (ROLLBACK_TRIGGERS, or `<phase>-failed`). */
+  rollbacks: 'greenlight_rollbacks_total',
+  /** Histogram: how long each phase of a deploy took, in seconds, labels app and phase. */
+  phaseDuration: 'greenlight_phase_duration_seconds',
+} as const;
+
+/**
+ * Buckets of greenlight_phase_duration_seconds: from a quick validate (0.1 s) to a long promotion gate
+ * (an hour). The SDK's default buckets end at 10 s, shorter than a health gate or a drain can be.
+ */
+export const PHASE_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] as const;
+
+/**
  * Workflow patch ids (`patched()`): each marks a change of the deploy workflow's commands, so histories
  * of deploys started before it still replay (README, "Changing the workflow safely"). Never rename one;
  * remove one only when no running deploy and no kept history predates it.

@@ -1,7 +1,9 @@
 /** Host-level settings of a worker and the CLI (not part of a deploy spec), from the environment. */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SettingError } from './errors';
 import { DEFAULT_TASK_QUEUE } from './names';
 
 /**
@@ -54,4 +56,38 @@ export function hostFromEnv(): string | null {
 /** A fleet host's own task queue where the spec sets hosts[].taskQueue (GREENLIGHT_HOST_TASK_QUEUE). */
 export function hostTaskQueueFromEnv(): string | undefined {
   return process.env.GREENLIGHT_HOST_TASK_QUEUE || undefined;
+}
+
+/** Where the worker serves Prometheus metrics (`greenlight worker --metrics-address`); unset: no endpoint. */
+export const METRICS_ADDRESS_VARIABLE = 'GREENLIGHT_METRICS_ADDRESS';
+/** The address the README and the errors suggest: loopback, the port Prometheus' client libraries use. */
+export const SUGGESTED_METRICS_ADDRESS = '127.0.0.1:9464';
+
+/**
+ * An `ip:port` the worker's metrics endpoint may bind: an IPv4 address or a bracketed IPv6 one (the SDK's
+ * exporter takes no host names) and a port from 1 to 65535. `source` names the setting in the error.
+ */
+export function parseMetricsAddress(value: string, source: string = METRICS_ADDRESS_VARIABLE): string {
+  const fix = `expected ip:port, e.g. ${SUGGESTED_METRICS_ADDRESS} (loopback: a local Prometheus or agent scrapes it) or 0.0.0.0:9464 (every interface)`;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  if (!match) throw new SettingError(`${source}: "${value}" is not an address; ${fix}`);
+  const [, ipv6, ipv4, port] = match;
+  if (ipv6 !== undefined ? isIP(ipv6) !== 6 : isIP(ipv4!) !== 4) throw new SettingError(`${source}: "${ipv6 ?? ipv4}" is not an IP address (host names are not accepted); ${fix}`);
+  if (Number(port) < 1 || Number(port) > 65_535) throw new SettingError(`${source}: port ${port} is out of range 1-65535; ${fix}`);
+  return value.trim();
+}
+
+/**
+ * The worker's metrics address from GREENLIGHT_METRICS_ADDRESS, checked; null when unset or empty: the
+ * endpoint is off unless asked for, so tests and hosts that run several workers never fight over a port.
+ */
+export function metricsAddressFromEnv(env: NodeJS.ProcessEnv = process.env): string | null {
+  const value = env[METRICS_ADDRESS_VARIABLE]?.trim();
+  return value ? parseMetricsAddress(value) : null;
+}
+
+/** The URL a scraper on this host uses for an endpoint on `bindAddress` (an unspecified address answers on loopback). */
+export function metricsUrl(bindAddress: string): string {
+  const local = bindAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+  return `http://${local}/metrics`;
 }

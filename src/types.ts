@@ -49,6 +49,15 @@ export type Phase = (typeof PHASES)[number];
 
 export type Outcome = 'running' | 'succeeded' | 'rolled-back' | 'validation-failed' | 'compensation-failed';
 
+/** Who or what asked for a rollback, besides a failed step: the update (CLI), the signal (UI), a time limit, a cancellation. */
+export const ROLLBACK_TRIGGERS = ['manual', 'signal', 'time-limit', 'promotion-timeout', 'cancelled'] as const;
+export type RollbackTrigger = (typeof ROLLBACK_TRIGGERS)[number];
+/**
+ * Why a deploy rolled back, as greenlight_rollbacks_total labels it: a trigger, or the phase whose step
+ * failed (`health-check-failed`, `verify-failed`, ...). A fixed set, never the free-text reason.
+ */
+export type RollbackReason = RollbackTrigger | `${Phase}-failed`;
+
 export interface PhaseTiming {
   phase: Phase;
   startedAt: string;

@@ -13,6 +13,7 @@ import { NginxNotInstalledError, RouterConfigRejectedError, type NginxRouter } f
 import { CLOCK_PROBE, hostTaskQueue } from '../src/names';
 import { KEY_FILE_VARIABLE, KEYS_VARIABLE, type PayloadKey } from '../src/codec';
 import { MIN_REDACTED_LENGTH, SECRETS_FILE_VAR, SECRETS_LIST_VAR, type SecretPolicy } from '../src/secrets';
+import { METRICS_ADDRESS_VARIABLE, metricsUrl, SUGGESTED_METRICS_ADDRESS } from '../src/settings';
 
 /** Every check gets this long; one that has not answered by then fails with its fix. */
 export const CHECK_TIMEOUT_MS = 5_000;
@@ -431,6 +432,47 @@ export function payloadKeys(keys: () => PayloadKey[], host: string | null): Chec
   };
 }
 
+/** A GET's answer: what the metrics check reads. */
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * The worker's Prometheus endpoint (GREENLIGHT_METRICS_ADDRESS): off is fine; set, it must be an address the
+ * worker accepts and, once the worker runs, answer with the SDK's metrics (temporal_...), so a scrape
+ * target that Prometheus reports down is found here first.
+ */
+export function metricsEndpoint(address: () => string | null, get: (url: string) => Promise<HttpAnswer>, host: string | null, preStart: boolean): Check {
+  const where = host ? `/etc/greenlight/${host}.env for the systemd unit` : "the worker's environment";
+  return {
+    what: 'metrics',
+    fix: `start the worker with ${METRICS_ADDRESS_VARIABLE} set as here (${workerCommand(host)}), or unset it in ${where}`,
+    run: async () => {
+      let bindAddress: string | null;
+      try {
+        bindAddress = address();
+      } catch (err) {
+        return fail(messageOf(err), `fix ${METRICS_ADDRESS_VARIABLE} in ${where} (the worker refuses to start until it is fixed)`);
+      }
+      if (bindAddress === null) return ok(`off (${METRICS_ADDRESS_VARIABLE} unset); to serve Prometheus metrics set it, e.g. ${METRICS_ADDRESS_VARIABLE}=${SUGGESTED_METRICS_ADDRESS}`);
+      const url = metricsUrl(bindAddress);
+      if (preStart) return ok(`the worker will serve ${url}`);
+      let answer: HttpAnswer;
+      try {
+        answer = await get(url);
+      } catch (err) {
+        return fail(`no answer from ${url} (${codeOf((err as { cause?: unknown }).cause ?? err) || messageOf(err)})`, `start the worker (${workerCommand(host)}) with ${METRICS_ADDRESS_VARIABLE}=${bindAddress}: it serves the endpoint`);
+      }
+      const series = answer.body.split('\n').filter((line) => line && !line.startsWith('#'));
+      if (answer.status !== 200 || !series.some((line) => line.startsWith('temporal_'))) {
+        return fail(`${url} answers ${answer.status} without the worker's temporal_ metrics: something else listens there`, `give the worker a free port in ${METRICS_ADDRESS_VARIABLE} (and the scrape config)`);
+      }
+      return ok(`${url} serves ${series.length} series`);
+    },
+  };
+}
+
 export interface DoctorOptions {
   /** The fleet host this machine serves (`--host`, GREENLIGHT_HOST); null: the one-host worker. */
   host: string | null;
@@ -462,6 +504,10 @@ export interface DoctorClients {
   secretPolicy: () => SecretPolicy;
   /** The payload keys, read as the worker reads them (throws when the worker would refuse to start). */
   payloadKeys: () => PayloadKey[];
+  /** The metrics address, read as the worker reads it (throws when the worker would refuse to start); null: off. */
+  metricsAddress: () => string | null;
+  /** An HTTP GET (the metrics endpoint's scrape). */
+  get: (url: string) => Promise<HttpAnswer>;
 }
 
 /** The checks for this host, in the order they are printed. */
@@ -482,5 +528,6 @@ export function doctorChecks(options: DoctorOptions, clients: DoctorClients): Ch
     clockInSync(temporal, host, clients.now),
     secretsAllowed(clients.secretPolicy, host),
     payloadKeys(clients.payloadKeys, host),
+    metricsEndpoint(clients.metricsAddress, clients.get, host, preStart),
   ];
 }

@@ -13,7 +13,7 @@ import { DockerHost } from '../host/docker';
 import { routerFromEnv } from '../host/nginx';
 import { payloadKeysFromEnv } from '../src/codec';
 import { secretPolicyFromEnv } from '../src/secrets';
-import { greenlightHome } from '../src/settings';
+import { greenlightHome, metricsAddressFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
 import { CHECK_TIMEOUT_MS, doctorChecks, formatResult, runChecks, type CheckResult, type DoctorOptions, type TemporalAccess } from './doctor-checks';
 
@@ -82,6 +82,11 @@ export async function runDoctor(request: DoctorRequest, out: (line: string) => v
         now: Date.now,
         secretPolicy: () => secretPolicyFromEnv(process.env),
         payloadKeys: () => payloadKeysFromEnv(process.env),
+        metricsAddress: () => metricsAddressFromEnv(process.env),
+        get: async (url) => {
+          const response = await fetch(url, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS - 1_000) });
+          return { status: response.status, body: await response.text() };
+        },
       }),
     );
     const report: DoctorReport = { ok: checks.every((check) => check.ok), host: request.host, checks };

@@ -3,8 +3,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { routerFromEnv } from '../host/nginx';
 import { dataConverterFromEnv } from '../src/codec';
 import { hostTaskQueue } from '../src/names';
-import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../src/settings';
+import { hostFromEnv, hostTaskQueueFromEnv, metricsAddressFromEnv, metricsUrl, taskQueueFromEnv } from '../src/settings';
 import { connectionSettings } from '../src/temporal';
+import { serveMetrics } from './metrics';
 import { createWorker, prebuiltWorkflowBundle, type CreateWorkerOptions } from './worker';
 
 export interface WorkerPlacement {
@@ -12,6 +13,11 @@ export interface WorkerPlacement {
   host?: string | null;
   /** A fleet host's own task queue, where it differs from the default greenlight-host-<host>. */
   hostTaskQueue?: string;
+  /**
+   * Where to serve Prometheus metrics (`--metrics-address`, GREENLIGHT_METRICS_ADDRESS), already checked
+   * (parseMetricsAddress); null: no endpoint. Default: the environment's.
+   */
+  metricsAddress?: string | null;
 }
 
 /**
@@ -21,8 +27,14 @@ export interface WorkerPlacement {
  * host's worker polls, so a deploy keeps moving when one host's worker is gone.
  */
 export async function runWorker(overrides: Partial<CreateWorkerOptions> = {}, placement: WorkerPlacement = { host: hostFromEnv(), hostTaskQueue: hostTaskQueueFromEnv() }): Promise<void> {
-  // First: without a usable payload key the worker refuses before it touches nginx.
+  // First: without a usable payload key or with a bad metrics address the worker refuses before it touches nginx.
   const dataConverter = dataConverterFromEnv();
+  const metricsAddress = placement.metricsAddress === undefined ? metricsAddressFromEnv() : placement.metricsAddress;
+  if (metricsAddress) {
+    // The SDK's runtime before any connection: it is made once, with the exporter or without.
+    serveMetrics(metricsAddress);
+    console.error(`greenlight worker: Prometheus metrics on ${metricsUrl(metricsAddress)}`);
+  }
   const router = routerFromEnv();
   await router.ensureRunning();
   const { address, namespace, connectionOptions } = connectionSettings();

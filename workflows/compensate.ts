@@ -5,17 +5,27 @@
  */
 import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { FAILURE_TYPES, PATCHES, type Color } from '../src/names';
+import type { Phase, RollbackReason } from '../src/types';
 import type { DeployTracker } from './tracker';
 import { messageOf } from './failures';
 import { eachHostToTheEnd } from './fleet';
 import { RollbackRequested } from './gate';
+import { countRollback } from './metrics';
 import { colorsOf, type Deploy, type HostDeploy } from './phases';
 import { compensation } from './profiles';
 import { activities } from './steps';
 
+/** The rollback's reason as greenlight_rollbacks_total labels it: who asked, or the phase whose step failed. */
+export function rollbackReasonOf(err: unknown, phase: Phase): RollbackReason {
+  if (err instanceof RollbackRequested) return err.trigger;
+  if (isCancellation(err)) return 'cancelled';
+  return `${phase}-failed`;
+}
+
 /** Validation failed or was interrupted: nothing was touched, so nothing is undone. Always throws. */
 export function endBeforeDeploying(tracker: DeployTracker, err: unknown): never {
   const { status } = tracker;
+  if (err instanceof RollbackRequested || isCancellation(err)) countRollback(status.app, rollbackReasonOf(err, tracker.phase));
   if (err instanceof RollbackRequested) {
     status.rollbackReason = err.message;
     tracker.finish('rolled-back');
@@ -41,6 +51,7 @@ export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unk
   const cancelled = isCancellation(err);
   const reason = err instanceof RollbackRequested ? err.message : cancelled ? 'the deploy was cancelled' : messageOf(err);
   status.rollbackReason = reason;
+  countRollback(status.app, rollbackReasonOf(err, tracker.phase));
   if (!(err instanceof RollbackRequested) && !cancelled) tracker.recordError(err, reason);
   try {
     await CancellationScope.nonCancellable(() => compensate(d, hosts));

@@ -4,7 +4,7 @@
  */
 import { CancellationScope, condition, patched, setHandler, sleep } from '@temporalio/workflow';
 import { PATCHES } from '../src/names';
-import type { Phase } from '../src/types';
+import type { Phase, RollbackTrigger } from '../src/types';
 import { promoteUpdate, rollbackSignal, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
 
@@ -17,20 +17,29 @@ function signalReason(input: unknown): string {
   return text.trim().slice(0, 500) || 'rollback requested by signal';
 }
 
-/** Thrown inside the workflow to unwind into compensation; never leaves it. */
-export class RollbackRequested extends Error {}
+/** Thrown inside the workflow to unwind into compensation; never leaves it. `trigger`: who or what asked. */
+export class RollbackRequested extends Error {
+  constructor(
+    message: string,
+    readonly trigger: RollbackTrigger,
+  ) {
+    super(message);
+  }
+}
 
 export class RollbackGate {
   /** Why the deploy is to be rolled back; null while nobody asked. */
   reason: string | null = null;
+  /** Who or what asked first (with `reason`): the metrics' rollback reason. */
+  private trigger: RollbackTrigger = 'manual';
   private promoted = false;
 
   constructor(private readonly tracker: DeployTracker) {
     setHandler(
       rollbackUpdate,
       (reason) => {
-        this.reason ??= reason.trim() || 'rollback requested';
-        return { phase: tracker.phase, reason: this.reason };
+        this.ask(reason.trim() || 'rollback requested', 'manual');
+        return { phase: tracker.phase, reason: this.reason! };
       },
       {
         validator: (_reason: string) => {
@@ -44,7 +53,7 @@ export class RollbackGate {
       if (!patched(PATCHES.rollbackSignal)) return;
       const reason = signalReason(input);
       const refused = this.refusal();
-      if (refused === null) this.reason = reason;
+      if (refused === null) this.ask(reason, 'signal');
       else (tracker.status.ignoredSignals ??= []).push(`rollback signal "${reason}" ignored in ${tracker.phase}: ${refused}`);
     });
     setHandler(
@@ -59,6 +68,13 @@ export class RollbackGate {
         },
       },
     );
+  }
+
+  /** The first request wins: a later one changes neither the reason nor the trigger. */
+  private ask(reason: string, trigger: RollbackTrigger): void {
+    if (this.reason !== null) return;
+    this.reason = reason;
+    this.trigger = trigger;
   }
 
   /** Why a rollback request is refused now (the update's validator; an ignored signal), or null. */
@@ -77,13 +93,13 @@ export class RollbackGate {
   limitTime(timeoutMs: number): void {
     void CancellationScope.nonCancellable(async () => {
       await sleep(timeoutMs, { summary: 'deploy time limit (spec timeout): rolls back when it fires' });
-      this.reason ??= `the deploy exceeded its time limit (timeout: ${timeoutMs} ms)`;
+      this.ask(`the deploy exceeded its time limit (timeout: ${timeoutMs} ms)`, 'time-limit');
     });
   }
 
   /** Runs a step, but abandons (and cancels) it as soon as a rollback is requested. */
   async unlessRolledBack<T>(work: () => Promise<T>): Promise<T> {
-    if (this.reason !== null) throw new RollbackRequested(this.reason);
+    if (this.reason !== null) throw new RollbackRequested(this.reason, this.trigger);
     const scope = new CancellationScope();
     const running = scope.run(work);
     const requested = CancellationScope.nonCancellable(() => condition(() => this.reason !== null));
@@ -93,7 +109,7 @@ export class RollbackGate {
       // Read-only steps end at once (TRY_CANCEL); steps that change the host are waited for (their
       // profile), so compensation never races a late write.
       await running.catch(() => undefined);
-      throw new RollbackRequested(this.reason!);
+      throw new RollbackRequested(this.reason!, this.trigger);
     }
     // The step's result and the rollback can reach the workflow in one workflow task: the update's
     // handler has then set the reason (jobs run before any continuation), but the race took the result.
@@ -107,13 +123,13 @@ export class RollbackGate {
    * `patched()` is called only then, so no other history changes.
    */
   throwIfRequested(): void {
-    if (this.reason !== null && patched(PATCHES.rollbackWinsUntilCleanup)) throw new RollbackRequested(this.reason);
+    if (this.reason !== null && patched(PATCHES.rollbackWinsUntilCleanup)) throw new RollbackRequested(this.reason, this.trigger);
   }
 
   /** The manual promotion gate: `greenlight promote`, a rollback, or the time-out (= rollback). */
   async awaitPromotion(timeoutMs: number): Promise<void> {
     const released = await condition(() => this.promoted || this.reason !== null, timeoutMs);
-    if (!released) this.reason ??= `not promoted within ${timeoutMs} ms (promotion.timeout)`;
-    if (this.reason !== null) throw new RollbackRequested(this.reason);
+    if (!released) this.ask(`not promoted within ${timeoutMs} ms (promotion.timeout)`, 'promotion-timeout');
+    if (this.reason !== null) throw new RollbackRequested(this.reason, this.trigger);
   }
 }

@@ -8,6 +8,7 @@ import { SEARCH_ATTRIBUTES } from '../src/names';
 import type { DeployInput, DeployStatus, Outcome, Phase } from '../src/types';
 import { failureTypeOf, messageOf } from './failures';
 import { statusQuery } from './messages';
+import { countDeploy, recordPhaseDuration } from './metrics';
 
 export class DeployTracker {
   readonly status: DeployStatus;
@@ -43,16 +44,20 @@ export class DeployTracker {
     const { status } = this;
     const now = Date.now();
     const previous = status.phases[status.phases.length - 1];
-    if (previous && previous.durationMs === undefined) previous.durationMs = now - Date.parse(previous.startedAt);
+    if (previous && previous.durationMs === undefined) {
+      previous.durationMs = now - Date.parse(previous.startedAt);
+      recordPhaseDuration(status.app, previous.phase, previous.durationMs);
+    }
     status.phase = phase;
     status.waitingFor = waitingFor;
     status.phases.push({ phase, startedAt: new Date(now).toISOString() });
     this.publish();
   }
 
-  /** The deploy ended with `outcome`. */
+  /** The deploy ended with `outcome` (counted in greenlight_deploys_total). */
   finish(outcome: Outcome): void {
     this.status.outcome = outcome;
+    countDeploy(this.status.app, outcome);
     this.enter('done', null);
     this.status.phases[this.status.phases.length - 1]!.durationMs = 0;
   }

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { loadDeploySpec } from '../config/load';
 import { deploySpecJsonSchema, deploySpecSchema } from '../config/schema';
 import { ConfigError } from '../errors';
-import { hostFromEnv, hostTaskQueueFromEnv, taskQueueFromEnv } from '../settings';
+import { hostFromEnv, hostTaskQueueFromEnv, METRICS_ADDRESS_VARIABLE, metricsAddressFromEnv, parseMetricsAddress, SUGGESTED_METRICS_ADDRESS, taskQueueFromEnv } from '../settings';
 import { connectClient, lostTemporal } from '../temporal';
 import { cancel } from './commands/cancel';
 import { codecServer } from './commands/codec-server';
@@ -35,6 +35,15 @@ function appArgument(value: string): string {
   const result = deploySpecSchema.shape.app.safeParse(value);
   if (!result.success) throw new InvalidArgumentError(`${result.error.issues[0]?.message ?? 'not an app name'}; pass the app: of its spec`);
   return value;
+}
+
+/** `--metrics-address`, checked as GREENLIGHT_METRICS_ADDRESS is (a usage error, exit 2, names the flag). */
+function metricsAddressArgument(value: string): string {
+  try {
+    return parseMetricsAddress(value, '--metrics-address');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--metrics-address: /, ''));
+  }
 }
 
 function positiveInteger(value: string): number {
@@ -204,13 +213,15 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .description('run a worker for this Docker host (deploy workflows and their activities)')
     .option('--host <name>', "the fleet host this worker serves (a spec's hosts[].name); default GREENLIGHT_HOST")
     .option('--host-task-queue <name>', "the host's own task queue, if the spec sets hosts[].taskQueue (default greenlight-host-<name>)")
-    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight),\nGREENLIGHT_HOST (the fleet host), DOCKER_HOST (the Docker engine, default the local socket)\n\nExamples:\n  greenlight worker                # one host\n  greenlight worker --host web-1   # on host web-1 of a fleet (spec: hosts: [{ name: web-1 }, ...])')
-    .action(async (opts: { host?: string; hostTaskQueue?: string }) => {
+    .option('--metrics-address <ip:port>', `serve Prometheus metrics on http://<ip:port>/metrics, e.g. ${SUGGESTED_METRICS_ADDRESS}; default ${METRICS_ADDRESS_VARIABLE}, else none`, metricsAddressArgument)
+    .addHelpText('after', `\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight),\nGREENLIGHT_HOST (the fleet host), ${METRICS_ADDRESS_VARIABLE} (Prometheus endpoint, default off),\nDOCKER_HOST (the Docker engine, default the local socket)\n\nExamples:\n  greenlight worker                # one host\n  greenlight worker --host web-1   # on host web-1 of a fleet (spec: hosts: [{ name: web-1 }, ...])\n  greenlight worker --metrics-address ${SUGGESTED_METRICS_ADDRESS}   # scrape http://${SUGGESTED_METRICS_ADDRESS}/metrics`)
+    .action(async (opts: { host?: string; hostTaskQueue?: string; metricsAddress?: string }) => {
+      const metricsAddress = opts.metricsAddress ?? metricsAddressFromEnv();
       // Loaded on demand: the worker SDK (native) is heavy and other commands never need it. require, not
       // import(): under tsx's CommonJS hook a dynamic import would not resolve the .ts file.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
-      await runWorker({}, { host: opts.host ?? hostFromEnv(), hostTaskQueue: opts.hostTaskQueue ?? hostTaskQueueFromEnv() });
+      await runWorker({}, { host: opts.host ?? hostFromEnv(), hostTaskQueue: opts.hostTaskQueue ?? hostTaskQueueFromEnv(), metricsAddress });
       setExit(exitCodeOf('done'));
     });
 

@@ -4,7 +4,7 @@
  * code, and only the entry (main.ts) exits with it.
  */
 import { CommanderError } from 'commander';
-import { ConfigError, DeployInProgressError, InfrastructureError } from '../errors';
+import { ConfigError, DeployInProgressError, InfrastructureError, SettingError } from '../errors';
 import { FAILURE_TYPES } from '../names';
 
 /** Documented exit codes of `greenlight`. */
@@ -130,7 +130,7 @@ export function exitCodeOfError(err: unknown): ExitCode {
   // commander's own ends, already printed: help shown (0), or a usage error (unknown option or
   // command, missing argument, an argument its parser refused, no command at all).
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
-  if (err instanceof ConfigError) return EXIT.invalid;
+  if (err instanceof ConfigError || err instanceof SettingError) return EXIT.invalid;
   if (err instanceof DeployInProgressError) return EXIT.refused;
   if (err instanceof InfrastructureError) return EXIT.infrastructure;
   return EXIT.unexpected;

@@ -393,6 +393,21 @@ describe('greenlight doctor', () => {
   });
 });
 
+describe('greenlight worker', () => {
+  it('a bad GREENLIGHT_METRICS_ADDRESS: exit 2 naming the setting and the fix, nothing connected', async () => {
+    const saved = process.env.GREENLIGHT_METRICS_ADDRESS;
+    process.env.GREENLIGHT_METRICS_ADDRESS = '127.0.0.1:99999';
+    try {
+      const run = await gl(['worker']);
+      expect(run).toMatchObject({ code: EXIT.invalid, connects: 0 });
+      expect(run.err).toEqual(['greenlight: GREENLIGHT_METRICS_ADDRESS: port 99999 is out of range 1-65535; expected ip:port, e.g. 127.0.0.1:9464 (loopback: a local Prometheus or agent scrapes it) or 0.0.0.0:9464 (every interface)']);
+    } finally {
+      if (saved === undefined) delete process.env.GREENLIGHT_METRICS_ADDRESS;
+      else process.env.GREENLIGHT_METRICS_ADDRESS = saved;
+    }
+  });
+});
+
 describe('errors around the commands', () => {
   it('Temporal unreachable (connect throws InfrastructureError): exit 4, one line; --verbose adds the stack', async () => {
     const unreachable = () => Promise.reject(new InfrastructureError('cannot reach Temporal at 127.0.0.1:1 (connect ECONNREFUSED): start it with scripts/temporal.sh, or set TEMPORAL_ADDRESS / a config profile'));
@@ -446,6 +461,7 @@ describe('errors around the commands', () => {
     ['an invalid app name (promote)', ['promote', '../x'], /is invalid for argument 'app'/],
     ['an invalid app name (cancel)', ['cancel', ''], /is invalid for argument 'app'/],
     ['a -n that is not a count', ['history', 'shop', '-n', 'ten'], /option '-n, --limit <n>' argument 'ten' is invalid\. must be a whole number from 1 to 9999/],
+    ['a worker metrics address that is a host name', ['worker', '--metrics-address', 'localhost:9464'], /option '--metrics-address <ip:port>' argument 'localhost:9464' is invalid\. "localhost" is not an IP address \(host names are not accepted\); expected ip:port, e\.g\. 127\.0\.0\.1:9464/],
   ])("%s: commander's usage error, exit 2, nothing connected", async (_, args, message) => {
     const run = await gl(args);
     expect(run.code).toBe(EXIT.invalid);

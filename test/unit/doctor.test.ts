@@ -11,6 +11,7 @@ import { NginxNotInstalledError, RouterConfigRejectedError } from '../../host/ng
 import { CLOCK_PROBE } from '../../src/names';
 import { parsePayloadKeys, payloadKeysFromEnv } from '../../src/codec';
 import { secretPolicyFromEnv } from '../../src/secrets';
+import { metricsAddressFromEnv } from '../../src/settings';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 import {
@@ -24,6 +25,14 @@ import {
 } from '../../worker/doctor-checks';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
+/** The start of what a worker's endpoint serves (the SDK's and greenlight's metrics). */
+const WORKER_METRICS = [
+  '# HELP temporal_worker_start temporal_worker_start',
+  '# TYPE temporal_worker_start counter',
+  'temporal_worker_start{namespace="default",service_name="temporal-core",task_queue="greenlight"} 1',
+  'greenlight_deploys_total{app="shop",namespace="default",outcome="succeeded",task_queue="greenlight",workflow_type="deployWorkflow"} 2',
+  '',
+].join('\n');
 const PREFIX = '/var/lib/greenlight/web-1/nginx';
 
 function errno(code: string, message = `${code}: failed`): Error {
@@ -129,6 +138,11 @@ function healthyWorld(): World {
     now: () => NOW,
     secretPolicy: () => ({ allowed: new Map([['JWT_SECRET', 'a-long-enough-value'], ['DATABASE_URL', 'postgres://shop@db/shop']]) }),
     payloadKeys: () => parsePayloadKeys(`k2:${KEY},k1:${KEY}`, 'GREENLIGHT_PAYLOAD_KEYS'),
+    metricsAddress: () => metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: '127.0.0.1:9464' }),
+    get: async (url) => {
+      if (url !== 'http://127.0.0.1:9464/metrics') throw Object.assign(new TypeError('fetch failed'), { cause: errno('ECONNREFUSED') });
+      return { status: 200, body: WORKER_METRICS };
+    },
   };
   return { clients, server, temporal };
 }
@@ -161,7 +175,18 @@ describe('greenlight doctor: a healthy host', () => {
       "ok clock: this host's clock is 0 ms ahead of the Temporal server's (±0 ms, from the start time of a probe workflow)",
       'ok secrets: specs may ask for JWT_SECRET, DATABASE_URL',
       'ok payload keys: encrypting with key "k2", decrypting also with "k1"',
+      'ok metrics: http://127.0.0.1:9464/metrics serves 2 series',
     ]);
+  });
+
+  it('metrics off (GREENLIGHT_METRICS_ADDRESS unset) is fine and says how to turn them on', async () => {
+    world.clients.metricsAddress = () => metricsAddressFromEnv({});
+    expect(await doctorLines(world)).toContain('ok metrics: off (GREENLIGHT_METRICS_ADDRESS unset); to serve Prometheus metrics set it, e.g. GREENLIGHT_METRICS_ADDRESS=127.0.0.1:9464');
+  });
+
+  it('metrics on every interface (0.0.0.0) are scraped on loopback', async () => {
+    world.clients.metricsAddress = () => metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: '0.0.0.0:9464' });
+    expect(await doctorLines(world)).toContain('ok metrics: http://127.0.0.1:9464/metrics serves 2 series');
   });
 
   it('asks Temporal about the right queues: the host queue for activities, the shared queue for workflows', async () => {
@@ -219,7 +244,9 @@ describe('greenlight doctor: a healthy host', () => {
       'ok clock',
       'ok secrets',
       'ok payload keys',
+      'ok metrics',
     ]);
+    expect(lines.at(-1)).toBe('ok metrics: the worker will serve http://127.0.0.1:9464/metrics');
   });
 
   it('terminates the clock probe it started (no worker polls its queue)', async () => {
@@ -417,6 +444,27 @@ const FAILURES: FailureCase[] = [
     what: 'payload keys',
     detail: /the key is 16 bytes, AES-256 needs 32/,
     fix: /set GREENLIGHT_PAYLOAD_KEYS/,
+  },
+  {
+    name: 'a metrics address the worker refuses (a host name)',
+    breakIt: (w) => void (w.clients.metricsAddress = () => metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: 'localhost:9464' })),
+    what: 'metrics',
+    detail: /^GREENLIGHT_METRICS_ADDRESS: "localhost" is not an IP address \(host names are not accepted\); expected ip:port, e\.g\. 127\.0\.0\.1:9464/,
+    fix: /^fix GREENLIGHT_METRICS_ADDRESS in \/etc\/greenlight\/web-1\.env for the systemd unit \(the worker refuses to start until it is fixed\)$/,
+  },
+  {
+    name: 'metrics on, but nothing serves them (the worker is not running)',
+    breakIt: (w) => void (w.clients.metricsAddress = () => metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: '127.0.0.1:9999' })),
+    what: 'metrics',
+    detail: /^no answer from http:\/\/127\.0\.0\.1:9999\/metrics \(ECONNREFUSED\)$/,
+    fix: /start the worker \(`greenlight worker --host web-1` \(systemctl start greenlight-worker@web-1\)\) with GREENLIGHT_METRICS_ADDRESS=127\.0\.0\.1:9999/,
+  },
+  {
+    name: 'something else answers on the metrics address',
+    breakIt: (w) => void (w.clients.get = async () => ({ status: 404, body: 'not found\n' })),
+    what: 'metrics',
+    detail: /^http:\/\/127\.0\.0\.1:9464\/metrics answers 404 without the worker's temporal_ metrics: something else listens there$/,
+    fix: /give the worker a free port in GREENLIGHT_METRICS_ADDRESS/,
   },
 ];
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DeployInProgressError, InfrastructureError } from '../../src/errors';
+import { ConfigError, DeployInProgressError, InfrastructureError, SettingError } from '../../src/errors';
 import { cancelledEndOf, deployEndOf, EXIT, EXIT_MEANINGS, exitCodeOf, exitCodeOfError, type CliOutcome } from '../../src/cli/exit-codes';
 import { FAILURE_TYPES } from '../../src/names';
 
@@ -69,6 +69,7 @@ describe('exit codes', () => {
 
   it.each<[string, unknown, number]>([
     ['ConfigError', new ConfigError(['app: is required']), 2],
+    ['SettingError (GREENLIGHT_METRICS_ADDRESS)', new SettingError('GREENLIGHT_METRICS_ADDRESS: "x" is not an address'), 2],
     ['DeployInProgressError', new DeployInProgressError('shop'), 3],
     ['InfrastructureError', new InfrastructureError('cannot reach Temporal'), 4],
     ['an unknown Error', new Error('boom'), 7],

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultGreenlightHome, greenlightHome, isCheckout } from '../../src/settings';
+import { defaultGreenlightHome, greenlightHome, isCheckout, metricsAddressFromEnv, metricsUrl, parseMetricsAddress } from '../../src/settings';
 
 const REPO = resolve(__dirname, '..', '..');
 
@@ -41,5 +41,40 @@ describe('greenlightHome', () => {
     } finally {
       rmSync(installed, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the metrics address (GREENLIGHT_METRICS_ADDRESS, --metrics-address)', () => {
+  it('is off when unset or empty: a worker serves no endpoint unless asked', () => {
+    expect(metricsAddressFromEnv({})).toBeNull();
+    expect(metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: '  ' })).toBeNull();
+  });
+
+  it.each([
+    ['loopback', '127.0.0.1:9464', 'http://127.0.0.1:9464/metrics'],
+    ['every interface, asked for', '0.0.0.0:9464', 'http://127.0.0.1:9464/metrics'],
+    ['one interface', '10.0.0.5:19464', 'http://10.0.0.5:19464/metrics'],
+    ['IPv6 loopback', '[::1]:9464', 'http://[::1]:9464/metrics'],
+    ['IPv6, every interface', '[::]:9464', 'http://[::1]:9464/metrics'],
+  ])('takes %s (%s), scraped at %s', (_case, address, url) => {
+    expect(metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: address })).toBe(address);
+    expect(metricsUrl(address)).toBe(url);
+  });
+
+  const fix = 'expected ip:port, e.g. 127.0.0.1:9464 (loopback: a local Prometheus or agent scrapes it) or 0.0.0.0:9464 (every interface)';
+  it.each([
+    ['a port alone', '9464', `GREENLIGHT_METRICS_ADDRESS: "9464" is not an address; ${fix}`],
+    ['a URL', 'http://127.0.0.1:9464', `GREENLIGHT_METRICS_ADDRESS: "http://127.0.0.1:9464" is not an address; ${fix}`],
+    ['a host name (the exporter binds IP addresses only)', 'localhost:9464', `GREENLIGHT_METRICS_ADDRESS: "localhost" is not an IP address (host names are not accepted); ${fix}`],
+    ['IPv6 without brackets', '::1:9464', `GREENLIGHT_METRICS_ADDRESS: "::1:9464" is not an address; ${fix}`],
+    ['a bad IPv4 address', '127.0.0.256:9464', `GREENLIGHT_METRICS_ADDRESS: "127.0.0.256" is not an IP address (host names are not accepted); ${fix}`],
+    ['port 0', '127.0.0.1:0', `GREENLIGHT_METRICS_ADDRESS: port 0 is out of range 1-65535; ${fix}`],
+    ['a port past 65535', '127.0.0.1:70000', `GREENLIGHT_METRICS_ADDRESS: port 70000 is out of range 1-65535; ${fix}`],
+  ])('refuses %s, naming the setting and the fix', (_case, address, message) => {
+    expect(() => metricsAddressFromEnv({ GREENLIGHT_METRICS_ADDRESS: address })).toThrow(message);
+  });
+
+  it('names the flag when the address came from --metrics-address', () => {
+    expect(() => parseMetricsAddress('localhost:1', '--metrics-address')).toThrow(/^--metrics-address: "localhost" is not an IP address/);
   });
 });
