@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
@@ -17,7 +18,7 @@ export interface ActivityDeps {
   docker: Docker;
   router: NginxRouter;
   probe?: Prober;
-  /** The worker's environment: GREENLIGHT_SECRETS and GREENLIGHT_SECRETS_FILE, and the listed values. */
+  /** The worker's environment: GREENLIGHT_SECRETS and GREENLIGHT_SECRETS_FILE, and the listed values; GREENLIGHT_CAPACITY_CHECK. */
   env?: Record<string, string | undefined>;
   /** What specs may ask for; by default read from `env` (throws if the operator's settings are wrong). */
   secrets?: SecretPolicy;
@@ -30,7 +31,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
   const redact = redactorFor(secrets);
   const activities = heartbeating({
     ...createValidateActivities(),
-    ...createDockerActivities({ host, router, secrets, redact }),
+    ...createDockerActivities({ host, router, secrets, redact, capacityCheck: capacityCheckFromEnv(env) }),
     ...createHealthActivities({ host, probe, redact }),
     ...createRouterActivities({ router }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */

@@ -65,7 +65,7 @@ function fakeEngine(initial: FakeContainer[] = []) {
     },
   };
   const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}) } as unknown as NginxRouter;
-  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text });
+  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, capacityCheck: false });
   /** "name:running|exited" of every container, sorted. */
   const state = () => [...containers.values()].map((c) => `${c.name}:${c.running ? 'running' : 'exited'}`).sort();
   return { activities, state, idOf: (name: string) => find(name)?.id };
