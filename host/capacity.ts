@@ -87,6 +87,12 @@ export function capacityNeeds(spec: DeploySpec, writableLayerBytes: Record<strin
   return { services, memoryBytes: sum((n) => n.memoryBytes) + MEMORY_RESERVE_BYTES, diskBytes: sum((n) => n.diskBytes) + DISK_RESERVE_BYTES };
 }
 
+/** What the smallest deploy needs, one service with the default limits: a host with less refuses every deploy. */
+export const ONE_DEFAULT_SERVICE = {
+  memoryBytes: DEFAULT_LIMITS.memory + MEMORY_RESERVE_BYTES,
+  diskBytes: APP_LOG.bytes + WRITABLE_LAYER_MIN_BYTES + DISK_RESERVE_BYTES,
+} as const;
+
 /** Bytes in the unit a person reads them in: "512 MiB", "1.5 GiB", "1000 GiB". */
 export function formatBytes(bytes: number): string {
   if (bytes >= GIB) return `${trim(bytes / GIB)} GiB`;

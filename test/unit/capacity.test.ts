@@ -9,9 +9,13 @@ import {
   capacityProblems,
   formatBytes,
   measureCapacity,
+  ONE_DEFAULT_SERVICE,
   parseMemAvailable,
   type HostCapacity,
 } from '../../host/capacity';
+import { createActivities } from '../../activities';
+import type { DockerHost } from '../../host/docker';
+import type { NginxRouter } from '../../host/nginx';
 import { GreenlightError } from '../../src/errors';
 import { parseDeploySpec } from '../../src/config/load';
 import { shopSpec, webSpec } from '../../harness/specs';
@@ -45,6 +49,11 @@ describe('capacityNeeds', () => {
       memoryBytes: 1 * GIB + 512 * MIB + 256 * MIB,
       diskBytes: 30 * MIB + 200 * MIB + 30 * MIB + 64 * MIB + 1 * GIB,
     });
+  });
+
+  it('ONE_DEFAULT_SERVICE is what a one-service spec with the defaults needs (what doctor compares with)', () => {
+    const { memoryBytes, diskBytes } = capacityNeeds(web(), {});
+    expect(ONE_DEFAULT_SERVICE).toEqual({ memoryBytes, diskBytes });
   });
 
   it('counts the default limits for a spec validated before limits existed (an in-flight deploy)', () => {
@@ -150,6 +159,11 @@ describe('capacityCheckFromEnv', () => {
     ['off', false],
   ])('GREENLIGHT_CAPACITY_CHECK=%j: check %s', (value, on) => {
     expect(capacityCheckFromEnv({ GREENLIGHT_CAPACITY_CHECK: value })).toBe(on);
+  });
+
+  it('a worker with a bad setting does not start: createActivities refuses, naming it', () => {
+    const build = () => createActivities({ docker: {} as ConstructorParameters<typeof DockerHost>[0], router: {} as NginxRouter, env: { GREENLIGHT_CAPACITY_CHECK: 'disabled' } });
+    expect(build).toThrow(/^GREENLIGHT_CAPACITY_CHECK="disabled" is not a setting/);
   });
 
   it.each(['no', 'OFF', 'false', '0'])('refuses GREENLIGHT_CAPACITY_CHECK=%j, naming the setting and what it takes', (value) => {

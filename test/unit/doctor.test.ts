@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { msNumberToTs } from '@temporalio/common/lib/time';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { adminSocketPath } from '../../host/builders/nginx';
+import { capacityCheckFromEnv } from '../../host/capacity';
 import { NginxNotInstalledError, RouterConfigRejectedError } from '../../host/nginx';
 import { CLOCK_PROBE } from '../../src/names';
 import { parsePayloadKeys, payloadKeysFromEnv } from '../../src/codec';
@@ -24,6 +25,8 @@ import {
 } from '../../worker/doctor-checks';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
+const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
 const PREFIX = '/var/lib/greenlight/web-1/nginx';
 
 function errno(code: string, message = `${code}: failed`): Error {
@@ -129,6 +132,8 @@ function healthyWorld(): World {
     now: () => NOW,
     secretPolicy: () => ({ allowed: new Map([['JWT_SECRET', 'a-long-enough-value'], ['DATABASE_URL', 'postgres://shop@db/shop']]) }),
     payloadKeys: () => parsePayloadKeys(`k2:${KEY},k1:${KEY}`, 'GREENLIGHT_PAYLOAD_KEYS'),
+    capacity: async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 78.5 * GIB, writableLayerBytes: {} }),
+    capacityCheck: () => capacityCheckFromEnv({}),
   };
   return { clients, server, temporal };
 }
@@ -145,6 +150,12 @@ beforeEach(() => {
 });
 
 describe('greenlight doctor: a healthy host', () => {
+  it("with GREENLIGHT_CAPACITY_CHECK=off: the capacity line still shows what the host has, and says validate does not check it", async () => {
+    world.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 100 * MIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 10 * MIB, writableLayerBytes: {} });
+    world.clients.capacityCheck = () => capacityCheckFromEnv({ GREENLIGHT_CAPACITY_CHECK: 'off' });
+    expect(await doctorLines(world)).toContain("ok capacity: 100 MiB of memory available, 10 MiB free on Docker's data root /var/lib/docker, 2 CPUs (validate does not check them: GREENLIGHT_CAPACITY_CHECK=off)");
+  });
+
   it('passes every check, one line each, saying what it saw', async () => {
     expect(await doctorLines(world)).toEqual([
       'ok GREENLIGHT_HOME: /var/lib/greenlight/web-1 is writable by greenlight',
@@ -160,6 +171,7 @@ describe('greenlight doctor: a healthy host', () => {
       "ok clock: this host's clock is 0 ms ahead of the Temporal server's (±0 ms, from the start time of a probe workflow)",
       'ok secrets: specs may ask for JWT_SECRET, DATABASE_URL',
       'ok payload keys: encrypting with key "k2", decrypting also with "k1"',
+      "ok capacity: 21.6 GiB of memory available, 78.5 GiB free on Docker's data root /var/lib/docker, 2 CPUs",
     ]);
   });
 
@@ -209,6 +221,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok clock',
       'ok secrets',
       'ok payload keys',
+      'ok capacity',
     ]);
   });
 
@@ -408,6 +421,34 @@ const FAILURES: FailureCase[] = [
     detail: /the key is 16 bytes, AES-256 needs 32/,
     fix: /set GREENLIGHT_PAYLOAD_KEYS/,
   },
+  {
+    name: 'less memory available than the smallest deploy needs (validate would refuse every deploy)',
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 700 * MIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 78.5 * GIB, writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /^700 MiB of memory available, 78\.5 GiB free on Docker's data root \/var\/lib\/docker, 2 CPUs: less memory than a one-service deploy with the default limits needs \(768 MiB\), so validate refuses every deploy$/,
+    fix: /^free memory on this host$/,
+  },
+  {
+    name: 'less disk than the smallest deploy needs',
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 1 * GIB, writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /: less disk than a one-service deploy needs \(1\.1 GiB\), so validate refuses every deploy$/,
+    fix: /^free disk on this host \(docker system df shows what uses it; docker image prune removes dangling images\)$/,
+  },
+  {
+    name: "Docker's data root not visible to the worker",
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: null, diskReadError: "ENOENT: no such file or directory, statfs '/var/lib/docker'", writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /^cannot read the free space of Docker's data root \/var\/lib\/docker \(ENOENT: no such file or directory, statfs '\/var\/lib\/docker'\)$/,
+    fix: /^run the worker on the Docker host itself, or set GREENLIGHT_CAPACITY_CHECK=off in \/etc\/greenlight\/web-1\.env for the systemd unit$/,
+  },
+  {
+    name: 'GREENLIGHT_CAPACITY_CHECK set to something else than off (the worker would refuse to start)',
+    breakIt: (w) => void (w.clients.capacityCheck = () => capacityCheckFromEnv({ GREENLIGHT_CAPACITY_CHECK: 'false' })),
+    what: 'capacity',
+    detail: /^GREENLIGHT_CAPACITY_CHECK="false" is not a setting: use "off"/,
+    fix: /the worker refuses to start until it is fixed, in \/etc\/greenlight\/web-1\.env/,
+  },
 ];
 
 describe('greenlight doctor: every failure names what failed and how to fix it', () => {
@@ -436,7 +477,7 @@ describe('greenlight doctor: every failure names what failed and how to fix it',
       ),
     ]);
     // Docker, nginx and the home folder were still checked.
-    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(8);
+    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(9);
   });
 
   it("Temporal's client configuration unreadable", async () => {
