@@ -13,8 +13,10 @@ import type { NginxRouter } from '../host/nginx';
 import { portIsFree } from '../host/listen';
 import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
+import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
 import type { DeploySpec } from '../src/config/schema';
-import { FAILURE_TYPES, LABELS, type Color } from '../src/names';
+import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
+import { hostOfSpec } from '../src/config/hosts';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, recordProgress, sleep } from './support';
 import type { DrainProgress } from '../src/types';
@@ -28,6 +30,8 @@ export interface DockerDeps {
   redact: Redactor;
   /** The fixed address each new app container gets on its network, where nginx reaches it. */
   addresses: ContainerAddresses;
+  /** Whether validate checks the new color's memory, disk and CPUs against the host (GREENLIGHT_CAPACITY_CHECK). */
+  capacityCheck: boolean;
 }
 
 type RetirePolicy = 'stop' | 'remove' | 'keep';
@@ -91,9 +95,10 @@ export function networkProblem(name: string, network: NetworkInfo | null): strin
  * Checks the network, that every secret the spec asks for is allowed and set on this worker, every image
  * exists locally, every host port of the target color is free (or ours), every container name the
  * deploy will use is free or this app's (nothing else is ever removed), the router ports, and the
- * router's certificate and key (router.tls).
+ * router's certificate and key (router.tls), and that the new color's memory limits, logs and writable
+ * layers fit in the memory and disk the host has free, beside the live color (host/capacity.ts).
  */
-async function preflightDocker({ host, router, secrets }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
+async function preflightDocker({ host, router, secrets, capacityCheck }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
   const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
   await host.ping();
   const network = networkProblem(spec.network, await host.networkOrNull(spec.network));
@@ -111,7 +116,26 @@ async function preflightDocker({ host, router, secrets }: DockerDeps, spec: Depl
   problems.push(...(await routerPortProblems(router, spec)));
   // The certificate and key as this host's nginx will read them (a fleet's hosts each have their own files).
   if (spec.router.tls) problems.push(...(await tlsProblems(spec.router.tls, routerField(spec, 'tls'))));
+  if (capacityCheck) problems.push(...capacityProblems(spec, targetColor, await measureCapacity(await engineFacts(host, spec))));
   if (problems.length > 0) throw fail(FAILURE_TYPES.preflight, problems.join('\n'), problems);
+}
+
+/**
+ * The engine's facts for the capacity check: the host as messages name it (a fleet's host name, else
+ * the engine's host name), its CPUs and data root, and per service the largest writable layer among
+ * the app's existing containers of it, either color (what a new one will likely write too).
+ */
+async function engineFacts(host: DockerHost, spec: DeploySpec): Promise<EngineFacts> {
+  const info = await host.engineInfo();
+  const writableLayerBytes: Record<string, number> = {};
+  for (const color of COLORS) {
+    for (const container of await host.appContainers(spec.app, color)) {
+      const service = container.labels[LABELS.service]!;
+      if (!(service in spec.services)) continue;
+      writableLayerBytes[service] = Math.max(writableLayerBytes[service] ?? 0, await host.writableLayerBytes(container.id));
+    }
+  }
+  return { host: hostOfSpec(spec) ?? info.name, cpus: info.cpus, dockerRootDir: info.rootDir, writableLayerBytes };
 }
 
 /** Whether a running leftover target container of this app holds the service's host port: deploy-green replaces it. */

@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
 import { ContainerAddresses } from '../host/addresses';
+import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createRouterActivities } from './router';
@@ -18,7 +19,7 @@ export interface ActivityDeps {
   docker: Docker;
   router: NginxRouter;
   probe?: Prober;
-  /** The worker's environment: GREENLIGHT_SECRETS and GREENLIGHT_SECRETS_FILE, and the listed values. */
+  /** The worker's environment: GREENLIGHT_SECRETS and GREENLIGHT_SECRETS_FILE, and the listed values; GREENLIGHT_CAPACITY_CHECK. */
   env?: Record<string, string | undefined>;
   /** What specs may ask for; by default read from `env` (throws if the operator's settings are wrong). */
   secrets?: SecretPolicy;
@@ -27,6 +28,8 @@ export interface ActivityDeps {
 }
 
 export function createActivities({ docker, router, probe = createProber(), env = process.env, secrets = secretPolicyFromEnv(env), hostName = null }: ActivityDeps) {
+  // Settings first: a worker with a bad one refuses before it builds anything.
+  const capacityCheck = capacityCheckFromEnv(env);
   const host = new DockerHost(docker);
   const addresses = new ContainerAddresses(host, router);
   // Every config this worker renders routes to the containers' own addresses.
@@ -34,7 +37,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
   const redact = redactorFor(secrets);
   const activities = heartbeating({
     ...createValidateActivities(),
-    ...createDockerActivities({ host, router: routed, secrets, redact, addresses }),
+    ...createDockerActivities({ host, router: routed, secrets, redact, addresses, capacityCheck }),
     ...createHealthActivities({ host, probe, redact }),
     ...createRouterActivities({ router: routed }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */

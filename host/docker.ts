@@ -136,6 +136,26 @@ export class DockerHost {
     return this.engine;
   }
 
+  /** `docker info`: the engine's host name, CPU count (what Docker checks --cpus against) and data root. */
+  async engineInfo(): Promise<{ name: string; cpus: number; rootDir: string }> {
+    const info = (await this.docker.info()) as { Name?: string; NCPU?: number; DockerRootDir?: string };
+    return { name: info.Name ?? '?', cpus: info.NCPU ?? 0, rootDir: info.DockerRootDir ?? '/var/lib/docker' };
+  }
+
+  /**
+   * Bytes the container has written to its writable layer (`docker inspect --size`: Docker walks the
+   * layer's files, milliseconds for an app's), 0 when it is gone.
+   */
+  async writableLayerBytes(id: string): Promise<number> {
+    try {
+      const info = (await this.docker.getContainer(id).inspect({ size: true } as Docker.ContainerInspectOptions)) as { SizeRw?: number };
+      return info.SizeRw ?? 0;
+    } catch (err) {
+      if (statusOf(err) === 404) return 0;
+      throw err;
+    }
+  }
+
   /** Throws InfrastructureError when the engine does not answer. */
   async ping(): Promise<void> {
     try {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { adminSocketPath } from '../host/builders/nginx';
+import { CAPACITY_CHECK_VAR, formatBytes, ONE_DEFAULT_SERVICE, type HostCapacity } from '../host/capacity';
 import type { DockerHost } from '../host/docker';
 import { NginxNotInstalledError, RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import { CLOCK_PROBE, hostTaskQueue } from '../src/names';
@@ -410,6 +411,37 @@ export function secretsAllowed(policy: () => SecretPolicy, host: string | null):
 }
 
 /**
+ * The memory, disk and CPUs validate checks a deploy's new color against (host/capacity.ts), as this
+ * host has them now. Fails when validate could not read them, when not even a one-service deploy with
+ * the default limits fits, or when GREENLIGHT_CAPACITY_CHECK is set to something the worker refuses.
+ */
+export function capacityAvailable(measure: () => Promise<HostCapacity>, checkOn: () => boolean, host: string | null): Check {
+  const where = host ? `/etc/greenlight/${host}.env for the systemd unit` : "the worker's environment";
+  return {
+    what: 'capacity',
+    fix: 'run the worker on the Docker host itself',
+    run: async () => {
+      let on: boolean;
+      try {
+        on = checkOn();
+      } catch (err) {
+        return fail(messageOf(err), `the worker refuses to start until it is fixed, in ${where}`);
+      }
+      const capacity = await measure();
+      const { memoryAvailableBytes: memory, diskFreeBytes: disk, dockerRootDir } = capacity;
+      const skip = `or set ${CAPACITY_CHECK_VAR}=off in ${where}`;
+      if (memory === null) return fail(`cannot read the memory available (${capacity.memoryReadError})`, `run the worker on the Docker host itself (Linux), ${skip}`);
+      if (disk === null) return fail(`cannot read the free space of Docker's data root ${dockerRootDir} (${capacity.diskReadError})`, `run the worker on the Docker host itself, ${skip}`);
+      const seen = `${formatBytes(memory)} of memory available, ${formatBytes(disk)} free on Docker's data root ${dockerRootDir}, ${capacity.cpus} CPUs`;
+      if (!on) return ok(`${seen} (validate does not check them: ${CAPACITY_CHECK_VAR}=off)`);
+      if (memory < ONE_DEFAULT_SERVICE.memoryBytes) return fail(`${seen}: less memory than a one-service deploy with the default limits needs (${formatBytes(ONE_DEFAULT_SERVICE.memoryBytes)}), so validate refuses every deploy`, 'free memory on this host');
+      if (disk < ONE_DEFAULT_SERVICE.diskBytes) return fail(`${seen}: less disk than a one-service deploy needs (${formatBytes(ONE_DEFAULT_SERVICE.diskBytes)}), so validate refuses every deploy`, 'free disk on this host (docker system df shows what uses it; docker image prune removes dangling images)');
+      return ok(seen);
+    },
+  };
+}
+
+/**
  * The payload keys the worker encrypts and decrypts with (GREENLIGHT_PAYLOAD_KEYS, the key file): key ids
  * only, never keys. Fails on what would make the worker (and the CLI on this machine) refuse to start.
  */
@@ -508,6 +540,10 @@ export interface DoctorClients {
   metricsAddress: () => string | null;
   /** An HTTP GET (the metrics endpoint's scrape). */
   get: (url: string) => Promise<HttpAnswer>;
+  /** The host's memory, disk and CPUs as validate reads them (host/capacity.ts). */
+  capacity: () => Promise<HostCapacity>;
+  /** Whether validate checks them, as the worker reads GREENLIGHT_CAPACITY_CHECK (throws when the worker would refuse to start). */
+  capacityCheck: () => boolean;
 }
 
 /** The checks for this host, in the order they are printed. */
@@ -529,5 +565,6 @@ export function doctorChecks(options: DoctorOptions, clients: DoctorClients): Ch
     secretsAllowed(clients.secretPolicy, host),
     payloadKeys(clients.payloadKeys, host),
     metricsEndpoint(clients.metricsAddress, clients.get, host, preStart),
+    capacityAvailable(clients.capacity, clients.capacityCheck, host),
   ];
 }

@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
+import { capacityCheckFromEnv, measureCapacity } from '../host/capacity';
 import { DockerHost } from '../host/docker';
 import { routerFromEnv } from '../host/nginx';
 import { payloadKeysFromEnv } from '../src/codec';
@@ -68,6 +69,7 @@ function currentUser(): string {
 /** Runs every check, prints them (lines, or one JSON object), and says whether all passed. */
 export async function runDoctor(request: DoctorRequest, out: (line: string) => void): Promise<DoctorReport> {
   const temporal = openTemporal();
+  const docker = new DockerHost(new Docker({ timeout: CHECK_TIMEOUT_MS - 1_000 }));
   try {
     const checks = await runChecks(
       doctorChecks(request, {
@@ -75,7 +77,7 @@ export async function runDoctor(request: DoctorRequest, out: (line: string) => v
         user: currentUser(),
         probeWrite,
         fileExists,
-        docker: new DockerHost(new Docker({ timeout: CHECK_TIMEOUT_MS - 1_000 })),
+        docker,
         dockerTarget: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock',
         router: routerFromEnv(),
         temporal,
@@ -87,6 +89,11 @@ export async function runDoctor(request: DoctorRequest, out: (line: string) => v
           const response = await fetch(url, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS - 1_000) });
           return { status: response.status, body: await response.text() };
         },
+        capacity: async () => {
+          const engine = await docker.engineInfo();
+          return measureCapacity({ host: engine.name, cpus: engine.cpus, dockerRootDir: engine.rootDir, writableLayerBytes: {} });
+        },
+        capacityCheck: () => capacityCheckFromEnv(process.env),
       }),
     );
     const report: DoctorReport = { ok: checks.every((check) => check.ok), host: request.host, checks };

@@ -5,6 +5,12 @@ import type Docker from 'dockerode';
 import { containerAlias, containerName, LABELS, migrationContainerName, validationContainerName, type Color } from '../../src/names';
 import { DEFAULT_LIMITS, type DeploySpec, type ServiceSpec } from '../../src/config/schema';
 
+/**
+ * How much log an app container keeps (json-file, rotated): at most `files` files of `maxSize` each,
+ * `bytes` in all. Validate counts it against the disk of Docker's data root (host/capacity.ts).
+ */
+export const APP_LOG = { maxSize: '10m', files: 3, bytes: 3 * 10 * 1024 ** 2 } as const;
+
 export interface AppContainerInput {
   spec: DeploySpec;
   service: string;
@@ -29,14 +35,16 @@ export function appContainerLabels(app: string, service: string, color: Color, d
 }
 
 /** The service's limits as HostConfig fields, for its app and one-off containers alike. */
-function limitsOf(svc: ServiceSpec): Pick<Docker.HostConfig, 'Memory' | 'MemorySwap' | 'PidsLimit' | 'SecurityOpt'> {
+function limitsOf(svc: ServiceSpec): Pick<Docker.HostConfig, 'Memory' | 'MemorySwap' | 'PidsLimit' | 'NanoCpus' | 'SecurityOpt'> {
   // A deploy validated before limits existed carries none: it gets the defaults a new one would.
-  const { memory, pids } = svc.limits ?? DEFAULT_LIMITS;
+  const { memory, pids, cpus } = svc.limits ?? DEFAULT_LIMITS;
   return {
     Memory: memory,
     // Equal to Memory: no swap on top, so the limit is the memory the container can use.
     MemorySwap: memory,
     PidsLimit: pids,
+    // Docker's --cpus in billionths of a CPU; no key without a limit, so such containers are as before.
+    ...(cpus === undefined ? {} : { NanoCpus: Math.round(cpus * 1e9) }),
     ...((svc.noNewPrivileges ?? true) ? { SecurityOpt: ['no-new-privileges:true'] } : {}),
   };
 }
@@ -80,7 +88,7 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv, a
       RestartPolicy: { Name: 'unless-stopped' },
       NetworkMode: spec.network,
       ExtraHosts: ['host.docker.internal:host-gateway'],
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': APP_LOG.maxSize, 'max-file': String(APP_LOG.files) } },
       ...limitsOf(svc),
     },
     // Only the color-specific alias: a shared one would let other containers reach the new color before the switch.

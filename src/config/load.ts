@@ -8,11 +8,17 @@ function formatPath(path: PropertyKey[]): string {
   return path.length === 0 ? '(spec)' : path.map(String).join('.');
 }
 
+/** Keys other deploy tools use for what greenlight names otherwise: the unknown-key message says which. */
+const OTHER_NAMES: Record<string, string> = {
+  resources: 'resource limits are `limits: { memory, cpus, pids }` here: rename it to limits',
+  cpu: 'the CPU limit is `cpus` (e.g. cpus: 0.5): rename it',
+};
+
 function formatIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
-      .map((key) => `${where === '(spec)' ? key : `${where}.${key}`}: unknown key: remove it or check its spelling`)
+      .map((key) => `${where === '(spec)' ? key : `${where}.${key}`}: unknown key: ${(Object.hasOwn(OTHER_NAMES, key) && OTHER_NAMES[key]) || 'remove it or check its spelling'}`)
       .join('\n');
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) {

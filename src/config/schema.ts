@@ -103,6 +103,10 @@ const MEMORY_MIN = 6 * MEMORY_UNIT.m;
 const MEMORY_MAX = 1024 * MEMORY_UNIT.g;
 const MEMORY_HINT = 'must be an amount of memory such as "256m" or "1g" (k, m, g: KiB, MiB, GiB; a number is bytes), from 6m to 1024g';
 
+/** Docker's --cpus (a CFS quota): Docker refuses less than 0.01; more than the host has is refused at validate. */
+const CPUS_MAX = 1024;
+const CPUS_HINT = `must be a number of CPUs from 0.01 to ${CPUS_MAX}, such as 0.5 or 2 (Docker's --cpus)`;
+
 const memoryBytes = (value: number | string): number => {
   if (typeof value === 'number') return value;
   const [, amount, unit] = MEMORY.exec(value)!;
@@ -128,9 +132,15 @@ const limitsSchema = z
       .max(65536, 'must be a whole number of processes from 16 to 65536')
       .default(512)
       .describe('Most processes and threads a container may run (default 512): a fork bomb stops there.'),
+    cpus: z
+      .number({ error: CPUS_HINT })
+      .min(0.01, CPUS_HINT)
+      .max(CPUS_MAX, CPUS_HINT)
+      .optional()
+      .describe('CPUs each container of the service may use, e.g. 0.5 or 2 (Docker\'s --cpus; at most the host\'s CPU count, checked at validate). No limit when left out.'),
   })
   .prefault({})
-  .describe('Resource limits of the service\'s containers, app and one-off (validation, migration).');
+  .describe('Resource limits of the service\'s containers, app and one-off (validation, migration). Validate checks on every host that the new color\'s memory limits fit in the memory available there.');
 
 const hostPortsSchema = z
   .strictObject({

@@ -21,6 +21,7 @@ import { FLEET_LB_URL, fleetState, fleetUp, resetFleetApp, spawnHostWorker, tagO
 import { startLoad } from '../../harness/loadgen';
 import { TEMPORAL_ADDRESS } from '../../harness/paths';
 import { runScript, type WorkerProcess } from '../../harness/processes';
+import type { ServiceInput } from '../../harness/specs';
 import { waitFor } from '../helpers/wait';
 import { dataConverterFromEnv } from '../../src/codec';
 
@@ -32,11 +33,11 @@ let client: Client;
 let release = 1;
 
 /** The app on both hosts: web-1 on router 4911 (host ports 4931/4932), web-2 on 4912 (4941/4942). */
-function fleetSpec(image: string, overrides: Partial<DeploySpecInput> = {}) {
+function fleetSpec(image: string, overrides: Partial<DeploySpecInput> = {}, web: Partial<ServiceInput> = {}) {
   return parseDeploySpec({
     app: APP,
     router: { port: hosts[0]!.routerPort },
-    services: { web: { image, port: 4000, hostPorts: { blue: 4931, green: 4932 }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: ['/api/items'] } },
+    services: { web: { image, port: 4000, hostPorts: { blue: 4931, green: 4932 }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: ['/api/items'], ...web } },
     hosts: [{ name: 'web-1' }, { name: 'web-2', router: { port: hosts[1]!.routerPort }, hostPorts: { web: { blue: 4941, green: 4942 } } }],
     health: { interval: '200ms', successes: 3, deadline: '15s' },
     verify: { window: '3s', interval: '100ms' },
@@ -58,8 +59,8 @@ function startWorker(host: FleetHost, options: Parameters<typeof spawnHostWorker
   return worker;
 }
 
-async function deploy(image: string, overrides: Partial<DeploySpecInput> = {}): Promise<WorkflowHandle<typeof deployWorkflow>> {
-  return startDeploy(client, fleetSpec(image, overrides), QUEUE);
+async function deploy(image: string, overrides: Partial<DeploySpecInput> = {}, web: Partial<ServiceInput> = {}): Promise<WorkflowHandle<typeof deployWorkflow>> {
+  return startDeploy(client, fleetSpec(image, overrides, web), QUEUE);
 }
 
 function lbTraffic() {
@@ -253,6 +254,33 @@ describe('fleet deploys across two Docker hosts', () => {
       await expectConsistent(before);
     } finally {
       await wrong.kill('SIGTERM');
+      startWorker(hosts[0]!);
+    }
+  });
+
+  it('a memory limit host 2 cannot fit fails validate, naming web-2, what it needs and what it has: nothing changes on any host', async () => {
+    const before = await liveColor();
+    const stateBefore = await fleetState(hosts, APP);
+    // web-1's operator turned the check off, so only web-2 can refuse: the message must name it.
+    await workers.get('web-1')!.kill('SIGTERM');
+    const unchecked = startWorker(hosts[0]!, { env: { GREENLIGHT_CAPACITY_CHECK: 'off' } });
+    try {
+      const traffic = lbTraffic();
+      // 1000 GiB: more than this machine (every simulated host's) has; the schema allows up to 1024g.
+      const outcome = await awaitOutcome(await deploy(nextGood(), {}, { limits: { memory: '1000g' } }));
+      const report = await traffic.stop();
+      console.log(`fleet capacity: ${outcome.message}`);
+      expect(outcome.end).toBe('validation-failed');
+      expect(outcome.exitCode).toBe(EXIT.invalid);
+      expect(outcome.message).toMatch(
+        /web-2: services\.web\.limits\.memory: host web-2 has \d+(\.\d)? GiB of memory available, the (blue|green) color needs 1000\.3 GiB \(web 1000 GiB, plus 256 MiB kept for the host; the live color keeps running until cleanup\): lower services\.web\.limits\.memory, or free memory on web-2/,
+      );
+      expect(outcome.message).not.toContain('web-1:');
+      expect(report.failed, JSON.stringify(report.failures)).toBe(0);
+      expect(await fleetState(hosts, APP)).toEqual(stateBefore);
+      await expectConsistent(before);
+    } finally {
+      await unchecked.kill('SIGTERM');
       startWorker(hosts[0]!);
     }
   });

@@ -110,6 +110,24 @@ describe('buildAppContainer', () => {
     });
   });
 
+  it.each([
+    [0.5, 500_000_000],
+    [2, 2_000_000_000],
+    [0.01, 10_000_000],
+    [1.333, 1_333_000_000],
+  ])('gives limits.cpus %s as NanoCpus %s (Docker\'s --cpus)', (cpus, nanoCpus) => {
+    const s = webSpec('shop', { image: 'web:1', port: 3000, hostPorts: { blue: 5001, green: 5002 }, limits: { cpus } });
+    expect(buildAppContainer({ spec: s, service: 'web', color: 'blue', deployId: 'd-1', secretEnv: {} }).HostConfig).toEqual({
+      PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '5001' }] },
+      RestartPolicy: { Name: 'unless-stopped' },
+      NetworkMode: 'greenlight',
+      ExtraHosts: ['host.docker.internal:host-gateway'],
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      ...DEFAULT_LIMITS,
+      NanoCpus: nanoCpus,
+    });
+  });
+
   it('lets secrets override env, and GREENLIGHT_* override both', () => {
     const s = webSpec('shop', {
       image: 'web:1',
@@ -156,13 +174,14 @@ describe('buildValidationContainer', () => {
   });
 
   it("takes the limits of the command's service", () => {
-    const s = parseDeploySpec({ ...shopInput(), services: { ...shopInput().services, backend: { ...shopInput().services.backend!, limits: { memory: '64m', pids: 32 } } } });
+    const s = parseDeploySpec({ ...shopInput(), services: { ...shopInput().services, backend: { ...shopInput().services.backend!, limits: { memory: '64m', pids: 32, cpus: 1.5 } } } });
     expect(buildValidationContainer(s, 0, 'd-1').HostConfig).toEqual({
       NetworkMode: 'none',
       AutoRemove: false,
       Memory: 67_108_864,
       MemorySwap: 67_108_864,
       PidsLimit: 32,
+      NanoCpus: 1_500_000_000,
       SecurityOpt: ['no-new-privileges:true'],
     });
   });

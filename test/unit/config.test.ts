@@ -59,6 +59,7 @@ const NAME_HINT = 'must be 2-32 lowercase letters, digits or dashes, starting wi
 const UNKNOWN_KEY_HINT = 'unknown key: remove it or check its spelling';
 const NETWORK_HINT = 'must name a user-defined bridge network, e.g. "greenlight" (docker network create greenlight)';
 const MEMORY_HINT = 'must be an amount of memory such as "256m" or "1g"';
+const CPUS_HINT = "must be a number of CPUs from 0.01 to 1024, such as 0.5 or 2 (Docker's --cpus)";
 const DURATION_MAX_HINT = 'must be at most 24 days ("576h", 2073600000 ms): longer time limits overflow the timers that enforce them';
 const reserved = (key: string) => `"${key}" is a reserved JavaScript property name (like constructor, toString, __proto__): pick another name`;
 /** A third service that clashes with nothing in the base spec. */
@@ -183,7 +184,13 @@ const badCases: BadCase[] = [
   { name: 'memory below Docker\'s 6m', edits: [['services.backend.limits', { memory: '5m' }]], path: 'services.backend.limits.memory', hint: MEMORY_HINT },
   { name: 'memory above 1024g', edits: [['services.backend.limits', { memory: '2048g' }]], path: 'services.backend.limits.memory', hint: MEMORY_HINT },
   { name: 'pids of 0', edits: [['services.backend.limits', { pids: 0 }]], path: 'services.backend.limits.pids', hint: 'must be a whole number of processes from 16 to 65536' },
-  { name: 'unknown key in limits', edits: [['services.backend.limits', { cpu: 2 }]], path: 'services.backend.limits.cpu', hint: UNKNOWN_KEY_HINT },
+  { name: 'unknown key in limits', edits: [['services.backend.limits', { swap: '1g' }]], path: 'services.backend.limits.swap', hint: UNKNOWN_KEY_HINT },
+  { name: 'cpu instead of cpus', edits: [['services.backend.limits', { cpu: 2 }]], path: 'services.backend.limits.cpu', hint: 'unknown key: the CPU limit is `cpus` (e.g. cpus: 0.5): rename it' },
+  { name: 'resources instead of limits', edits: [['services.backend.resources', { memory: '1g' }]], path: 'services.backend.resources', hint: 'unknown key: resource limits are `limits: { memory, cpus, pids }` here: rename it to limits' },
+  { name: 'cpus of 0', edits: [['services.backend.limits', { cpus: 0 }]], path: 'services.backend.limits.cpus', hint: CPUS_HINT },
+  { name: 'cpus below 0.01', edits: [['services.backend.limits', { cpus: 0.005 }]], path: 'services.backend.limits.cpus', hint: CPUS_HINT },
+  { name: 'cpus above 1024', edits: [['services.backend.limits', { cpus: 2048 }]], path: 'services.backend.limits.cpus', hint: CPUS_HINT },
+  { name: 'cpus as a string', edits: [['services.backend.limits', { cpus: '0.5' }]], path: 'services.backend.limits.cpus', hint: CPUS_HINT },
   { name: 'noNewPrivileges as a string', edits: [['services.backend.noNewPrivileges', 'no']], path: 'services.backend.noNewPrivileges', hint: 'must be true or false' },
   // Durations: timers take at most 2^31-1 ms; 0 is refused where it cannot mean "none".
   { name: 'duration that overflows', edits: [['timeout', '9999999999999999999999h']], path: 'timeout', hint: DURATION_MAX_HINT },
@@ -344,6 +351,11 @@ describe('parseDeploySpec: defaults', () => {
     const spec = parseDeploySpec(edited(validSpec(), [['services.backend.limits', { memory, pids: 64 }], ['services.backend.noNewPrivileges', false]]));
     expect(spec.services.backend!.limits).toEqual({ memory: bytes, pids: 64 });
     expect(spec.services.backend!.noNewPrivileges).toBe(false);
+  });
+
+  it.each([0.01, 0.5, 2, 1024])('accepts limits.cpus %j, and no CPU limit when it is left out', (cpus) => {
+    expect(parseDeploySpec(edited(validSpec(), [['services.backend.limits', { cpus }]])).services.backend!.limits).toEqual({ memory: 512 * 1024 ** 2, pids: 512, cpus });
+    expect(parseDeploySpec(validSpec()).services.backend!.limits).not.toHaveProperty('cpus');
   });
 
   it('keeps values that are given instead of the defaults', () => {

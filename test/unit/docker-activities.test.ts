@@ -68,7 +68,7 @@ function fakeEngine(initial: FakeContainer[] = []) {
   const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}) } as unknown as NginxRouter;
   // A network without a configured subnet: containers get no fixed address (routed by host port).
   const addresses = { forNewContainer: async () => null } as unknown as ContainerAddresses;
-  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, addresses });
+  const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, addresses, capacityCheck: false });
   /** "name:running|exited" of every container, sorted. */
   const state = () => [...containers.values()].map((c) => `${c.name}:${c.running ? 'running' : 'exited'}`).sort();
   return { activities, state, idOf: (name: string) => find(name)?.id };

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { msNumberToTs } from '@temporalio/common/lib/time';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { adminSocketPath } from '../../host/builders/nginx';
+import { capacityCheckFromEnv } from '../../host/capacity';
 import { NginxNotInstalledError, RouterConfigRejectedError } from '../../host/nginx';
 import { CLOCK_PROBE } from '../../src/names';
 import { parsePayloadKeys, payloadKeysFromEnv } from '../../src/codec';
@@ -33,6 +34,8 @@ const WORKER_METRICS = [
   'greenlight_deploys_total{app="shop",namespace="default",outcome="succeeded",task_queue="greenlight",workflow_type="deployWorkflow"} 2',
   '',
 ].join('\n');
+const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
 const PREFIX = '/var/lib/greenlight/web-1/nginx';
 
 function errno(code: string, message = `${code}: failed`): Error {
@@ -143,6 +146,8 @@ function healthyWorld(): World {
       if (url !== 'http://127.0.0.1:9464/metrics') throw Object.assign(new TypeError('fetch failed'), { cause: errno('ECONNREFUSED') });
       return { status: 200, body: WORKER_METRICS };
     },
+    capacity: async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 78.5 * GIB, writableLayerBytes: {} }),
+    capacityCheck: () => capacityCheckFromEnv({}),
   };
   return { clients, server, temporal };
 }
@@ -159,6 +164,12 @@ beforeEach(() => {
 });
 
 describe('greenlight doctor: a healthy host', () => {
+  it("with GREENLIGHT_CAPACITY_CHECK=off: the capacity line still shows what the host has, and says validate does not check it", async () => {
+    world.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 100 * MIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 10 * MIB, writableLayerBytes: {} });
+    world.clients.capacityCheck = () => capacityCheckFromEnv({ GREENLIGHT_CAPACITY_CHECK: 'off' });
+    expect(await doctorLines(world)).toContain("ok capacity: 100 MiB of memory available, 10 MiB free on Docker's data root /var/lib/docker, 2 CPUs (validate does not check them: GREENLIGHT_CAPACITY_CHECK=off)");
+  });
+
   it('passes every check, one line each, saying what it saw', async () => {
     expect(await doctorLines(world)).toEqual([
       'ok GREENLIGHT_HOME: /var/lib/greenlight/web-1 is writable by greenlight',
@@ -176,6 +187,7 @@ describe('greenlight doctor: a healthy host', () => {
       'ok secrets: specs may ask for JWT_SECRET, DATABASE_URL',
       'ok payload keys: encrypting with key "k2", decrypting also with "k1"',
       'ok metrics: http://127.0.0.1:9464/metrics serves 2 series',
+      "ok capacity: 21.6 GiB of memory available, 78.5 GiB free on Docker's data root /var/lib/docker, 2 CPUs",
     ]);
   });
 
@@ -245,8 +257,9 @@ describe('greenlight doctor: a healthy host', () => {
       'ok secrets',
       'ok payload keys',
       'ok metrics',
+      'ok capacity',
     ]);
-    expect(lines.at(-1)).toBe('ok metrics: the worker will serve http://127.0.0.1:9464/metrics');
+    expect(lines.at(-2)).toBe('ok metrics: the worker will serve http://127.0.0.1:9464/metrics');
   });
 
   it('terminates the clock probe it started (no worker polls its queue)', async () => {
@@ -466,6 +479,34 @@ const FAILURES: FailureCase[] = [
     detail: /^http:\/\/127\.0\.0\.1:9464\/metrics answers 404 without the worker's temporal_ metrics: something else listens there$/,
     fix: /give the worker a free port in GREENLIGHT_METRICS_ADDRESS/,
   },
+  {
+    name: 'less memory available than the smallest deploy needs (validate would refuse every deploy)',
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 700 * MIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 78.5 * GIB, writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /^700 MiB of memory available, 78\.5 GiB free on Docker's data root \/var\/lib\/docker, 2 CPUs: less memory than a one-service deploy with the default limits needs \(768 MiB\), so validate refuses every deploy$/,
+    fix: /^free memory on this host$/,
+  },
+  {
+    name: 'less disk than the smallest deploy needs',
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: 1 * GIB, writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /: less disk than a one-service deploy needs \(1\.1 GiB\), so validate refuses every deploy$/,
+    fix: /^free disk on this host \(docker system df shows what uses it; docker image prune removes dangling images\)$/,
+  },
+  {
+    name: "Docker's data root not visible to the worker",
+    breakIt: (w) => void (w.clients.capacity = async () => ({ host: 'web-1', memoryAvailableBytes: 21.6 * GIB, cpus: 2, dockerRootDir: '/var/lib/docker', diskFreeBytes: null, diskReadError: "ENOENT: no such file or directory, statfs '/var/lib/docker'", writableLayerBytes: {} })),
+    what: 'capacity',
+    detail: /^cannot read the free space of Docker's data root \/var\/lib\/docker \(ENOENT: no such file or directory, statfs '\/var\/lib\/docker'\)$/,
+    fix: /^run the worker on the Docker host itself, or set GREENLIGHT_CAPACITY_CHECK=off in \/etc\/greenlight\/web-1\.env for the systemd unit$/,
+  },
+  {
+    name: 'GREENLIGHT_CAPACITY_CHECK set to something else than off (the worker would refuse to start)',
+    breakIt: (w) => void (w.clients.capacityCheck = () => capacityCheckFromEnv({ GREENLIGHT_CAPACITY_CHECK: 'false' })),
+    what: 'capacity',
+    detail: /^GREENLIGHT_CAPACITY_CHECK="false" is not a setting: use "off"/,
+    fix: /the worker refuses to start until it is fixed, in \/etc\/greenlight\/web-1\.env/,
+  },
 ];
 
 describe('greenlight doctor: every failure names what failed and how to fix it', () => {
@@ -494,7 +535,7 @@ describe('greenlight doctor: every failure names what failed and how to fix it',
       ),
     ]);
     // Docker, nginx and the home folder were still checked.
-    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(9);
+    expect(lines.filter((line) => line.startsWith('ok'))).toHaveLength(11);
   });
 
   it("Temporal's client configuration unreadable", async () => {

@@ -212,7 +212,7 @@ describe('the Docker activities with secrets', () => {
 
   function docker(output: string, exitCode: number | null, secrets = policy({ JWT_SECRET: JWT })) {
     const { host, runs } = fakeHost(output, exitCode);
-    return { activities: createDockerActivities({ host, router: {} as DockerDeps['router'], secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'] }), runs };
+    return { activities: createDockerActivities({ host, router: {} as DockerDeps['router'], secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'], capacityCheck: false }), runs };
   }
 
   it('the migration gets the secret, and returns a redacted tail of what it printed', async () => {
@@ -255,7 +255,7 @@ describe('the Docker activities with secrets', () => {
     const host = { ping: async () => undefined, imageExists: async () => false, inspectOrNull: async () => null, claimName: async () => null, networkOrNull: async () => ({ name: 'greenlight', driver: 'bridge', defaultBridge: false }) } as unknown as DockerDeps['host'];
     const router = { readAppConfig: async () => 'upstream {}', otherAppsPorts: async () => [] } as unknown as DockerDeps['router'];
     const secrets = policy({ JWT_SECRET: undefined });
-    const activities = createDockerActivities({ host, router, secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'] });
+    const activities = createDockerActivities({ host, router, secrets, redact: redactorFor(secrets), addresses: {} as DockerDeps['addresses'], capacityCheck: false });
     const err = (await activities.preflightDocker(asking, 'green').catch((e: unknown) => e)) as ApplicationFailure;
     expect(err.type).toBe(FAILURE_TYPES.preflight);
     expect(err.details?.[0]).toEqual([
