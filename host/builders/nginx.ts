@@ -379,31 +379,31 @@ export function parseOpenCounts(text: string): Record<string, Record<Color, numb
   return counts;
 }
 
-/** The host port each service's upstream for `color` alone names in an app's rendered config. */
-export function parseColorPorts(text: string, app: string, color: Color): Record<string, number> {
+/** Each service's server line of the upstream for `color` alone, in an app's rendered config. */
+function colorServerLines(text: string, app: string, color: Color): Array<[service: string, server: string]> {
   const prefix = `upstream gl_${app}_`;
   const suffix = `__${color} {`;
-  const ports: Record<string, number> = {};
   const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (!line.startsWith(prefix) || !line.endsWith(suffix)) return;
-    const port = /^ {4}server (?:127\.0\.0\.1:(\d+);|\S+; # host port (\d+))$/.exec(lines[i + 1] ?? '')?.slice(1).find((p) => p !== undefined);
-    if (port !== undefined) ports[line.slice(prefix.length, -suffix.length)] = Number(port);
-  });
+  return lines.flatMap((line, i) => (line.startsWith(prefix) && line.endsWith(suffix) ? [[line.slice(prefix.length, -suffix.length), lines[i + 1] ?? '']] : []));
+}
+
+/** The host port each service's upstream for `color` alone names in an app's rendered config. */
+export function parseColorPorts(text: string, app: string, color: Color): Record<string, number> {
+  const ports: Record<string, number> = {};
+  for (const [service, server] of colorServerLines(text, app, color)) {
+    const port = /^ {4}server (?:127\.0\.0\.1:(\d+);|\S+; # host port (\d+))$/.exec(server)?.slice(1).find((p) => p !== undefined);
+    if (port !== undefined) ports[service] = Number(port);
+  }
   return ports;
 }
 
 /** The container address (ip:port) each service's upstream for `color` alone names, where it names one (not a host port). */
 export function parseColorAddresses(text: string, app: string, color: Color): Record<string, string> {
-  const prefix = `upstream gl_${app}_`;
-  const suffix = `__${color} {`;
   const addresses: Record<string, string> = {};
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (!line.startsWith(prefix) || !line.endsWith(suffix)) return;
-    const address = /^ {4}server (\d+\.\d+\.\d+\.\d+:\d+); # host port \d+$/.exec(lines[i + 1] ?? '')?.[1];
-    if (address !== undefined) addresses[line.slice(prefix.length, -suffix.length)] = address;
-  });
+  for (const [service, server] of colorServerLines(text, app, color)) {
+    const address = /^ {4}server (\d+\.\d+\.\d+\.\d+:\d+); # host port \d+$/.exec(server)?.[1];
+    if (address !== undefined) addresses[service] = address;
+  }
   return addresses;
 }
 
