@@ -209,6 +209,10 @@ defaults
 
 frontend fleet
     bind 127.0.0.1:$LB_PORT
+    # Answered by haproxy itself (200, never forwarded): "is the load balancer up", whatever the hosts'
+    # routers do. A probe through a router can hang: a stale route to a removed container's address
+    # waits out proxy_connect_timeout (no ARP answer), where a dead host port was refused at once.
+    monitor-uri /__haproxy
     default_backend web
 
 backend web
@@ -224,7 +228,7 @@ EOF
   done
 }
 
-lb_answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$LB_PORT/"; } # any status will do
+lb_answers() { curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$LB_PORT/__haproxy"; }
 
 ensure_haproxy() { # <N>
   local cfg="$FLEET/haproxy.cfg" wanted changed=0 pid
