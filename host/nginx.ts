@@ -3,10 +3,11 @@
  * only when the structure of an app changed, and the reload-free route switch through the admin socket.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import axios from 'axios';
@@ -33,6 +34,17 @@ import { portIsFree } from './listen';
 import { tlsFingerprint } from './tls';
 
 const run = promisify(execFile);
+
+/**
+ * A bare command name as its absolute path on PATH (unchanged when not found: running it then reports
+ * ENOENT). nginx re-executes its own argv[0] on a binary upgrade (USR2), and "nginx" alone is no path
+ * execve can take.
+ */
+function onPath(command: string): string {
+  if (command.includes('/')) return command;
+  const found = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, command)).find((path) => existsSync(path));
+  return found ?? command;
+}
 
 /** First line of a kept previous config: the hash of the config that replaced it. */
 const REPLACED_BY = '# greenlight:replaced-by';
@@ -97,7 +109,7 @@ export class NginxRouter {
 
   constructor(private readonly options: NginxRouterOptions) {
     this.prefix = options.prefix;
-    this.nginxBin = options.nginxBin ?? 'nginx';
+    this.nginxBin = onPath(options.nginxBin ?? 'nginx');
     this.modulesDir = options.modulesDir ?? '/usr/lib/nginx/modules';
     this.workerProcesses = options.workerProcesses ?? 2;
     this.upstreams = options.upstreams ?? (async () => ({}));
@@ -221,6 +233,51 @@ export class NginxRouter {
       // E.g. an upgrade that moved the admin socket: the reloaded master listens at the new path.
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.waitForAdmin();
+    }
+  }
+
+  /** `nginx -s reload`: new workers on the config on disk, the old ones finish their requests. */
+  async reload(): Promise<void> {
+    await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+  }
+
+  /**
+   * Restarts nginx without closing a port: nginx's binary upgrade. USR2 makes the master start a new one
+   * from the binary on disk (a new package's too), which inherits the listening sockets; once the new
+   * master's workers answer the admin socket, QUIT lets the old workers finish their requests and go. A
+   * stop and start would refuse connections in between. The new master's shared dict starts empty, so
+   * every app's route comes from its config's default route, which each switch writes (readRoute is
+   * what it serves). A new master that does not come up (a config nginx -t refuses is caught first)
+   * leaves the old one serving, and this throws.
+   */
+  async restart(): Promise<{ oldPid: number | null; newPid: number }> {
+    await this.writeMainConfig();
+    await this.testMainConfig();
+    const oldPid = await this.pid();
+    if (oldPid === null) {
+      await this.ensureRunning();
+      return { oldPid, newPid: (await this.pid())! };
+    }
+    process.kill(oldPid, 'SIGUSR2');
+    const deadline = Date.now() + 10_000;
+    let newPid = await this.pid();
+    while (newPid === oldPid || newPid === null) {
+      if (Date.now() > deadline) throw new InfrastructureError(`nginx (pid ${oldPid}) started no new master within 10 s of USR2 (see ${this.prefix}/logs/error.log: a master started by an earlier greenlight as a bare "nginx" cannot re-execute itself; stop and start it once); the old one still serves`);
+      await new Promise((r) => setTimeout(r, 50));
+      newPid = await this.pid();
+    }
+    await this.waitForWorkersOf(newPid, deadline);
+    process.kill(oldPid, 'SIGQUIT');
+    return { oldPid, newPid };
+  }
+
+  /** Until the master `pid` has a worker process (the one that accepts), or the deadline. */
+  private async waitForWorkersOf(pid: number, deadline: number): Promise<void> {
+    for (;;) {
+      const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+      if (children.trim() !== '') return;
+      if (Date.now() > deadline) throw new InfrastructureError(`the new nginx master (pid ${pid}) started no worker within 10 s (see ${this.prefix}/logs/error.log)`);
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 
