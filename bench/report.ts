@@ -8,6 +8,7 @@ import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
 import type { FleetFigures } from './scenarios/fleet';
 import type { HttpsFigures } from './scenarios/https';
+import type { restarts } from './scenarios/restarts';
 import type { RouterThroughputFigures } from './scenarios/router-throughput';
 import type { naiveRedeploy } from './scenarios/naive-redeploy';
 import type { orchestrationOverhead } from './scenarios/orchestration-overhead';
@@ -121,6 +122,7 @@ function markdown(r: Results): string {
     ...(r.drain ? drainLines(r.drain) : []),
     ...(r.https ? httpsTable(r.https) : []),
     ...(r.routerThroughput ? throughputTable(r.routerThroughput) : []),
+    ...(r.restarts ? restartsTable(r.restarts) : []),
   ].join('\n');
 }
 
@@ -159,6 +161,19 @@ function throughputTable(t: RouterThroughputFigures): string[] {
   ];
 }
 
+function restartsTable(r: RestartsFigures): string[] {
+  return [
+    `## Host restarts under a serving app (200 requests/s, no keep-alive, non-retrying client; ${r.rebootMs.length} rounds each)`,
+    '',
+    '| part restarted | failed requests per round | down per round |',
+    '|---|---|---|',
+    ...r.parts.map((p) => `| ${p.part} | ${p.failed.map((n, i) => `${n} of ${p.sent[i]}`).join(', ')} | ${p.downMs.join(', ')} ms |`),
+    '',
+    `Reboot-like power cut (SIGKILL to the containers, dockerd, nginx and the worker; brought back by scripts/docker.sh, scripts/nginx.sh and the restart policy) → the live color serving again: ${r.rebootMs.join(', ')} ms (median ${r.medianRebootMs} ms).`,
+    '',
+  ];
+}
+
 function fleetTable(fleet: FleetFigures[]): string[] {
   const oneHost = fleet.find((f) => f.hosts === 1)?.medianDeployMs;
   return [
@@ -173,6 +188,8 @@ function fleetTable(fleet: FleetFigures[]): string[] {
     '',
   ];
 }
+
+type RestartsFigures = Awaited<ReturnType<typeof restarts>>;
 
 export interface Results {
   date: string;
@@ -193,6 +210,8 @@ export interface Results {
   https?: HttpsFigures[];
   /** Absent in results recorded before the router throughput scenario. */
   routerThroughput?: RouterThroughputFigures;
+  /** Absent in results recorded before the restarts scenario. */
+  restarts?: RestartsFigures;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

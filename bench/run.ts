@@ -16,6 +16,7 @@ import { https } from './scenarios/https';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
+import { restarts } from './scenarios/restarts';
 import { rollbackTimes } from './scenarios/rollback';
 import { routerThroughput } from './scenarios/router-throughput';
 import { scaling } from './scenarios/scaling';
@@ -35,6 +36,7 @@ const SCENARIOS = {
   drain,
   https,
   'router-throughput': routerThroughput,
+  restarts,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -90,6 +92,7 @@ async function main(args: string[]): Promise<void> {
       drain: f.drain,
       https: f.https,
       routerThroughput: f['router-throughput'],
+      restarts: f.restarts,
     };
   });
   writeReport(results);
