@@ -57,9 +57,11 @@ function minimalConfig(prefix: string, address: string, hostPort: number): strin
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 `,
-      'open-count': `        access_by_lua_block { ngx.ctx.k = "open/b/web/blue"; ngx.shared.r:incr(ngx.ctx.k, 1, 0) }
-        header_filter_by_lua_block { local p = (ngx.var.upstream_addr or ""):match(":(%d+)$") }
-        log_by_lua_block { if ngx.ctx.k then ngx.shared.r:incr(ngx.ctx.k, -1, 0) end }
+      // As greenlight counts: +1 with the route lookup (here a second set_by_lua), the served color
+      // checked when the headers arrive, -1 at the end, the color in a variable (no ngx.ctx).
+      'open-count': `        set_by_lua_block $c { ngx.shared.r:incr("open/b/web/blue", 1, 0); return "blue" }
+        header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); if a == "0.0.0.0:1" then ngx.var.c = "green" end }
+        log_by_lua_block { local c = ngx.var.c; if c ~= "" then ngx.shared.r:incr("open/b/web/" .. c, -1, 0) end }
 `,
     };
     return `    server {

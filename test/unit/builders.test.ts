@@ -354,9 +354,9 @@ http {
 });
 
 /** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
-const OPEN_COUNT_LINES = `        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
-        header_filter_by_lua_block { local k, a = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
-        log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
+const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local r = d:get("shop") or "${route}"; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
+        header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ngx.shared.greenlight_routes; d:incr("open/shop/web/" .. o, -1, 0); d:incr("open/shop/web/" .. c, 1, 0); ngx.var.gl_color = c end }
+        log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ngx.shared.greenlight_routes:incr("open/shop/web/" .. c, -1, 0) end }
         proxy_read_timeout 60000ms;
         proxy_send_timeout 60000ms;
 `;
@@ -368,6 +368,12 @@ describe('renderAppConfig', () => {
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     expect(renderAppConfig(s, { live: 'green', backup: 'blue' })).toBe(`# greenlight app "shop": rendered by activities/builders/nginx.ts, swapped atomically; do not edit.
 # greenlight:structure ${hash}
+# WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
+# send no Connection header and keep the app's connection alive (a map: no Lua per request).
+map $http_upgrade $gl_connection_shop {
+    default upgrade;
+    "" "";
+}
 upstream gl_shop_web__blue {
     server 127.0.0.1:5001;
     keepalive 64;
@@ -388,15 +394,14 @@ upstream gl_shop_web__green_blue {
 }
 server {
     listen 4001;
-    set_by_lua_block $gl_route { return ngx.shared.greenlight_routes:get("shop") or "green_blue" } # greenlight:route
+    # Set by each route's location (its route lookup); empty on the router's own paths.
+    set $gl_route "";
+    set $gl_color "";
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
-    # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
-    # send no Connection header and keep the upstream keep-alive.
-    set_by_lua_block $gl_connection { return ngx.var.http_upgrade and "upgrade" or "" }
     proxy_http_version 1.1;
     proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection $gl_connection;
+    proxy_set_header Connection $gl_connection_shop;
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -432,12 +437,7 @@ server {
         proxy_pass http://gl_shop_web__green/health;
     }
     location / {
-        access_by_lua_block { local c = ngx.var.gl_route:match("^%a+"); if c then ngx.ctx.gl_open = "open/shop/web/" .. c; ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, 1, 0) end }
-        header_filter_by_lua_block { local k, a = ngx.ctx.gl_open, (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); if k and c and k ~= "open/shop/web/" .. c then local d = ngx.shared.greenlight_routes; d:incr(k, -1, 0); ngx.ctx.gl_open = "open/shop/web/" .. c; d:incr(ngx.ctx.gl_open, 1, 0) end }
-        log_by_lua_block { if ngx.ctx.gl_open then ngx.shared.greenlight_routes:incr(ngx.ctx.gl_open, -1, 0) end }
-        proxy_read_timeout 60000ms;
-        proxy_send_timeout 60000ms;
-        proxy_pass http://gl_shop_web__$gl_route;
+${openCountLines('green_blue')}        proxy_pass http://gl_shop_web__$gl_route;
     }
 }
 `);
@@ -475,7 +475,7 @@ server {
     const text = renderAppConfig(web({ route }), { live: 'blue', backup: null });
     const routeLines = text.split('\n').filter((line) => line.startsWith('    location ') && !line.includes('health') && !line.includes('.greenlight'));
     expect(routeLines).toEqual(matches.map((match) => `    location ${match} {`));
-    for (const match of matches) expect(text).toContain(`    location ${match} {\n${OPEN_COUNT_LINES}        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
+    for (const match of matches) expect(text).toContain(`    location ${match} {\n${openCountLines('blue')}        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
   });
 
   it('probes the first health endpoint of each service', () => {
@@ -505,7 +505,7 @@ describe('structureHash / parseAppConfig', () => {
   it('does not depend on the route: configs differ only in the route line', () => {
     const s = web();
     const [first, ...rest] = allRoutes.map((route) => renderAppConfig(s, route));
-    const withoutRoute = (text: string) => text.replace(/ or "[a-z_]+" } # greenlight:route/, '');
+    const withoutRoute = (text: string) => text.replace(/ or "[a-z_]+"; ngx\.var\.gl_route/g, '');
     for (const text of rest) {
       expect(text).not.toBe(first);
       expect(withoutRoute(text)).toBe(withoutRoute(first!));
@@ -602,10 +602,11 @@ describe('renderAppConfig with router.tls', () => {
 
   it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
     // The hashes main renders for these specs without tls (since routing to container addresses:
-    // keepalive 64, the open count's color by upstream address): tls must not change them, or every
+    // keepalive 64, the open count's color by upstream address; three Lua handlers per route, the
+    // Connection header by map): tls must not change them, or every
     // app's next deploy would reload nginx.
-    expect(structureHash(web())).toBe('f24e40da2cd96635');
-    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('e0e581cc20b827ca');
+    expect(structureHash(web())).toBe('a9e133faea3e776f');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('4b87c4b27e6539c5');
     expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
   });
 
@@ -623,15 +624,14 @@ describe('renderAppConfig with router.tls', () => {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:gl_tls_shop:1m;
     ssl_session_timeout 1h;
-    set_by_lua_block $gl_route { return ngx.shared.greenlight_routes:get("shop") or "blue" } # greenlight:route
+    # Set by each route's location (its route lookup); empty on the router's own paths.
+    set $gl_route "";
+    set $gl_color "";
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
-    # WebSockets: Upgrade and "Connection: upgrade" go to the app for upgrade requests only; the others
-    # send no Connection header and keep the upstream keep-alive.
-    set_by_lua_block $gl_connection { return ngx.var.http_upgrade and "upgrade" or "" }
     proxy_http_version 1.1;
     proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection $gl_connection;
+    proxy_set_header Connection $gl_connection_shop;
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
