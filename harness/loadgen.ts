@@ -51,11 +51,14 @@ export interface Load {
   snapshot(): LoadReport;
 }
 
-/** Load is only ever sent to this machine. */
+/**
+ * Load is only ever sent to this machine: loopback, or a container on one of the app networks the
+ * scripts create on its own engines (172.30.0.0/16: scripts/docker.sh, scripts/fleet.sh).
+ */
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
-  if (!(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new Error(`refusing to send load to ${host}: only loopback targets (127.0.0.0/8, localhost, ::1)`);
+  if (!(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^172\.30\.\d+\.\d+$/.test(host))) {
+    throw new Error(`refusing to send load to ${host}: only loopback targets (127.0.0.0/8, localhost, ::1) and this machine's app networks (172.30.0.0/16)`);
   }
 }
 
