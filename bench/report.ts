@@ -16,6 +16,7 @@ import type { phaseBreakdown } from './scenarios/phase-breakdown';
 import type { rollbackTimes } from './scenarios/rollback';
 import type { scaling } from './scenarios/scaling';
 import type { SwitchGap } from './scenarios/switch-gap';
+import type { SwitchUnderWrk } from './scenarios/switch-wrk';
 import { round } from './shared';
 
 const RESULTS_DIR = join(REPO, 'bench', 'results');
@@ -118,6 +119,7 @@ function markdown(r: Results): string {
     '|---|---|---|---|---|---|',
     ...r.scaling.map((s) => `| ${s.apps} | ${s.totalMs} ms | ${s.perDeployMedianMs} ms | ${s.failed} | ${s.workerPeakRssMiB} MiB | ${s.eventsPerHistory} |`),
     '',
+    ...(r.switchWrk ? switchWrkTable(r.switchWrk) : []),
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
     ...(r.https ? httpsTable(r.https) : []),
@@ -174,6 +176,17 @@ function restartsTable(r: RestartsFigures): string[] {
   ];
 }
 
+function switchWrkTable(runs: SwitchUnderWrk[]): string[] {
+  return [
+    '## The switch under wrk (an independent client: -t2 -c50 flat out for 6 s, the switch 2 s in)',
+    '',
+    '| switch | keep-alive | requests | requests/s | socket errors + non-2xx |',
+    '|---|---|---|---|---|',
+    ...runs.map((w) => `| ${w.switches} | ${w.keepAlive ? 'yes' : 'no ("Connection: close")'} | ${w.requests ?? '—'} | ${w.requestsPerSecond} | ${w.errors} |`),
+    '',
+  ];
+}
+
 function fleetTable(fleet: FleetFigures[]): string[] {
   const oneHost = fleet.find((f) => f.hosts === 1)?.medianDeployMs;
   return [
@@ -196,6 +209,8 @@ export interface Results {
   machine: ReturnType<typeof machine>;
   runSeconds: number;
   switchGap: SwitchGap[];
+  /** Absent in results recorded before the switch under wrk. */
+  switchWrk?: SwitchUnderWrk[];
   naive: Awaited<ReturnType<typeof naiveRedeploy>>;
   phases: Awaited<ReturnType<typeof phaseBreakdown>>;
   overhead: Awaited<ReturnType<typeof orchestrationOverhead>>;
@@ -223,6 +238,13 @@ export function writeReport(results: Results): void {
   writeFileSync(join(dir, 'latest.svg'), svg(results));
   const pngWritten = png(join(dir, 'latest.svg'), join(dir, 'latest.png'));
   console.log(`\n${markdown(results)}\nwritten: bench/results/latest.{json,md,svg${pngWritten ? ',png' : ''}}`);
+}
+
+/** One scenario's figures of a partial run: bench/results/scenarios/<name>.json, with when and where. */
+export function writeScenario(name: string, figures: unknown): void {
+  const dir = join(RESULTS_DIR, 'scenarios');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ scenario: name, date: new Date().toISOString(), machine: machine(), figures }, null, 2)}\n`);
 }
 
 /** `--plot-only`: redraw the plot from the saved results (no measurement). */

@@ -3,12 +3,12 @@
  * (Temporal dev server, Docker engine, nginx). Prints the figures and writes bench/results/latest.json,
  * latest.md, latest.svg and latest.png. Load goes to 127.0.0.1 only, bounded in rate and time.
  *   npm run bench                          every scenario in order, then the report
- *   npm run bench -- rollback scaling      only these scenarios: their figures are printed, the report is left as it is
+ *   npm run bench -- rollback scaling      only these scenarios: printed and written to bench/results/scenarios/<name>.json; latest.* is left as it is
  *   npm run bench -- --plot-only           redraw the plot from bench/results/latest.json (no measurement)
  */
 import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
-import { machine, plotOnly, writeReport, type Results } from './report';
+import { machine, plotOnly, writeReport, writeScenario, type Results } from './report';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
@@ -21,11 +21,13 @@ import { rollbackTimes } from './scenarios/rollback';
 import { routerThroughput } from './scenarios/router-throughput';
 import { scaling } from './scenarios/scaling';
 import { switchGap } from './scenarios/switch-gap';
+import { switchWrk } from './scenarios/switch-wrk';
 import { router } from './shared';
 
 /** Every scenario by its file name in bench/scenarios/, in the order a full run takes them. */
 const SCENARIOS = {
   'switch-gap': switchGap,
+  'switch-wrk': switchWrk,
   'naive-redeploy': naiveRedeploy,
   'phase-breakdown': phaseBreakdown,
   'orchestration-overhead': orchestrationOverhead,
@@ -69,9 +71,13 @@ async function main(args: string[]): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${Object.keys(SCENARIOS).join(', ')}`);
   const chosen = args.filter(isScenario);
   if (chosen.length > 0) {
-    // A partial run would leave latest.* with figures of two different runs: print instead.
+    // A partial run would leave latest.* with figures of two different runs: each scenario's figures
+    // go to bench/results/scenarios/<name>.json instead (with the date and machine), and are printed.
     const figures = await withBenchWorker((w) => runScenarios(w, chosen));
-    for (const name of chosen) console.log(`\n${name}:\n${JSON.stringify(figures[name], null, 2)}`);
+    for (const name of chosen) {
+      console.log(`\n${name}:\n${JSON.stringify(figures[name], null, 2)}`);
+      writeScenario(name, figures[name]);
+    }
     return;
   }
   const started = Date.now();
@@ -82,6 +88,7 @@ async function main(args: string[]): Promise<void> {
       machine: machine(),
       runSeconds: (Date.now() - started) / 1000,
       switchGap: f['switch-gap'],
+      switchWrk: f['switch-wrk'],
       naive: f['naive-redeploy'],
       phases: f['phase-breakdown'],
       overhead: f['orchestration-overhead'],

@@ -1,4 +1,4 @@
-/** Switch gap: the switch itself, under fixed-rate load through nginx (200 and 1000 requests/s, with and without keep-alive). */
+/** Switch gap: the switch itself, under fixed-rate load through nginx (200, 1000 and 3000 requests/s, with and without keep-alive). */
 import { startLoad, type LoadSample } from '../../harness/loadgen';
 import { colorUpstream, resetApp } from '../../harness/host';
 import { percentile } from '../../host/probe';
@@ -25,7 +25,7 @@ export async function switchGap(): Promise<SwitchGap[]> {
   await activities.healthCheck(spec, 'green');
   let live: Color = 'blue';
   const results: SwitchGap[] = [];
-  for (const ratePerSecond of [200, 1000]) {
+  for (const ratePerSecond of [200, 1000, 3000]) {
     for (const keepAlive of [true, false]) {
       const target: Color = live === 'blue' ? 'green' : 'blue';
       const targetUpstream = await colorUpstream(router, spec.app, 'web', target, spec.services.web!.hostPorts[target]);
