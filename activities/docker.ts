@@ -224,6 +224,9 @@ async function runMigration({ host, secrets, redact }: DockerDeps, spec: DeployS
  */
 async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, deployId: string, adoptStopped: boolean): Promise<Record<string, string>> {
   await assertNotRouted(deps.router, spec.app, color, 'replace');
+  // The color's real traffic counts from its new containers on: verify judges it, and later uses it as
+  // the baseline the next color is compared with.
+  await deps.router.resetTraffic(spec.app, color);
   const ids: Record<string, string> = {};
   for (const service of Object.keys(spec.services)) {
     ids[service] = await deployService(deps, spec, service, color, deployId, adoptStopped);

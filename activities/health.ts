@@ -4,13 +4,13 @@
  * on their loopback host ports; verify also probes through the router (the color's health route, and
  * every path on the app's public route).
  */
-import { answeredByRouter, routerOrigin } from '../host/builders/nginx';
+import { answeredByRouter, colorTraffic, routerOrigin, trafficQuantileMs, type TrafficCounters } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
 import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, type Redactor } from '../src/secrets';
-import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
+import type { HealthReport, LatencyBaseline, RealTrafficReport, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
 export interface HealthDeps {
@@ -21,9 +21,11 @@ export interface HealthDeps {
   redact?: Redactor;
   /** The deadlines' and windows' time; the real clock and a cancellable sleep unless a test injects one. */
   clock?: Clock;
+  /** The router's real-traffic counters of an app (NginxRouter.traffic); without, verify judges probes alone. */
+  traffic?: (app: string) => Promise<TrafficCounters>;
 }
 
-type Deps = Required<HealthDeps>;
+type Deps = Required<Omit<HealthDeps, 'traffic'>> & Pick<HealthDeps, 'traffic'>;
 
 interface Target {
   service: string;
@@ -53,10 +55,12 @@ interface VerifyProgress {
   errors: number;
   latencies: number[];
   consecutiveHealthFailures: number;
+  /** The router's counters when the window began (null: nginx counted nothing readable). */
+  trafficAtStart?: TrafficCounters | null;
 }
 
-export function createHealthActivities({ host, probe, redact = (text) => text, clock = activityClock }: HealthDeps) {
-  const deps: Deps = { host, probe, redact, clock };
+export function createHealthActivities({ host, probe, redact = (text) => text, clock = activityClock, traffic }: HealthDeps) {
+  const deps: Deps = { host, probe, redact, clock, traffic };
   return {
     healthCheck: (spec: DeploySpec, color: Color) => healthCheck(deps, spec, color),
     measureBaseline: (spec: DeploySpec, color: Color) => measureBaseline(deps, spec, color),
@@ -180,9 +184,10 @@ async function measureBaseline({ probe }: Deps, spec: DeploySpec, color: Color):
  * consecutive health failures, an error rate over the threshold, or median latency over the baseline
  * plus the threshold. A retried attempt resumes its counters and clock.
  */
-async function verify({ probe, clock }: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
+async function verify({ probe, clock, traffic }: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
   const v = spec.verify;
-  const progress: VerifyProgress = lastHeartbeat<VerifyProgress>() ?? { startedAt: clock.now(), samples: 0, errors: 0, latencies: [], consecutiveHealthFailures: 0 };
+  const readTraffic = async () => (traffic ? await traffic(spec.app).catch(() => null) : null);
+  const progress: VerifyProgress = lastHeartbeat<VerifyProgress>() ?? { startedAt: clock.now(), samples: 0, errors: 0, latencies: [], consecutiveHealthFailures: 0, trafficAtStart: await readTraffic() };
   const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
   let lastFailures = '';
   for (;;) {
@@ -200,12 +205,36 @@ async function verify({ probe, clock }: Deps, spec: DeploySpec, color: Color, ba
       p50Ms: percentile(progress.latencies, 50),
       baselineP50Ms,
       durationMs: clock.now() - progress.startedAt,
+      ...realTrafficOf(progress.trafficAtStart ?? null, await readTraffic(), color),
     };
     const broken = brokenVerifyRule(v, progress, now, lastFailures);
     if (broken !== null) throw fail(FAILURE_TYPES.verify, broken, now);
     if (now.durationMs >= v.window) return now;
     await clock.sleep(Math.min(v.interval, Math.max(0, v.window - now.durationMs)));
   }
+}
+
+/**
+ * The new color's real traffic since the window began, and the previous color's since its deploy (the
+ * baseline: what users saw before the switch). Nothing when either reading is missing.
+ */
+function realTrafficOf(atStart: TrafficCounters | null, now: TrafficCounters | null, color: Color): { realTraffic?: RealTrafficReport } {
+  if (atStart === null || now === null) return {};
+  const live = colorTraffic(now, color, atStart);
+  const previous = colorTraffic(atStart, color === 'blue' ? 'green' : 'blue');
+  return {
+    realTraffic: {
+      requests: live.requests,
+      errors5xx: live.errors5xx,
+      upstreamErrors: live.upstreamErrors,
+      errorRate: live.requests ? live.errors5xx / live.requests : 0,
+      p50Ms: trafficQuantileMs(live, 0.5),
+      p95Ms: trafficQuantileMs(live, 0.95),
+      baselineRequests: previous.requests,
+      baselineP50Ms: trafficQuantileMs(previous, 0.5),
+      baselineP95Ms: trafficQuantileMs(previous, 0.95),
+    },
+  };
 }
 
 /** Adds one round of verify probes to its counters. */
@@ -230,6 +259,26 @@ function brokenVerifyRule(v: DeploySpec['verify'], progress: VerifyProgress, now
   }
   if (baselineP50Ms !== null && now.samples >= v.minSamples && now.p50Ms - baselineP50Ms > v.maxLatencyIncreaseMs) {
     return `${color} median latency ${now.p50Ms.toFixed(0)} ms is ${(now.p50Ms - baselineP50Ms).toFixed(0)} ms over the pre-switch baseline ${baselineP50Ms.toFixed(0)} ms (verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs})`;
+  }
+  return brokenRealTrafficRule(v, now);
+}
+
+/** The same rules on users' real traffic, once the new color has had `verify.minRequests` of it. */
+function brokenRealTrafficRule(v: DeploySpec['verify'], { color, realTraffic: real }: VerifyReport): string | null {
+  // A deploy validated before minRequests existed carries none: the schema's default.
+  const minRequests = v.minRequests ?? 20;
+  if (!real || real.requests < minRequests) return null;
+  if (real.errorRate > v.maxErrorRate) {
+    return `${color} real traffic: error rate ${(real.errorRate * 100).toFixed(1)} % (${real.errors5xx} 5xx or failed of ${real.requests} requests through the router${real.upstreamErrors ? `, ${real.upstreamErrors} upstream errors` : ''}) exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate)`;
+  }
+  if (real.baselineRequests < minRequests) return null;
+  for (const [what, measured, baseline] of [
+    ['median', real.p50Ms, real.baselineP50Ms],
+    ['p95', real.p95Ms, real.baselineP95Ms],
+  ] as const) {
+    if (measured !== null && baseline !== null && measured - baseline > v.maxLatencyIncreaseMs) {
+      return `${color} real traffic: ${what} latency ≤ ${measured} ms is over the previous color's ≤ ${baseline} ms by more than verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs} (${real.requests} requests vs ${real.baselineRequests}; nginx's latency buckets)`;
+    }
   }
   return null;
 }

@@ -38,7 +38,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
   const activities = heartbeating({
     ...createValidateActivities(),
     ...createDockerActivities({ host, router: routed, secrets, redact, addresses, capacityCheck }),
-    ...createHealthActivities({ host, probe, redact }),
+    ...createHealthActivities({ host, probe, redact, traffic: (app) => router.traffic(app) }),
     ...createRouterActivities({ router: routed }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),

@@ -16,6 +16,8 @@ import {
   parseAppConfig,
   parseAppPorts,
   parseOpenCounts,
+  parseTraffic,
+  type TrafficCounters,
   parseRouteKey,
   privateDir,
   renderAppConfig,
@@ -29,7 +31,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
 import type { Route } from '../src/types';
 import type { Color } from '../src/names';
-import { greenlightHome } from '../src/settings';
+import { greenlightHome, routerMetricsAddressFromEnv } from '../src/settings';
 import { portIsFree } from './listen';
 import { tlsFingerprint } from './tls';
 
@@ -82,6 +84,8 @@ export interface NginxRouterOptions {
   workerProcesses?: number;
   /** Where nginx reaches each app's containers (ContainerAddresses); without, at their host ports. */
   upstreams?: (spec: DeploySpec) => Promise<UpstreamAddresses>;
+  /** ip:port of nginx's own Prometheus endpoint of the real-traffic counters; unset: none. */
+  metricsAddress?: string | null;
 }
 
 /** An app's router port as the structure probe reaches it. */
@@ -141,7 +145,7 @@ export class NginxRouter {
   }
 
   private mainConfig(appsDir: string): string {
-    return renderMainConfig({ prefix: this.prefix, modulesDir: this.modulesDir, appsDir, workerProcesses: this.workerProcesses });
+    return renderMainConfig({ prefix: this.prefix, modulesDir: this.modulesDir, appsDir, workerProcesses: this.workerProcesses, metricsAddress: this.options.metricsAddress ?? null });
   }
 
   private async nginx(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -234,6 +238,16 @@ export class NginxRouter {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.waitForAdmin();
     }
+  }
+
+  /** The app's real-traffic counters per service and color, as nginx counted them (admin socket). */
+  async traffic(app: string): Promise<TrafficCounters> {
+    return parseTraffic(await this.admin('GET', `/traffic/${app}`));
+  }
+
+  /** Zeroes the app's real-traffic counters of `color` (a new color starts counting from nothing). */
+  async resetTraffic(app: string, color: Color): Promise<void> {
+    await this.admin('DELETE', `/traffic/${app}/${color}`);
   }
 
   /** `nginx -s reload`: new workers on the config on disk, the old ones finish their requests. */
@@ -624,5 +638,5 @@ export class NginxRouter {
 
 /** greenlight's nginx on this host: its prefix is `<GREENLIGHT_HOME>/nginx`. */
 export function routerFromEnv(): NginxRouter {
-  return new NginxRouter({ prefix: join(greenlightHome(), 'nginx') });
+  return new NginxRouter({ prefix: join(greenlightHome(), 'nginx'), metricsAddress: routerMetricsAddressFromEnv() });
 }

@@ -86,6 +86,15 @@ export function metricsAddressFromEnv(env: NodeJS.ProcessEnv = process.env): str
   return value ? parseMetricsAddress(value) : null;
 }
 
+/** Where greenlight's nginx serves its real-traffic counters for Prometheus; unset: no endpoint. */
+export const ROUTER_METRICS_ADDRESS_VARIABLE = 'GREENLIGHT_ROUTER_METRICS_ADDRESS';
+
+/** The router's metrics address from GREENLIGHT_ROUTER_METRICS_ADDRESS, checked as the worker's is; null when unset. */
+export function routerMetricsAddressFromEnv(env: NodeJS.ProcessEnv = process.env): string | null {
+  const value = env[ROUTER_METRICS_ADDRESS_VARIABLE]?.trim();
+  return value ? parseMetricsAddress(value, ROUTER_METRICS_ADDRESS_VARIABLE) : null;
+}
+
 /** The URL a scraper on this host uses for an endpoint on `bindAddress` (an unspecified address answers on loopback). */
 export function metricsUrl(bindAddress: string): string {
   const local = bindAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');

@@ -85,6 +85,22 @@ export interface VerifyReport {
   p50Ms: number;
   baselineP50Ms: number | null;
   durationMs: number;
+  /** What users sent the new color through the router during the window (absent where nginx counted nothing). */
+  realTraffic?: RealTrafficReport;
+}
+
+/** The new color's real traffic in verify, against the previous color's since it was deployed. */
+export interface RealTrafficReport {
+  requests: number;
+  errors5xx: number;
+  upstreamErrors: number;
+  errorRate: number;
+  /** Latency quantiles as their bucket's upper bound (ms), null with no requests. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  baselineRequests: number;
+  baselineP50Ms: number | null;
+  baselineP95Ms: number | null;
 }
 
 /** One host of a fleet deploy, as `greenlight status` and the UI show it. */

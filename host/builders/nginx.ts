@@ -19,6 +19,11 @@ const ROUTE_PLACEHOLDER = '@ROUTE@';
 /** After a server line to a container address: the host port that color is published on. */
 const HOST_PORT_MARKER = '# host port';
 const UPSTREAM_KEEPALIVE = 64;
+/** The shared dict of real-traffic counters (its own zone: a reload cannot resize the routes dict). */
+export const TRAFFIC_DICT = 'greenlight_traffic';
+/** Upper bounds (ms) of the real-traffic latency buckets; one more bucket takes the rest ("inf"). */
+export const TRAFFIC_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
+const OVER_LAST_BUCKET_MS = 2 * TRAFFIC_BUCKETS_MS[TRAFFIC_BUCKETS_MS.length - 1];
 
 /** The route as the key nginx looks up: "green" alone, or "green_blue" (green, blue as backup). */
 export function routeKey(route: Route): string {
@@ -48,6 +53,8 @@ export interface MainConfigInput {
   /** Folder whose *.conf files are the apps (a check folder when testing a candidate). */
   appsDir: string;
   workerProcesses: number;
+  /** ip:port of the router's Prometheus endpoint (real-traffic counters at /metrics); null: none. */
+  metricsAddress?: string | null;
 }
 
 /**
@@ -78,34 +85,108 @@ function assertLiteral(what: string, path: string): void {
   }
 }
 
-// The header lines below name the builder's first home (activities/builders/): the rendered text is kept
-// byte-identical on purpose, since any change to it changes the structure hash and makes every routed
-// app's next deploy reload nginx.
-export function renderMainConfig({ prefix, modulesDir, appsDir, workerProcesses }: MainConfigInput): string {
-  assertLiteral('nginx prefix', prefix);
-  assertLiteral('nginx modules folder', modulesDir);
-  assertLiteral('apps folder', appsDir);
-  return `# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
-load_module ${nginxPath(`${modulesDir}/ndk_http_module.so`)};
-load_module ${nginxPath(`${modulesDir}/ngx_http_lua_module.so`)};
-worker_processes ${workerProcesses};
-pid ${nginxPath(`${prefix}/nginx.pid`)};
-error_log ${nginxPath(`${prefix}/logs/error.log`)} warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log ${nginxPath(`${prefix}/logs/access.log`)} combined buffer=64k flush=1s;
-    client_body_temp_path ${nginxPath(`${prefix}/tmp/client_body`)};
-    proxy_temp_path ${nginxPath(`${prefix}/tmp/proxy`)};
-    fastcgi_temp_path ${nginxPath(`${prefix}/tmp/fastcgi`)};
-    uwsgi_temp_path ${nginxPath(`${prefix}/tmp/uwsgi`)};
-    scgi_temp_path ${nginxPath(`${prefix}/tmp/scgi`)};
-    server_tokens off;
-    keepalive_timeout 65s;
-    lua_shared_dict ${ROUTES_DICT} 1m;
+/**
+ * One request's real traffic, counted in the log phase (shared dict only, no I/O). Every attempt nginx
+ * made counts for the color whose address it went to: a response, a 5xx (or no status: the attempt
+ * failed), an upstream error (no response headers: refused, reset, timed out). So a new color's 500
+ * that nginx then served from the backup still counts against the new color. The request's latency
+ * bucket (and `ms_sum`, for the mean) goes to the color that served it, the last attempt. Defined once
+ * per nginx; every app's route locations call it with their colors' addresses.
+ */
+const TRAFFIC_LUA = `    lua_shared_dict ${TRAFFIC_DICT} 4m;
+    init_by_lua_block {
+        local buckets = { ${TRAFFIC_BUCKETS_MS.join(', ')} }
+        local function list(v)
+            local items = {}
+            -- "a, b" between attempts, "a : b" across an internal redirect.
+            for item in (v or ""):gmatch("[^, ]+") do if item ~= ":" then items[#items + 1] = item end end
+            return items
+        end
+        function greenlight_traffic(key, blue, green)
+            local addrs = list(ngx.var.upstream_addr)
+            if #addrs == 0 then return end
+            local d = ngx.shared.${TRAFFIC_DICT}
+            local statuses, headers = list(ngx.var.upstream_status), list(ngx.var.upstream_header_time)
+            local served
+            for i, a in ipairs(addrs) do
+                local c = (a == blue and "blue") or (a == green and "green")
+                if c then
+                    local k = "traffic/" .. key .. "/" .. c .. "/"
+                    d:incr(k .. "requests", 1, 0)
+                    local st = tonumber(statuses[i])
+                    if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
+                    if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
+                    served = k
+                end
+            end
+            if not served then return end
+            local ms = (tonumber(ngx.var.request_time) or 0) * 1000
+            d:incr(served .. "ms_sum", ms, 0)
+            for _, b in ipairs(buckets) do
+                if ms <= b then
+                    d:incr(served .. "le_" .. b, 1, 0)
+                    return
+                end
+            end
+            d:incr(served .. "le_inf", 1, 0)
+        end
+    }
+`;
 
-    # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
+/** The router's Prometheus endpoint: every app's real-traffic counters, per service and color. */
+function renderMetricsServer(address: string): string {
+  return `
+    # Prometheus text format: greenlight_router_* per app, service and color (GREENLIGHT_ROUTER_METRICS_ADDRESS).
+    server {
+        listen ${address};
+        access_log off;
+        location = /metrics {
+            default_type "text/plain; version=0.0.4";
+            content_by_lua_block {
+                local d = ngx.shared.${TRAFFIC_DICT}
+                local series, order = {}, {}
+                for _, key in ipairs(d:get_keys(0)) do
+                    local app, service, color, counter = key:match("^traffic/([^/]+)/([^/]*)/([a-z]+)/(.+)$")
+                    if app then
+                        local id = app .. "/" .. service .. "/" .. color
+                        if not series[id] then
+                            series[id] = { labels = 'app="' .. app .. '",service="' .. service .. '",color="' .. color .. '"', c = {} }
+                            order[#order + 1] = id
+                        end
+                        series[id].c[counter] = d:get(key) or 0
+                    end
+                end
+                table.sort(order)
+                local out = {}
+                local function family(name, kind, help, each)
+                    out[#out + 1] = "# HELP " .. name .. " " .. help
+                    out[#out + 1] = "# TYPE " .. name .. " " .. kind
+                    for _, id in ipairs(order) do each(series[id]) end
+                end
+                family("greenlight_router_requests_total", "counter", "Requests (attempts: one nginx retried on the backup counts for both colors) the router sent to a color.", function(s) out[#out + 1] = "greenlight_router_requests_total{" .. s.labels .. "} " .. (s.c.requests or 0) end)
+                family("greenlight_router_responses_5xx_total", "counter", "Of those, answered with a 5xx status or none.", function(s) out[#out + 1] = "greenlight_router_responses_5xx_total{" .. s.labels .. "} " .. (s.c["5xx"] or 0) end)
+                family("greenlight_router_upstream_errors_total", "counter", "Of those, no upstream sent response headers (refused, reset, timed out).", function(s) out[#out + 1] = "greenlight_router_upstream_errors_total{" .. s.labels .. "} " .. (s.c.upstream_errors or 0) end)
+                family("greenlight_router_request_duration_seconds", "histogram", "Request time, counted for the color that served the request.", function(s)
+                    local total = 0
+                    for _, b in ipairs({ ${TRAFFIC_BUCKETS_MS.join(', ')} }) do
+                        total = total + (s.c["le_" .. b] or 0)
+                        out[#out + 1] = "greenlight_router_request_duration_seconds_bucket{" .. s.labels .. ',le="' .. (b / 1000) .. '"} ' .. total
+                    end
+                    total = total + (s.c.le_inf or 0)
+                    out[#out + 1] = "greenlight_router_request_duration_seconds_bucket{" .. s.labels .. ',le="+Inf"} ' .. total
+                    out[#out + 1] = "greenlight_router_request_duration_seconds_sum{" .. s.labels .. "} " .. ((s.c.ms_sum or 0) / 1000)
+                    out[#out + 1] = "greenlight_router_request_duration_seconds_count{" .. s.labels .. "} " .. total
+                end)
+                ngx.print(table.concat(out, "\\n"), "\\n")
+            }
+        }
+    }
+`;
+}
+
+/** The admin listener: a unix socket, never reachable from the network (routes and traffic counters). */
+function renderAdminServer(prefix: string): string {
+  return `    # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
         listen ${nginxPath(`unix:${adminSocketPath(prefix)}`)};
         access_log off;
@@ -140,8 +221,63 @@ http {
                 ngx.say(routes:get(app) or "")
             }
         }
+        # GET /traffic/<app>: "<service> <color> <counter> <value>" lines; DELETE /traffic/<app>/<color>: zeroed.
+        location /traffic/ {
+            content_by_lua_block {
+                local app, color = ngx.var.uri:match("^/traffic/([a-z0-9-]+)/?([a-z]*)$")
+                if not app then
+                    ngx.status = 404
+                    ngx.say("expected /traffic/<app>[/<color>]")
+                    return
+                end
+                local d = ngx.shared.${TRAFFIC_DICT}
+                local prefix = "traffic/" .. app .. "/"
+                for _, key in ipairs(d:get_keys(0)) do
+                    -- A plain prefix: "-" in an app name is a pattern character in Lua.
+                    local service, c, counter
+                    if key:sub(1, #prefix) == prefix then service, c, counter = key:sub(#prefix + 1):match("^([^/]*)/([a-z]+)/(.+)$") end
+                    if service then
+                        if ngx.req.get_method() == "DELETE" then
+                            if c == color then d:delete(key) end
+                        else
+                            ngx.say(service, " ", c, " ", counter, " ", d:get(key) or 0)
+                        end
+                    end
+                end
+            }
+        }
     }
+`;
+}
 
+// The header lines below name the builder's first home (activities/builders/): the rendered text is kept
+// byte-identical on purpose, since any change to it changes the structure hash and makes every routed
+// app's next deploy reload nginx.
+export function renderMainConfig({ prefix, modulesDir, appsDir, workerProcesses, metricsAddress = null }: MainConfigInput): string {
+  assertLiteral('nginx prefix', prefix);
+  assertLiteral('nginx modules folder', modulesDir);
+  assertLiteral('apps folder', appsDir);
+  return `# Rendered by greenlight (activities/builders/nginx.ts): do not edit, it is rewritten.
+load_module ${nginxPath(`${modulesDir}/ndk_http_module.so`)};
+load_module ${nginxPath(`${modulesDir}/ngx_http_lua_module.so`)};
+worker_processes ${workerProcesses};
+pid ${nginxPath(`${prefix}/nginx.pid`)};
+error_log ${nginxPath(`${prefix}/logs/error.log`)} warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log ${nginxPath(`${prefix}/logs/access.log`)} combined buffer=64k flush=1s;
+    client_body_temp_path ${nginxPath(`${prefix}/tmp/client_body`)};
+    proxy_temp_path ${nginxPath(`${prefix}/tmp/proxy`)};
+    fastcgi_temp_path ${nginxPath(`${prefix}/tmp/fastcgi`)};
+    uwsgi_temp_path ${nginxPath(`${prefix}/tmp/uwsgi`)};
+    scgi_temp_path ${nginxPath(`${prefix}/tmp/scgi`)};
+    server_tokens off;
+    keepalive_timeout 65s;
+    lua_shared_dict ${ROUTES_DICT} 1m;
+${TRAFFIC_LUA}
+${renderAdminServer(prefix)}${metricsAddress === null ? '' : renderMetricsServer(metricsAddress)}
     include ${nginxPath(appsDir, '/*.conf')};
 }
 `;
@@ -278,7 +414,7 @@ function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: str
       (match) => `    location ${match} {
         set_by_lua_block $gl_color { local d = ${dict}; local r = d:get("${spec.app}") or "${ROUTE_PLACEHOLDER}"; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr(${key('c')}, 1, 0); return c } ${ROUTE_MARKER}
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "${upstreamTarget(spec, service, 'blue', addresses)}" and "blue") or (a == "${upstreamTarget(spec, service, 'green', addresses)}" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ${dict}; d:incr(${key('o')}, -1, 0); d:incr(${key('c')}, 1, 0); ngx.var.gl_color = c end }
-        log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ${dict}:incr(${key('c')}, -1, 0) end }
+        log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ${dict}:incr(${key('c')}, -1, 0); greenlight_traffic("${spec.app}/${service}", "${upstreamTarget(spec, service, 'blue', addresses)}", "${upstreamTarget(spec, service, 'green', addresses)}") end }
         proxy_read_timeout ${readTimeout}ms;
         proxy_send_timeout ${readTimeout}ms;
         proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
@@ -391,6 +527,75 @@ export function parseOpenCounts(text: string): Record<string, Record<Color, numb
     (counts[service] ??= { blue: 0, green: 0 })[color as Color] = Math.max(0, Number(n));
   }
   return counts;
+}
+
+/** One color's real-traffic counters: requests, 5xx, upstream errors, latency (sum and buckets). */
+export interface ColorTraffic {
+  requests: number;
+  errors5xx: number;
+  upstreamErrors: number;
+  sumMs: number;
+  /** Requests per latency bucket, not cumulative: one per TRAFFIC_BUCKETS_MS bound, then the rest. */
+  buckets: number[];
+}
+
+export type TrafficCounters = Record<string, Partial<Record<Color, ColorTraffic>>>;
+
+const noTraffic = (): ColorTraffic => ({ requests: 0, errors5xx: 0, upstreamErrors: 0, sumMs: 0, buckets: new Array<number>(TRAFFIC_BUCKETS_MS.length + 1).fill(0) });
+
+/** Counters as GET /traffic/<app> prints them ("<service> <color> <counter> <value>" per line). */
+export function parseTraffic(text: string): TrafficCounters {
+  const counters: TrafficCounters = {};
+  for (const line of text.split('\n')) {
+    const [service, color, counter, value, extra] = line.trim().split(' ');
+    const n = Number(value);
+    if (service === undefined || !COLORS.includes(color as Color) || counter === undefined || extra !== undefined || !Number.isFinite(n)) continue;
+    const c = ((counters[service] ??= {})[color as Color] ??= noTraffic());
+    if (counter === 'requests') c.requests = n;
+    else if (counter === '5xx') c.errors5xx = n;
+    else if (counter === 'upstream_errors') c.upstreamErrors = n;
+    else if (counter === 'ms_sum') c.sumMs = n;
+    else if (counter === 'le_inf') c.buckets[TRAFFIC_BUCKETS_MS.length] = n;
+    else {
+      const i = TRAFFIC_BUCKETS_MS.indexOf(Number(counter.replace(/^le_/, '')) as (typeof TRAFFIC_BUCKETS_MS)[number]);
+      if (i >= 0) c.buckets[i] = n;
+    }
+  }
+  return counters;
+}
+
+/** What a color counted between two readings (a counter reset in between counts from zero). */
+export function trafficSince(after: ColorTraffic | undefined, before: ColorTraffic | undefined): ColorTraffic {
+  const a = after ?? noTraffic();
+  const b = before ?? noTraffic();
+  if (a.requests < b.requests) return a;
+  return { requests: a.requests - b.requests, errors5xx: a.errors5xx - b.errors5xx, upstreamErrors: a.upstreamErrors - b.upstreamErrors, sumMs: a.sumMs - b.sumMs, buckets: a.buckets.map((n, i) => n - (b.buckets[i] ?? 0)) };
+}
+
+/** Two counters added up (the services of one color). */
+export function addTraffic(a: ColorTraffic, b: ColorTraffic | undefined): ColorTraffic {
+  if (!b) return a;
+  return { requests: a.requests + b.requests, errors5xx: a.errors5xx + b.errors5xx, upstreamErrors: a.upstreamErrors + b.upstreamErrors, sumMs: a.sumMs + b.sumMs, buckets: a.buckets.map((n, i) => n + (b.buckets[i] ?? 0)) };
+}
+
+/** One color's traffic over every service, optionally what it counted since `since`. */
+export function colorTraffic(counters: TrafficCounters, color: Color, since?: TrafficCounters): ColorTraffic {
+  return Object.keys(counters).reduce((sum, service) => addTraffic(sum, since ? trafficSince(counters[service]?.[color], since[service]?.[color]) : counters[service]?.[color]), noTraffic());
+}
+
+/**
+ * The latency quantile `q` (0-1) of a color's traffic as its bucket's upper bound (ms); null without
+ * requests. Past the last bound it is twice that bound (JSON, and so workflow history, has no Infinity).
+ */
+export function trafficQuantileMs(traffic: ColorTraffic, q: number): number | null {
+  const total = traffic.buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < traffic.buckets.length; i++) {
+    seen += traffic.buckets[i]!;
+    if (seen >= q * total) return TRAFFIC_BUCKETS_MS[i] ?? OVER_LAST_BUCKET_MS;
+  }
+  return OVER_LAST_BUCKET_MS;
 }
 
 /** Each service's server line of the upstream for `color` alone, in an app's rendered config. */

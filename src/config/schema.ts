@@ -285,6 +285,12 @@ export const deploySpecSchema = z
         maxLatencyIncreaseMs: z.number().min(0, 'must be a number of milliseconds, 0 or more').default(200).describe('Rollback when median latency exceeds the pre-switch baseline by more than this (default 200).'),
         maxConsecutiveHealthFailures: z.number().int(WHOLE_1).min(1, WHOLE_1).default(3).describe('Rollback after this many failed health rounds in a row (default 3).'),
         minSamples: z.number().int(WHOLE_1).min(1, WHOLE_1).default(20).describe('Probes needed before the error rate is judged (default 20).'),
+        minRequests: z
+          .number()
+          .int(WHOLE_1)
+          .min(1, WHOLE_1)
+          .default(20)
+          .describe("Real requests (users' traffic through the router, each attempt nginx made on the new color) it must have had before they are judged: error rate, and median and p95 latency against the previous color's (default 20)."),
       })
       .prefault({})
       .describe('Verification after the switch, and its rollback thresholds.'),

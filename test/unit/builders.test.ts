@@ -295,6 +295,44 @@ http {
     server_tokens off;
     keepalive_timeout 65s;
     lua_shared_dict greenlight_routes 1m;
+    lua_shared_dict greenlight_traffic 4m;
+    init_by_lua_block {
+        local buckets = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 }
+        local function list(v)
+            local items = {}
+            -- "a, b" between attempts, "a : b" across an internal redirect.
+            for item in (v or ""):gmatch("[^, ]+") do if item ~= ":" then items[#items + 1] = item end end
+            return items
+        end
+        function greenlight_traffic(key, blue, green)
+            local addrs = list(ngx.var.upstream_addr)
+            if #addrs == 0 then return end
+            local d = ngx.shared.greenlight_traffic
+            local statuses, headers = list(ngx.var.upstream_status), list(ngx.var.upstream_header_time)
+            local served
+            for i, a in ipairs(addrs) do
+                local c = (a == blue and "blue") or (a == green and "green")
+                if c then
+                    local k = "traffic/" .. key .. "/" .. c .. "/"
+                    d:incr(k .. "requests", 1, 0)
+                    local st = tonumber(statuses[i])
+                    if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
+                    if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
+                    served = k
+                end
+            end
+            if not served then return end
+            local ms = (tonumber(ngx.var.request_time) or 0) * 1000
+            d:incr(served .. "ms_sum", ms, 0)
+            for _, b in ipairs(buckets) do
+                if ms <= b then
+                    d:incr(served .. "le_" .. b, 1, 0)
+                    return
+                end
+            end
+            d:incr(served .. "le_inf", 1, 0)
+        end
+    }
 
     # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
@@ -331,6 +369,31 @@ http {
                 ngx.say(routes:get(app) or "")
             }
         }
+        # GET /traffic/<app>: "<service> <color> <counter> <value>" lines; DELETE /traffic/<app>/<color>: zeroed.
+        location /traffic/ {
+            content_by_lua_block {
+                local app, color = ngx.var.uri:match("^/traffic/([a-z0-9-]+)/?([a-z]*)$")
+                if not app then
+                    ngx.status = 404
+                    ngx.say("expected /traffic/<app>[/<color>]")
+                    return
+                end
+                local d = ngx.shared.greenlight_traffic
+                local prefix = "traffic/" .. app .. "/"
+                for _, key in ipairs(d:get_keys(0)) do
+                    -- A plain prefix: "-" in an app name is a pattern character in Lua.
+                    local service, c, counter
+                    if key:sub(1, #prefix) == prefix then service, c, counter = key:sub(#prefix + 1):match("^([^/]*)/([a-z]+)/(.+)$") end
+                    if service then
+                        if ngx.req.get_method() == "DELETE" then
+                            if c == color then d:delete(key) end
+                        else
+                            ngx.say(service, " ", c, " ", counter, " ", d:get(key) or 0)
+                        end
+                    end
+                end
+            }
+        }
     }
 
     include "/srv/my apps/gl/apps/*.conf";
@@ -356,7 +419,7 @@ http {
 /** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
 const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local r = d:get("shop") or "${route}"; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ngx.shared.greenlight_routes; d:incr("open/shop/web/" .. o, -1, 0); d:incr("open/shop/web/" .. c, 1, 0); ngx.var.gl_color = c end }
-        log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ngx.shared.greenlight_routes:incr("open/shop/web/" .. c, -1, 0) end }
+        log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ngx.shared.greenlight_routes:incr("open/shop/web/" .. c, -1, 0); greenlight_traffic("shop/web", "127.0.0.1:5001", "127.0.0.1:5002") end }
         proxy_read_timeout 60000ms;
         proxy_send_timeout 60000ms;
 `;
@@ -603,10 +666,10 @@ describe('renderAppConfig with router.tls', () => {
   it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
     // The hashes main renders for these specs without tls (since routing to container addresses:
     // keepalive 64, the open count's color by upstream address; three Lua handlers per route, the
-    // Connection header by map): tls must not change them, or every
+    // Connection header by map, real-traffic counting): tls must not change them, or every
     // app's next deploy would reload nginx.
-    expect(structureHash(web())).toBe('a9e133faea3e776f');
-    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('4b87c4b27e6539c5');
+    expect(structureHash(web())).toBe('6ff0f308d7691bbc');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('459b9e17662e4da3');
     expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
   });
 

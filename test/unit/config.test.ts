@@ -305,7 +305,7 @@ describe('parseDeploySpec: defaults', () => {
         },
       },
       health: { interval: 500, timeout: 2000, successes: 3, deadline: 60_000 },
-      verify: { window: 30_000, interval: 250, maxErrorRate: 0.01, maxLatencyIncreaseMs: 200, maxConsecutiveHealthFailures: 3, minSamples: 20 },
+      verify: { window: 30_000, interval: 250, maxErrorRate: 0.01, maxLatencyIncreaseMs: 200, maxConsecutiveHealthFailures: 3, minSamples: 20, minRequests: 20 },
       validate: { commands: [] },
       promotion: { manual: false, timeout: 3_600_000 },
       cleanup: { previous: 'stop', drain: 30_000 },

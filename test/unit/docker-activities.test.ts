@@ -65,7 +65,7 @@ function fakeEngine(initial: FakeContainer[] = []) {
       return { id, ...handle(id) };
     },
   };
-  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}) } as unknown as NginxRouter;
+  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}), resetTraffic: async () => undefined } as unknown as NginxRouter;
   // A network without a configured subnet: containers get no fixed address (routed by host port).
   const addresses = { forNewContainer: async () => null } as unknown as ContainerAddresses;
   const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, addresses, capacityCheck: false });
