@@ -56,7 +56,7 @@ beforeAll(async () => {
   empty = join(root, 'empty');
   home = join(root, 'home');
   for (const dir of [join(root, 'pack'), prefix, empty]) mkdirSync(dir, { recursive: true });
-  // prepack runs `npm run build` (tsc to dist/) and bundles the compiled workflows into dist/.
+  // prepack runs scripts/build.cjs --clean (dist/) and bundles the compiled workflows into dist/.
   const pack = await run('npm', ['pack', '--json', '--pack-destination', join(root, 'pack')], { cwd: REPO, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
   // npm prints the scripts' output before the JSON array on stdout.
   packed = (JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as PackResult[])[0];

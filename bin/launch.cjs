@@ -1,0 +1,33 @@
+/**
+ * What bin/greenlight runs. An installed package (no src/; npm ships dist/ and bin/ only) runs the
+ * compiled JavaScript. A checkout runs it too when dist/ is current (scripts/dist-stamp.cjs), which
+ * scripts/up.sh and `npm run build` make it; otherwise, or with GREENLIGHT_FROM_SOURCE=1, the
+ * TypeScript sources through tsx's CommonJS hook (a devDependency), saying so on stderr unless asked
+ * for: an edited source never runs as stale compiled code, and never silently slower.
+ */
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+/**
+ * `{ run: 'dist' }`, or `{ run: 'source', note }` with the line to print (null when the environment
+ * asked for the sources).
+ */
+function launchPlan(root, env = process.env) {
+  if (!existsSync(join(root, 'src', 'cli', 'main.ts'))) return { run: 'dist' };
+  if (env.GREENLIGHT_FROM_SOURCE === '1') return { run: 'source', note: null };
+  // Only a checkout has scripts/: an installed package returned above.
+  const { distState } = require('../scripts/dist-stamp.cjs');
+  const state = distState(root);
+  if (state.current) return { run: 'dist' };
+  return { run: 'source', note: `greenlight: note: ${state.reason}: running the TypeScript sources through tsx (slower start); \`npm run build\` compiles them` };
+}
+
+function launch(root) {
+  const plan = launchPlan(root);
+  if (plan.run === 'dist') return require(join(root, 'dist', 'src', 'cli', 'main.js'));
+  if (plan.note) process.stderr.write(`${plan.note}\n`);
+  require('tsx/cjs');
+  return require(join(root, 'src', 'cli', 'main.ts'));
+}
+
+module.exports = { launchPlan, launch };
