@@ -2,11 +2,12 @@
  * What bin/greenlight runs. An installed package (no src/; npm ships dist/ and bin/ only) runs the
  * compiled JavaScript. A checkout runs it too when dist/ is current (scripts/dist-stamp.cjs), which
  * scripts/up.sh and `npm run build` make it; otherwise, or with GREENLIGHT_FROM_SOURCE=1, the
- * TypeScript sources through tsx's CommonJS hook (a devDependency), saying so on stderr unless asked
+ * TypeScript sources through tsx (a devDependency), saying so on stderr unless asked
  * for: an edited source never runs as stale compiled code, and never silently slower.
  */
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 /**
  * `{ run: 'dist' }`, or `{ run: 'source', note }` with the line to print (null when the environment
@@ -26,8 +27,9 @@ function launch(root) {
   const plan = launchPlan(root);
   if (plan.run === 'dist') return require(join(root, 'dist', 'src', 'cli', 'main.js'));
   if (plan.note) process.stderr.write(`${plan.note}\n`);
-  require('tsx/cjs');
-  return require(join(root, 'src', 'cli', 'main.ts'));
+  // tsx's whole loader (CommonJS and ESM hooks, as `node --import tsx`): the CLI loads its commands with
+  // import(), which tsx's CommonJS hook alone would not resolve to the .ts files.
+  return import(pathToFileURL(require.resolve('tsx')).href).then(() => require(join(root, 'src', 'cli', 'main.ts')));
 }
 
 module.exports = { launchPlan, launch };

@@ -53,6 +53,10 @@ function compile(sources, esbuild) {
       platform: 'node',
       target: 'node20',
       tsconfig: join(ROOT, 'tsconfig.json'),
+      // import() of a relative module as require(), as tsc compiles it for CommonJS: the CLI loads each
+      // command's modules lazily with import() (src/cli/cli.ts), and Node's ESM loader would find no
+      // extensionless "./commands/status".
+      supported: { 'dynamic-import': false },
       logLevel: 'warning',
     });
     return 'esbuild';
