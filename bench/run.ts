@@ -4,11 +4,13 @@
  * latest.md, latest.svg and latest.png. Load goes to 127.0.0.1 only, bounded in rate and time.
  *   npm run bench                          every scenario in order, then the report
  *   npm run bench -- rollback scaling      only these scenarios: their figures are printed, the report is left as it is
+ *   npm run bench -- cli                   the CLI's start (tsx vs dist/): printed, and written to bench/results/cli.{json,md}
  *   npm run bench -- --plot-only           redraw the plot from bench/results/latest.json (no measurement)
  */
 import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
-import { machine, plotOnly, writeReport, type Results } from './report';
+import { machine, plotOnly, writeCliReport, writeReport, type Results } from './report';
+import { cliLatency } from './scenarios/cli';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
@@ -35,6 +37,7 @@ const SCENARIOS = {
   drain,
   https,
   'router-throughput': routerThroughput,
+  cli: cliLatency,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -70,6 +73,8 @@ async function main(args: string[]): Promise<void> {
     // A partial run would leave latest.* with figures of two different runs: print instead.
     const figures = await withBenchWorker((w) => runScenarios(w, chosen));
     for (const name of chosen) console.log(`\n${name}:\n${JSON.stringify(figures[name], null, 2)}`);
+    // The CLI's figures stand alone (they share nothing with the deploy figures): kept as cli.json and cli.md.
+    if (figures.cli) writeCliReport(figures.cli, machine());
     return;
   }
   const started = Date.now();
@@ -90,6 +95,7 @@ async function main(args: string[]): Promise<void> {
       drain: f.drain,
       https: f.https,
       routerThroughput: f['router-throughput'],
+      cli: f.cli,
     };
   });
   writeReport(results);

@@ -1,11 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { rollbackUpdate } from '../../../workflows/messages';
-import { parseDeploySpec } from '../../config/load';
-import { deployInputOf, lastDeploy, startDeploy } from '../deploy-client';
 import type { CliOutcome } from '../exit-codes';
 import { formatImages } from '../../format';
 import { deployWorkflowId } from '../../names';
-import { followDeploy } from './deploy';
 
 export interface RollbackOptions {
   reason: string;
@@ -46,6 +43,9 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
   // their round trips. Only when no deploy runs does the rollback need to know what ran last.
   const during = await requestRollback(client.workflow.getHandle(deployWorkflowId(app)), app, opts.reason, out);
   if (during) return during;
+  // The rest only after a deploy: the lookups, and the spec's parser (zod, about 0.1 s to load) for the
+  // restore, loaded here so the rollback during a deploy goes without them.
+  const [{ deployInputOf, lastDeploy, startDeploy }, { parseDeploySpec }, { followDeploy }] = await Promise.all([import('../deploy-client'), import('../../config/load'), import('./deploy')]);
   const last = await lastDeploy(client, app);
   if (!last) {
     out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
