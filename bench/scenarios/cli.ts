@@ -80,8 +80,11 @@ export interface CliFigures {
   figures: CliFigure[];
 }
 
-/** One rollback during verify: from the command's start until nginx answers from the old color. */
-async function rollbackToOldColor(w: TestWorker, mode: Mode, spec: ReturnType<typeof oneServiceSpec>): Promise<number> {
+/**
+ * One rollback during verify: from the command's start until nginx answers from the old color, and
+ * until the command exited (the update accepted and the connection closed).
+ */
+async function rollbackToOldColor(w: TestWorker, mode: Mode, spec: ReturnType<typeof oneServiceSpec>): Promise<{ oldColorMs: number; exitMs: number }> {
   const oldColor = (await router.readRoute(APP))!.live;
   const handle = await startDeploy(w.client, withImage({ ...spec, verify: { ...spec.verify, window: 300_000 } }, V2), w.taskQueue);
   await waitUntil('verify', async () => (await handle.query(statusQuery)).phase === 'verify', 120_000, 20);
@@ -92,11 +95,11 @@ async function rollbackToOldColor(w: TestWorker, mode: Mode, spec: ReturnType<ty
   // very rollback it times.
   await waitUntil('the old color serving', async () => (await servingColor()) === oldColor, 60_000, 10);
   const ms = round(performance.now() - started);
-  const { code } = await command.exited;
+  const { code, ms: exitMs } = await command.exited;
   if (code !== 0) throw new Error(`greenlight rollback (${mode}) exited ${code}`);
   const outcome = await awaitOutcome(handle);
   if (outcome.end !== 'rolled-back') throw new Error(`the deploy held in verify ended ${outcome.end}, not rolled back`);
-  return ms;
+  return { oldColorMs: ms, exitMs };
 }
 
 export async function cliLatency(w: TestWorker): Promise<CliFigures> {
@@ -116,7 +119,9 @@ export async function cliLatency(w: TestWorker): Promise<CliFigures> {
       const status = await greenlight(mode, ['status', APP]).exited;
       if (status.code !== 0) throw new Error(`greenlight status (${mode}) exited ${status.code}`);
       record(`greenlight status ${APP}`, mode, status.ms);
-      record('rollback command started → old color serving', mode, await rollbackToOldColor(w, mode, spec));
+      const rollback = await rollbackToOldColor(w, mode, spec);
+      record('rollback command started → old color serving', mode, rollback.oldColorMs);
+      record('rollback command started → exited (update accepted)', mode, rollback.exitMs);
     }
   }
   await resetApp(docker, router, APP);
