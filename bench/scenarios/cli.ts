@@ -23,10 +23,10 @@ const ROUNDS = 5;
 const MODES = ['tsx', 'dist'] as const;
 type Mode = (typeof MODES)[number];
 
-/** Runs bin/greenlight in `mode`; resolves with its exit code and wall time once it exits. */
-function greenlight(mode: Mode, args: string[]): { exited: Promise<{ code: number | null; ms: number }> } {
+/** Runs bin/greenlight in `mode` (or bare node, for scale); resolves with its exit code and wall time once it exits. */
+function greenlight(mode: Mode, args: string[], command = join(REPO, 'bin', 'greenlight')): { exited: Promise<{ code: number | null; ms: number }> } {
   const started = performance.now();
-  const child = spawn(join(REPO, 'bin', 'greenlight'), args, {
+  const child = spawn(command, args, {
     env: { ...process.env, TEMPORAL_ADDRESS, GREENLIGHT_FROM_SOURCE: mode === 'tsx' ? '1' : '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -113,6 +113,8 @@ export async function cliLatency(w: TestWorker): Promise<CliFigures> {
   for (let i = 0; i < ROUNDS; i++) {
     // Alternating which goes first, so neither side always runs on a warmer page cache.
     for (const mode of i % 2 ? [...MODES].reverse() : MODES) {
+      // The floor: Node itself starting and exiting, which neither way can go below.
+      record('node -e 0 (bare Node, for scale)', mode, (await greenlight(mode, ['-e', '0'], process.execPath).exited).ms);
       const help = await greenlight(mode, ['--help']).exited;
       if (help.code !== 0) throw new Error(`greenlight --help (${mode}) exited ${help.code}`);
       record('greenlight --help', mode, help.ms);
