@@ -25,8 +25,8 @@ function collectImage(value: string, previous: Record<string, string>): Record<s
 
 /**
  * The <app> argument, checked by the spec's own rule for `app:` (src/config/name-rule.ts: no zod at
- * start-up) before anything connects: it names the workflow and goes into visibility queries, so nothing else may pass (commander prints the refusal
- * as a usage error, exit 2).
+ * start-up) before anything connects: it names the workflow and goes into visibility queries, so
+ * nothing else may pass (commander prints the refusal as a usage error, exit 2).
  */
 function appArgument(value: string): string {
   if (!NAME.test(value)) throw new InvalidArgumentError(`${NAME_HINT}; pass the app: of its spec`);
