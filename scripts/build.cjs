@@ -13,6 +13,7 @@
  *
  *   node scripts/build.cjs           compile what changed
  *   node scripts/build.cjs --clean   remove dist/ and compile everything (the release build)
+ *   node scripts/build.cjs --tsc     with tsc even where esbuild is installed (to compare the outputs)
  */
 const { execFileSync } = require('node:child_process');
 const { mkdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
@@ -24,7 +25,8 @@ const DIST = join(ROOT, 'dist');
 /** Written by `npm pack` (worker/bundle.ts) from the compiled workflows: stale once any of them changes. */
 const WORKFLOW_BUNDLE = join(DIST, 'workflow-bundle.js');
 
-function loadEsbuild() {
+function loadEsbuild(args) {
+  if (args.includes('--tsc')) return null;
   try {
     return require(require.resolve('esbuild', { paths: [ROOT] }));
   } catch {
@@ -85,7 +87,7 @@ function main(args) {
     // The workflow bundle is made from the compiled workflows: a rebuild would leave it stale.
     rmSync(WORKFLOW_BUNDLE, { force: true });
     mkdirSync(DIST, { recursive: true });
-    if (sources.length > 0) compiler = compile(sources, loadEsbuild());
+    if (sources.length > 0) compiler = compile(sources, loadEsbuild(args));
   }
   // The stamp last, atomically: an interrupted build leaves dist/ marked stale, never current.
   const tmp = join(ROOT, `${STAMP}.${process.pid}`);
