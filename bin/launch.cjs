@@ -1,9 +1,9 @@
 /**
  * What bin/greenlight runs. An installed package (no src/; npm ships dist/ and bin/ only) runs the
- * compiled JavaScript. A checkout runs it too when dist/ is current (scripts/dist-stamp.cjs), which
- * scripts/up.sh and `npm run build` make it; otherwise, or with GREENLIGHT_FROM_SOURCE=1, the
- * TypeScript sources through tsx (a devDependency), saying so on stderr unless asked
- * for: an edited source never runs as stale compiled code, and never silently slower.
+ * compiled JavaScript. A checkout runs it too while dist/ is current (scripts/dist-stamp.cjs), as
+ * scripts/up.sh and `npm run build` leave it; otherwise it runs the TypeScript sources through tsx (a
+ * devDependency) and says so on stderr, or silently with GREENLIGHT_FROM_SOURCE=1. So an edited source
+ * never runs as stale compiled code, and never slower without saying why.
  */
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
