@@ -91,16 +91,28 @@ module.exports = {
     {
       name: 'cli-without-host',
       severity: 'error',
-      comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts and only `doctor` worker/doctor.ts (lazily, with require).',
+      comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts and only `doctor` worker/doctor.ts (lazily, with import()).',
       from: { path: '^src/cli/' },
       to: { path: '^(host|activities|worker)/', pathNot: '^worker/(main|doctor)\\.ts$' },
     },
     {
       name: 'cli-loads-worker-lazily',
       severity: 'error',
-      comment: 'worker/main.ts and worker/doctor.ts load Docker and nginx code: the CLI requires them inside the `worker` and `doctor` commands, not at start-up.',
+      comment: 'worker/main.ts and worker/doctor.ts load Docker and nginx code: the CLI imports them with import() inside the `worker` and `doctor` commands, not at start-up.',
       from: { path: '^src/cli/' },
       to: { path: '^worker/(main|doctor)\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
+    },
+    {
+      name: 'cli-starts-light',
+      severity: 'error',
+      comment:
+        "`greenlight --help`, `--version` and usage errors must answer at once (README: \"A CLI that answers at once\"): cli.ts and main.ts import commander, the exit codes and the settings only; each command loads the Temporal client, zod, the YAML parser and its own modules with import() when it runs. What they import may not pull those in either (src/names.ts spells out its search attribute keys for this): test/unit/launcher.test.ts checks the modules `--help` loads.",
+      from: { path: '^src/cli/(cli|main)\\.ts$' },
+      to: {
+        path: ['(^|/)node_modules/(@temporalio/|dockerode/|zod/|yaml/)', '^src/cli/(commands/|deploy-client\\.ts$|codec-server\\.ts$)', '^src/(temporal|codec)\\.ts$', '^src/config/(load|schema)\\.ts$'],
+        dependencyTypes: ['import', 'export', 'import-equals'],
+        dependencyTypesNot: RUNTIME,
+      },
     },
   ],
   options: {

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../harness/paths';
+import type { CliFigures } from './scenarios/cli';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
 import type { FleetFigures } from './scenarios/fleet';
@@ -125,7 +126,31 @@ function markdown(r: Results): string {
     ...(r.https ? httpsTable(r.https) : []),
     ...(r.routerThroughput ? throughputTable(r.routerThroughput) : []),
     ...(r.restarts ? restartsTable(r.restarts) : []),
+    ...(r.cli ? cliTable(r.cli) : []),
   ].join('\n');
+}
+
+function cliTable(c: CliFigures): string[] {
+  const cell = (t: CliFigures['figures'][number]['tsx']) => `${t.medianMs} ms (${t.spreadMs[0]}–${t.spreadMs[1]})`;
+  return [
+    `## CLI: bin/greenlight from the TypeScript sources (tsx) vs compiled (dist/), ${c.rounds} rounds interleaved`,
+    '',
+    '| what | tsx (median; min–max) | dist/ (median; min–max) | tsx / dist |',
+    '|---|---|---|---|',
+    ...c.figures.map((f) => `| ${f.what} | ${cell(f.tsx)} | ${cell(f.dist)} | ${f.ratio}x |`),
+    '',
+  ];
+}
+
+/** `npm run bench -- cli` alone: bench/results/cli.json and cli.md (latest.* keeps the last full run). */
+export function writeCliReport(figures: CliFigures, onMachine: ReturnType<typeof machine>): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const date = new Date().toISOString();
+  writeFileSync(join(RESULTS_DIR, 'cli.json'), `${JSON.stringify({ date, machine: onMachine, cli: figures }, null, 2)}\n`);
+  const m = onMachine;
+  const text = [`# greenlight CLI benchmark — ${date}`, '', `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, kernel ${m.kernel}.`, '', ...cliTable(figures)].join('\n');
+  writeFileSync(join(RESULTS_DIR, 'cli.md'), text);
+  console.log(`\n${text}\nwritten: bench/results/cli.{json,md}`);
 }
 
 function drainLines(d: NonNullable<Results['drain']>): string[] {
@@ -227,6 +252,8 @@ export interface Results {
   routerThroughput?: RouterThroughputFigures;
   /** Absent in results recorded before the restarts scenario. */
   restarts?: RestartsFigures;
+  /** Absent in results recorded before the CLI scenario. */
+  cli?: CliFigures;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

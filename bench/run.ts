@@ -4,11 +4,13 @@
  * latest.md, latest.svg and latest.png. Load goes to 127.0.0.1 only, bounded in rate and time.
  *   npm run bench                          every scenario in order, then the report
  *   npm run bench -- rollback scaling      only these scenarios: printed and written to bench/results/scenarios/<name>.json; latest.* is left as it is
+ *   npm run bench -- cli                   the CLI's start (tsx vs dist/): printed, and written to bench/results/cli.{json,md}
  *   npm run bench -- --plot-only           redraw the plot from bench/results/latest.json (no measurement)
  */
 import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
-import { machine, plotOnly, writeReport, writeScenario, type Results } from './report';
+import { machine, plotOnly, writeCliReport, writeReport, writeScenario, type Results } from './report';
+import { cliLatency } from './scenarios/cli';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
@@ -39,6 +41,7 @@ const SCENARIOS = {
   https,
   'router-throughput': routerThroughput,
   restarts,
+  cli: cliLatency,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -78,6 +81,8 @@ async function main(args: string[]): Promise<void> {
       console.log(`\n${name}:\n${JSON.stringify(figures[name], null, 2)}`);
       writeScenario(name, figures[name]);
     }
+    // The CLI's figures stand alone (they share nothing with the deploy figures): kept as cli.json and cli.md.
+    if (figures.cli) writeCliReport(figures.cli, machine());
     return;
   }
   const started = Date.now();
@@ -100,6 +105,7 @@ async function main(args: string[]): Promise<void> {
       https: f.https,
       routerThroughput: f['router-throughput'],
       restarts: f.restarts,
+      cli: f.cli,
     };
   });
   writeReport(results);

@@ -10,6 +10,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The CLI's compiled JavaScript (incremental; bin/greenlight runs it while it is current). The same build
+# as `npm pack`'s prepack.
+node scripts/build.cjs
 bash scripts/payload-key.sh
 bash scripts/docker.sh
 bash scripts/infra.sh

@@ -2,7 +2,7 @@
  * Every wiring string in one place: task queue, workflow type and ids, message names, container
  * names and labels. Pure constants and functions, safe to import from workflow code.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'greenlight';
 
@@ -109,17 +109,26 @@ export const FAILURE_TYPES = {
 } as const;
 
 /**
+ * What the SDK's defineSearchAttributeKey returns (`{ name, type }`), made here: this module is on the
+ * CLI's start-up path (src/cli/exit-codes.ts imports it), and loading @temporalio/common for two
+ * constants would cost every `greenlight --help` tens of milliseconds.
+ */
+function searchAttributeKey<T extends SearchAttributeType>(name: string, type: T): ReturnType<typeof defineSearchAttributeKey<T>> {
+  return { name, type };
+}
+
+/**
  * Custom search attributes for the Temporal UI and `greenlight history`. Registered on the dev server by
  * scripts/temporal.sh; on another cluster: `temporal operator search-attribute create` (README). Deploys
  * run without them (and say so) where they are not registered.
  */
 export const SEARCH_ATTRIBUTES = {
-  app: defineSearchAttributeKey('GreenlightApp', SearchAttributeType.KEYWORD),
-  phase: defineSearchAttributeKey('GreenlightPhase', SearchAttributeType.KEYWORD),
-  outcome: defineSearchAttributeKey('GreenlightOutcome', SearchAttributeType.KEYWORD),
-  images: defineSearchAttributeKey('GreenlightImages', SearchAttributeType.KEYWORD_LIST),
+  app: searchAttributeKey('GreenlightApp', 'KEYWORD'),
+  phase: searchAttributeKey('GreenlightPhase', 'KEYWORD'),
+  outcome: searchAttributeKey('GreenlightOutcome', 'KEYWORD'),
+  images: searchAttributeKey('GreenlightImages', 'KEYWORD_LIST'),
   /** The hosts of a fleet deploy (absent for a one-host deploy). */
-  hosts: defineSearchAttributeKey('GreenlightHosts', SearchAttributeType.KEYWORD_LIST),
+  hosts: searchAttributeKey('GreenlightHosts', 'KEYWORD_LIST'),
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 /** Host-level settings of a worker and the CLI (not part of a deploy spec), from the environment. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,11 @@ const PACKAGE_ROOT = resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../
  */
 export function isCheckout(packageRoot = PACKAGE_ROOT): boolean {
   return existsSync(join(packageRoot, 'src', 'settings.ts'));
+}
+
+/** greenlight's version, from its package.json (`greenlight --version`). */
+export function packageVersion(packageRoot = PACKAGE_ROOT): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 export interface HomeDefaults {

@@ -3,21 +3,18 @@
  * to Temporal (never to Docker or nginx), through an injectable `connect`; only `worker` and `doctor`,
  * which run on the Docker host, load worker/ code, when they run. Commands say what happened;
  * exit-codes.ts decides the code; main.ts exits with it.
+ *
+ * It starts light: this file loads commander, the exit codes and the environment settings only, so
+ * `--help`, `--version` and usage errors answer before the Temporal client, zod, the YAML parser or any
+ * command is loaded (the dependency-cruiser rule cli-starts-light keeps it so). Each command loads its
+ * own modules when it runs, with import(): vitest and tsx resolve it to the TypeScript sources, and
+ * scripts/build.cjs turns it into a require in dist/.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { loadDeploySpec } from '../config/load';
-import { deploySpecJsonSchema, deploySpecSchema } from '../config/schema';
+import { NAME, NAME_HINT } from '../config/name-rule';
 import { ConfigError } from '../errors';
-import { hostFromEnv, hostTaskQueueFromEnv, METRICS_ADDRESS_VARIABLE, metricsAddressFromEnv, parseMetricsAddress, SUGGESTED_METRICS_ADDRESS, taskQueueFromEnv } from '../settings';
-import { connectClient, lostTemporal } from '../temporal';
-import { cancel } from './commands/cancel';
-import { codecServer } from './commands/codec-server';
-import { deploy } from './commands/deploy';
-import { history } from './commands/history';
-import { promote } from './commands/promote';
-import { rollback } from './commands/rollback';
-import { status } from './commands/status';
+import { hostFromEnv, hostTaskQueueFromEnv, METRICS_ADDRESS_VARIABLE, metricsAddressFromEnv, packageVersion, parseMetricsAddress, SUGGESTED_METRICS_ADDRESS, taskQueueFromEnv } from '../settings';
 import { EXIT, EXIT_MEANINGS, exitCodeOf, exitCodeOfError, type CliOutcome, type ExitCode } from './exit-codes';
 
 function collectImage(value: string, previous: Record<string, string>): Record<string, string> {
@@ -27,13 +24,12 @@ function collectImage(value: string, previous: Record<string, string>): Record<s
 }
 
 /**
- * The <app> argument, checked by the spec's own rule for `app:` before anything connects: it names the
- * workflow and goes into visibility queries, so nothing else may pass (commander prints the refusal
- * as a usage error, exit 2).
+ * The <app> argument, checked by the spec's own rule for `app:` (src/config/name-rule.ts: no zod at
+ * start-up) before anything connects: it names the workflow and goes into visibility queries, so
+ * nothing else may pass (commander prints the refusal as a usage error, exit 2).
  */
 function appArgument(value: string): string {
-  const result = deploySpecSchema.shape.app.safeParse(value);
-  if (!result.success) throw new InvalidArgumentError(`${result.error.issues[0]?.message ?? 'not an app name'}; pass the app: of its spec`);
+  if (!NAME.test(value)) throw new InvalidArgumentError(`${NAME_HINT}; pass the app: of its spec`);
   return value;
 }
 
@@ -73,9 +69,8 @@ type DoctorRunner = (request: import('../../worker/doctor').DoctorRequest, out: 
  * worker/doctor.ts drives Docker and nginx: loaded on demand like worker/main.ts (see the `worker`
  * command), so no other command loads the host layer.
  */
-const loadDoctor: DoctorRunner = (request, out) => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runDoctor } = require('../../worker/doctor') as typeof import('../../worker/doctor');
+const loadDoctor: DoctorRunner = async (request, out) => {
+  const { runDoctor } = await import('../../worker/doctor');
   return runDoctor(request, out);
 };
 
@@ -84,10 +79,10 @@ const loadDoctor: DoctorRunner = (request, out) => {
  * command throws (and commander's own ends, through exitOverride) reject parseAsync: see runCli.
  */
 export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}): Command {
-  const connect = deps.connect ?? (() => connectClient());
   const out = deps.out ?? ((line: string) => console.log(line));
   const withClient = async (command: (client: Client) => Promise<CliOutcome>): Promise<void> => {
-    const client = await connect();
+    const { connectClient, lostTemporal } = await import('../temporal');
+    const client = await (deps.connect ?? (() => connectClient()))();
     try {
       setExit(exitCodeOf(await command(client)));
     } catch (err) {
@@ -100,6 +95,7 @@ export function buildCli(setExit: (code: ExitCode) => void, deps: CliDeps = {}):
     .exitOverride()
     .configureOutput({ ...(deps.writeOut && { writeOut: deps.writeOut }), ...(deps.writeErr && { writeErr: deps.writeErr }) })
     .description('Zero-downtime blue/green deploys of Docker services behind nginx, as durable Temporal workflows.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError()
     .addHelpText(
@@ -124,7 +120,9 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
     .action(async (opts) => {
       // The spec first: a bad one is exit 2 whether or not Temporal is up.
+      const { loadDeploySpec } = await import('../config/load');
       const spec = await loadDeploySpec(opts.file, opts.image);
+      const { deploy } = await import('./commands/deploy');
       await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out }));
     });
 
@@ -137,21 +135,30 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('--json', 'print the result as JSON')
     .option('--task-queue <name>', "task queue of the worker for a restore (default: the restored deploy's own)")
     .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
-    .action((app: string, opts) => withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out })));
+    .action(async (app: string, opts) => {
+      const { rollback } = await import('./commands/rollback');
+      await withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out }));
+    });
 
   program
     .command('promote')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('release the manual promotion gate of the running deploy of an app')
     .addHelpText('after', '\nExample:\n  greenlight promote shop')
-    .action((app: string) => withClient((client) => promote(client, app, out)));
+    .action(async (app: string) => {
+      const { promote } = await import('./commands/promote');
+      await withClient((client) => promote(client, app, out));
+    });
 
   program
     .command('cancel')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('cancel the running deploy of an app; compensation still runs (nothing is left half-done)')
     .addHelpText('after', '\nExample:\n  greenlight cancel shop')
-    .action((app: string) => withClient((client) => cancel(client, app, out)));
+    .action(async (app: string) => {
+      const { cancel } = await import('./commands/cancel');
+      await withClient((client) => cancel(client, app, out));
+    });
 
   program
     .command('status')
@@ -159,7 +166,10 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .description('live color and images (since when) and the running or last deploy with its phase')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  greenlight status shop\n  greenlight status shop --json | jq .liveColor')
-    .action((app: string, opts) => withClient((client) => status(client, app, Boolean(opts.json), out)));
+    .action(async (app: string, opts) => {
+      const { status } = await import('./commands/status');
+      await withClient((client) => status(client, app, Boolean(opts.json), out));
+    });
 
   program
     .command('history')
@@ -168,13 +178,17 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('-n, --limit <n>', 'how many', positiveInteger, 10)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  greenlight history shop -n 5')
-    .action((app: string, opts) => withClient((client) => history(client, app, opts.limit, Boolean(opts.json), out)));
+    .action(async (app: string, opts) => {
+      const { history } = await import('./commands/history');
+      await withClient((client) => history(client, app, opts.limit, Boolean(opts.json), out));
+    });
 
   program
     .command('schema')
     .description('print the JSON Schema of the deploy spec, for editors (examples/greenlight.schema.json)')
     .addHelpText('after', '\nExample:\n  greenlight schema > greenlight.schema.json\n  (and atop greenlight.yml: # yaml-language-server: $schema=./greenlight.schema.json)')
-    .action(() => {
+    .action(async () => {
+      const { deploySpecJsonSchema } = await import('../config/schema');
       out(JSON.stringify(deploySpecJsonSchema(), null, 2));
       setExit(exitCodeOf('done'));
     });
@@ -205,6 +219,7 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addHelpText('after', '\nUses the payload keys of GREENLIGHT_PAYLOAD_KEYS / GREENLIGHT_PAYLOAD_KEY_FILE / $GREENLIGHT_HOME/payload-keys, as the CLI and\nthe worker do. In the UI: settings (the slider icon) > Codec Server, or start the dev server with\n--ui-codec-endpoint http://127.0.0.1:8234.\n\nExamples:\n  greenlight codec-server\n  greenlight codec-server --port 8234 --ui-origin https://temporal.example.com --token-file /etc/greenlight/codec-token')
     .action(async (opts: { host: string; port: number; uiOrigin?: string[]; tokenFile?: string }) => {
       const uiOrigins = opts.uiOrigin ?? [`http://127.0.0.1:${process.env.GL_TEMPORAL_UI_PORT ?? 8233}`, `http://localhost:${process.env.GL_TEMPORAL_UI_PORT ?? 8233}`];
+      const { codecServer } = await import('./commands/codec-server');
       setExit(exitCodeOf(await codecServer({ host: opts.host, port: opts.port, uiOrigins, tokenFile: opts.tokenFile, out })));
     });
 
@@ -217,10 +232,8 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addHelpText('after', `\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\nGREENLIGHT_TASK_QUEUE (default greenlight), GREENLIGHT_HOME (nginx prefix and state, default .greenlight),\nGREENLIGHT_HOST (the fleet host), ${METRICS_ADDRESS_VARIABLE} (Prometheus endpoint, default off),\nDOCKER_HOST (the Docker engine, default the local socket)\n\nExamples:\n  greenlight worker                # one host\n  greenlight worker --host web-1   # on host web-1 of a fleet (spec: hosts: [{ name: web-1 }, ...])\n  greenlight worker --metrics-address ${SUGGESTED_METRICS_ADDRESS}   # scrape http://${SUGGESTED_METRICS_ADDRESS}/metrics`)
     .action(async (opts: { host?: string; hostTaskQueue?: string; metricsAddress?: string }) => {
       const metricsAddress = opts.metricsAddress ?? metricsAddressFromEnv();
-      // Loaded on demand: the worker SDK (native) is heavy and other commands never need it. require, not
-      // import(): under tsx's CommonJS hook a dynamic import would not resolve the .ts file.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
+      // Loaded on demand: the worker SDK (native) is heavy and other commands never need it.
+      const { runWorker } = await import('../../worker/main');
       await runWorker({}, { host: opts.host ?? hostFromEnv(), hostTaskQueue: opts.hostTaskQueue ?? hostTaskQueueFromEnv(), metricsAddress });
       setExit(exitCodeOf('done'));
     });

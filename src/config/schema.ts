@@ -5,8 +5,7 @@
  */
 import { z } from 'zod';
 import { hostTaskQueue } from '../names';
-
-const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+import { NAME, NAME_HINT } from './name-rule';
 
 /**
  * Names JavaScript objects already carry (`constructor`, `toString`, `__proto__`, ...): as a key of
@@ -21,7 +20,7 @@ const notReserved = <T extends z.ZodType<string>>(key: T) =>
 const nameField = (what: string) =>
   z
     .string({ error: `must be a string: the ${what} name` })
-    .regex(NAME, `must be 2-32 lowercase letters, digits or dashes, starting with a letter (e.g. "shop"): it names containers and nginx upstreams`);
+    .regex(NAME, NAME_HINT);
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
 const DURATION_HINT = 'must be a duration such as "500ms", "5s", "2m", "1h" or a whole number of milliseconds';

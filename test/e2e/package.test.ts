@@ -56,7 +56,7 @@ beforeAll(async () => {
   empty = join(root, 'empty');
   home = join(root, 'home');
   for (const dir of [join(root, 'pack'), prefix, empty]) mkdirSync(dir, { recursive: true });
-  // prepack runs `npm run build` (tsc to dist/) and bundles the compiled workflows into dist/.
+  // prepack runs scripts/build.cjs --clean (dist/) and bundles the compiled workflows into dist/.
   const pack = await run('npm', ['pack', '--json', '--pack-destination', join(root, 'pack')], { cwd: REPO, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
   // npm prints the scripts' output before the JSON array on stdout.
   packed = (JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as PackResult[])[0];
@@ -96,7 +96,7 @@ describe('the npm package installed on a host', () => {
   it('holds the compiled code, the prebuilt workflow bundle and the launcher, and no TypeScript sources', () => {
     const paths = packed.files.map((f) => f.path);
     console.log(`greenlight package: ${packed.filename}, ${(packed.size / 2 ** 20).toFixed(2)} MiB packed, ${(packed.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${paths.length} files`);
-    expect(paths).toEqual(expect.arrayContaining(['bin/greenlight', 'dist/src/cli/main.js', 'dist/worker/main.js', 'dist/workflows/index.js', 'dist/workflow-bundle.js', 'package.json', 'README.md']));
+    expect(paths).toEqual(expect.arrayContaining(['bin/greenlight', 'bin/launch.cjs', 'dist/src/cli/main.js', 'dist/worker/main.js', 'dist/workflows/index.js', 'dist/workflow-bundle.js', 'package.json', 'README.md']));
     expect(paths.filter((p) => p.endsWith('.ts') || /^(src|workflows|activities|host|worker|harness|test|bench|scripts)\//.test(p))).toEqual([]);
     // Nothing at run time needs tsx: it is no dependency of the installed package.
     expect(() => createRequire(join(installed, 'package.json')).resolve('tsx')).toThrow(/Cannot find module/);

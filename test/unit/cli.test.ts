@@ -140,6 +140,14 @@ describe('greenlight rollback', () => {
     const run = await gl(['rollback', 'shop', '--reason', 'checkout errors']);
     expect(run).toMatchObject({ code: EXIT.ok, out: ['rollback of shop accepted during verify: checkout errors'] });
     expect(fake.updates).toEqual([{ name: MESSAGES.rollback, args: ['checkout errors'] }]);
+    // The update is the first call: no lookup delays the old color's return.
+    expect(fake.calls).toEqual([`update ${MESSAGES.rollback}`]);
+  });
+
+  it('after a deploy: the update finds no running deploy (NOT_FOUND), then the last deploy is looked up', async () => {
+    fake.latest = finished(deployStatus({ previousImages: {} }));
+    expect((await gl(['rollback', 'shop'])).code).toBe(EXIT.refused);
+    expect(fake.calls.slice(0, 2)).toEqual([`update ${MESSAGES.rollback}`, 'describe']);
   });
 
   it('during a deploy, refused by its validator: exit 3 with the reason', async () => {

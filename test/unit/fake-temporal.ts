@@ -64,6 +64,8 @@ export class FakeTemporal {
   readonly cancels: string[] = [];
   readonly updates: { name: string; args: unknown[] }[] = [];
   readonly listQueries: string[] = [];
+  /** The handle calls in order (describe, query, update), for the commands whose order matters. */
+  readonly calls: string[] = [];
   closed = 0;
 
   readonly client: Client;
@@ -75,11 +77,13 @@ export class FakeTemporal {
       workflowId,
       runId,
       async describe() {
+        fake.calls.push('describe');
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
         return { runId: run.runId, taskQueue: run.taskQueue ?? 'greenlight', status: { name: run.workflowStatus }, startTime: run.startTime ?? new Date('2026-11-28T10:00:00Z'), closeTime: run.closeTime };
       },
       async query(definition: { name: string }) {
+        fake.calls.push(`query ${definition.name}`);
         if (definition.name !== MESSAGES.status) throw new Error(`unexpected query ${definition.name}`);
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError('not found', workflowId, runId);
@@ -92,8 +96,11 @@ export class FakeTemporal {
       },
       async executeUpdate(definition: { name: string }, options: { args: unknown[] }) {
         fake.updates.push({ name: definition.name, args: options.args });
+        fake.calls.push(`update ${definition.name}`);
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
+        // As the server answers an update to a closed run: NOT_FOUND, which the client turns into this.
+        if (run.workflowStatus !== 'RUNNING') throw new WorkflowNotFoundError('workflow execution already completed', workflowId, runId);
         if (!run.update) throw new Error('this test did not expect an update');
         return run.update(definition.name, options.args);
       },
