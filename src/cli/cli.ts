@@ -168,7 +168,8 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addHelpText('after', '\nExamples:\n  greenlight status shop\n  greenlight status shop --json | jq .liveColor')
     .action(async (app: string, opts) => {
       const { status } = await import('./commands/status');
-      await withClient((client) => status(client, app, Boolean(opts.json), out));
+      const traffic = async (name: string) => (await import('../../worker/traffic')).localTraffic(name);
+      await withClient((client) => status(client, app, Boolean(opts.json), out, traffic));
     });
 
   program

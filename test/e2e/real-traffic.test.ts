@@ -12,6 +12,7 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec } from '../../src/config/schema';
 import { NginxRouter } from '../../host/nginx';
+import { cli } from '../../harness/cli';
 import { deployOk } from '../../harness/deploys';
 import { resetApp } from '../../harness/host';
 import { startLoad } from '../../harness/loadgen';
@@ -89,5 +90,15 @@ describe('real traffic through the router', () => {
     expect(await w.router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
     const green = (await w.router.traffic(APP)).web!.green!;
     expect(green.errors5xx).toBeGreaterThan(0);
+
+    // `greenlight status` on this host shows the split as this host's router counted it.
+    const shown = await cli(['status', APP, '--json'], { GREENLIGHT_HOME: w.router.prefix.replace(/\/nginx$/, '') });
+    expect(shown.code, shown.stderr).toBe(0);
+    const traffic = (JSON.parse(shown.stdout) as { traffic: Record<string, { requests: number; errors5xx: number; share: number }> }).traffic;
+    expect(traffic.green!.errors5xx).toBe(green.errors5xx);
+    expect(traffic.blue!.requests).toBeGreaterThan(traffic.green!.requests);
+    expect(traffic.blue!.share + traffic.green!.share).toBeCloseTo(1, 5);
+    const text = await cli(['status', APP], { GREENLIGHT_HOME: w.router.prefix.replace(/\/nginx$/, '') });
+    expect(text.stdout).toMatch(/traffic on this host's router \(each color since its deploy\): blue \d+ requests \(\d+\.\d %, 0\.0 % 5xx\), green \d+ requests/);
   });
 });

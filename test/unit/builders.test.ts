@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { buildAppContainer, buildMigrationContainer, buildValidationContainer, ownerLabels } from '../../host/builders/container';
 import { inSubnet, pickAddress } from '../../host/builders/addresses';
 import {
+  colorTraffic,
   configAddresses,
+  parseTraffic,
+  trafficQuantileMs,
+  trafficSince,
   parseAppConfig,
   parseAppPorts,
   parseColorAddresses,
@@ -734,5 +738,32 @@ server {
 
   it('refuses to render tls without the fingerprint (only NginxRouter reads the files)', () => {
     expect(() => renderAppConfig(tlsWeb({ port: 5100, tls }), { live: 'blue', backup: null })).toThrow('render it through NginxRouter');
+  });
+});
+
+describe('real-traffic counters (GET /traffic/<app>)', () => {
+  const text = ['web blue requests 10', 'web blue 5xx 2', 'web blue upstream_errors 1', 'web blue ms_sum 42.5', 'web blue le_5 6', 'web blue le_25 3', 'web blue le_inf 1', 'api green requests 4', 'api green le_10 4', 'junk', 'web purple requests 3', ''].join('\n');
+
+  it('reads the counters per service and color, buckets in order, unknown lines skipped', () => {
+    expect(parseTraffic(text)).toEqual({
+      web: { blue: { requests: 10, errors5xx: 2, upstreamErrors: 1, sumMs: 42.5, buckets: [6, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1] } },
+      api: { green: { requests: 4, errors5xx: 0, upstreamErrors: 0, sumMs: 0, buckets: [0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0] } },
+    });
+  });
+
+  it('adds the services of a color up, optionally since an earlier reading; a reset counts from zero', () => {
+    const now = parseTraffic(text);
+    const before = parseTraffic('web blue requests 4\nweb blue le_5 4\n');
+    expect(colorTraffic(now, 'blue', before)).toMatchObject({ requests: 6, errors5xx: 2, buckets: [2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1] });
+    expect(colorTraffic(now, 'green').requests).toBe(4);
+    expect(trafficSince(parseTraffic('web blue requests 2\n').web!.blue, now.web!.blue)).toMatchObject({ requests: 2 });
+  });
+
+  it('gives quantiles as bucket bounds, twice the last bound past it, null without requests', () => {
+    const blue = parseTraffic(text).web!.blue!;
+    expect(trafficQuantileMs(blue, 0.5)).toBe(5);
+    expect(trafficQuantileMs(blue, 0.9)).toBe(25);
+    expect(trafficQuantileMs(blue, 1)).toBe(10_000);
+    expect(trafficQuantileMs(colorTraffic({}, 'blue'), 0.5)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { formatDrain } from '../../src/cli/commands/status';
+import { formatDrain, formatTrafficSplit, trafficSplit } from '../../src/cli/commands/status';
 import { describe, expect, it } from 'vitest';
 import { formatImages, formatMs, imageEntries, serviceImages } from '../../src/format';
 
@@ -34,5 +34,14 @@ describe('formatDrain', () => {
   it('says what is open per service, how long the drain waited and its maximum; on which host in a fleet', () => {
     expect(formatDrain({ color: 'blue', open: { backend: 2, frontend: 1 }, waitedMs: 4_200, maxMs: 30_000 })).toBe('draining blue: 3 open (backend 2, frontend 1), 4.2 s of at most 30.0 s');
     expect(formatDrain({ host: 'web-2', color: 'green', open: null, waitedMs: 800, maxMs: 2_000 })).toBe('draining green on web-2: open connections not counted by this router, 800 ms of at most 2.0 s');
+  });
+});
+
+describe('the traffic split greenlight status prints', () => {
+  it('adds up the services per color, with each color share and error rate', () => {
+    const split = trafficSplit({ web: { blue: { requests: 90, errors5xx: 0 }, green: { requests: 8, errors5xx: 2 } }, api: { green: { requests: 2, errors5xx: 0 } } });
+    expect(split).toEqual({ blue: { requests: 90, share: 0.9, errors5xx: 0, errorRate: 0 }, green: { requests: 10, share: 0.1, errors5xx: 2, errorRate: 0.2 } });
+    expect(formatTrafficSplit(split)).toBe('blue 90 requests (90.0 %, 0.0 % 5xx), green 10 requests (10.0 %, 20.0 % 5xx)');
+    expect(trafficSplit({})).toEqual({ blue: { requests: 0, share: 0, errors5xx: 0, errorRate: 0 }, green: { requests: 0, share: 0, errors5xx: 0, errorRate: 0 } });
   });
 });

@@ -368,3 +368,50 @@ describe('checkColorHealth (before traffic goes back to a color)', () => {
     });
   });
 });
+
+describe('verify on real traffic (the router counters)', () => {
+  const watch = (verify: DeploySpecInput['verify']) => spec({ verify: { window: '1s', interval: '250ms', ...verify } });
+  /** Counters with green's requests growing by `perRead` at each reading (its first reading is the window's start), `fail` of them 5xx, all under 10 ms; blue's fixed baseline. */
+  function counters(perRead: number, fail: number, blue = { requests: 500, buckets: [500, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }, greenBucket = 0) {
+    let reads = 0;
+    return async () => {
+      const n = perRead * reads++;
+      const buckets = new Array<number>(11).fill(0);
+      buckets[greenBucket] = n;
+      return { web: { blue: { requests: blue.requests, errors5xx: 0, upstreamErrors: 0, sumMs: 0, buckets: blue.buckets }, green: { requests: n, errors5xx: Math.round((n * fail) / perRead), upstreamErrors: 0, sumMs: 0, buckets } } };
+    };
+  }
+  const withTraffic = (traffic: HealthDeps['traffic']) => {
+    const prober = scriptedProber(() => 200);
+    return createHealthActivities({ host, probe: prober.probe, clock: fakeClock(), traffic });
+  };
+
+  it('reports the new color’s requests in the window beside the previous color’s baseline', async () => {
+    const report = await withTraffic(counters(10, 0)).verify(watch({ minRequests: 20 }), 'green', null);
+    expect(report.realTraffic).toEqual({ requests: 50, errors5xx: 0, upstreamErrors: 0, errorRate: 0, p50Ms: 5, p95Ms: 5, baselineRequests: 500, baselineP50Ms: 5, baselineP95Ms: 5 });
+  });
+
+  it('rolls back on the real error rate once minRequests is reached, naming real traffic', async () => {
+    const failure = await failureOf(withTraffic(counters(10, 3)).verify(watch({ minRequests: 20 }), 'green', null));
+    expect(failure.type).toBe(FAILURE_TYPES.verify);
+    expect(failure.message).toBe('green real traffic: error rate 30.0 % (6 5xx or failed of 20 requests through the router) exceeds 1.0 % (verify.maxErrorRate)');
+  });
+
+  it('does not judge fewer than minRequests', async () => {
+    const report = await withTraffic(counters(10, 3)).verify(watch({ minRequests: 100 }), 'green', null);
+    expect(report.realTraffic).toMatchObject({ requests: 50, errors5xx: 15 });
+  });
+
+  it('rolls back when the median is over the previous color’s by more than maxLatencyIncreaseMs', async () => {
+    // Green's requests all in the 250 ms bucket (index 5), blue's under 5 ms.
+    const failure = await failureOf(withTraffic(counters(10, 0, undefined, 5)).verify(watch({ minRequests: 20, maxLatencyIncreaseMs: 200 }), 'green', null));
+    expect(failure.message).toBe("green real traffic: median latency ≤ 250 ms is over the previous color's ≤ 5 ms by more than verify.maxLatencyIncreaseMs 200 (20 requests vs 500; nginx's latency buckets)");
+  });
+
+  it('judges probes alone when the router cannot be read', async () => {
+    const report = await withTraffic(async () => {
+      throw new Error('admin socket down');
+    }).verify(watch({}), 'green', null);
+    expect(report.realTraffic).toBeUndefined();
+  });
+});

@@ -4,6 +4,30 @@ import { formatImages, formatMs } from '../../format';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { DeployStatus, DrainProgress } from '../../types';
+import { COLORS } from '../../names';
+
+/** One color's real traffic as a host's router counted it (host/builders/nginx.ts ColorTraffic, by shape: the CLI imports no host code). */
+interface ColorTrafficCounts {
+  requests: number;
+  errors5xx: number;
+}
+type LocalTraffic = (app: string) => Promise<Record<string, Partial<Record<'blue' | 'green', ColorTrafficCounts>>> | null>;
+
+/** Per color over every service: requests, their share, 5xx and the error rate. */
+export function trafficSplit(counters: Record<string, Partial<Record<'blue' | 'green', ColorTrafficCounts>>>) {
+  const per = Object.fromEntries(COLORS.map((color) => [color, Object.values(counters).reduce((sum, svc) => ({ requests: sum.requests + (svc[color]?.requests ?? 0), errors5xx: sum.errors5xx + (svc[color]?.errors5xx ?? 0) }), { requests: 0, errors5xx: 0 })]));
+  const total = COLORS.reduce((n, color) => n + per[color]!.requests, 0);
+  return Object.fromEntries(COLORS.map((color) => {
+    const { requests, errors5xx } = per[color]!;
+    return [color, { requests, share: total ? requests / total : 0, errors5xx, errorRate: requests ? errors5xx / requests : 0 }];
+  })) as Record<'blue' | 'green', { requests: number; share: number; errors5xx: number; errorRate: number }>;
+}
+
+/** "blue 1204 requests (92.1 %, 0.0 % 5xx), green 103 (7.9 %, 2.9 % 5xx)". */
+export function formatTrafficSplit(split: ReturnType<typeof trafficSplit>): string {
+  const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+  return COLORS.map((color) => `${color} ${split[color].requests} requests (${pct(split[color].share)}, ${pct(split[color].errorRate)} 5xx)`).join(', ');
+}
 
 /** Images on the live color: the new ones only once a deploy made its target the live color for good. */
 function liveImagesOf(s: DeployStatus): Record<string, string> {
@@ -19,7 +43,11 @@ export function formatDrain(d: DrainProgress): string {
 }
 
 /** Per app: live color and images, since when, and the running (or last) deploy with its phase. */
-export async function status(client: Client, app: string, json: boolean, out: (line: string) => void = console.log): Promise<CommandEnd> {
+/**
+ * `traffic` reads this host's router (where greenlight's nginx runs here): the real-traffic split per
+ * color since each color's deploy. Elsewhere it gives null and status shows none.
+ */
+export async function status(client: Client, app: string, json: boolean, out: (line: string) => void = console.log, traffic: LocalTraffic = async () => null): Promise<CommandEnd> {
   const last = await lastDeploy(client, app);
   if (!last) {
     out(`no deploy of ${app} found: check the app name (greenlight history ${app})`);
@@ -32,6 +60,8 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     break;
   }
   const s = last.status;
+  const counters = await traffic(app).catch(() => null);
+  const split = counters && Object.keys(counters).length > 0 ? trafficSplit(counters) : null;
   const summary = {
     app,
     liveColor: s?.liveColor ?? null,
@@ -39,6 +69,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     liveSince: liveSince?.toISOString() ?? null,
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
+    ...(split ? { traffic: split } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -53,6 +84,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(`  host ${host.name}: ${host.liveColor ?? 'nothing'} live${Object.keys(host.liveImages).length ? ` (${formatImages(host.liveImages)})` : ''}${host.lastError ? `; ${host.lastError}` : ''}`);
   }
   if (s?.hosts && typeof s.switchSkewMs === 'number') out(`  switch skew across the hosts: ${s.switchSkewMs} ms`);
+  if (split) out(`  traffic on this host's router (each color since its deploy): ${formatTrafficSplit(split)}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
