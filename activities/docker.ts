@@ -316,14 +316,15 @@ async function handOverSingletons({ host }: DockerDeps, spec: DeploySpec, from: 
   const report: HandoverReport = { from, to, services: [] };
   for (const service of singletonServices(spec)) {
     const svc = spec.services[service]!;
+    // Everything the start needs is looked up before the stop: the gap between them is the start alone.
+    const next = (await host.appContainers(spec.app, to, service))[0];
+    if (!next) throw fail(FAILURE_TYPES.invariant, `services.${service}: no ${to} container to hand the singleton over to (${spec.app}); deploy it again`);
+    await host.setRestartPolicy(next.id, 'unless-stopped');
     const stopStarted = Date.now();
     for (const old of await host.appContainers(spec.app, from, service)) {
       if (old.running) await host.stopGracefully(old.id, stopTimeoutSeconds(svc));
     }
     const stoppedAt = Date.now();
-    const next = (await host.appContainers(spec.app, to, service))[0];
-    if (!next) throw fail(FAILURE_TYPES.invariant, `services.${service}: no ${to} container to hand the singleton over to (${spec.app}); deploy it again`);
-    await host.setRestartPolicy(next.id, 'unless-stopped');
     await host.start(next.id);
     const startedAt = Date.now();
     report.services.push({ service, stopMs: stoppedAt - stopStarted, stoppedAt, startedAt });

@@ -1,0 +1,97 @@
+/**
+ * Background workers on the real parts (Temporal dev server, Docker, the stack's nginx, the example
+ * infra's PostgreSQL): the example worker (no port) runs as a singleton (`overlap: false`) beside the
+ * example backend (which overlaps, as every web service). Checked, not assumed, through two witnesses:
+ * the worker's own record of the periods it held its PostgreSQL advisory lock (harness/workers.ts,
+ * database clock) and Docker's container list, sampled every 20 ms for the whole deploy. The handover
+ * gap (the old worker's release to the new one's acquisition) is printed; bench scenario `singleton`
+ * measures it over several deploys.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
+import { EXIT } from '../../src/cli/exit-codes';
+import { containerName } from '../../src/names';
+import { deployOk } from '../../harness/deploys';
+import { appContainers, resetApp } from '../../harness/host';
+import { handoverGaps, holdsOf, resetHolds, watchRunning, workerAppSpec } from '../../harness/workers';
+import { startTestWorker, type TestWorker } from '../../harness/worker';
+
+const APP = 'e2e-workers';
+const TASK_QUEUE = 'e2e-workers';
+// Ports 5420-5422: no other e2e file uses them.
+const spec = (worker: string) => workerAppSpec({ app: APP, routerPort: 5420, webPorts: { blue: 5421, green: 5422 }, worker, lockKey: 5420 });
+
+let w: TestWorker;
+
+beforeAll(async () => {
+  w = await startTestWorker(TASK_QUEUE);
+  await resetApp(w.docker, w.router, APP);
+  resetHolds(APP);
+});
+
+afterAll(async () => {
+  if (w) await resetApp(w.docker, w.router, APP);
+  await w?.stop();
+});
+
+const state = async () => (await appContainers(w.docker, APP)).map((c) => `${c.name}:${c.state}:${c.image}`);
+
+describe('singleton workers (overlap: false)', () => {
+  it('a first deploy starts the worker with its color; the next hands it over after the switch: never two at once, the web service overlapped', async () => {
+    await deployOk(w, spec('v1'), TASK_QUEUE);
+    expect(await state()).toEqual([`${containerName(APP, 'jobs', 'blue')}:running:greenlight-example-worker:v1`, `${containerName(APP, 'web', 'blue')}:running:greenlight-example-backend:v1`]);
+
+    const jobs = watchRunning(w.docker, APP, 'jobs');
+    const web = watchRunning(w.docker, APP, 'web');
+    const outcome = await deployOk(w, spec('v2'), TASK_QUEUE);
+    const [jobsSeen, webSeen] = [await jobs.stop(), await web.stop()];
+    // The last job may still be recording its hold: the new worker's row is written when it takes the lock.
+    const holds = holdsOf(APP);
+    const { gapsMs, overlaps } = handoverGaps(holds);
+    console.log(`[workers] handover: ${JSON.stringify(outcome.status?.handover)}; holds ${JSON.stringify(holds)}; gap ${gapsMs.join(', ')} ms; container samples ${jobsSeen.samples}`);
+
+    expect(jobsSeen.samples).toBeGreaterThan(50);
+    expect(jobsSeen.together).toEqual([]);
+    expect(jobsSeen.maxRunning).toBe(1);
+    expect(webSeen.maxRunning).toBe(2); // overlap: true (the default) — both colors ran during the deploy
+    expect(overlaps).toEqual([]);
+    expect(holds.map((h) => `${h.color}:${h.version}`)).toEqual(['blue:v1', 'green:v2']);
+    expect(holds[0]!.releasedAt).not.toBeNull(); // the old worker finished its job and released the lock itself (SIGTERM, stopTimeout)
+    expect(gapsMs).toHaveLength(1);
+    expect(outcome.status?.handover?.services.map((s) => s.service)).toEqual(['jobs']);
+    expect(await state()).toEqual([
+      `${containerName(APP, 'jobs', 'blue')}:exited:greenlight-example-worker:v1`,
+      `${containerName(APP, 'jobs', 'green')}:running:greenlight-example-worker:v2`,
+      `${containerName(APP, 'web', 'blue')}:exited:greenlight-example-backend:v1`,
+      `${containerName(APP, 'web', 'green')}:running:greenlight-example-backend:v1`,
+    ]);
+  });
+
+  it('a new worker that crashes after its handover is rolled back the other way: the new one stopped, then the old one started, never two at once', async () => {
+    // Green runs v2 (the test before); the crashing worker goes to blue.
+    const before = holdsOf(APP).length;
+    const jobs = watchRunning(w.docker, APP, 'jobs');
+    const outcome = await awaitOutcome(await startDeploy(w.client, spec('crash'), TASK_QUEUE));
+    // The old worker's start is the rollback's last step but one: give it a moment to take the lock.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const seen = await jobs.stop();
+    const holds = holdsOf(APP).slice(Math.max(0, before - 1));
+    const { gapsMs, overlaps } = handoverGaps(holds);
+    console.log(`[workers] rollback: ${outcome.message}; holds ${JSON.stringify(holds)}; gaps ${gapsMs.join(', ')} ms; container samples ${seen.samples}`);
+
+    expect(outcome.end).toBe('rolled-back');
+    expect(outcome.exitCode).toBe(EXIT.rolledBack);
+    expect(outcome.message).toContain('jobs');
+    expect(seen.together).toEqual([]);
+    expect(seen.maxRunning).toBe(1);
+    expect(overlaps).toEqual([]);
+    // v2 on green before, the crashing worker on blue (maybe restarted by Docker), then v2 on green again.
+    expect(holds[0]!.version).toBe('v2');
+    expect(holds.at(-1)!.version).toBe('v2');
+    expect(holds.some((h) => h.version === 'crash')).toBe(true);
+    expect(await state()).toEqual([
+      `${containerName(APP, 'jobs', 'green')}:running:greenlight-example-worker:v2`,
+      `${containerName(APP, 'web', 'green')}:running:greenlight-example-backend:v1`,
+    ]);
+  });
+});
