@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { REPO } from '../harness/paths';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
+import type { singleton } from './scenarios/singleton';
 import type { FleetFigures } from './scenarios/fleet';
 import type { HttpsFigures } from './scenarios/https';
 import type { RouterThroughputFigures } from './scenarios/router-throughput';
@@ -119,6 +120,12 @@ function markdown(r: Results): string {
     '',
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
+    ...(r.singleton
+      ? [
+          '',
+          `Singleton handover (overlap: false, ${r.singleton.rounds} deploys): lock released to lock taken median ${r.singleton.gapMs.median} ms (${r.singleton.gapMs.min}-${r.singleton.gapMs.max}), container exit to start ${r.singleton.containerGapMs.median} ms, old worker's stop ${r.singleton.stopMs.median} ms; ${r.singleton.overlaps} overlaps, at most ${r.singleton.maxRunning} running.`,
+        ]
+      : []),
     ...(r.https ? httpsTable(r.https) : []),
     ...(r.routerThroughput ? throughputTable(r.routerThroughput) : []),
   ].join('\n');
@@ -193,6 +200,8 @@ export interface Results {
   https?: HttpsFigures[];
   /** Absent in results recorded before the router throughput scenario. */
   routerThroughput?: RouterThroughputFigures;
+  /** Absent in results recorded before singleton workers. */
+  singleton?: Awaited<ReturnType<typeof singleton>>;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

@@ -19,6 +19,7 @@ import { phaseBreakdown } from './scenarios/phase-breakdown';
 import { rollbackTimes } from './scenarios/rollback';
 import { routerThroughput } from './scenarios/router-throughput';
 import { scaling } from './scenarios/scaling';
+import { singleton } from './scenarios/singleton';
 import { switchGap } from './scenarios/switch-gap';
 import { router } from './shared';
 
@@ -35,6 +36,7 @@ const SCENARIOS = {
   drain,
   https,
   'router-throughput': routerThroughput,
+  singleton,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -90,6 +92,7 @@ async function main(args: string[]): Promise<void> {
       drain: f.drain,
       https: f.https,
       routerThroughput: f['router-throughput'],
+      singleton: f.singleton,
     };
   });
   writeReport(results);
