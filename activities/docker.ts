@@ -14,14 +14,15 @@ import { portIsFree } from '../host/listen';
 import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
-import { isSingleton, singletonServices, webServices, type DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
+import { isSingleton, singletonServices, webServices } from '../src/config/services';
 import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, recordProgress, sleep } from './support';
 import type { DrainProgress, HandoverReport } from '../src/types';
-import { probeWorker } from './worker-health';
+import { probeWorker } from '../host/worker-health';
 
 export interface DockerDeps {
   host: DockerHost;

@@ -7,12 +7,13 @@
 import { answeredByRouter, routerOrigin } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
-import { isWorker, webServices, type DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
+import { isWorker, webServices } from '../src/config/services';
 import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, type Redactor } from '../src/secrets';
 import type { HealthReport, LatencyBaseline, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
-import { probeWorker, workerProbeUrl, type WorkerHost } from './worker-health';
+import { probeWorker, workerProbeUrl, type WorkerHost } from '../host/worker-health';
 
 export interface HealthDeps {
   /** Container state and log tails for the story of a color that did not become healthy. */

@@ -1,6 +1,7 @@
 /** Router activities: read the live route, switch traffic, switch back (compensation), remove an app (first-deploy compensation). */
 import { fail, sleep } from './support';
-import { webServices, type DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
+import { webServices } from '../src/config/services';
 import { FAILURE_TYPES, otherColor, type Color } from '../src/names';
 import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import type { Route } from '../src/types';

@@ -8,7 +8,8 @@
  */
 import { parseAppPorts } from './builders/nginx';
 import type { NginxRouter } from './nginx';
-import { webServices, type DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
+import { webServices } from '../src/config/services';
 import { COLORS } from '../src/names';
 import { portIsFree } from './listen';
 

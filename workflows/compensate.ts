@@ -4,7 +4,7 @@
  * (each host to the end, whatever the others do).
  */
 import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
-import { singletonServices } from '../src/config/schema';
+import { singletonServices } from '../src/config/services';
 import { FAILURE_TYPES, PATCHES, type Color } from '../src/names';
 import type { Phase, RollbackReason } from '../src/types';
 import type { DeployTracker } from './tracker';

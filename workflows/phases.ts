@@ -6,7 +6,8 @@
 import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
 import { fleetHosts } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
-import { singletonServices, type DeploySpec } from '../src/config/schema';
+import type { DeploySpec } from '../src/config/schema';
+import { singletonServices } from '../src/config/services';
 import { formatImages } from '../src/format';
 import type { DeployInput, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { COLORS, type Color } from '../../src/names';
-import { routedSpec, type DeploySpec, type RoutedSpec } from '../../src/config/schema';
+import type { DeploySpec } from '../../src/config/schema';
+import { routedSpec, type RoutedSpec } from '../../src/config/services';
 import type { Route } from '../../src/types';
 
 export const ROUTES_DICT = 'greenlight_routes';

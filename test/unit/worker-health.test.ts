@@ -1,6 +1,6 @@
 /** A worker's health (activities/worker-health.ts) from Docker's view of its container, per health.type. */
 import { describe, expect, it } from 'vitest';
-import { probeWorker, type WorkerHost } from '../../activities/worker-health';
+import { probeWorker, type WorkerHost } from '../../host/worker-health';
 import { parseDeploySpec } from '../../src/config/load';
 
 const NOW = Date.parse('2026-12-02T12:00:30Z');

@@ -4,8 +4,8 @@
  * inside the container (docker exec); `running`: the container has run `health.runningFor` without a
  * restart (a restart, by the restart policy after a crash, resets its start time).
  */
-import type { DockerHost } from '../host/docker';
-import type { ProbeResult } from '../host/probe';
+import type { DockerHost } from './docker';
+import type { ProbeResult } from './probe';
 import type { DeploySpec } from '../src/config/schema';
 import { containerName, type Color } from '../src/names';
 
