@@ -7,10 +7,15 @@
  * gap (the old worker's release to the new one's acquisition) is printed; bench scenario `singleton`
  * measures it over several deploys.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
-import { containerName } from '../../src/names';
+import { containerName, deployWorkflowId } from '../../src/names';
+import { decodedHistoryJson } from '../../harness/histories';
+import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 import { deployOk } from '../../harness/deploys';
 import { appContainers, resetApp } from '../../harness/host';
 import { handoverGaps, holdsOf, resetHolds, watchRunning, workerAppSpec } from '../../harness/workers';
@@ -22,6 +27,17 @@ const TASK_QUEUE = 'e2e-workers';
 const spec = (worker: string) => workerAppSpec({ app: APP, routerPort: 5420, webPorts: { blue: 5421, green: 5422 }, worker, lockKey: 5420 });
 
 let w: TestWorker;
+
+/**
+ * GREENLIGHT_RECORD_HISTORIES=1 keeps this run's deploy history as test/histories/<name>.json (decoded,
+ * harness/histories.ts) for the replay test.
+ */
+async function record(name: string): Promise<void> {
+  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
+  const runId = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
+  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
+  writeFileSync(join(REPO, 'test', 'histories', `${name}.json`), await decodedHistoryJson(json));
+}
 
 beforeAll(async () => {
   w = await startTestWorker(TASK_QUEUE);
@@ -45,6 +61,7 @@ describe('singleton workers (overlap: false)', () => {
     const web = watchRunning(w.docker, APP, 'web');
     const outcome = await deployOk(w, spec('v2'), TASK_QUEUE);
     const [jobsSeen, webSeen] = [await jobs.stop(), await web.stop()];
+    await record('singleton-handover');
     // The last job may still be recording its hold: the new worker's row is written when it takes the lock.
     const holds = holdsOf(APP);
     const { gapsMs, overlaps } = handoverGaps(holds);
@@ -75,6 +92,7 @@ describe('singleton workers (overlap: false)', () => {
     // The old worker's start is the rollback's last step but one: give it a moment to take the lock.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const seen = await jobs.stop();
+    await record('singleton-rollback');
     const holds = holdsOf(APP).slice(Math.max(0, before - 1));
     const { gapsMs, overlaps } = handoverGaps(holds);
     console.log(`[workers] rollback: ${outcome.message}; holds ${JSON.stringify(holds)}; gaps ${gapsMs.join(', ')} ms; container samples ${seen.samples}`);

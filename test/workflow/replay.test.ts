@@ -92,7 +92,7 @@ describe('replay of recorded deploy histories', () => {
   });
 
   it('keeps a singleton handover and its rollback (patch marker, the handover after the switch, the hand-back before the removal)', () => {
-    // Recorded by test/workflow/singleton-workflow.test.ts; histories without singletons mark no such patch.
+    // Recorded by test/e2e/workers.test.ts (real deploys, stored decoded); histories without singletons mark no such patch.
     expect(patchesOf('singleton-handover.json')).toContain(PATCHES.singletonHandover);
     expect(activitiesOf('singleton-handover.json')).toEqual(expect.arrayContaining(['switchTraffic', 'handOverSingletons', 'verify', 'retireColor']));
     expect(activitiesOf('singleton-rollback.json').slice(-3)).toEqual(['switchBack', 'handOverSingletons', 'removeColor']);

@@ -3,15 +3,13 @@
  * color's singletons are created but held at deploy-green, left out of the health gate, and handed over
  * after the switch (old stopped, then new started); a rollback after the handover hands them back before
  * the new color is removed; a first deploy and a spec without singletons neither hold nor hand over (and
- * mark no patch). GREENLIGHT_RECORD_HISTORIES=1 keeps the histories the replay test guards.
+ * mark no patch. The replayed histories of the handover are recorded by test/e2e/workers.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import type { History } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
@@ -21,7 +19,7 @@ import type { DeploySpec } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, PINNED_ENGINE, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
-import { BUNDLE_PATH, REPO } from '../../harness/paths';
+import { BUNDLE_PATH } from '../../harness/paths';
 import { healthyHost, startLocalTestEnvironment, type Stubs } from './stubs';
 
 let env: TestWorkflowEnvironment;
@@ -96,10 +94,6 @@ const patchesOf = (history: History) =>
     return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
   });
 
-function keep(history: History, name: string): void {
-  if (process.env.GREENLIGHT_RECORD_HISTORIES === '1') writeFileSync(join(REPO, 'test', 'histories', `${name}.json`), historyToJSON(history));
-}
-
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig'];
 const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green holding singletons', 'healthCheck:green [web]', 'measureBaseline', 'switchTraffic:green_blue'];
@@ -107,7 +101,6 @@ const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green holding singletons', 'heal
 describe('singleton handover (overlap: false)', () => {
   it('holds the new singleton at deploy-green, gates only the others, hands over after the switch, then verifies and cleans up', async () => {
     const { calls, status, history } = await deploy(BLUE_LIVE, false);
-    keep(history, 'singleton-handover');
     expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'switchTraffic:green', 'retireColor:blue']);
     expect(status.outcome).toBe('succeeded');
     expect(status.handover).toEqual({ from: 'blue', to: 'green', services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] });
@@ -115,12 +108,11 @@ describe('singleton handover (overlap: false)', () => {
   });
 
   it('a rollback after the handover hands the singleton back (new one stopped, old one started) before the new color is removed', async () => {
-    const { calls, status, failure, history } = await deploy(BLUE_LIVE, false, {
+    const { calls, status, failure } = await deploy(BLUE_LIVE, false, {
       verify: async () => {
         throw ApplicationFailure.nonRetryable('green error rate 50 % (stub)', FAILURE_TYPES.verify);
       },
     });
-    keep(history, 'singleton-rollback');
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
     expect(status.liveColor).toBe('blue');
     expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'checkColorHealth', 'switchBack:blue', 'handOverSingletons:green->blue (no wait)', 'removeColor:green']);
