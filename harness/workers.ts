@@ -18,8 +18,8 @@ const PG_FROM_CONTAINERS = `postgres://shop:shop@${process.env.GL_INFRA_GATEWAY 
 export interface WorkerAppOptions {
   app: string;
   routerPort: number;
-  /** Host ports of the web service's blue and green. */
-  webPorts: { blue: number; green: number };
+  /** Host ports of the web service's blue and green; without, the app is the worker alone. */
+  webPorts?: { blue: number; green: number };
   /** The worker's image tag: v1, v2, crash. */
   worker: string;
   /** The advisory lock key: unique per app, so tests never share a lock. */
@@ -27,13 +27,13 @@ export interface WorkerAppOptions {
   stopTimeout?: string;
 }
 
-/** The example backend on "/" (overlapping, as every web service) and the example worker as a singleton. */
+/** The example backend on "/" (overlapping, as every web service; unless left out) and the example worker as a singleton. */
 export function workerAppSpec(o: WorkerAppOptions): DeploySpec {
   return parseDeploySpec({
     app: o.app,
     router: { port: o.routerPort },
     services: {
-      web: { image: 'greenlight-example-backend:v1', port: 4000, hostPorts: o.webPorts, route: '/', health: { endpoints: ['/api/health'] } },
+      ...(o.webPorts ? { web: { image: 'greenlight-example-backend:v1', port: 4000, hostPorts: o.webPorts, route: '/', health: { endpoints: ['/api/health'] } } } : {}),
       jobs: {
         image: `greenlight-example-worker:${o.worker}`,
         env: { DATABASE_URL: PG_FROM_CONTAINERS, GL_LOCK_KEY: String(o.lockKey), GL_JOB_MS: '200' },

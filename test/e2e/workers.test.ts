@@ -26,6 +26,10 @@ const TASK_QUEUE = 'e2e-workers';
 // Ports 5420-5422: no other e2e file uses them.
 const spec = (worker: string) => workerAppSpec({ app: APP, routerPort: 5420, webPorts: { blue: 5421, green: 5422 }, worker, lockKey: 5420 });
 
+// An app of the worker alone: port 5423 (its router config still holds the live color).
+const ONLY = 'e2e-workers-only';
+const onlySpec = (worker: string) => workerAppSpec({ app: ONLY, routerPort: 5423, worker, lockKey: 5423 });
+
 let w: TestWorker;
 
 /**
@@ -47,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (w) await resetApp(w.docker, w.router, APP);
+  if (w) await resetApp(w.docker, w.router, ONLY);
   await w?.stop();
 });
 
@@ -111,5 +116,20 @@ describe('singleton workers (overlap: false)', () => {
       `${containerName(APP, 'jobs', 'green')}:running:greenlight-example-worker:v2`,
       `${containerName(APP, 'web', 'green')}:running:greenlight-example-backend:v1`,
     ]);
+  });
+
+  it('an app of a worker alone deploys and hands over like any (its router config has no upstream)', async () => {
+    await resetApp(w.docker, w.router, ONLY);
+    resetHolds(ONLY);
+    await deployOk(w, onlySpec('v1'), TASK_QUEUE);
+    const jobs = watchRunning(w.docker, ONLY, 'jobs');
+    await deployOk(w, onlySpec('v2'), TASK_QUEUE);
+    const seen = await jobs.stop();
+    const { gapsMs, overlaps } = handoverGaps(holdsOf(ONLY));
+    console.log(`[workers] worker-only app: gap ${gapsMs.join(', ')} ms, ${seen.samples} samples`);
+    expect([seen.maxRunning, seen.together, overlaps, gapsMs.length]).toEqual([1, [], [], 1]);
+    expect(await w.router.readRoute(ONLY)).toEqual({ live: 'green', backup: null });
+    expect(await w.router.readAppConfig(ONLY)).not.toMatch(/^upstream /m);
+    expect((await appContainers(w.docker, ONLY)).map((c) => `${c.name}:${c.state}`)).toEqual([`${containerName(ONLY, 'jobs', 'blue')}:exited`, `${containerName(ONLY, 'jobs', 'green')}:running`]);
   });
 });
