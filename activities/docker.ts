@@ -15,7 +15,7 @@ import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
 import type { DeploySpec } from '../src/config/schema';
-import { isSingleton, singletonServices, webServices } from '../src/config/services';
+import { isSingleton, isWorker, singletonServices, webServices } from '../src/config/services';
 import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
@@ -259,7 +259,8 @@ async function deployService(deps: DockerDeps, spec: DeploySpec, service: string
   // The new-named one first, should an older-named one of the same image sit beside it.
   const kept = [...existing].sort((a, b) => Number(b.name === name.name) - Number(a.name === name.name)).find(reusable);
   // Asked before the leftovers go: a new container takes the address its color's previous one had.
-  const address = kept ? null : await addresses.forNewContainer(spec, service, color, avoid);
+  // A worker is not routed to: Docker's own address will do (the fixed ones are for nginx's upstreams).
+  const address = kept || isWorker(svc) ? null : await addresses.forNewContainer(spec, service, color, avoid);
   for (const leftover of existing.filter((c) => c !== kept)) await host.remove(leftover.id);
   const id = kept?.id ?? (await host.create(buildAppContainer({ spec, service, color, deployId, secretEnv, address })));
   if (!start) return id;
