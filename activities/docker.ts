@@ -323,9 +323,8 @@ async function handOverSingletons({ host }: DockerDeps, spec: DeploySpec, from: 
     if (!next) throw fail(FAILURE_TYPES.invariant, `services.${service}: no ${to} container to hand the singleton over to (${spec.app}); deploy it again`);
     await host.setRestartPolicy(next.id, 'unless-stopped');
     const stopStarted = Date.now();
-    for (const old of await host.appContainers(spec.app, from, service)) {
-      if (old.running) await host.stopGracefully(old.id, stopTimeoutSeconds(svc));
-    }
+    // Not only the running ones: a crashing singleton between two restarts is listed as not running.
+    for (const old of await host.appContainers(spec.app, from, service)) await stopForGood(host, old.id, stopTimeoutSeconds(svc));
     const stoppedAt = Date.now();
     await host.start(next.id);
     const startedAt = Date.now();
@@ -334,6 +333,21 @@ async function handOverSingletons({ host }: DockerDeps, spec: DeploySpec, from: 
     if (awaitHealthy) await untilWorkerHealthy(host, spec, service, to, next.id, startedAt);
   }
   return report;
+}
+
+/**
+ * Stops the container and makes sure it stays stopped: one restarting by its restart policy (a crash
+ * loop) may come back between the policy's update and the stop, so it is stopped until Docker reports
+ * it neither running nor restarting. Only then may the other color's singleton start.
+ */
+async function stopForGood(host: DockerHost, id: string, seconds: number): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await host.stopGracefully(id, seconds);
+    const info = await host.inspectOrNull(id);
+    if (!info || (!info.State.Running && !info.State.Restarting)) return;
+    await sleep(100);
+  }
+  throw fail(FAILURE_TYPES.invariant, `container ${id} keeps running after 50 stops: the other color's singleton is not started`);
 }
 
 /** Waits until the singleton's health check passes, at most health.deadline from its start; throws HealthCheckFailed otherwise. */

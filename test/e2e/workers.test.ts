@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
-import { containerName, deployWorkflowId } from '../../src/names';
+import { rollback } from '../../src/cli/commands/rollback';
+import { containerName, deployWorkflowId, type Color } from '../../src/names';
 import { decodedHistoryJson } from '../../harness/histories';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 import { deployOk } from '../../harness/deploys';
@@ -89,8 +90,30 @@ describe('singleton workers (overlap: false)', () => {
     ]);
   });
 
+  it('`greenlight rollback` after the deploy restores the previous worker: its stopped container is started again once the live one has stopped', async () => {
+    // Green runs v2 and blue's v1 is stopped (the test before): the restore adopts blue's containers.
+    const blueBefore = (await w.docker.listContainers({ all: true, filters: { name: [containerName(APP, 'jobs', 'blue')] } }))[0]?.Id;
+    const before = holdsOf(APP).length;
+    const jobs = watchRunning(w.docker, APP, 'jobs');
+    const lines: string[] = [];
+    const end = await rollback(w.client, APP, { reason: 'workers e2e: restore', taskQueue: TASK_QUEUE, json: true, wait: true, out: (line) => lines.push(line) });
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // the restored worker takes its lock
+    const seen = await jobs.stop();
+    const holds = holdsOf(APP).slice(before - 1);
+    const { gapsMs, overlaps } = handoverGaps(holds);
+    console.log(`[workers] restore: gap ${gapsMs.join(', ')} ms, ${seen.samples} samples`);
+
+    expect(end, lines.join('\n')).toBe('succeeded');
+    expect([seen.maxRunning, seen.together, overlaps]).toEqual([1, [], []]);
+    expect(holds.map((h) => `${h.color}:${h.version}`)).toEqual(['green:v2', 'blue:v1']);
+    expect((await w.docker.listContainers({ filters: { name: [containerName(APP, 'jobs', 'blue')] } }))[0]?.Id).toBe(blueBefore); // the same container, started again
+    expect(await w.router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
+  });
+
   it('a new worker that crashes after its handover is rolled back the other way: the new one stopped, then the old one started, never two at once', async () => {
-    // Green runs v2 (the test before); the crashing worker goes to blue.
+    // The live worker is the restored v1 (the test before); the crashing one goes to the other color.
+    const live = (await w.router.readRoute(APP))!.live as Color;
+    const liveVersion = (await appContainers(w.docker, APP, live)).find((c) => c.name === containerName(APP, 'jobs', live))!.image.split(':')[1]!;
     const before = holdsOf(APP).length;
     const jobs = watchRunning(w.docker, APP, 'jobs');
     const outcome = await awaitOutcome(await startDeploy(w.client, spec('crash'), TASK_QUEUE));
@@ -108,13 +131,13 @@ describe('singleton workers (overlap: false)', () => {
     expect(seen.together).toEqual([]);
     expect(seen.maxRunning).toBe(1);
     expect(overlaps).toEqual([]);
-    // v2 on green before, the crashing worker on blue (maybe restarted by Docker), then v2 on green again.
-    expect(holds[0]!.version).toBe('v2');
-    expect(holds.at(-1)!.version).toBe('v2');
+    // The live worker before, the crashing one (maybe restarted by Docker), then the live one again.
+    expect(holds[0]!.version).toBe(liveVersion);
+    expect(holds.at(-1)!.version).toBe(liveVersion);
     expect(holds.some((h) => h.version === 'crash')).toBe(true);
     expect(await state()).toEqual([
-      `${containerName(APP, 'jobs', 'green')}:running:greenlight-example-worker:v2`,
-      `${containerName(APP, 'web', 'green')}:running:greenlight-example-backend:v1`,
+      `${containerName(APP, 'jobs', live)}:running:greenlight-example-worker:${liveVersion}`,
+      `${containerName(APP, 'web', live)}:running:greenlight-example-backend:v1`,
     ]);
   });
 
