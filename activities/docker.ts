@@ -15,11 +15,14 @@ import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
 import type { DeploySpec } from '../src/config/schema';
+import { isSingleton, isWorker, singletonServices, webServices } from '../src/config/services';
+import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, recordProgress, sleep } from './support';
-import type { DrainProgress } from '../src/types';
+import type { DrainProgress, HandoverReport } from '../src/types';
+import { probeWorker } from '../host/worker-health';
 
 export interface DockerDeps {
   host: DockerHost;
@@ -42,9 +45,10 @@ export function createDockerActivities(deps: DockerDeps) {
     preflightDocker: (spec: DeploySpec, targetColor: Color) => preflightDocker(deps, spec, targetColor),
     runValidationCommands: (spec: DeploySpec, deployId: string) => runValidationCommands(deps, spec, deployId),
     runMigration: (spec: DeploySpec, deployId: string) => runMigration(deps, spec, deployId),
-    deployColor: (spec: DeploySpec, color: Color, deployId: string, adoptStopped = false) => deployColor(deps, spec, color, deployId, adoptStopped),
+    deployColor: (spec: DeploySpec, color: Color, deployId: string, adoptStopped = false, holdSingletons = false) => deployColor(deps, spec, color, deployId, adoptStopped, holdSingletons),
     retireColor: (spec: DeploySpec, color: Color, policy: RetirePolicy, drainMs = 0) => retireColor(deps, spec, color, policy, drainMs),
     removeColor: (spec: DeploySpec, color: Color) => removeColor(deps, spec, color),
+    handOverSingletons: (spec: DeploySpec, from: Color, to: Color, awaitHealthy = true) => handOverSingletons(deps, spec, from, to, awaitHealthy),
   };
 }
 
@@ -106,7 +110,10 @@ async function preflightDocker({ host, router, secrets, capacityCheck }: DockerD
   for (const [service, svc] of Object.entries(spec.services)) {
     if (!(await host.imageExists(svc.image))) {
       problems.push(`services.${service}.image: image "${svc.image}" does not exist in the local Docker engine: build or load it first (docker build -t ${svc.image} ...)`);
+    } else if (svc.health.type === 'docker' && !(await host.imageHasHealthcheck(svc.image))) {
+      problems.push(`services.${service}.health.type: docker reads the image's HEALTHCHECK, and "${svc.image}" has none: add a HEALTHCHECK to its Dockerfile, or use health.command or health.type running`);
     }
+    if (!svc.hostPorts) continue; // a worker publishes no port
     const hostPort = svc.hostPorts[targetColor];
     if (!(await portIsFree(hostPort)) && !(await ownsHostPort(host, spec, service, targetColor))) {
       problems.push(`services.${service}.hostPorts.${targetColor}: host port ${hostPort} is already in use by another process: free it or choose another port`);
@@ -140,7 +147,7 @@ async function engineFacts(host: DockerHost, spec: DeploySpec): Promise<EngineFa
 
 /** Whether a running leftover target container of this app holds the service's host port: deploy-green replaces it. */
 async function ownsHostPort(host: DockerHost, spec: DeploySpec, service: string, color: Color): Promise<boolean> {
-  const svc = spec.services[service]!;
+  const svc = webServices(spec)[service]!;
   for (const own of await host.appContainers(spec.app, color, service)) {
     const info = own.running ? await host.inspectOrNull(own.id) : null;
     if (info?.HostConfig.PortBindings?.[`${svc.port}/tcp`]?.some((b: { HostPort?: string }) => b.HostPort === String(svc.hostPorts[color]))) return true;
@@ -222,14 +229,16 @@ async function runMigration({ host, secrets, redact }: DockerDeps, spec: DeployS
  * deploy id) and only makes sure they run; leftovers of an earlier deploy are replaced, unless
  * `adoptStopped` (a restore) reuses those with the wanted image. Never touches a color nginx routes to.
  */
-async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, deployId: string, adoptStopped: boolean): Promise<Record<string, string>> {
+async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, deployId: string, adoptStopped: boolean, holdSingletons: boolean): Promise<Record<string, string>> {
   await assertNotRouted(deps.router, spec.app, color, 'replace');
   // The color's real traffic counts from its new containers on: verify judges it, and later uses it as
   // the baseline the next color is compared with.
   await deps.router.resetTraffic(spec.app, color);
   const ids: Record<string, string> = {};
   for (const service of Object.keys(spec.services)) {
-    ids[service] = await deployService(deps, spec, service, color, deployId, adoptStopped);
+    // A held singleton is created (its name claimed, its image checked) but starts only at the handover.
+    const start = !(holdSingletons && isSingleton(spec.services[service]!));
+    ids[service] = await deployService(deps, spec, service, color, deployId, adoptStopped, [], start);
   }
   return ids;
 }
@@ -240,7 +249,7 @@ async function deployColor(deps: DockerDeps, spec: DeploySpec, color: Color, dep
  * is a retry's own (same deploy id and image) or, for a restore, the previous version's (same image);
  * every other is removed, so no leftover keeps the host port. The new name must be free or this app's.
  */
-async function deployService(deps: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean, avoid: string[] = []): Promise<string> {
+async function deployService(deps: DockerDeps, spec: DeploySpec, service: string, color: Color, deployId: string, adoptStopped: boolean, avoid: string[] = [], start = true): Promise<string> {
   const { host, secrets, addresses } = deps;
   const svc = spec.services[service]!;
   const secretEnv = secretsOf(secrets, spec, service);
@@ -253,9 +262,11 @@ async function deployService(deps: DockerDeps, spec: DeploySpec, service: string
   // The new-named one first, should an older-named one of the same image sit beside it.
   const kept = [...existing].sort((a, b) => Number(b.name === name.name) - Number(a.name === name.name)).find(reusable);
   // Asked before the leftovers go: a new container takes the address its color's previous one had.
-  const address = kept ? null : await addresses.forNewContainer(spec, service, color, avoid);
+  // A worker is not routed to: Docker's own address will do (the fixed ones are for nginx's upstreams).
+  const address = kept || isWorker(svc) ? null : await addresses.forNewContainer(spec, service, color, avoid);
   for (const leftover of existing.filter((c) => c !== kept)) await host.remove(leftover.id);
   const id = kept?.id ?? (await host.create(buildAppContainer({ spec, service, color, deployId, secretEnv, address })));
+  if (!start) return id;
   try {
     await host.start(id); // false (already running) on a retry of this step
   } catch (err) {
@@ -263,11 +274,11 @@ async function deployService(deps: DockerDeps, spec: DeploySpec, service: string
       // Another container took the address while this color had none (Docker reserves a fixed address
       // only while its container runs): once more on another one; the switch then reloads nginx for it.
       await host.remove(id);
-      return deployService(deps, spec, service, color, deployId, adoptStopped, [...avoid, address]);
+      return deployService(deps, spec, service, color, deployId, adoptStopped, [...avoid, address], start);
     }
     if (!(err instanceof HostPortInUseError)) throw err;
     await host.remove(id);
-    throw fail(FAILURE_TYPES.portInUse, `services.${service}.hostPorts.${color}: host port ${svc.hostPorts[color]} is already in use: free it or choose another port (${err.message})`);
+    throw fail(FAILURE_TYPES.portInUse, `services.${service}.hostPorts.${color}: host port ${svc.hostPorts?.[color]} is already in use: free it or choose another port (${err.message})`);
   }
   // Cleanup set "no restart" when it stopped this container; a running app restarts with dockerd.
   if (kept) await host.setRestartPolicy(id, 'unless-stopped');
@@ -291,9 +302,67 @@ async function retireColor({ host, router }: DockerDeps, spec: DeploySpec, color
       continue;
     }
     if (!container.running) continue;
-    if (await host.stopGracefully(container.id)) touched.push(container.name);
+    const svc = spec.services[container.labels[LABELS.service]!];
+    if (await host.stopGracefully(container.id, svc ? stopTimeoutSeconds(svc) : 10)) touched.push(container.name);
   }
   return touched;
+}
+
+/**
+ * The handover of the singletons (`overlap: false`) from one color to the other, one service after
+ * another: every running container of `from` gets SIGTERM and the service's stopTimeout to finish its
+ * job (Docker kills it after), and only once it has stopped is the `to` container started; then, with
+ * `awaitHealthy`, it must pass its health check within health.deadline. At no moment do both run. A
+ * rollback calls it the other way round (without waiting: traffic and the old singleton come back as
+ * fast as they can, and the rollback has its own time limit). Idempotent: a retry stops what still runs
+ * and starts what does not. Never touches a service with `overlap: true`.
+ */
+async function handOverSingletons({ host }: DockerDeps, spec: DeploySpec, from: Color, to: Color, awaitHealthy: boolean): Promise<HandoverReport> {
+  const report: HandoverReport = { from, to, services: [] };
+  for (const service of singletonServices(spec)) {
+    const svc = spec.services[service]!;
+    // Everything the start needs is looked up before the stop: the gap between them is the start alone.
+    const next = (await host.appContainers(spec.app, to, service))[0];
+    if (!next) throw fail(FAILURE_TYPES.invariant, `services.${service}: no ${to} container to hand the singleton over to (${spec.app}); deploy it again`);
+    await host.setRestartPolicy(next.id, 'unless-stopped');
+    const stopStarted = Date.now();
+    // Not only the running ones: a crashing singleton between two restarts is listed as not running.
+    for (const old of await host.appContainers(spec.app, from, service)) await stopForGood(host, old.id, stopTimeoutSeconds(svc));
+    const stoppedAt = Date.now();
+    await host.start(next.id);
+    const startedAt = Date.now();
+    report.services.push({ service, stopMs: stoppedAt - stopStarted, stoppedAt, startedAt });
+    recordProgress({ handover: report });
+    if (awaitHealthy) await untilWorkerHealthy(host, spec, service, to, next.id, startedAt);
+  }
+  return report;
+}
+
+/**
+ * Stops the container and makes sure it stays stopped: one restarting by its restart policy (a crash
+ * loop) may come back between the policy's update and the stop, so it is stopped until Docker reports
+ * it neither running nor restarting. Only then may the other color's singleton start.
+ */
+async function stopForGood(host: DockerHost, id: string, seconds: number): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await host.stopGracefully(id, seconds);
+    const info = await host.inspectOrNull(id);
+    if (!info || (!info.State.Running && !info.State.Restarting)) return;
+    await sleep(100);
+  }
+  throw fail(FAILURE_TYPES.invariant, `container ${id} keeps running after 50 stops: the other color's singleton is not started`);
+}
+
+/** Waits until the singleton's health check passes, at most health.deadline from its start; throws HealthCheckFailed otherwise. */
+async function untilWorkerHealthy(host: DockerHost, spec: DeploySpec, service: string, color: Color, id: string, startedAt: number): Promise<void> {
+  for (;;) {
+    const probe = await probeWorker(host, spec, service, color, spec.health.timeout, Date.now());
+    if (probe.ok) return;
+    if (Date.now() - startedAt >= spec.health.deadline) {
+      throw fail(FAILURE_TYPES.healthCheck, `services.${service}: the ${color} singleton did not become healthy within ${spec.health.deadline} ms of its start (health.deadline): ${probe.error}\n${await host.logTail(id, 5)}`);
+    }
+    await sleep(spec.health.interval);
+  }
 }
 
 /** Compensation: removes the target color's containers of the spec's services, by labels. Refuses a color nginx routes to. */

@@ -8,14 +8,16 @@ import { answeredByRouter, colorTraffic, routerOrigin, trafficQuantileMs, type T
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
+import { isWorker, webServices } from '../src/config/services';
 import { containerName, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { redactedTail, type Redactor } from '../src/secrets';
 import type { HealthReport, LatencyBaseline, RealTrafficReport, VerifyReport } from '../src/types';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
+import { probeWorker, workerProbeUrl, type WorkerHost } from '../host/worker-health';
 
 export interface HealthDeps {
   /** Container state and log tails for the story of a color that did not become healthy. */
-  host: Pick<DockerHost, 'appContainers' | 'inspectOrNull' | 'logTail'>;
+  host: Pick<DockerHost, 'appContainers' | 'inspectOrNull' | 'logTail'> & WorkerHost;
   probe: Prober;
   /** Hides the worker's secret values in the container log lines a failure message carries. */
   redact?: Redactor;
@@ -35,6 +37,8 @@ interface Target {
   direct: boolean;
   /** Through the app's public route on the router, as users reach it. */
   routed?: boolean;
+  /** A worker's container, probed through Docker (activities/worker-health.ts), not over HTTP. */
+  worker?: { color: Color };
 }
 
 interface Probed {
@@ -62,7 +66,7 @@ interface VerifyProgress {
 export function createHealthActivities({ host, probe, redact = (text) => text, clock = activityClock, traffic }: HealthDeps) {
   const deps: Deps = { host, probe, redact, clock, traffic };
   return {
-    healthCheck: (spec: DeploySpec, color: Color) => healthCheck(deps, spec, color),
+    healthCheck: (spec: DeploySpec, color: Color, services?: string[]) => healthCheck(deps, spec, color, services),
     measureBaseline: (spec: DeploySpec, color: Color) => measureBaseline(deps, spec, color),
     verify: (spec: DeploySpec, color: Color, baselineP50Ms: number | null) => verify(deps, spec, color, baselineP50Ms),
     checkColorHealth: (spec: DeploySpec, color: Color) => checkColorHealth(deps, spec, color),
@@ -70,13 +74,20 @@ export function createHealthActivities({ host, probe, redact = (text) => text, c
 }
 
 function healthTargets(spec: DeploySpec, color: Color): Target[] {
-  return Object.entries(spec.services).flatMap(([service, svc]) =>
+  return Object.entries(webServices(spec)).flatMap(([service, svc]) =>
     svc.health.endpoints.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'health' as const, direct: true })),
   );
 }
 
+/** Every worker of `color`, one Docker probe each; not direct: their probe time is no latency of the app. */
+function workerTargets(spec: DeploySpec, color: Color): Target[] {
+  return Object.keys(spec.services)
+    .filter((service) => isWorker(spec.services[service]!))
+    .map((service) => ({ service, url: workerProbeUrl(spec, service, color), kind: 'health' as const, direct: false, worker: { color } }));
+}
+
 function trafficTargets(spec: DeploySpec, color: Color): Target[] {
-  return Object.entries(spec.services).flatMap(([service, svc]) => [
+  return Object.entries(webServices(spec)).flatMap(([service, svc]) => [
     ...svc.verifyPaths.map((path) => ({ service, url: `http://127.0.0.1:${svc.hostPorts[color]}${path}`, kind: 'traffic' as const, direct: true })),
     // The same color through nginx's per-color health route: proves the router reaches it. The route
     // answers on loopback only, hence 127.0.0.1 (the worker runs on the router's host).
@@ -91,7 +102,7 @@ function trafficTargets(spec: DeploySpec, color: Color): Target[] {
  * service answers. Paths nginx answers itself (its `/health`) prove nothing and are left out.
  */
 function routedTargets(spec: DeploySpec): Target[] {
-  return Object.entries(spec.services).flatMap(([service, svc]) => [
+  return Object.entries(webServices(spec)).flatMap(([service, svc]) => [
     ...svc.health.endpoints.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'health' as const })),
     ...svc.verifyPaths.filter((path) => !answeredByRouter(spec, path)).map((path) => ({ service, path, kind: 'traffic' as const })),
   ]).map(({ service, path, kind }) => ({ service, url: `${routerOrigin(spec)}${path}`, kind, direct: false, routed: true }));
@@ -107,9 +118,14 @@ function describeFailures(bad: Probed[]): string[] {
   return bad.map(({ target, result }) => `${target.service}: GET ${result.url} -> ${result.error ?? `HTTP ${result.status}`}`);
 }
 
-/** One probe of every target, all at once. */
-async function round(probe: Prober, targets: Target[], timeoutMs: number): Promise<Probed[]> {
-  return Promise.all(targets.map(async (target) => ({ target, result: await probe(target.url, timeoutMs) })));
+/** One probe of every target, all at once: HTTP, or a worker's container through Docker. */
+async function round({ probe, host, clock }: Deps, spec: DeploySpec, targets: Target[], timeoutMs: number): Promise<Probed[]> {
+  return Promise.all(
+    targets.map(async (target) => ({
+      target,
+      result: target.worker ? await probeWorker(host, spec, target.service, target.worker.color, timeoutMs, clock.now()) : await probe(target.url, timeoutMs),
+    })),
+  );
 }
 
 /**
@@ -137,14 +153,16 @@ async function containerStory({ host, redact }: Deps, spec: DeploySpec, color: C
  * The health gate: every endpoint of every service of `color`, `health.successes` rounds in a row,
  * within `health.deadline` counted from the first attempt (a retried attempt resumes the clock).
  */
-async function healthCheck(deps: Deps, spec: DeploySpec, color: Color): Promise<HealthReport> {
-  const { probe, clock } = deps;
+async function healthCheck(deps: Deps, spec: DeploySpec, color: Color, services?: string[]): Promise<HealthReport> {
+  const { clock } = deps;
   const progress: HealthProgress = lastHeartbeat<HealthProgress>() ?? { startedAt: clock.now(), probes: 0 };
-  const targets = healthTargets(spec, color);
+  // `services`: only those (singletons not started yet are left out until their handover).
+  const targets = [...healthTargets(spec, color), ...workerTargets(spec, color)].filter((t) => !services || services.includes(t.service));
+  if (targets.length === 0) return { color, probes: 0, durationMs: 0 };
   let streak = 0;
   let lastFailure = 'no probe answered yet';
   for (;;) {
-    const results = await round(probe, targets, spec.health.timeout);
+    const results = await round(deps, spec, targets, spec.health.timeout);
     progress.probes += results.length;
     const bad = results.filter(failed);
     if (bad.length === 0) {
@@ -168,11 +186,11 @@ async function healthCheck(deps: Deps, spec: DeploySpec, color: Color): Promise<
 }
 
 /** Latency of the live color before the switch: verify compares the new color against it. */
-async function measureBaseline({ probe }: Deps, spec: DeploySpec, color: Color): Promise<LatencyBaseline> {
+async function measureBaseline(deps: Deps, spec: DeploySpec, color: Color): Promise<LatencyBaseline> {
   const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color)].filter((t) => t.direct);
   const latencies: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    for (const probed of await round(probe, targets, spec.health.timeout)) {
+  for (let i = 0; targets.length > 0 && i < 10; i++) {
+    for (const probed of await round(deps, spec, targets, spec.health.timeout)) {
       if (!failed(probed)) latencies.push(probed.result.latencyMs);
     }
   }
@@ -184,14 +202,15 @@ async function measureBaseline({ probe }: Deps, spec: DeploySpec, color: Color):
  * consecutive health failures, an error rate over the threshold, or median latency over the baseline
  * plus the threshold. A retried attempt resumes its counters and clock.
  */
-async function verify({ probe, clock, traffic }: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
+async function verify(deps: Deps, spec: DeploySpec, color: Color, baselineP50Ms: number | null): Promise<VerifyReport> {
+  const { clock, traffic } = deps;
   const v = spec.verify;
   const readTraffic = async () => (traffic ? await traffic(spec.app).catch(() => null) : null);
   const progress: VerifyProgress = lastHeartbeat<VerifyProgress>() ?? { startedAt: clock.now(), samples: 0, errors: 0, latencies: [], consecutiveHealthFailures: 0, trafficAtStart: await readTraffic() };
-  const targets = [...healthTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
+  const targets = [...healthTargets(spec, color), ...workerTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
   let lastFailures = '';
   for (;;) {
-    const results = await round(probe, targets, spec.health.timeout);
+    const results = await round(deps, spec, targets, spec.health.timeout);
     const bad = results.filter(failed);
     if (bad.length > 0) lastFailures = describeFailures(bad).slice(0, 3).join('; ');
     countRound(progress, results, bad);
@@ -284,11 +303,13 @@ function brokenRealTrafficRule(v: DeploySpec['verify'], { color, realTraffic: re
 }
 
 /** Before traffic goes back to `color`: is it healthy? A few rounds, so one slow answer is not fatal. */
-async function checkColorHealth({ probe, clock }: Deps, spec: DeploySpec, color: Color): Promise<{ healthy: boolean; detail: string }> {
-  const targets = healthTargets(spec, color);
+async function checkColorHealth(deps: Deps, spec: DeploySpec, color: Color): Promise<{ healthy: boolean; detail: string }> {
+  const { clock } = deps;
+  // A singleton of the previous color is stopped until the rollback hands it back: its web services decide.
+  const targets = [...healthTargets(spec, color), ...workerTargets(spec, color).filter((t) => spec.services[t.service]!.overlap !== false)];
   let detail = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const bad = (await round(probe, targets, spec.health.timeout)).filter(failed);
+    const bad = (await round(deps, spec, targets, spec.health.timeout)).filter(failed);
     if (bad.length === 0) return { healthy: true, detail: `${color} healthy` };
     detail = describeFailures(bad).join('; ');
     if (attempt < 2) await clock.sleep(Math.min(spec.health.interval, 500));

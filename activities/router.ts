@@ -1,6 +1,7 @@
 /** Router activities: read the live route, switch traffic, switch back (compensation), remove an app (first-deploy compensation). */
 import { fail, sleep } from './support';
 import type { DeploySpec } from '../src/config/schema';
+import { webServices } from '../src/config/services';
 import { FAILURE_TYPES, otherColor, type Color } from '../src/names';
 import { RouterConfigRejectedError, type NginxRouter } from '../host/nginx';
 import type { Route } from '../src/types';
@@ -89,7 +90,7 @@ export function createRouterActivities({ router }: RouterDeps) {
  */
 export function liveHostPortProblems(spec: DeploySpec, live: Color, livePorts: Record<string, number>): string[] {
   const other = otherColor(live);
-  return Object.entries(spec.services).flatMap(([service, svc]) => {
+  return Object.entries(webServices(spec)).flatMap(([service, svc]) => {
     const now = livePorts[service];
     if (now === undefined || now === svc.hostPorts[live]) return [];
     return [

@@ -7,6 +7,7 @@ import { REPO } from '../harness/paths';
 import type { CliFigures } from './scenarios/cli';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
+import type { singleton } from './scenarios/singleton';
 import type { FleetFigures } from './scenarios/fleet';
 import type { HttpsFigures } from './scenarios/https';
 import type { restarts } from './scenarios/restarts';
@@ -123,6 +124,12 @@ function markdown(r: Results): string {
     ...(r.switchWrk ? switchWrkTable(r.switchWrk) : []),
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
+    ...(r.singleton
+      ? [
+          '',
+          `Singleton handover (overlap: false, ${r.singleton.rounds} deploys): lock released to lock taken median ${r.singleton.gapMs.median} ms (${r.singleton.gapMs.min}-${r.singleton.gapMs.max}), container exit to start ${r.singleton.containerGapMs.median} ms, old worker's stop ${r.singleton.stopMs.median} ms; ${r.singleton.overlaps} overlaps, at most ${r.singleton.maxRunning} running.`,
+        ]
+      : []),
     ...(r.https ? httpsTable(r.https) : []),
     ...(r.routerThroughput ? throughputTable(r.routerThroughput) : []),
     ...(r.restarts ? restartsTable(r.restarts) : []),
@@ -254,6 +261,8 @@ export interface Results {
   restarts?: RestartsFigures;
   /** Absent in results recorded before the CLI scenario. */
   cli?: CliFigures;
+  /** Absent in results recorded before singleton workers. */
+  singleton?: Awaited<ReturnType<typeof singleton>>;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

@@ -22,6 +22,7 @@ import { restarts } from './scenarios/restarts';
 import { rollbackTimes } from './scenarios/rollback';
 import { routerThroughput } from './scenarios/router-throughput';
 import { scaling } from './scenarios/scaling';
+import { singleton } from './scenarios/singleton';
 import { switchGap } from './scenarios/switch-gap';
 import { switchWrk } from './scenarios/switch-wrk';
 import { router } from './shared';
@@ -42,6 +43,7 @@ const SCENARIOS = {
   'router-throughput': routerThroughput,
   restarts,
   cli: cliLatency,
+  singleton,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -106,6 +108,7 @@ async function main(args: string[]): Promise<void> {
       routerThroughput: f['router-throughput'],
       restarts: f.restarts,
       cli: f.cli,
+      singleton: f.singleton,
     };
   });
   writeReport(results);

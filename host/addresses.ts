@@ -7,6 +7,7 @@
  * A network without a configured IPv4 subnet (Docker fixes addresses only there) is routed by host port.
  */
 import type { DeploySpec } from '../src/config/schema';
+import { webServices } from '../src/config/services';
 import { COLORS, containerName, type Color } from '../src/names';
 import { hostOf, inSubnet, pickAddress } from './builders/addresses';
 import { configAddresses, parseColorAddresses, type UpstreamAddresses } from './builders/nginx';
@@ -31,7 +32,8 @@ export class ContainerAddresses {
     const current = await this.router.readAppConfig(spec.app);
     const taken = new Set([...network.taken, ...(await this.reserved())]);
     const upstreams: UpstreamAddresses = {};
-    for (const service of Object.keys(spec.services).sort()) {
+    // Workers have no upstream: nginx does not route to them.
+    for (const service of Object.keys(webServices(spec)).sort()) {
       for (const color of COLORS) {
         (upstreams[service] ??= {})[color] = await this.upstreamOf(spec, service, color, network, current, taken);
       }

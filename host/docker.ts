@@ -186,6 +186,13 @@ export class DockerHost {
     }
   }
 
+  /** Whether the local image has a HEALTHCHECK (its own or its base's): what `health.type: docker` reads. */
+  async imageHasHealthcheck(image: string): Promise<boolean> {
+    const info = await this.docker.getImage(image).inspect();
+    const test = info.Config?.Healthcheck?.Test;
+    return Array.isArray(test) && test.length > 0 && test[0] !== 'NONE';
+  }
+
   /**
    * The network of that exact name (Docker also finds one by an id prefix: that is not it), with its
    * driver and whether it is Docker's default bridge; null if there is none.
@@ -294,13 +301,14 @@ export class DockerHost {
   }
 
   /**
-   * Graceful stop: the app gets SIGTERM and 10 s to finish in-flight requests, and no restart when dockerd
-   * restarts. False if it was not running or is gone.
+   * Graceful stop: the app gets SIGTERM and `seconds` (its service's stopTimeout; Docker's default 10 s)
+   * to finish in-flight requests or its job, and no restart when dockerd restarts. False if it was not
+   * running or is gone.
    */
-  async stopGracefully(name: string): Promise<boolean> {
+  async stopGracefully(name: string, seconds = 10): Promise<boolean> {
     try {
       await this.setRestartPolicy(name, 'no');
-      await this.docker.getContainer(name).stop({ t: 10 });
+      await this.docker.getContainer(name).stop({ t: seconds });
       return true;
     } catch (err) {
       if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
@@ -339,6 +347,36 @@ export class DockerHost {
       return { exitCode: waited?.StatusCode ?? null, output: await this.logTail(name, 20) };
     } finally {
       await this.remove(name);
+    }
+  }
+
+  /**
+   * Runs `cmd` inside the running container (docker exec): its exit code, or null when it did not end
+   * within `timeoutMs` (or the container does not run). Output is discarded.
+   */
+  async exec(name: string, cmd: string[], timeoutMs: number): Promise<number | null> {
+    try {
+      const exec = await this.docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        new Promise<boolean>((resolve) => {
+          stream.on('end', () => resolve(true));
+          stream.on('close', () => resolve(true));
+          stream.on('error', () => resolve(true));
+          stream.resume();
+        }),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]).finally(() => clearTimeout(timer));
+      if (!ended) {
+        stream.destroy();
+        return null;
+      }
+      const info = await exec.inspect();
+      return info.Running ? null : (info.ExitCode ?? null);
+    } catch (err) {
+      if (statusOf(err) === 404 || statusOf(err) === 409) return null;
+      throw err;
     }
   }
 

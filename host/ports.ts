@@ -9,6 +9,7 @@
 import { parseAppPorts } from './builders/nginx';
 import type { NginxRouter } from './nginx';
 import type { DeploySpec } from '../src/config/schema';
+import { webServices } from '../src/config/services';
 import { COLORS } from '../src/names';
 import { portIsFree } from './listen';
 
@@ -65,7 +66,7 @@ export function clashesWithOtherApps(spec: DeploySpec, others: readonly OtherApp
   if (redirectClash) {
     problems.push(`${routerField(spec, 'tls.redirectPort')}: port ${redirectPort} is ${redirectClash}${where}: two apps cannot share a port, choose another redirect port`);
   }
-  for (const [service, svc] of Object.entries(spec.services)) {
+  for (const [service, svc] of Object.entries(webServices(spec))) {
     for (const color of COLORS) {
       const clash = heldBy(others, svc.hostPorts[color]);
       if (clash) problems.push(`${hostPortField(spec, service, color)}: port ${svc.hostPorts[color]} is ${clash}${where}: choose a host port no other app uses`);

@@ -29,4 +29,9 @@ build greenlight-example-backend:flaky backend --build-arg APP_VERSION=flaky --b
 build greenlight-example-backend:hang backend --build-arg APP_VERSION=hang --build-arg BEHAVIOR=hang
 build greenlight-example-backend:slow backend --build-arg APP_VERSION=slow --build-arg BEHAVIOR=slow
 build greenlight-example-backend:badtest backend --build-arg APP_VERSION=badtest --build-arg SELFTEST=fail
+# The example worker (no port; a singleton holding a PostgreSQL advisory lock): test/e2e/workers.test.ts.
+for v in v1 v2; do
+  build "greenlight-example-worker:$v" backend -f "$GL_REPO/examples/app/backend/Dockerfile.worker" --build-arg "APP_VERSION=$v"
+done
+build greenlight-example-worker:crash backend -f "$GL_REPO/examples/app/backend/Dockerfile.worker" --build-arg APP_VERSION=crash --build-arg BEHAVIOR=crash
 log "example images built on $BASE_IMAGE"

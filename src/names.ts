@@ -167,6 +167,8 @@ export const PATCHES = {
   oneHostPerDeploy: 'one-host-per-deploy',
   /** The `rollback` signal (besides the update): before it, a deploy had no handler and ignored such a signal. */
   rollbackSignal: 'rollback-signal',
+  /** Singletons (`overlap: false`) of the new color start only after the switch, once the old color's have stopped; a rollback hands back. */
+  singletonHandover: 'singleton-handover',
 } as const;
 
 /**

@@ -139,6 +139,8 @@ export interface DeployStatus {
   hosts?: HostStatus[];
   /** A fleet deploy: time between the first and the last host taking the new route. */
   switchSkewMs?: number | null;
+  /** The singleton handover of this deploy (the first host's in a fleet), once it ran. */
+  handover?: HandoverReport | null;
   /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
   ignoredSignals?: string[];
 }
@@ -154,4 +156,12 @@ export interface DrainProgress {
   open: Record<string, number> | null;
   waitedMs: number;
   maxMs: number;
+}
+
+/** The handover of a deploy's singletons (`overlap: false`) from one color to the other (handOverSingletons). */
+export interface HandoverReport {
+  from: 'blue' | 'green';
+  to: 'blue' | 'green';
+  /** Per singleton: how long the old container took to stop (SIGTERM to exit, at most its stopTimeout), and when it stopped and the new one started (ms since the epoch, the worker's clock). */
+  services: Array<{ service: string; stopMs: number; stoppedAt: number; startedAt: number }>;
 }

@@ -4,6 +4,7 @@
  * (each host to the end, whatever the others do).
  */
 import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { singletonServices } from '../src/config/services';
 import { FAILURE_TYPES, PATCHES, type Color } from '../src/names';
 import type { Phase, RollbackReason } from '../src/types';
 import type { DeployTracker } from './tracker';
@@ -123,6 +124,11 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
     } else {
       await step(`take ${spec.app} off the router`).removeRoute(host.name ? spec : spec.app);
     }
+  }
+  if (host.handedOver && liveColor) {
+    // The reverse of the handover: the new singletons stop (SIGTERM, their stopTimeout), then the old ones start.
+    const longestMs = singletonServices(spec).reduce((sum, service) => sum + (spec.services[service]!.stopTimeout ?? 10_000), 0);
+    await activities({ ...profile, startToCloseTimeout: longestMs + 120_000 }, `hand ${singletonServices(spec).join(', ')} back to ${liveColor} (stop ${targetColor}, then start ${liveColor})`, host).handOverSingletons(spec, targetColor, liveColor, false);
   }
   if (host.status) host.status.liveColor = liveColor;
   else status.liveColor = liveColor;

@@ -11,7 +11,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { checkSpec, cleanup, deployGreen, healthGate, migrate, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -38,6 +38,7 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     await healthGate(deploy, hosts);
     await promotionGate(deploy);
     await switchTraffic(deploy, hosts);
+    await handOverSingletons(deploy, hosts);
     await verify(deploy, hosts);
     // The last moment a rollback is accepted: past it, cleanup is the point of no return.
     gate.throwIfRequested();

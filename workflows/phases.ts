@@ -7,6 +7,7 @@ import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporal
 import { fleetHosts } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
+import { singletonServices } from '../src/config/services';
 import { formatImages } from '../src/format';
 import type { DeployInput, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
@@ -35,6 +36,10 @@ export interface HostDeploy extends HostTarget {
   deployed: boolean;
   /** The switch began: traffic may have to go back to the live color. */
   switched: boolean;
+  /** The new color's singletons (`overlap: false`) wait, created but stopped, for the handover after the switch. */
+  holdSingletons: boolean;
+  /** The handover began: the live color's singletons may be stopped and the new color's running. */
+  handedOver: boolean;
   baseline: LatencyBaseline | null;
   /** This host's line in a fleet deploy's status (null for a one-host deploy). */
   status: HostStatus | null;
@@ -129,7 +134,7 @@ async function validateHost(d: Deploy, on: HostTarget & { spec: DeploySpec }): P
   }
   await gate.unlessRolledBack(() => activities(quick, `images exist, ${targetColor} host ports free`, target).preflightDocker(spec, targetColor));
   await gate.unlessRolledBack(() => activities(quick, 'nginx -t of the config the switch will write', target).checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
-  return { ...target, liveColor, targetColor, deployed: false, switched: false, baseline: null, status };
+  return { ...target, liveColor, targetColor, deployed: false, switched: false, holdSingletons: false, handedOver: false, baseline: null, status };
 }
 
 /** 1b. migrate (optional): expand-only, so the live version keeps working on the new schema. Once, on the first host. */
@@ -144,12 +149,19 @@ export async function migrate(d: Deploy, hosts: readonly HostDeploy[]): Promise<
 
 /** 2. deploy-green: the target color's containers on every host; a live color is never touched. */
 export async function deployGreen(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
-  const { gate, tracker } = d;
+  const { spec, gate, tracker } = d;
   tracker.enter('deploy-green', `creating and starting the ${colorsOf(hosts, (h) => h.targetColor)} containers`);
+  // Singletons never run in both colors: where one is live, the new one starts at the handover. Asked
+  // only of a spec with singletons, so every other deploy's history is as it was.
+  const handover = singletonServices(spec).length > 0 && hosts.some((h) => h.liveColor !== null) && patched(PATCHES.singletonHandover);
   await everyHost(hosts, async (host) => {
     host.deployed = true; // a failure half-way still leaves containers to remove
-    const summary = `start ${host.targetColor}: ${formatImages(tracker.status.images)}`;
-    await gate.unlessRolledBack(() => activities(dockerOps(60_000), summary, host).deployColor(host.spec, host.targetColor, d.deployId, Boolean(d.input.restore)));
+    host.holdSingletons = handover && host.liveColor !== null;
+    const summary = `start ${host.targetColor}${host.holdSingletons ? ` (singletons ${singletonServices(spec).join(', ')} at the handover)` : ''}: ${formatImages(tracker.status.images)}`;
+    const step = activities(dockerOps(60_000), summary, host);
+    await gate.unlessRolledBack(() =>
+      host.holdSingletons ? step.deployColor(host.spec, host.targetColor, d.deployId, Boolean(d.input.restore), true) : step.deployColor(host.spec, host.targetColor, d.deployId, Boolean(d.input.restore)),
+    );
   });
 }
 
@@ -157,7 +169,13 @@ export async function deployGreen(d: Deploy, hosts: readonly HostDeploy[]): Prom
 export async function healthGate(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
   tracker.enter('health-check', `${spec.health.successes} healthy rounds in a row from ${colorsOf(hosts, (h) => h.targetColor)} (deadline ${spec.health.deadline} ms)`);
-  await everyHost(hosts, (host) => gate.unlessRolledBack(() => activities(watching(spec.health.deadline), `health gate of ${host.targetColor}`, host).healthCheck(host.spec, host.targetColor)));
+  await everyHost(hosts, (host) => {
+    const step = activities(watching(spec.health.deadline), `health gate of ${host.targetColor}`, host);
+    if (!host.holdSingletons) return gate.unlessRolledBack(() => step.healthCheck(host.spec, host.targetColor));
+    // The held singletons are checked at their handover.
+    const started = Object.keys(spec.services).filter((service) => !singletonServices(spec).includes(service));
+    return gate.unlessRolledBack(() => step.healthCheck(host.spec, host.targetColor, started));
+  });
 }
 
 /** 4. the manual promotion gate (only with `promotion.manual`). */
@@ -205,6 +223,25 @@ export async function switchTraffic(d: Deploy, hosts: readonly HostDeploy[]): Pr
     const times = switched.filter((at): at is number => at !== null);
     tracker.status.switchSkewMs = times.length === hosts.length ? Math.max(...times) - Math.min(...times) : null;
   }
+}
+
+/**
+ * 5b. the singleton handover, on every host whose singletons were held, once traffic is on the new
+ * color: the old singleton gets SIGTERM and its stopTimeout to finish its job, then the new one starts
+ * and must pass its health check (workflows/compensate.ts hands them back on a rollback).
+ */
+export async function handOverSingletons(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { spec, gate, tracker } = d;
+  const singletons = singletonServices(spec);
+  const held = hosts.filter((h) => h.holdSingletons);
+  if (held.length === 0) return;
+  const longestMs = singletons.reduce((sum, service) => sum + (spec.services[service]!.stopTimeout ?? 10_000) + spec.health.deadline, 0);
+  const reports = await everyHost(held, (host) => {
+    host.handedOver = true; // the old singleton may be stopped from here on: compensation hands back
+    const summary = `hand ${singletons.join(', ')} over from ${host.liveColor} to ${host.targetColor} (stop, then start)`;
+    return gate.unlessRolledBack(() => activities(dockerOps(longestMs), summary, host).handOverSingletons(host.spec, host.liveColor!, host.targetColor));
+  });
+  tracker.status.handover = reports[0]!;
 }
 
 /** 6. verify on every host, probing the new color directly and through that host's router; any host failing rolls every host back. */

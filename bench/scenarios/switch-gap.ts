@@ -28,7 +28,7 @@ export async function switchGap(): Promise<SwitchGap[]> {
   for (const ratePerSecond of [200, 1000, 3000]) {
     for (const keepAlive of [true, false]) {
       const target: Color = live === 'blue' ? 'green' : 'blue';
-      const targetUpstream = await colorUpstream(router, spec.app, 'web', target, spec.services.web!.hostPorts[target]);
+      const targetUpstream = await colorUpstream(router, spec.app, 'web', target, spec.services.web!.hostPorts![target]);
       const load = startLoad({ urls: [`http://127.0.0.1:4700/api/version`], ratePerSecond, keepAlive, record: true, maxDurationMs: 30_000 });
       await sleep(2_000);
       const t0 = Date.now();

@@ -59,6 +59,14 @@ export function ownerLabels(labels: Record<string, string> | undefined): Record<
   return Object.fromEntries(keys.map((key) => [key, labels?.[key] ?? '']));
 }
 
+/**
+ * The service's `stopTimeout` in whole seconds, as Docker takes it (rounded up: a job is never given less
+ * than asked). A spec validated before `stopTimeout` existed gets Docker's own default, 10 s.
+ */
+export function stopTimeoutSeconds(svc: Pick<ServiceSpec, 'stopTimeout'>): number {
+  return Math.ceil((svc.stopTimeout ?? 10_000) / 1000);
+}
+
 function envList(env: Record<string, string>): string[] {
   return Object.keys(env)
     .sort()
@@ -68,7 +76,8 @@ function envList(env: Record<string, string>): string[] {
 export function buildAppContainer({ spec, service, color, deployId, secretEnv, address = null }: AppContainerInput): Docker.ContainerCreateOptions {
   const svc = spec.services[service];
   if (!svc) throw new Error(`unknown service ${service}`);
-  const portKey = `${svc.port}/tcp`;
+  // A worker (no port) publishes nothing: nginx does not route to it and nothing probes it over HTTP.
+  const portKey = svc.port === undefined || !svc.hostPorts ? null : `${svc.port}/tcp`;
   return {
     name: containerName(spec.app, service, color),
     Image: svc.image,
@@ -81,10 +90,12 @@ export function buildAppContainer({ spec, service, color, deployId, secretEnv, a
       GREENLIGHT_DEPLOY_ID: deployId,
     }),
     Labels: appContainerLabels(spec.app, service, color, deployId, svc.image),
-    ExposedPorts: { [portKey]: {} },
+    ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
+    // Seconds after SIGTERM before Docker kills it, whoever stops it (cleanup, a handover, `docker stop`).
+    StopTimeout: stopTimeoutSeconds(svc),
     HostConfig: {
       // Loopback only: the public entry is nginx; the host port is for nginx and the health probes.
-      PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(svc.hostPorts[color]) }] },
+      ...(portKey ? { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(svc.hostPorts![color]) }] } } : {}),
       RestartPolicy: { Name: 'unless-stopped' },
       NetworkMode: spec.network,
       ExtraHosts: ['host.docker.internal:host-gateway'],

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { COLORS, type Color } from '../../src/names';
 import type { DeploySpec } from '../../src/config/schema';
+import { routedSpec, type RoutedSpec } from '../../src/config/services';
 import type { Route } from '../../src/types';
 
 export const ROUTES_DICT = 'greenlight_routes';
@@ -308,18 +309,18 @@ export function upstreamName(app: string, service: string, route: Route | string
 export type UpstreamAddresses = Record<string, Partial<Record<Color, string | null>>>;
 
 /** Where nginx sends `color` of `service`: its address, else 127.0.0.1:<host port>. */
-export function upstreamTarget(spec: DeploySpec, service: string, color: Color, addresses: UpstreamAddresses): string {
+export function upstreamTarget(spec: RoutedSpec, service: string, color: Color, addresses: UpstreamAddresses): string {
   return addresses[service]?.[color] ?? `127.0.0.1:${spec.services[service]!.hostPorts[color]}`;
 }
 
 /** A server line names its color's host port when it goes to an address: the ports an app holds stay readable. */
-function serverLine(spec: DeploySpec, service: string, color: Color, addresses: UpstreamAddresses, params: string): string {
+function serverLine(spec: RoutedSpec, service: string, color: Color, addresses: UpstreamAddresses, params: string): string {
   const target = upstreamTarget(spec, service, color, addresses);
   const port = target.startsWith('127.0.0.1:') ? '' : ` ${HOST_PORT_MARKER} ${spec.services[service]!.hostPorts[color]}`;
   return `    server ${target}${params};${port}`;
 }
 
-function renderUpstreams(spec: DeploySpec, service: string, addresses: UpstreamAddresses): string {
+function renderUpstreams(spec: RoutedSpec, service: string, addresses: UpstreamAddresses): string {
   return ALL_ROUTES.map((route) => {
     // A lone primary is never marked down by nginx; with a backup, one failure moves traffic to the
     // backup for 2s (green answering 5xx during verify is then served by blue).
@@ -334,7 +335,7 @@ function renderUpstreams(spec: DeploySpec, service: string, addresses: UpstreamA
 }
 
 /** Longest route prefix first, so "/api" wins over "/" regardless of spec order. */
-function servicesByRoute(spec: DeploySpec): string[] {
+function servicesByRoute(spec: RoutedSpec): string[] {
   return Object.keys(spec.services).sort((a, b) => spec.services[b]!.route.length - spec.services[a]!.route.length || a.localeCompare(b));
 }
 
@@ -386,7 +387,7 @@ function connectionVariable(app: string): string {
   return `$gl_connection_${app.replace(/-/g, '_')}`;
 }
 
-function renderBody(spec: DeploySpec, structureHash: string, tlsFingerprint: string | null, addresses: UpstreamAddresses): string {
+function renderBody(spec: RoutedSpec, structureHash: string, tlsFingerprint: string | null, addresses: UpstreamAddresses): string {
   const tls = renderTlsLines(spec, tlsFingerprint);
   const services = Object.keys(spec.services).sort();
   // Per-color routes reach a color whatever the route, the not-yet-live one too: loopback only (the
@@ -476,11 +477,15 @@ ${renderRedirect(spec)}`;
  * The upstream addresses are part of it: a container that moved is a structure change.
  */
 export function structureHash(spec: DeploySpec, tlsFingerprint: string | null = null, addresses: UpstreamAddresses = {}): string {
-  return createHash('sha256').update(renderBody(spec, '', tlsFingerprint, addresses)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(renderBody(routedSpec(spec), '', tlsFingerprint, addresses)).digest('hex').slice(0, 16);
 }
 
+/**
+ * The app's config text. Workers (services without a port) are left out: nginx has nothing to route to
+ * them, so an app's config is the same text with or without its workers.
+ */
 export function renderAppConfig(spec: DeploySpec, route: Route, tlsFingerprint: string | null = null, addresses: UpstreamAddresses = {}): string {
-  return renderBody(spec, structureHash(spec, tlsFingerprint, addresses), tlsFingerprint, addresses).replaceAll(ROUTE_PLACEHOLDER, routeKey(route));
+  return renderBody(routedSpec(spec), structureHash(spec, tlsFingerprint, addresses), tlsFingerprint, addresses).replaceAll(ROUTE_PLACEHOLDER, routeKey(route));
 }
 
 /** The origin the worker reaches an app's router at: loopback, https with `router.tls`. */

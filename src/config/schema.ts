@@ -148,20 +148,49 @@ const hostPortsSchema = z
   })
   .describe('Host ports of the two colors; nginx and the health checks reach the containers there.');
 
+const HEALTH_TYPES = ['http', 'docker', 'command', 'running'] as const;
+/** How long a worker checked by `running` must run without a restart to count as healthy, unless `health.runningFor` says otherwise. */
+export const DEFAULT_RUNNING_FOR = '10s';
+
+const healthSchema = z
+  .strictObject({
+    endpoints: z
+      .array(path)
+      .optional()
+      .describe('Services with a port: paths probed on the container directly; each must answer 2xx (default ["/health"]). Not for workers.'),
+    type: z
+      .enum(HEALTH_TYPES, { error: `must be one of ${HEALTH_TYPES.join(', ')}` })
+      .optional()
+      .describe(
+        'How health is judged. http (services with a port; the default for them): the endpoints answer 2xx. For workers (no port): docker, the image\'s own HEALTHCHECK reports healthy; command, `health.command` exits 0 inside the container; running (the default for workers), the container has run `health.runningFor` without a restart.',
+      ),
+    command: z
+      .array(z.string(), { error: 'must be a list of strings: the command and its arguments, e.g. ["node", "/app/check.js"]' })
+      .min(1, 'must not be empty: the command and its arguments, e.g. ["node", "/app/check.js"]')
+      .optional()
+      .describe('Workers: a command run inside the container (docker exec) at each probe; exit 0 is healthy. Implies type command.'),
+    runningFor: duration('Workers with type running: how long the container must have run without a restart to count as healthy', DEFAULT_RUNNING_FOR),
+  })
+  .prefault({})
+  .describe('How the service\'s health is probed: HTTP endpoints for a service with a port; for a worker its Docker HEALTHCHECK, a command, or running without a restart.');
+
+/** What `services.<name>.health` holds after parsing: the type decided, endpoints only for http. */
+export type HealthType = (typeof HEALTH_TYPES)[number];
+
 const serviceSchema = z
   .strictObject({
     image: z
       .string({ error: 'is required: the image to deploy, e.g. "shop-backend:v2" (override with --image SERVICE=IMAGE)' })
       .min(1, 'must not be empty: the image to deploy, e.g. "shop-backend:v2"')
       .describe('Image to deploy for this service; it must exist in the local Docker engine.'),
-    port: port('Port the app listens on inside the container.'),
-    hostPorts: hostPortsSchema,
+    port: port('Port the app listens on inside the container. Leave port, hostPorts and route out for a worker (a background process nginx does not route to).').optional(),
+    hostPorts: hostPortsSchema.optional(),
     route: path
       .refine((route) => !ROUTER_OWN_PATHS.some((own) => route === own || route.startsWith(`${own}/`)), {
         error: (issue) => `"${String(issue.input)}" is the router's own: nginx answers /health itself, /health/<color>/<service> for the probes and /.greenlight/ for greenlight: pick another path prefix`,
       })
-      .default('/')
-      .describe('Path prefix nginx routes to this service on the public port (default "/"); "/api" serves "/api" and "/api/...", not "/apiary".'),
+      .optional()
+      .describe('Path prefix nginx routes to this service on the public port (default "/" for a service with a port; none for a worker); "/api" serves "/api" and "/api/...", not "/apiary".'),
     env: z
       .record(notReserved(z.string().regex(ENV_NAME, 'must be an environment variable name such as DATABASE_URL (letters, digits, "_")')), z.string({ error: 'must be a string (quote numbers in YAML)' }))
       .default({})
@@ -170,20 +199,11 @@ const serviceSchema = z
       .array(notReserved(z.string().regex(ENV_NAME, 'must be an environment variable name such as DB_PASSWORD')))
       .default([])
       .describe("Names of secrets the worker gives the container when it is created; their values never enter workflow history. The worker must allow each (GREENLIGHT_SECRETS, GREENLIGHT_SECRETS_FILE); its own credentials (TEMPORAL_*, GREENLIGHT_*, DOCKER_*, AWS_*, GOOGLE_*, AZURE_*, SSH_*) never."),
-    health: z
-      .strictObject({
-        endpoints: z
-          .array(path)
-          .min(1, 'needs at least one endpoint, e.g. ["/api/health"]')
-          .default(['/health'])
-          .describe('Paths probed on the container directly; each must answer 2xx.'),
-      })
-      .prefault({})
-      .describe('Health endpoints of this service.'),
+    health: healthSchema,
     verifyPaths: z
       .array(path)
       .default([])
-      .describe('Extra user-facing paths probed during verify to measure error rate and latency (GET, must answer < 500).'),
+      .describe('Extra user-facing paths probed during verify to measure error rate and latency (GET, must answer < 500). Not for workers.'),
     readTimeout: duration(
       "Longest the service may go without sending a byte on a request, a WebSocket or an event stream before the router closes it; raise it for quiet streams (e.g. \"1h\")",
       '60s',
@@ -193,8 +213,42 @@ const serviceSchema = z
       .boolean({ error: 'must be true or false' })
       .default(true)
       .describe("Containers of the service (and its one-off containers) run with no-new-privileges: setuid binaries cannot raise a process's privileges (default true)."),
+    overlap: z
+      .boolean({ error: 'must be true or false' })
+      .default(true)
+      .describe(
+        'Whether both colors of the service may run at once during a deploy (default true). false: a singleton worker (a cron, a queue consumer holding a lock): at the switch the old color gets SIGTERM and `stopTimeout` to finish its job, then the new one starts; a rollback does the reverse. Workers only.',
+      ),
+    stopTimeout: duration('How long a stopped container of the service is given after SIGTERM to finish before Docker kills it', '10s', 'killed at once'),
   })
-  .describe('One service of the app: one container per color.');
+  .transform((svc, ctx) => {
+    // A service is a worker when it has no port: nothing to route, publish or probe over HTTP.
+    const worker = svc.port === undefined;
+    if (worker) {
+      if (svc.hostPorts) ctx.addIssue({ code: 'custom', path: ['hostPorts'], message: 'needs `port`: a service without a port is a worker, which nginx does not route to; add port, or remove hostPorts' });
+      if (svc.route !== undefined) ctx.addIssue({ code: 'custom', path: ['route'], message: 'needs `port`: a service without a port is a worker, which nginx does not route to; add port and hostPorts, or remove route' });
+      if (svc.verifyPaths.length > 0) ctx.addIssue({ code: 'custom', path: ['verifyPaths'], message: 'is for services with a port: a worker has no HTTP paths to probe; remove verifyPaths, or add port and hostPorts' });
+      if (svc.health.endpoints?.length || svc.health.type === 'http') {
+        ctx.addIssue({ code: 'custom', path: ['health', svc.health.endpoints?.length ? 'endpoints' : 'type'], message: 'is for services with a port: a worker is checked by health.type docker (its HEALTHCHECK), health.command, or running health.runningFor without a restart (the default)' });
+      }
+    } else {
+      if (!svc.hostPorts) ctx.addIssue({ code: 'custom', path: ['hostPorts'], message: 'is required with `port`: the loopback host ports of the two colors, e.g. { blue: 4000, green: 4002 } (or remove port to make the service a worker)' });
+      if (svc.health.type !== undefined && svc.health.type !== 'http') {
+        ctx.addIssue({ code: 'custom', path: ['health', 'type'], message: `${svc.health.type} is for workers: a service with a port is probed over HTTP (health.endpoints); remove health.type, or remove port, hostPorts and route to make it a worker` });
+      }
+      if (svc.health.endpoints?.length === 0) ctx.addIssue({ code: 'custom', path: ['health', 'endpoints'], message: 'needs at least one endpoint, e.g. ["/api/health"]' });
+      if (!svc.overlap) {
+        // A routed singleton would leave its route with no server between the stop and the start.
+        ctx.addIssue({ code: 'custom', path: ['overlap'], message: 'false is for workers only: a service with a port would have no server for its route between the old color\'s stop and the new one\'s start; keep overlap true (the default), or remove port, hostPorts and route to make it a worker' });
+      }
+    }
+    const type: HealthType = svc.health.type ?? (svc.health.command ? 'command' : worker ? 'running' : 'http');
+    if (type === 'command' && !svc.health.command) ctx.addIssue({ code: 'custom', path: ['health', 'command'], message: 'is required with health.type command: the command run in the container, e.g. ["node", "/app/check.js"]' });
+    if (type !== 'command' && svc.health.command) ctx.addIssue({ code: 'custom', path: ['health', 'command'], message: `goes with health.type command, not ${type}: remove health.type or health.command` });
+    const health = { ...svc.health, type, endpoints: worker ? [] : (svc.health.endpoints ?? ['/health']) };
+    return { ...svc, route: worker ? undefined : (svc.route ?? '/'), health };
+  })
+  .describe('One service of the app: one container per color. With a port it is routed by nginx; without one it is a worker (a background process).');
 
 const validationCommandSchema = z.strictObject({
   name: nameField('validation command'),
@@ -348,6 +402,8 @@ export const deploySpecSchema = z
     const hostPorts = new Map<number, string>();
     const routes = new Map<string, { service: string; route: string }>();
     for (const [name, service] of Object.entries(spec.services)) {
+      // A worker publishes no port and has no route; its own fields were checked with it.
+      if (!service.hostPorts || service.route === undefined) continue;
       for (const color of ['blue', 'green'] as const) {
         const hostPort = service.hostPorts[color];
         const where = `services.${name}.hostPorts.${color}`;
@@ -391,7 +447,7 @@ export const deploySpecSchema = z
 type RouterBeforeChecks = { port: number; tls?: { redirectPort?: number } };
 type SpecBeforeChecks = {
   router: RouterBeforeChecks;
-  services: Record<string, { hostPorts: { blue: number; green: number } }>;
+  services: Record<string, { hostPorts?: { blue: number; green: number } }>;
   hosts?: Array<{ name: string; taskQueue?: string; router?: RouterBeforeChecks; hostPorts?: Record<string, { blue: number; green: number }> }>;
   fleet?: unknown;
 };
@@ -414,6 +470,8 @@ function checkHosts(spec: SpecBeforeChecks, ctx: z.RefinementCtx): void {
     for (const service of Object.keys(host.hostPorts ?? {})) {
       if (!Object.hasOwn(spec.services, service)) {
         ctx.addIssue({ code: 'custom', path: ['hosts', index, 'hostPorts', service], message: `unknown service "${service}": use one of ${Object.keys(spec.services).join(', ')}` });
+      } else if (!spec.services[service]!.hostPorts) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', index, 'hostPorts', service], message: `service "${service}" is a worker (no port): it has no host ports to override; remove this entry` });
       }
     }
     // A host's router replaces `router` whole (src/config/hosts.ts): without its own tls, this host
@@ -438,6 +496,7 @@ function checkHosts(spec: SpecBeforeChecks, ctx: z.RefinementCtx): void {
       seen.set(redirectPort, { what: 'the redirect port', override: host.router !== undefined, path: ['hosts', index, 'router', 'tls', 'redirectPort'] });
     }
     for (const [service, svc] of Object.entries(spec.services)) {
+      if (!svc.hostPorts) continue;
       for (const color of ['blue', 'green'] as const) {
         const override = host.hostPorts?.[service] !== undefined;
         const hostPort = host.hostPorts?.[service]?.[color] ?? svc.hostPorts[color];

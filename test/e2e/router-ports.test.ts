@@ -149,7 +149,7 @@ describe('verify through the router', () => {
     console.log(`[router-ports] rollback of a structure change under load: ${JSON.stringify(report)}`);
 
     expect(outcome.end).toBe('rolled-back');
-    const livePort = await colorUpstream(w.router, 'ports-api', 'backend', live, apiSpec('/api').services.backend!.hostPorts[live]);
+    const livePort = await colorUpstream(w.router, 'ports-api', 'backend', live, apiSpec('/api').services.backend!.hostPorts![live]);
     // The old color answered the last second, alone.
     expect(report.ok - afterRollback.ok).toBeGreaterThan(50);
     expect((report.upstreams[livePort] ?? 0) - (afterRollback.upstreams[livePort] ?? 0)).toBe(report.ok - afterRollback.ok);
@@ -170,11 +170,11 @@ describe('verify through the router', () => {
     const live = (await w.router.readRoute('ports-api'))!.live;
     const base = apiSpec('/api');
     const backend = base.services.backend!;
-    const outcome = await deploy({ ...base, services: { backend: { ...backend, hostPorts: { ...backend.hostPorts, [live]: 4913 } } } });
+    const outcome = await deploy({ ...base, services: { backend: { ...backend, hostPorts: { ...backend.hostPorts!, [live]: 4913 } } } });
 
     expect(outcome.end).toBe('validation-failed');
     expect(outcome.exitCode).toBe(EXIT.invalid);
-    expect(outcome.message).toContain(`services.backend.hostPorts.${live}: ${live} is live on host port ${backend.hostPorts[live]}`);
+    expect(outcome.message).toContain(`services.backend.hostPorts.${live}: ${live} is live on host port ${backend.hostPorts![live]}`);
     expect(await w.router.readAppConfig('ports-api')).toBe(configBefore);
     expect(JSON.parse((await get('http://127.0.0.1:4910/api/version')).body)).toMatchObject({ version: 'v1', color: live });
   });

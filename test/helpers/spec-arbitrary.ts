@@ -82,6 +82,27 @@ const service = fc.record(
   { requiredKeys: ['image', 'port', 'hostPorts', 'route'] },
 );
 
+/** A worker (no port): its health from Docker, overlap or a singleton; now and then a field only a routed service may have. */
+const worker = fc.record(
+  {
+    image: mostly(fc.constantFrom('jobs:1', 'shop-worker:v2'), fc.oneof(fc.constant(''), junk)),
+    env: fc.dictionary(envName, mostly(fc.string({ maxLength: 12 }), junk), { maxKeys: 2, noNullPrototype: true }),
+    health: mostly(
+      fc.oneof(fc.constant({}), fc.constant({ type: 'docker' }), fc.record({ command: fc.array(fc.string({ maxLength: 6 }), { minLength: 1, maxLength: 2 }) }), fc.record({ runningFor: duration })),
+      fc.oneof(fc.constant({ type: 'command' }), fc.constant({ type: 'http' }), fc.record({ endpoints: fc.array(path, { minLength: 1, maxLength: 1 }) }), fc.constant({ type: 'tcp' }), junk),
+    ),
+    overlap: mostly(fc.boolean(), junk),
+    stopTimeout: fc.oneof(durationValid, fc.constant(0), durationInvalid),
+    route: path,
+    hostPorts,
+  },
+  { requiredKeys: ['image'] },
+).map((w) => {
+  // route and hostPorts make a worker invalid (they need a port): kept only when both were drawn.
+  const { route, hostPorts: ports, ...rest } = w;
+  return { ...rest, ...(route !== undefined && ports !== undefined ? { route, hostPorts: ports } : {}) };
+});
+
 const network = mostly(
   fc.constantFrom('greenlight', 'backplane', 'app_net.1'),
   fc.constantFrom('host', 'none', 'bridge', 'default', 'container:db', 'a/b', '', 'x'.repeat(70)),
@@ -160,7 +181,7 @@ const defaultServices = { web: { image: 'web:1', port: 3000, hostPorts: { blue: 
 const rare = new Set(['hosts', 'fleet', 'colour']);
 const specObject = fc
   .tuple(
-    mostly(fc.dictionary(name, service, { minKeys: 1, maxKeys: 3, noNullPrototype: true }), fc.oneof(fc.constant({}), junk)),
+    mostly(fc.dictionary(name, fc.oneof({ weight: 4, arbitrary: service }, { weight: 1, arbitrary: worker }), { minKeys: 1, maxKeys: 3, noNullPrototype: true }), fc.oneof(fc.constant({}), junk)),
     specFields,
     mostly(fc.constant(false), fc.constant(true), 20),
   )

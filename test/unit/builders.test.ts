@@ -68,6 +68,7 @@ describe('buildAppContainer', () => {
         'greenlight.role': 'app',
       },
       ExposedPorts: { '4000/tcp': {} },
+      StopTimeout: 10,
       HostConfig: {
         PortBindings: { '4000/tcp': [{ HostIp: '127.0.0.1', HostPort: '5002' }] },
         RestartPolicy: { Name: 'unless-stopped' },
@@ -100,6 +101,7 @@ describe('buildAppContainer', () => {
         'greenlight.role': 'app',
       },
       ExposedPorts: { '8080/tcp': {} },
+      StopTimeout: 10,
       HostConfig: {
         PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '6001' }] },
         RestartPolicy: { Name: 'unless-stopped' },
@@ -154,6 +156,16 @@ describe('buildAppContainer', () => {
 
   it('throws on an unknown service', () => {
     expect(() => buildAppContainer({ spec: shop(), service: 'worker', color: 'blue', deployId: 'd-1', secretEnv: {} })).toThrow('unknown service worker');
+  });
+
+  it('a worker publishes no port, and gets its stopTimeout (rounded up to whole seconds) as Docker\'s StopTimeout', () => {
+    const s = parseDeploySpec({ ...shopInput(), services: { ...shopInput().services, jobs: { image: 'shop-jobs:v1', overlap: false, stopTimeout: '2500ms' } } });
+    const jobs = buildAppContainer({ spec: s, service: 'jobs', color: 'blue', deployId: 'd-1', secretEnv: {} });
+    expect(jobs.ExposedPorts).toBeUndefined();
+    expect(jobs.HostConfig!.PortBindings).toBeUndefined();
+    expect(jobs.StopTimeout).toBe(3);
+    expect(jobs.HostConfig!.RestartPolicy).toEqual({ Name: 'unless-stopped' });
+    expect(jobs.NetworkingConfig).toEqual({ EndpointsConfig: { greenlight: { Aliases: ['jobs-blue.shop'] } } });
   });
 });
 
@@ -429,6 +441,14 @@ const openCountLines = (route: string) => `        set_by_lua_block $gl_color { 
 `;
 
 describe('renderAppConfig', () => {
+  it('leaves workers out: an app\'s config is the same text with or without them', () => {
+    const withJobs = parseDeploySpec({ ...shopInput(), services: { ...shopInput().services, jobs: { image: 'shop-jobs:v1', overlap: false } } });
+    const route: Route = { live: 'green', backup: 'blue' };
+    expect(renderAppConfig(withJobs, route)).toBe(renderAppConfig(shop(), route));
+    expect(structureHash(withJobs)).toBe(structureHash(shop()));
+    expect(renderAppConfig(withJobs, route)).not.toContain('jobs');
+  });
+
   it('renders the whole config of a one-service app', () => {
     const s = web();
     const hash = structureHash(s);

@@ -307,6 +307,14 @@ describe('greenlight status', () => {
     expect(run.out[0]).toBe('shop: green live (backend=shop-backend:v2)');
     expect(run.out[1]).toMatch(/^last deploy: succeeded, phase done, started /);
   });
+
+  it('a deploy that handed a singleton over: the stop and the start (text and JSON)', async () => {
+    const handover = { from: 'blue' as const, to: 'green' as const, services: [{ service: 'jobs', stopMs: 322, stoppedAt: 1_000, startedAt: 1_377 }] };
+    fake.latest = finished(deployStatus({ liveColor: 'green', images: { backend: 'shop-backend:v2' }, handover }));
+    const run = await gl(['status', 'shop']);
+    expect(run.out[1]).toBe('  singleton handover blue -> green: jobs stopped in 322 ms, the new one started 377 ms later');
+    expect(JSON.parse((await gl(['status', 'shop', '--json'])).out[0]!)).toMatchObject({ handover });
+  });
 });
 
 describe('greenlight history', () => {

@@ -78,7 +78,12 @@ const badCases: BadCase[] = [
   { name: 'empty services', edits: [['services', {}]], path: 'services', hint: 'needs at least one service' },
   { name: 'missing image', edits: [['services.backend.image', REMOVE]], path: 'services.backend.image', hint: 'is required: the image to deploy, e.g. "shop-backend:v2" (override with --image SERVICE=IMAGE)' },
   { name: 'empty image', edits: [['services.backend.image', '']], path: 'services.backend.image', hint: 'must not be empty' },
-  { name: 'missing port', edits: [['services.backend.port', REMOVE]], path: 'services.backend.port', hint: 'is required' },
+  // Without a port the service would be a worker: its hostPorts and route say what is missing.
+  { name: 'missing port', edits: [['services.backend.port', REMOVE]], path: 'services.backend.hostPorts', hint: 'needs `port`: a service without a port is a worker' },
+  { name: 'port without hostPorts', edits: [['services.backend.hostPorts', REMOVE]], path: 'services.backend.hostPorts', hint: 'is required with `port`' },
+  { name: 'overlap false on a routed service', edits: [['services.backend.overlap', false]], path: 'services.backend.overlap', hint: 'false is for workers only' },
+  { name: 'worker health type on a routed service', edits: [['services.backend.health', { type: 'running' }]], path: 'services.backend.health.type', hint: 'running is for workers' },
+  { name: 'stopTimeout not a duration', edits: [['services.backend.stopTimeout', 'soon']], path: 'services.backend.stopTimeout', hint: 'must be a duration' },
   { name: 'port above 65535', edits: [['services.backend.port', 70000]], path: 'services.backend.port', hint: PORT_HINT },
   { name: 'port 0', edits: [['services.backend.port', 0]], path: 'services.backend.port', hint: PORT_HINT },
   { name: 'host port out of range', edits: [['services.frontend.hostPorts.green', 65536]], path: 'services.frontend.hostPorts.green', hint: PORT_HINT },
@@ -297,11 +302,13 @@ describe('parseDeploySpec: defaults', () => {
           route: '/',
           env: {},
           secrets: [],
-          health: { endpoints: ['/health'] },
+          health: { endpoints: ['/health'], type: 'http', runningFor: 10_000 },
           verifyPaths: [],
           readTimeout: 60_000,
           limits: { memory: 512 * 1024 ** 2, pids: 512 },
           noNewPrivileges: true,
+          overlap: true,
+          stopTimeout: 10_000,
         },
       },
       health: { interval: 500, timeout: 2000, successes: 3, deadline: 60_000 },
@@ -477,5 +484,53 @@ describe('deploySpecJsonSchema', () => {
       ['app', 'cleanup', 'fleet', 'health', 'hosts', 'migrate', 'network', 'promotion', 'router', 'services', 'timeout', 'validate', 'verify'].sort(),
     );
     expect(schema.properties.router).toMatchObject({ type: 'object', additionalProperties: false, properties: { port: { default: 4001 } } });
+  });
+});
+
+describe('parseDeploySpec: workers (services without a port)', () => {
+  const withWorker = (worker: Json, extra: Edit[] = []): Json => edited(validSpec(), [['services.jobs', worker], ...extra]);
+
+  it('a service without port, hostPorts and route is a worker: no route, no endpoints, running 10 s by default, overlapping, stopTimeout 10 s', () => {
+    const spec = parseDeploySpec(withWorker({ image: 'shop-jobs:v2' }));
+    const jobs = spec.services.jobs!;
+    expect(jobs.port).toBeUndefined();
+    expect(jobs.hostPorts).toBeUndefined();
+    expect(jobs.route).toBeUndefined();
+    expect(jobs.health).toEqual({ type: 'running', endpoints: [], runningFor: 10_000 });
+    expect(jobs.overlap).toBe(true);
+    expect(jobs.stopTimeout).toBe(10_000);
+    // The worker validates the workflow's copy again: the parsed spec parses to itself.
+    expect(parseDeploySpec(structuredClone(spec))).toEqual(spec);
+  });
+
+  it.each([
+    [{ type: 'docker' }, { type: 'docker', endpoints: [], runningFor: 10_000 }],
+    [{ command: ['node', '/app/check.js'] }, { type: 'command', command: ['node', '/app/check.js'], endpoints: [], runningFor: 10_000 }],
+    [{ runningFor: '3s' }, { type: 'running', endpoints: [], runningFor: 3_000 }],
+  ])('health %j parses to %j', (health, parsed) => {
+    expect(parseDeploySpec(withWorker({ image: 'shop-jobs:v2', health })).services.jobs!.health).toEqual(parsed);
+  });
+
+  it('a singleton worker: overlap false with its stopTimeout', () => {
+    const jobs = parseDeploySpec(withWorker({ image: 'shop-jobs:v2', overlap: false, stopTimeout: '30s' })).services.jobs!;
+    expect([jobs.overlap, jobs.stopTimeout]).toEqual([false, 30_000]);
+  });
+
+  it.each<[string, Json, string, string]>([
+    ['a route', { image: 'j:1', route: '/jobs' }, 'services.jobs.route', 'needs `port`'],
+    ['host ports', { image: 'j:1', hostPorts: { blue: 5101, green: 5102 } }, 'services.jobs.hostPorts', 'needs `port`'],
+    ['verify paths', { image: 'j:1', verifyPaths: ['/x'] }, 'services.jobs.verifyPaths', 'a worker has no HTTP paths'],
+    ['health endpoints', { image: 'j:1', health: { endpoints: ['/health'] } }, 'services.jobs.health.endpoints', 'is for services with a port'],
+    ['type command without a command', { image: 'j:1', health: { type: 'command' } }, 'services.jobs.health.command', 'is required with health.type command'],
+    ['a command with another type', { image: 'j:1', health: { type: 'docker', command: ['true'] } }, 'services.jobs.health.command', 'goes with health.type command, not docker'],
+    ['an unknown health type', { image: 'j:1', health: { type: 'tcp' } }, 'services.jobs.health.type', 'must be one of http, docker, command, running'],
+  ])('a worker with %s is refused, naming the field and the fix', (_what, worker, path, hint) => {
+    const error = configError(() => parseDeploySpec(withWorker(worker)));
+    expect(issuesAt(error, path)).toEqual([expect.stringContaining(hint)]);
+  });
+
+  it('a fleet host cannot override a worker\'s host ports', () => {
+    const error = configError(() => parseDeploySpec(withWorker({ image: 'j:1' }, [['hosts', [{ name: 'web-1', hostPorts: { jobs: { blue: 5101, green: 5102 } } }]]])));
+    expect(issuesAt(error, 'hosts.0.hostPorts.jobs')).toEqual([expect.stringContaining('is a worker (no port)')]);
   });
 });

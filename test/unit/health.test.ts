@@ -67,6 +67,7 @@ const host: HealthDeps['host'] = {
   appContainers: async (app, color) => (app === 'shop' && color === 'green' ? [{ id: 'c1', name: 'shop-web-green', running: true, labels: { 'greenlight.service': 'web' }, addresses: {} }] : []),
   inspectOrNull: async (id) => (id === 'c1' ? ({ State: { Status: 'running', ExitCode: 0 } } as Awaited<ReturnType<HealthDeps['host']['inspectOrNull']>>) : null),
   logTail: async () => 'listening on 3000\nGET /ready 503',
+  exec: async () => 0,
 };
 
 function activities(answer: (url: string, round: number) => Answer, clock = fakeClock()) {

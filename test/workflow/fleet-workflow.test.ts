@@ -47,6 +47,7 @@ function hostActivities(host: string, calls: string[], overrides: Stubs, workerH
     if (name === 'switchTraffic') return `:${routeKey(args[1] as Route)}`;
     if (name === 'switchBack') return `:${routeKey(args[1] as Route)} undoing ${routeKey(args[2] as Route)}`;
     if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker'].includes(name)) return `:${args[1] as Color}`;
+    if (name === 'handOverSingletons') return `:${args[1] as Color}->${args[2] as Color}`;
     return '';
   };
   const recorded: Record<string, unknown> = {};
@@ -68,7 +69,7 @@ interface Fleet {
 }
 
 /** Two hosts, `h1-<id>` and `h2-<id>`, each with its own worker; the workflow on a third queue. */
-async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string } = {}): Promise<Fleet> {
+async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string; singleton?: boolean } = {}): Promise<Fleet> {
   const id = randomUUID().slice(0, 6);
   const names = { h1: `h1-${id}`, h2: `h2-${id}` };
   const app = `fl-${id}`;
@@ -76,7 +77,7 @@ async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?
   const queue = `fleet-wf-${id}`;
   const spec = parseDeploySpec({
     app,
-    services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } } },
+    services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } }, ...(options.singleton ? { jobs: { image: 'jobs:v2', overlap: false } } : {}) },
     hosts: [{ name: names.h1 }, { name: names.h2, hostPorts: { web: { blue: 18090, green: 18091 } } }],
     fleet: { hostTimeout: '5s' },
   });
@@ -126,6 +127,22 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
       ['green', 'number'],
     ]);
     expect(status.switchSkewMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a singleton worker is handed over on every host after the fleet switch (one per host), and handed back on every host by a rollback', async () => {
+    const handover = ['prepareSwitch', 'switchTraffic:green_blue', 'handOverSingletons:blue->green'];
+    const ok = await fleet({}, { singleton: true });
+    const status = await ok.result();
+    expect(status.outcome).toBe('succeeded');
+    for (const calls of [ok.calls.h1, ok.calls.h2]) expect(calls.slice(-6)).toEqual([...handover, 'verify:green', 'switchTraffic:green', 'retireColor']);
+
+    const failing = await fleet({ h1: { verify: async () => { throw ApplicationFailure.nonRetryable('green error rate 9 %', FAILURE_TYPES.verify); } } }, { singleton: true });
+    const failure = await failing.failure();
+    expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
+    for (const calls of [failing.calls.h1, failing.calls.h2]) {
+      expect(calls).toEqual(expect.arrayContaining(handover));
+      expect(calls.slice(-3)).toEqual(['switchBack:blue undoing green_blue', 'handOverSingletons:green->blue', 'removeColor:green']);
+    }
   });
 
   it("host 2's health gate fails: no host switches, both hosts' new color removed", async () => {

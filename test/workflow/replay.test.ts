@@ -91,6 +91,14 @@ describe('replay of recorded deploy histories', () => {
     expect(patches(before)).not.toContain(PATCHES.oneHostPerDeploy);
   });
 
+  it('keeps a singleton handover and its rollback (patch marker, the handover after the switch, the hand-back before the removal)', () => {
+    // Recorded by test/e2e/workers.test.ts (real deploys, stored decoded); histories without singletons mark no such patch.
+    expect(patchesOf('singleton-handover.json')).toContain(PATCHES.singletonHandover);
+    expect(activitiesOf('singleton-handover.json')).toEqual(expect.arrayContaining(['switchTraffic', 'handOverSingletons', 'verify', 'retireColor']));
+    expect(activitiesOf('singleton-rollback.json').slice(-3)).toEqual(['switchBack', 'handOverSingletons', 'removeColor']);
+    expect(patchesOf('success.json')).not.toContain(PATCHES.singletonHandover);
+  });
+
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
   });

@@ -30,6 +30,7 @@ export function healthyHost(route: () => Route | null): Activities {
     removeColor: async () => [],
     checkColorHealth: async (_s, c) => ({ healthy: true, detail: `${c} healthy` }),
     removeRoute: async () => true,
+    handOverSingletons: async (_s, from, to) => ({ from, to, services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] }),
   };
 }
 

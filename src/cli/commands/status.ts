@@ -70,6 +70,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     ...(split ? { traffic: split } : {}),
+    ...(s?.handover ? { handover: s.handover } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -85,6 +86,11 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   }
   if (s?.hosts && typeof s.switchSkewMs === 'number') out(`  switch skew across the hosts: ${s.switchSkewMs} ms`);
   if (split) out(`  traffic on this host's router (each color since its deploy): ${formatTrafficSplit(split)}`);
+  if (s?.handover) {
+    const { from, to, services } = s.handover;
+    const each = services.map((h) => `${h.service} stopped in ${formatMs(h.stopMs)}, the new one started ${formatMs(h.startedAt - h.stoppedAt)} later`);
+    out(`  singleton handover ${from} -> ${to}: ${each.join('; ') || 'nothing to hand over'}`);
+  }
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
