@@ -104,20 +104,33 @@ const TRAFFIC_LUA = `    lua_shared_dict ${TRAFFIC_DICT} 4m;
             return items
         end
         function greenlight_traffic(key, blue, green)
-            local addrs = list(ngx.var.upstream_addr)
-            if #addrs == 0 then return end
+            local addr = ngx.var.upstream_addr
+            if not addr then return end
             local d = ngx.shared.${TRAFFIC_DICT}
-            local statuses, headers = list(ngx.var.upstream_status), list(ngx.var.upstream_header_time)
             local served
-            for i, a in ipairs(addrs) do
-                local c = (a == blue and "blue") or (a == green and "green")
-                if c then
-                    local k = "traffic/" .. key .. "/" .. c .. "/"
-                    d:incr(k .. "requests", 1, 0)
-                    local st = tonumber(statuses[i])
-                    if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
-                    if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
-                    served = k
+            if not addr:find(" ", 1, true) then
+                -- One attempt (the common case): no lists to split, the header time read only on a 5xx.
+                local c = (addr == blue and "blue") or (addr == green and "green")
+                if not c then return end
+                served = "traffic/" .. key .. "/" .. c .. "/"
+                d:incr(served .. "requests", 1, 0)
+                local st = tonumber(ngx.var.upstream_status)
+                if not st or st >= 500 then
+                    d:incr(served .. "5xx", 1, 0)
+                    if ngx.var.upstream_header_time == "-" then d:incr(served .. "upstream_errors", 1, 0) end
+                end
+            else
+                local addrs, statuses, headers = list(addr), list(ngx.var.upstream_status), list(ngx.var.upstream_header_time)
+                for i, a in ipairs(addrs) do
+                    local c = (a == blue and "blue") or (a == green and "green")
+                    if c then
+                        local k = "traffic/" .. key .. "/" .. c .. "/"
+                        d:incr(k .. "requests", 1, 0)
+                        local st = tonumber(statuses[i])
+                        if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
+                        if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
+                        served = k
+                    end
                 end
             end
             if not served then return end
