@@ -4,6 +4,7 @@ import { createActivities } from '../activities';
 import { percentile } from '../host/probe';
 import { awaitOutcome, startDeploy } from '../src/cli/deploy-client';
 import type { DeploySpec } from '../src/config/schema';
+import { resetApp } from '../harness/host';
 import { webSpec, withImages } from '../harness/specs';
 import { testRouter, type TestWorker } from '../harness/worker';
 
@@ -29,6 +30,15 @@ export function oneServiceSpec(app: string, routerPort: number, blue: number, gr
 /** The spec with a new image for its backend service ("web" in one-service specs). */
 export function withImage(spec: DeploySpec, image: string): DeploySpec {
   return withImages(spec, { ['web' in spec.services ? 'web' : 'backend']: image });
+}
+
+/** The app fresh on this host: blue live on V1, green deployed on V2 and healthy beside it (no deploy workflow). */
+export async function twoColorsReady(spec: DeploySpec): Promise<void> {
+  await resetApp(docker, router, spec.app);
+  await activities.deployColor(spec, 'blue', 'bench-blue');
+  await activities.switchTraffic(spec, { live: 'blue', backup: null });
+  await activities.deployColor(withImage(spec, V2), 'green', 'bench-green');
+  await activities.healthCheck(spec, 'green');
 }
 
 export function log(line: string): void {

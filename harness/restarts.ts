@@ -26,7 +26,8 @@ async function pidFrom(file: string): Promise<number | null> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

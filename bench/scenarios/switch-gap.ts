@@ -3,7 +3,7 @@ import { startLoad, type LoadSample } from '../../harness/loadgen';
 import { colorUpstream, resetApp } from '../../harness/host';
 import { percentile } from '../../host/probe';
 import type { Color } from '../../src/names';
-import { activities, docker, log, oneServiceSpec, round, router, sleep, V2, withImage } from '../shared';
+import { activities, docker, log, oneServiceSpec, round, router, sleep, twoColorsReady } from '../shared';
 
 export interface SwitchGap {
   ratePerSecond: number;
@@ -18,11 +18,7 @@ export interface SwitchGap {
 
 export async function switchGap(): Promise<SwitchGap[]> {
   const spec = oneServiceSpec('bench-switch', 4700, 4710, 4712);
-  await resetApp(docker, router, spec.app);
-  await activities.deployColor(spec, 'blue', 'bench-blue');
-  await activities.switchTraffic(spec, { live: 'blue', backup: null });
-  await activities.deployColor(withImage(spec, V2), 'green', 'bench-green');
-  await activities.healthCheck(spec, 'green');
+  await twoColorsReady(spec);
   let live: Color = 'blue';
   const results: SwitchGap[] = [];
   for (const ratePerSecond of [200, 1000, 3000]) {

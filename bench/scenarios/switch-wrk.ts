@@ -5,7 +5,7 @@
  */
 import { resetApp } from '../../harness/host';
 import type { Color } from '../../src/names';
-import { activities, docker, log, oneServiceSpec, router, sleep, V2, withImage } from '../shared';
+import { activities, docker, log, oneServiceSpec, router, sleep, twoColorsReady } from '../shared';
 import { wrk, type WrkRun } from '../wrk';
 
 export interface SwitchUnderWrk extends WrkRun {
@@ -15,11 +15,7 @@ export interface SwitchUnderWrk extends WrkRun {
 
 export async function switchWrk(): Promise<SwitchUnderWrk[]> {
   const spec = oneServiceSpec('bench-switch-wrk', 4720, 4721, 4722);
-  await resetApp(docker, router, spec.app);
-  await activities.deployColor(spec, 'blue', 'bench-blue');
-  await activities.switchTraffic(spec, { live: 'blue', backup: null });
-  await activities.deployColor(withImage(spec, V2), 'green', 'bench-green');
-  await activities.healthCheck(spec, 'green');
+  await twoColorsReady(spec);
   let live: Color = 'blue';
   const results: SwitchUnderWrk[] = [];
   for (const keepAlive of [true, false, true, false]) {

@@ -19,7 +19,7 @@ import { deployOk } from '../../harness/deploys';
 import { get, resetApp } from '../../harness/host';
 import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { spawnWorker, type WorkerProcess } from '../../harness/processes';
-import { boot, dockerdPid, powerCut, restartDockerd, stopStartNginx } from '../../harness/restarts';
+import { alive, boot, dockerdPid, powerCut, restartDockerd, stopStartNginx } from '../../harness/restarts';
 import { exampleImages, webSpec } from '../../harness/specs';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 
@@ -47,15 +47,6 @@ function traffic() {
 
 function failuresOf(report: LoadReport): string {
   return `${report.failed} of ${report.sent} failed: ${JSON.stringify(report.failures)}`;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function containerInfo(color: 'blue' | 'green') {
@@ -104,7 +95,7 @@ describe('restarts of the host under a serving app', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     const report = await load.stop();
     expect(newPid).not.toBe(oldPid);
-    await expect.poll(() => processRuns(oldPid!), { timeout: 15_000, interval: 50, message: 'the old nginx master to exit' }).toBe(false);
+    await expect.poll(() => alive(oldPid!), { timeout: 15_000, interval: 50, message: 'the old nginx master to exit' }).toBe(false);
     expect(report.failed, failuresOf(report)).toBe(0);
     expect(report.versions).toEqual({ v2: report.ok });
     expect(await w.router.readRoute(APP)).toEqual({ live: 'green', backup: null });
