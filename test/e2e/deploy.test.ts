@@ -199,7 +199,8 @@ describe('blue/green deploy on the real parts', () => {
     measured.flakyAfterSwitch = { failedRequests: report.failed, load: report, verifyPhaseMs: verifyMs, totalMs: Date.now() - started, reason: outcome.message };
 
     expect(outcome.exitCode).toBe(EXIT.rolledBack);
-    expect(outcome.message).toMatch(/blue error rate [\d.]+ % over \d+ probes exceeds 1\.0 % \(verify\.maxErrorRate\)/);
+    // Whichever signal crosses the threshold first decides: the probes, or users' real traffic through the router.
+    expect(outcome.message).toMatch(/blue (real traffic: )?error rate [\d.]+ % (over \d+ probes|\(\d+ 5xx or failed of \d+ requests through the router[^)]*\)) exceeds 1\.0 % \(verify\.maxErrorRate\)/);
     expect(outcome.status?.outcome).toBe('rolled-back');
     // Detected long before the 20 s window ended.
     expect(verifyMs).toBeLessThan(10_000);
