@@ -4,7 +4,7 @@
  * on their loopback host ports; verify also probes through the router (the color's health route, and
  * every path on the app's public route).
  */
-import { answeredByRouter, colorTraffic, routerOrigin, trafficQuantileMs, type TrafficCounters } from '../host/builders/nginx';
+import { answeredByRouter, colorTraffic, routerOrigin, trafficBucketFloorMs, trafficQuantileMs, type TrafficCounters } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
@@ -28,6 +28,9 @@ export interface HealthDeps {
 }
 
 type Deps = Required<Omit<HealthDeps, 'traffic'>> & Pick<HealthDeps, 'traffic'>;
+
+/** Real requests a p95 is judged on at least: 5 slow ones out of 100, never one cold start out of 20. */
+const P95_MIN_REQUESTS = 100;
 
 interface Target {
   service: string;
@@ -291,12 +294,17 @@ function brokenRealTrafficRule(v: DeploySpec['verify'], { color, realTraffic: re
     return `${color} real traffic: error rate ${(real.errorRate * 100).toFixed(1)} % (${real.errors5xx} 5xx or failed of ${real.requests} requests through the router${real.upstreamErrors ? `, ${real.upstreamErrors} upstream errors` : ''}) exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate)`;
   }
   if (real.baselineRequests < minRequests) return null;
-  for (const [what, measured, baseline] of [
-    ['median', real.p50Ms, real.baselineP50Ms],
-    ['p95', real.p95Ms, real.baselineP95Ms],
+  for (const [what, measured, baseline, needed] of [
+    ['median', real.p50Ms, real.baselineP50Ms, minRequests],
+    // One request in 20 is a p95: a cold start alone would decide. From 100 on, it takes 5 slow ones.
+    ['p95', real.p95Ms, real.baselineP95Ms, Math.max(minRequests, P95_MIN_REQUESTS)],
   ] as const) {
-    if (measured !== null && baseline !== null && measured - baseline > v.maxLatencyIncreaseMs) {
-      return `${color} real traffic: ${what} latency ≤ ${measured} ms is over the previous color's ≤ ${baseline} ms by more than verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs} (${real.requests} requests vs ${real.baselineRequests}; nginx's latency buckets)`;
+    if (measured === null || baseline === null || real.requests < needed || real.baselineRequests < needed) continue;
+    // What the buckets prove: the new color's quantile is at least its bucket's floor, the previous
+    // color's at most its bucket's bound (bounds alone would turn 101 ms vs 9 ms into 250 vs 10).
+    const floor = trafficBucketFloorMs(measured);
+    if (floor - baseline > v.maxLatencyIncreaseMs) {
+      return `${color} real traffic: ${what} latency over ${floor} ms (nginx's ${floor}-${measured} ms bucket) is more than verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs} over the previous color's ≤ ${baseline} ms (${real.requests} requests vs ${real.baselineRequests})`;
     }
   }
   return null;

@@ -616,6 +616,16 @@ export function trafficQuantileMs(traffic: ColorTraffic, q: number): number | nu
   return OVER_LAST_BUCKET_MS;
 }
 
+/**
+ * The lower bound (ms) of the latency bucket whose upper bound `trafficQuantileMs` gave: a quantile in the
+ * 100-250 ms bucket is at least 100 ms, whatever its upper bound says.
+ */
+export function trafficBucketFloorMs(upperMs: number): number {
+  if (upperMs > TRAFFIC_BUCKETS_MS[TRAFFIC_BUCKETS_MS.length - 1]) return TRAFFIC_BUCKETS_MS[TRAFFIC_BUCKETS_MS.length - 1];
+  const below = TRAFFIC_BUCKETS_MS.filter((bound) => bound < upperMs);
+  return below.length ? below[below.length - 1]! : 0;
+}
+
 /** Each service's server line of the upstream for `color` alone, in an app's rendered config. */
 function colorServerLines(text: string, app: string, color: Color): Array<[service: string, server: string]> {
   const prefix = `upstream gl_${app}_`;

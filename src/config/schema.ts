@@ -343,7 +343,7 @@ export const deploySpecSchema = z
           .int(WHOLE_1)
           .min(1, WHOLE_1)
           .default(20)
-          .describe("Real requests (users' traffic through the router, each attempt nginx made on the new color) it must have had before they are judged: error rate, and median and p95 latency against the previous color's (default 20)."),
+          .describe("Real requests (users' traffic through the router, each attempt nginx made on the new color) it must have had before they are judged: error rate, and median latency (p95 from 100 requests on) against the previous color's (default 20)."),
       })
       .prefault({})
       .describe('Verification after the switch, and its rollback thresholds.'),

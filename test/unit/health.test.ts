@@ -404,9 +404,32 @@ describe('verify on real traffic (the router counters)', () => {
   });
 
   it('rolls back when the median is over the previous color’s by more than maxLatencyIncreaseMs', async () => {
-    // Green's requests all in the 250 ms bucket (index 5), blue's under 5 ms.
-    const failure = await failureOf(withTraffic(counters(10, 0, undefined, 5)).verify(watch({ minRequests: 20, maxLatencyIncreaseMs: 200 }), 'green', null));
-    expect(failure.message).toBe("green real traffic: median latency ≤ 250 ms is over the previous color's ≤ 5 ms by more than verify.maxLatencyIncreaseMs 200 (20 requests vs 500; nginx's latency buckets)");
+    // Green's requests all in the 250-500 ms bucket (index 6), blue's under 5 ms: at least 245 ms more.
+    const failure = await failureOf(withTraffic(counters(10, 0, undefined, 6)).verify(watch({ minRequests: 20, maxLatencyIncreaseMs: 200 }), 'green', null));
+    expect(failure.message).toBe("green real traffic: median latency over 250 ms (nginx's 250-500 ms bucket) is more than verify.maxLatencyIncreaseMs 200 over the previous color's ≤ 5 ms (20 requests vs 500)");
+  });
+
+  it('judges latency by what the buckets prove: 100-250 ms against under 10 ms is not 200 ms more', async () => {
+    // The bounds alone (250 vs 10) would say 240 ms more; the new color's requests may be 101 ms, the old ones' 9 ms.
+    const blue = { requests: 500, buckets: [0, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
+    const report = await withTraffic(counters(10, 0, blue, 5)).verify(watch({ minRequests: 20, maxLatencyIncreaseMs: 200 }), 'green', null);
+    expect(report.realTraffic).toMatchObject({ requests: 50, p50Ms: 250, baselineP50Ms: 10 });
+  });
+
+  it('does not let a few slow requests (cold starts) decide a p95 before 100 requests; from 100 on it counts', async () => {
+    // Green: one request in 10 at 500-1000 ms, the rest under 5 ms; blue under 5 ms.
+    const slowOneIn10 = (perRead: number) => {
+      let reads = 0;
+      return async () => {
+        const n = perRead * reads++;
+        const buckets = [n - n / 10, 0, 0, 0, 0, 0, 0, n / 10, 0, 0, 0];
+        return { web: { blue: { requests: 500, errors5xx: 0, upstreamErrors: 0, sumMs: 0, buckets: [500, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }, green: { requests: n, errors5xx: 0, upstreamErrors: 0, sumMs: 0, buckets } } };
+      };
+    };
+    const few = await withTraffic(slowOneIn10(10)).verify(watch({ minRequests: 20 }), 'green', null);
+    expect(few.realTraffic).toMatchObject({ requests: 50, p95Ms: 1000 });
+    const failure = await failureOf(withTraffic(slowOneIn10(40)).verify(watch({ minRequests: 20 }), 'green', null));
+    expect(failure.message).toBe("green real traffic: p95 latency over 500 ms (nginx's 500-1000 ms bucket) is more than verify.maxLatencyIncreaseMs 200 over the previous color's ≤ 5 ms (120 requests vs 500)");
   });
 
   it('judges probes alone when the router cannot be read', async () => {
