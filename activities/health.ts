@@ -4,7 +4,7 @@
  * on their loopback host ports; verify also probes through the router (the color's health route, and
  * every path on the app's public route).
  */
-import { answeredByRouter, colorTraffic, routerOrigin, trafficBucketFloorMs, trafficQuantileMs, type TrafficCounters } from '../host/builders/nginx';
+import { answeredByRouter, colorTraffic, routerOrigin, trafficBucketFloorMs, trafficQuantileMs, type ColorTraffic, type TrafficCounters } from '../host/builders/nginx';
 import type { DockerHost } from '../host/docker';
 import { percentile, type Prober, type ProbeResult } from '../host/probe';
 import type { DeploySpec } from '../src/config/schema';
@@ -244,18 +244,21 @@ function realTrafficOf(atStart: TrafficCounters | null, now: TrafficCounters | n
   if (atStart === null || now === null) return {};
   const live = colorTraffic(now, color, atStart);
   const previous = colorTraffic(atStart, color === 'blue' ? 'green' : 'blue');
+  return { realTraffic: realTrafficReport(live, previous) };
+}
+
+/** The real-traffic report of `live`'s counters against `baseline`'s (each already taken over its own span). */
+export function realTrafficReport(live: ColorTraffic, baseline: ColorTraffic): RealTrafficReport {
   return {
-    realTraffic: {
-      requests: live.requests,
-      errors5xx: live.errors5xx,
-      upstreamErrors: live.upstreamErrors,
-      errorRate: live.requests ? live.errors5xx / live.requests : 0,
-      p50Ms: trafficQuantileMs(live, 0.5),
-      p95Ms: trafficQuantileMs(live, 0.95),
-      baselineRequests: previous.requests,
-      baselineP50Ms: trafficQuantileMs(previous, 0.5),
-      baselineP95Ms: trafficQuantileMs(previous, 0.95),
-    },
+    requests: live.requests,
+    errors5xx: live.errors5xx,
+    upstreamErrors: live.upstreamErrors,
+    errorRate: live.requests ? live.errors5xx / live.requests : 0,
+    p50Ms: trafficQuantileMs(live, 0.5),
+    p95Ms: trafficQuantileMs(live, 0.95),
+    baselineRequests: baseline.requests,
+    baselineP50Ms: trafficQuantileMs(baseline, 0.5),
+    baselineP95Ms: trafficQuantileMs(baseline, 0.95),
   };
 }
 
@@ -282,19 +285,23 @@ function brokenVerifyRule(v: DeploySpec['verify'], progress: VerifyProgress, now
   if (baselineP50Ms !== null && now.samples >= v.minSamples && now.p50Ms - baselineP50Ms > v.maxLatencyIncreaseMs) {
     return `${color} median latency ${now.p50Ms.toFixed(0)} ms is ${(now.p50Ms - baselineP50Ms).toFixed(0)} ms over the pre-switch baseline ${baselineP50Ms.toFixed(0)} ms (verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs})`;
   }
-  return brokenRealTrafficRule(v, now);
+  return brokenRealTrafficRule(v, now.realTraffic, `${color} real traffic`, "the previous color's");
 }
 
-/** The same rules on users' real traffic, once the new color has had `verify.minRequests` of it. */
-function brokenRealTrafficRule(v: DeploySpec['verify'], { color, realTraffic: real }: VerifyReport): string | null {
+/**
+ * The same rules on users' real traffic, once the new color has had `verify.minRequests` of it: its
+ * error rate, and its latency against `baselineName` (the previous color's since its deploy in verify;
+ * the live color's over the same step in a canary). `what` starts the message.
+ */
+export function brokenRealTrafficRule(v: DeploySpec['verify'], real: RealTrafficReport | undefined, what: string, baselineName: string): string | null {
   // A deploy validated before minRequests existed carries none: the schema's default.
   const minRequests = v.minRequests ?? 20;
   if (!real || real.requests < minRequests) return null;
   if (real.errorRate > v.maxErrorRate) {
-    return `${color} real traffic: error rate ${(real.errorRate * 100).toFixed(1)} % (${real.errors5xx} 5xx or failed of ${real.requests} requests through the router${real.upstreamErrors ? `, ${real.upstreamErrors} upstream errors` : ''}) exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate)`;
+    return `${what}: error rate ${(real.errorRate * 100).toFixed(1)} % (${real.errors5xx} 5xx or failed of ${real.requests} requests through the router${real.upstreamErrors ? `, ${real.upstreamErrors} upstream errors` : ''}) exceeds ${(v.maxErrorRate * 100).toFixed(1)} % (verify.maxErrorRate)`;
   }
   if (real.baselineRequests < minRequests) return null;
-  for (const [what, measured, baseline, needed] of [
+  for (const [quantile, measured, baseline, needed] of [
     ['median', real.p50Ms, real.baselineP50Ms, minRequests],
     // One request in 20 is a p95: a cold start alone would decide. From 100 on, it takes 5 slow ones.
     ['p95', real.p95Ms, real.baselineP95Ms, Math.max(minRequests, P95_MIN_REQUESTS)],
@@ -304,7 +311,7 @@ function brokenRealTrafficRule(v: DeploySpec['verify'], { color, realTraffic: re
     // color's at most its bucket's bound (bounds alone would turn 101 ms vs 9 ms into 250 vs 10).
     const floor = trafficBucketFloorMs(measured);
     if (floor - baseline > v.maxLatencyIncreaseMs) {
-      return `${color} real traffic: ${what} latency over ${floor} ms (nginx's ${floor}-${measured} ms bucket) is more than verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs} over the previous color's ≤ ${baseline} ms (${real.requests} requests vs ${real.baselineRequests})`;
+      return `${what}: ${quantile} latency over ${floor} ms (nginx's ${floor}-${measured} ms bucket) is more than verify.maxLatencyIncreaseMs ${v.maxLatencyIncreaseMs} over ${baselineName} ≤ ${baseline} ms (${real.requests} requests vs ${real.baselineRequests})`;
     }
   }
   return null;

@@ -3,6 +3,7 @@
  * ones without module mocking. Workflows import only the *type* of what this returns.
  */
 import type Docker from 'dockerode';
+import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
 import { ContainerAddresses } from '../host/addresses';
@@ -40,6 +41,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createDockerActivities({ host, router: routed, secrets, redact, addresses, capacityCheck }),
     ...createHealthActivities({ host, probe, redact, traffic: (app) => router.traffic(app) }),
     ...createRouterActivities({ router: routed }),
+    ...createCanaryActivities({ router: routed }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import axios from 'axios';
 import {
   adminSocketPath,
+  canaryKey,
+  parseCanaryKey,
   parseAppConfig,
   parseAppPorts,
   parseOpenCounts,
@@ -29,7 +31,7 @@ import {
 } from './builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
-import type { Route } from '../src/types';
+import type { CanaryRoute, Route } from '../src/types';
 import type { Color } from '../src/names';
 import { greenlightHome, routerMetricsAddressFromEnv } from '../src/settings';
 import { portIsFree } from './listen';
@@ -455,6 +457,33 @@ export class NginxRouter {
     return { route, reloaded, configChanged };
   }
 
+  /**
+   * A canary step: this spec's config in place with the stable (live) color as its route (what a
+   * restarted nginx, whose dict is empty, serves: all traffic on the color known to work), the config it
+   * replaces kept for switchBack, then the canary route in the dict: `weight` % of requests on the new
+   * color. Idempotent: every step, and each reading of a step's traffic, puts it again.
+   */
+  async applyCanary(spec: DeploySpec, canary: CanaryRoute): Promise<{ reloaded: boolean; configChanged: boolean }> {
+    const text = await this.renderConfig(spec, { live: canary.stable, backup: null });
+    const current = await this.readAppConfig(spec.app);
+    if (current !== null && current !== text) await this.keepPrevious(spec.app, current, text);
+    const result = await this.serveConfig(spec.app, text, current);
+    await this.putCanary(spec.app, canary);
+    return result;
+  }
+
+  /** The canary route in the dict again (a step's readings re-assert it: a restarted nginx starts on the stable color). */
+  async putCanary(app: string, canary: CanaryRoute): Promise<void> {
+    const key = canaryKey(canary);
+    const now = await this.admin('PUT', `/routes/${app}`, key);
+    if (now !== key) throw new InfrastructureError(`nginx admin did not take canary route ${key} for ${app} (answered "${now}")`);
+  }
+
+  /** The canary step the app is on now, or null (blue/green routing, or not routed). */
+  async readCanary(app: string): Promise<CanaryRoute | null> {
+    return parseCanaryKey(await this.admin('GET', `/routes/${app}`));
+  }
+
   /** The switch itself: the app's route in nginx's shared dict. */
   private async putRoute(app: string, route: Route): Promise<void> {
     const key = routeKey(route);
@@ -508,6 +537,14 @@ export class NginxRouter {
 
   /** Keeps `current` as the previous config, marked with the hash of the config that replaces it. */
   private async keepPrevious(app: string, current: string, replacement: string): Promise<void> {
+    // `current` replaced the kept config in this deploy (a canary step before the switch): the kept one
+    // is still the config from before the deploy, now replaced by `replacement`.
+    const kept = await readFile(this.previousConfPath(app), 'utf8').catch(() => null);
+    const [header, ...lines] = kept?.split('\n') ?? [];
+    if (header === `${REPLACED_BY} ${textHash(current)}`) {
+      await this.writeAtomically(this.previousConfPath(app), `${REPLACED_BY} ${textHash(replacement)}\n${lines.join('\n')}`);
+      return;
+    }
     await this.writeAtomically(this.previousConfPath(app), `${REPLACED_BY} ${textHash(replacement)}\n${current}`);
   }
 

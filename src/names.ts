@@ -94,6 +94,8 @@ export const FAILURE_TYPES = {
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',
+  /** A canary step's real traffic broke a verify rule (error rate, latency against the live color). */
+  canary: 'CanaryAnalysisFailed',
   routerConfig: 'RouterConfigRejected',
   invariant: 'InvariantViolation',
   /** An activity meant for one host reached the worker of another (a mis-pointed worker). */
@@ -169,6 +171,8 @@ export const PATCHES = {
   rollbackSignal: 'rollback-signal',
   /** Singletons (`overlap: false`) of the new color start only after the switch, once the old color's have stopped; a rollback hands back. */
   singletonHandover: 'singleton-handover',
+  /** `strategy.canary`: weighted steps before the full switch. Asked only of a spec with canary steps. */
+  canarySteps: 'canary-steps',
 } as const;
 
 /**

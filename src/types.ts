@@ -13,6 +13,17 @@ export interface Route {
   backup: Color | null;
 }
 
+/**
+ * A canary step's route: `weight` per cent of requests go to `canary` (the new color, with the live one
+ * as its backup), the rest to `stable` (the live color alone); `sticky` keeps a client on its color.
+ */
+export interface CanaryRoute {
+  stable: Color;
+  canary: Color;
+  weight: number;
+  sticky: boolean;
+}
+
 /** A Docker host as a deploy pins it: the engine's ID (`docker info`), and its name for messages. */
 export interface EngineIdentity {
   id: string;
@@ -39,6 +50,7 @@ export const PHASES = [
   'deploy-green',
   'health-check',
   'promotion-gate',
+  'canary',
   'switch',
   'verify',
   'cleanup',
@@ -103,6 +115,27 @@ export interface RealTrafficReport {
   baselineP95Ms: number | null;
 }
 
+/** One canary step as it ended (the first host's in a fleet): the new color's real traffic against the live color's over the step. */
+export interface CanaryStepReport {
+  step: number;
+  weight: number;
+  durationMs: number;
+  /** The new color's requests over the step; the baseline is the live color's over the same step. */
+  realTraffic: RealTrafficReport;
+  /** False when the new color had fewer than verify.minRequests: the step passed without a verdict (verify still judges after the switch). */
+  judged: boolean;
+}
+
+/** A canary deploy's progress: the step it is on, and the steps that passed. */
+export interface CanaryStatus {
+  steps: number;
+  /** 1-based; 0 before the first. */
+  step: number;
+  weight: number;
+  sticky: boolean;
+  passed: CanaryStepReport[];
+}
+
 /** One host of a fleet deploy, as `greenlight status` and the UI show it. */
 export interface HostStatus {
   name: string;
@@ -141,6 +174,8 @@ export interface DeployStatus {
   switchSkewMs?: number | null;
   /** The singleton handover of this deploy (the first host's in a fleet), once it ran. */
   handover?: HandoverReport | null;
+  /** The canary steps (`strategy.canary`) of this deploy, once the first began. */
+  canary?: CanaryStatus | null;
   /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
   ignoredSignals?: string[];
 }

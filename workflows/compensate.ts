@@ -143,7 +143,10 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
 async function switchBack(step: (summary: string) => ReturnType<typeof activities>, host: HostDeploy & { liveColor: Color }): Promise<void> {
   const { spec, liveColor, targetColor } = host;
   const live = { live: liveColor, backup: null };
-  if (patched(PATCHES.restorePreviousRouting)) {
+  if (host.canaried) {
+    // Stopped in a canary step: the config on disk is this spec's for the live color (the split is in nginx's dict).
+    await step(`traffic back to ${liveColor} alone (canary ended) on its previous routing`).switchBack(spec, live, live);
+  } else if (patched(PATCHES.restorePreviousRouting)) {
     await step(`traffic back to ${liveColor} on its previous routing`).switchBack(spec, live, { live: targetColor, backup: liveColor });
   } else {
     await step(`traffic back to ${liveColor}`).switchTraffic(spec, live);

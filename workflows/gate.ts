@@ -9,7 +9,7 @@ import { promoteUpdate, rollbackSignal, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
-const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'switch', 'verify'];
+const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'promotion-gate', 'canary', 'switch', 'verify'];
 
 /** A signal's reason: its text (any JSON input as text), at most 500 characters; none gives a default. */
 function signalReason(input: unknown): string {
@@ -131,5 +131,7 @@ export class RollbackGate {
     const released = await condition(() => this.promoted || this.reason !== null, timeoutMs);
     if (!released) this.ask(`not promoted within ${timeoutMs} ms (promotion.timeout)`, 'promotion-timeout');
     if (this.reason !== null) throw new RollbackRequested(this.reason, this.trigger);
+    // One promote per gate: a canary's next manual step waits for its own.
+    this.promoted = false;
   }
 }

@@ -9,7 +9,7 @@ import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { singletonServices } from '../src/config/services';
 import { formatImages } from '../src/format';
-import type { DeployInput, HostStatus, LatencyBaseline } from '../src/types';
+import type { CanaryStepReport, DeployInput, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
 import { eachHostToTheEnd, everyHost } from './fleet';
 import type { RollbackGate } from './gate';
@@ -34,8 +34,10 @@ export interface HostDeploy extends HostTarget {
   targetColor: Color;
   /** deploy-green began: the target color may have containers to remove. */
   deployed: boolean;
-  /** The switch began: traffic may have to go back to the live color. */
+  /** The switch (or a canary step) began: traffic may have to go back to the live color. */
   switched: boolean;
+  /** A canary step routed a share to the new color, and the full switch has not begun: switchBack undoes the canary's config. */
+  canaried: boolean;
   /** The new color's singletons (`overlap: false`) wait, created but stopped, for the handover after the switch. */
   holdSingletons: boolean;
   /** The handover began: the live color's singletons may be stopped and the new color's running. */
@@ -134,7 +136,7 @@ async function validateHost(d: Deploy, on: HostTarget & { spec: DeploySpec }): P
   }
   await gate.unlessRolledBack(() => activities(quick, `images exist, ${targetColor} host ports free`, target).preflightDocker(spec, targetColor));
   await gate.unlessRolledBack(() => activities(quick, 'nginx -t of the config the switch will write', target).checkRouterConfig(spec, { live: targetColor, backup: liveColor }));
-  return { ...target, liveColor, targetColor, deployed: false, switched: false, holdSingletons: false, handedOver: false, baseline: null, status };
+  return { ...target, liveColor, targetColor, deployed: false, switched: false, canaried: false, holdSingletons: false, handedOver: false, baseline: null, status };
 }
 
 /** 1b. migrate (optional): expand-only, so the live version keeps working on the new schema. Once, on the first host. */
@@ -187,6 +189,37 @@ export async function promotionGate(d: Deploy): Promise<void> {
 }
 
 /**
+ * 4b. canary steps (`strategy.canary`), on every host with a live color at once: each step sends its
+ * weight of requests to the new color (the live one as its backup) and judges the new color's real
+ * traffic against the live color's over the step; a failing step rolls every host back, a manual one
+ * waits for `greenlight promote` after its pause. A first deploy has nothing to compare with: it switches.
+ */
+export async function canarySteps(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { spec, gate, tracker } = d;
+  const canary = spec.strategy?.canary;
+  const live = hosts.filter((h) => h.liveColor !== null);
+  if (!canary || live.length === 0 || !patched(PATCHES.canarySteps)) return;
+  const status = (tracker.status.canary = { steps: canary.steps.length, step: 0, weight: 0, sticky: canary.sticky, passed: [] as CanaryStepReport[] });
+  for (const [index, step] of canary.steps.entries()) {
+    const number = index + 1;
+    status.step = number;
+    status.weight = step.weight;
+    tracker.enter('canary', `step ${number} of ${canary.steps.length}: ${step.weight} % of requests on ${colorsOf(live, (h) => h.targetColor)} for ${step.pause} ms, judged on real traffic`);
+    const reports = await everyHost(live, (host) => {
+      host.switched = true; // the config now names this spec's routes: compensation switches back
+      host.canaried = true;
+      const route = { stable: host.liveColor!, canary: host.targetColor, weight: step.weight, sticky: canary.sticky };
+      return gate.unlessRolledBack(() => activities(watching(step.pause), `canary step ${number}: ${step.weight} % to ${host.targetColor}`, host).canaryStep(host.spec, route, number, step.pause));
+    });
+    status.passed.push(reports[0]!);
+    if (step.manual) {
+      tracker.enter('promotion-gate', `\`greenlight promote ${spec.app}\` (or rollback) after canary step ${number} (${step.weight} %), within ${spec.promotion.timeout} ms`);
+      await gate.awaitPromotion(spec.promotion.timeout);
+    }
+  }
+}
+
+/**
  * 5. switch, all hosts or none: only once every host passed its health gate; the latency baseline of
  * every live color first, then traffic to the new color with the previous one as nginx backup, on every
  * host at once. A host whose switch fails fails the deploy, and compensation switches every host back.
@@ -211,6 +244,7 @@ export async function switchTraffic(d: Deploy, hosts: readonly HostDeploy[]): Pr
   const switched = await everyHost(hosts, async (host) => {
     const { liveColor, targetColor } = host;
     host.switched = true; // a switch that fails half-way is switched back all the same (idempotent)
+    host.canaried = false;
     const summary = `traffic to ${targetColor}${liveColor ? `, ${liveColor} as backup` : ''}`;
     const route = { live: targetColor, backup: liveColor };
     const step = activities(routing, summary, host);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { COLORS, type Color } from '../../src/names';
 import type { DeploySpec } from '../../src/config/schema';
 import { routedSpec, type RoutedSpec } from '../../src/config/services';
-import type { Route } from '../../src/types';
+import type { CanaryRoute, Route } from '../../src/types';
 
 export const ROUTES_DICT = 'greenlight_routes';
 export const ROUTE_MARKER = '# greenlight:route';
@@ -29,6 +29,27 @@ const OVER_LAST_BUCKET_MS = 2 * TRAFFIC_BUCKETS_MS[TRAFFIC_BUCKETS_MS.length - 1
 /** The route as the key nginx looks up: "green" alone, or "green_blue" (green, blue as backup). */
 export function routeKey(route: Route): string {
   return route.backup ? `${route.live}_${route.backup}` : route.live;
+}
+
+/**
+ * A canary step as the routes dict holds it: "blue|green_blue|10|1" (stable route, canary route, weight
+ * in per cent, sticky 1/0). The location's lookup sees the "|" and picks per request (greenlight_canary).
+ */
+export function canaryKey(canary: CanaryRoute): string {
+  return `${canary.stable}|${routeKey({ live: canary.canary, backup: canary.stable })}|${canary.weight}|${canary.sticky ? 1 : 0}`;
+}
+
+export function parseCanaryKey(key: string): CanaryRoute | null {
+  const [stable, canaryRoute, weight, sticky, extra] = key.trim().split('|');
+  const canary = parseRouteKey(canaryRoute ?? '');
+  const isColor = (c: string | undefined): c is Color => COLORS.includes(c as Color);
+  if (!isColor(stable) || !canary || canary.backup !== stable || extra !== undefined || !/^\d{1,2}$/.test(weight ?? '') || !/^[01]$/.test(sticky ?? '')) return null;
+  return { stable, canary: canary.live, weight: Number(weight), sticky: sticky === '1' };
+}
+
+/** The cookie a sticky canary keeps each client's bucket (1-100) in: one per app. */
+export function canaryCookieName(app: string): string {
+  return `gl_canary_${app.replace(/-/g, '_')}`;
 }
 
 export function parseRouteKey(key: string): Route | null {
@@ -103,6 +124,24 @@ const TRAFFIC_LUA = `    lua_shared_dict ${TRAFFIC_DICT} 4m;
             for item in (v or ""):gmatch("[^, ]+") do if item ~= ":" then items[#items + 1] = item end end
             return items
         end
+        -- A canary step's route ("blue|green_blue|10|1"): the canary route for weight % of requests, else
+        -- the stable one. Sticky: the client's bucket (1-100) in its cookie, given one when it has none.
+        function greenlight_canary(r, cookie)
+            local stable, canary, weight, sticky = r:match("^(%a+)|([%a_]+)|(%d+)|(%d)$")
+            if not stable then return r end
+            local bucket
+            if sticky == "1" then
+                bucket = tonumber(ngx.var[cookie])
+                if not bucket or bucket < 1 or bucket > 100 or bucket % 1 ~= 0 then
+                    bucket = math.random(100)
+                    ngx.var.gl_cookie = cookie:sub(8) .. "=" .. bucket .. "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"
+                end
+            else
+                bucket = math.random(100)
+            end
+            if bucket <= tonumber(weight) then return canary end
+            return stable
+        end
         function greenlight_traffic(key, blue, green)
             local addr = ngx.var.upstream_addr
             if not addr then return end
@@ -145,6 +184,8 @@ const TRAFFIC_LUA = `    lua_shared_dict ${TRAFFIC_DICT} 4m;
             d:incr(served .. "le_inf", 1, 0)
         end
     }
+    # Each worker its own sequence for the canary's weighted choice.
+    init_worker_by_lua_block { math.randomseed(ngx.now() * 1000 + ngx.worker.pid()) }
 `;
 
 /** The router's Prometheus endpoint: every app's real-traffic counters, per service and color. */
@@ -218,7 +259,10 @@ function renderAdminServer(prefix: string): string {
                     ngx.req.read_body()
                     local route = ngx.req.get_body_data() or ""
                     local valid = { ${ALL_ROUTES.map((route) => `${routeKey(route)} = true`).join(', ')} }
-                    if not valid[route] then
+                    -- Or a canary step: "<stable>|<canary>_<stable>|<weight 0-99>|<sticky 0/1>".
+                    local stable, canary, weight = route:match("^(%a+)|(%a+)_%a+|(%d%d?)|[01]$")
+                    local canaryOk = stable and valid[stable] and valid[canary] and stable ~= canary and route:match("^%a+|%a+_(%a+)|") == stable
+                    if not valid[route] and not canaryOk then
                         ngx.status = 400
                         ngx.say("invalid route: ", route)
                         return
@@ -426,7 +470,7 @@ function renderBody(spec: RoutedSpec, structureHash: string, tlsFingerprint: str
     // when the response headers arrive, the -1 when the request ends. The color is kept in $gl_color.
     return routeMatches(svc.route).map(
       (match) => `    location ${match} {
-        set_by_lua_block $gl_color { local d = ${dict}; local r = d:get("${spec.app}") or "${ROUTE_PLACEHOLDER}"; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr(${key('c')}, 1, 0); return c } ${ROUTE_MARKER}
+        set_by_lua_block $gl_color { local d = ${dict}; local r = d:get("${spec.app}") or "${ROUTE_PLACEHOLDER}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_${canaryCookieName(spec.app)}") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr(${key('c')}, 1, 0); return c } ${ROUTE_MARKER}
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "${upstreamTarget(spec, service, 'blue', addresses)}" and "blue") or (a == "${upstreamTarget(spec, service, 'green', addresses)}" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ${dict}; d:incr(${key('o')}, -1, 0); d:incr(${key('c')}, 1, 0); ngx.var.gl_color = c end }
         log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ${dict}:incr(${key('c')}, -1, 0); greenlight_traffic("${spec.app}/${service}", "${upstreamTarget(spec, service, 'blue', addresses)}", "${upstreamTarget(spec, service, 'green', addresses)}") end }
         proxy_read_timeout ${readTimeout}ms;
@@ -451,6 +495,9 @@ ${services.map((service) => renderUpstreams(spec, service, addresses)).join('')}
 ${tls.lines}    # Set by each route's location (its route lookup); empty on the router's own paths.
     set $gl_route "";
     set $gl_color "";
+    # A sticky canary's cookie for a client that had none (nginx adds no header whose value is empty).
+    set $gl_cookie "";
+    add_header Set-Cookie $gl_cookie;
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
     proxy_http_version 1.1;

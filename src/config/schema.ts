@@ -76,6 +76,7 @@ const ROUTER_OWN_PATHS = ['/health', '/.greenlight'];
 const WHOLE_1 = 'must be a whole number, 1 or more';
 const WHOLE_1_100 = 'must be a whole number from 1 to 100';
 const SHARE = 'must be a share between 0 and 1 (0.01 = 1 %)';
+const CANARY_WEIGHT = 'must be a whole number from 1 to 99 (per cent of requests; 100 is the full switch that follows the last step)';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -370,6 +371,33 @@ export const deploySpecSchema = z
       })
       .prefault({})
       .describe('Optional manual promotion gate.'),
+    strategy: z
+      .strictObject({
+        canary: z
+          .strictObject({
+            steps: z
+              .array(
+                z.strictObject({
+                  weight: z
+                    .number()
+                    .int(CANARY_WEIGHT)
+                    .min(1, CANARY_WEIGHT)
+                    .max(99, CANARY_WEIGHT)
+                    .describe('Share of requests (per cent) sent to the new color during this step; the rest stays on the live color.'),
+                  pause: duration("How long this step lasts: the new color's and the live color's real traffic are judged over it", '30s'),
+                  manual: z.boolean().default(false).describe('After the pause, wait for `greenlight promote` (or a rollback; promotion.timeout rolls back) before the next step.'),
+                }),
+                { error: 'must be a list of steps, e.g. [{ weight: 10, pause: 30s }, { weight: 50, pause: 1m }]' },
+              )
+              .min(1, 'needs at least one step, e.g. [{ weight: 10, pause: 30s }]; leave `canary` out for blue/green')
+              .describe('The canary steps, in order; after the last one the new color takes all the traffic and verify runs as in blue/green.'),
+            sticky: z.boolean().default(false).describe('Keep each client on one color across requests and steps (a cookie, gl_canary_<app>): a client on the new color stays on it as the weight grows.'),
+          })
+          .optional()
+          .describe('Canary steps before the full switch: a share of requests goes to the new color, judged on its real traffic at each step. Blue/green (no canary) is the default.'),
+      })
+      .optional()
+      .describe('How traffic moves to the new color: blue/green (the default) or canary steps.'),
     cleanup: z
       .strictObject({
         previous: z.enum(['stop', 'remove', 'keep']).default('stop').describe('What happens to the previous color: stop (kept for a fast rollback), remove, or keep running.'),
@@ -437,6 +465,18 @@ export const deploySpecSchema = z
     });
     if (spec.migrate && !Object.hasOwn(spec.services, spec.migrate.service)) {
       ctx.addIssue({ code: 'custom', path: ['migrate', 'service'], message: `unknown service "${spec.migrate.service}": use one of ${Object.keys(spec.services).join(', ')}` });
+    }
+    const canary = spec.strategy?.canary;
+    if (canary) {
+      if (!Object.values(spec.services).some((service) => service.route !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['strategy', 'canary'], message: 'needs a service with a route: a canary splits requests through the router, and this app has only workers; leave `strategy.canary` out' });
+      }
+      canary.steps.forEach((step, index) => {
+        const before = canary.steps[index - 1];
+        if (before && step.weight <= before.weight) {
+          ctx.addIssue({ code: 'custom', path: ['strategy', 'canary', 'steps', index, 'weight'], message: `must be more than the step before's ${before.weight}: each step sends a larger share to the new color` });
+        }
+      });
     }
     if (spec.health.timeout > spec.health.deadline) {
       ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'must not exceed health.deadline: a single probe cannot take longer than the whole gate' });
