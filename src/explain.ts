@@ -74,7 +74,9 @@ function verdictOf(input: ExplainInput): Verdict {
   if (status?.outcome === 'compensation-failed') return 'compensation-failed';
   if (status?.outcome === 'validation-failed') return 'validation-failed';
   if (status?.outcome === 'rolled-back') {
-    if (input.operator || (status.rollbackReason !== null && status.failureType === null && status.rollbackReason !== 'the deploy was cancelled')) return 'operator-rollback';
+    // A failed step records its failure type; a rollback asked for (update or signal) records none. A time
+    // limit asks too, but leaves no update or signal in the history.
+    if (input.operator && status.failureType === null && workflowStatus !== 'CANCELED') return 'operator-rollback';
     return workflowStatus === 'CANCELED' ? 'cancelled' : 'rolled-back';
   }
   return 'unknown';
@@ -137,7 +139,10 @@ export function formatExplanation(e: Explanation): string[] {
     }
     case 'compensation-failed':
       lines.push(`${head}: rolled back in ${e.phase ?? 'the deploy'}, but compensation failed: an operator must look`, `  decision: ${e.decision}`);
-      if (e.lastError && firstLine(e.lastError) !== e.decision) lines.push(`  compensation: ${firstLine(e.lastError)}`);
+      if (e.lastError && firstLine(e.lastError) !== e.decision) {
+        // The workflow's message repeats the decision at its end (`(after: <reason>)`): said once above.
+        lines.push(`  compensation: ${firstLine(e.lastError).replace(/^compensation did not finish: /, '').replace(` (after: ${e.decision})`, '')}`);
+      }
       break;
     case 'unknown':
       lines.push(`${head}: ${e.decision}`);

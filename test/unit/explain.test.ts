@@ -83,7 +83,7 @@ describe('explain: cases no recorded history covers', () => {
   const status = recorded('auto-rollback').status!;
 
   it('compensation failed: the decision and what compensation hit', () => {
-    const e = explainDeploy({ ...recorded('auto-rollback'), status: { ...status, outcome: 'compensation-failed', lastError: 'switchBack: nginx -t rejected the config' } });
+    const e = explainDeploy({ ...recorded('auto-rollback'), status: { ...status, outcome: 'compensation-failed', lastError: `compensation did not finish: switchBack: nginx -t rejected the config (after: ${base.decision})`, failureType: 'RouterConfigRejected' } });
     expect(formatExplanation(e).slice(0, 3)).toEqual([
       'e2e-shop (run r1): rolled back in verify, but compensation failed: an operator must look',
       `  decision: ${base.decision}`,
@@ -94,6 +94,17 @@ describe('explain: cases no recorded history covers', () => {
   it('still running: the phase and what it waits for', () => {
     const e = explainDeploy({ app: 'shop', runId: 'r2', workflowStatus: 'RUNNING', status: { ...status, outcome: 'running', phase: 'promotion-gate', waitingFor: 'greenlight promote shop', rollbackReason: null }, failureMessage: null, operator: null });
     expect(formatExplanation(e)).toEqual(['shop (run r2): still running, phase promotion-gate (waiting for greenlight promote shop)']);
+  });
+
+  it('a time limit (no update or signal in the history) is not called an operator rollback', () => {
+    const e = explainDeploy({ ...recorded('auto-rollback'), status: { ...status, failureType: null, lastError: null, rollbackReason: 'the deploy took longer than its timeout (10 m)' } });
+    expect(e.verdict).toBe('rolled-back');
+    expect(formatExplanation(e)[1]).toBe('  decision: the deploy took longer than its timeout (10 m)');
+  });
+
+  it('an operator signal during the compensation of a failed verify does not take the decision over', () => {
+    const e = explainDeploy({ ...recorded('auto-rollback'), operator: { via: 'signal', identity: 'temporal-cli:root@vm', at: null } });
+    expect(e).toMatchObject({ verdict: 'rolled-back', rule: 'verify.maxErrorRate', operator: null });
   });
 
   it('real traffic figures, when verify recorded them', () => {
