@@ -173,6 +173,18 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     });
 
   program
+    .command('explain')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .argument('[run]', 'the run id of one deploy (greenlight history APP); default: the latest')
+    .description('why a deploy rolled back (or passed): the rule, its threshold and the figures, from its recorded result')
+    .option('--json', 'print the explanation as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight explain shop\n  greenlight explain shop 0192f1c4-... --json')
+    .action(async (app: string, run: string | undefined, opts) => {
+      const { explain } = await import('./commands/explain');
+      await withClient((client) => explain(client, app, run, Boolean(opts.json), out));
+    });
+
+  program
     .command('history')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('the last deploys of an app with outcome and duration (Temporal visibility)')
