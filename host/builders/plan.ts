@@ -120,8 +120,9 @@ export function servicePlan(service: string, from: ServiceSpec | undefined, to: 
  */
 export function lineDiff(before: string, after: string): string[] {
   if (before === after) return [];
-  const a = before.split('\n');
-  const b = after.split('\n');
+  const lines = (text: string) => (text === '' ? [] : text.split('\n'));
+  const a = lines(before);
+  const b = lines(after);
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const ops: Array<{ op: ' ' | '-' | '+'; line: string }> = [];
@@ -129,8 +130,9 @@ export function lineDiff(before: string, after: string): string[] {
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ op: ' ', line: a[i++]! }), j++;
-    else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ op: '+', line: b[j++]! });
-    else ops.push({ op: '-', line: a[i++]! });
+    // Removals before additions, as diff -u prints them.
+    else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: '-', line: a[i++]! });
+    else ops.push({ op: '+', line: b[j++]! });
   }
   const near = (k: number) => ops.slice(Math.max(0, k - 1), k + 2).some((o) => o.op !== ' ');
   const out: string[] = [];
