@@ -329,6 +329,12 @@ export class DockerHost {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Every container labelled for the app (any role, color or state), for `greenlight plan`'s drift check. */
+  async labelledContainers(app: string): Promise<Array<{ name: string; running: boolean; image: string; labels: Record<string, string> }>> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`, `${LABELS.app}=${app}`] } });
+    return containers.map((c) => ({ name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running', image: c.Image, labels: c.Labels })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   /**
    * Runs a one-off container to its end (exit code, or null on time-out) and removes it. Idempotent by
    * name: a previous attempt's container of the same name is removed first, and only that (claimName).

@@ -59,7 +59,11 @@ export interface CliDeps {
   writeErr?: (text: string) => void;
   /** Runs the checks of `greenlight doctor` (default: worker/doctor.ts, loaded when the command runs). */
   doctor?: DoctorRunner;
+  /** Reads this host's state of an app for `greenlight plan` (default: worker/plan-host.ts, loaded when the command runs). */
+  planHost?: PlanHostReader;
 }
+
+type PlanHostReader = typeof import('../../worker/plan-host').readHostState;
 
 // The type through import(): an `import type` statement would count as a start-up import of worker/doctor.ts
 // for dependency-cruiser's cli-loads-worker-lazily rule.
@@ -124,6 +128,21 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
       const spec = await loadDeploySpec(opts.file, opts.image);
       const { deploy } = await import('./commands/deploy');
       await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out }));
+    });
+
+  program
+    .command('plan')
+    .description('what a deploy of the spec would change (images, env and secret names, ports, settings, router config, containers) and drift on the host; changes nothing')
+    .option('-f, --file <path>', 'deploy spec (YAML)', 'greenlight.yml')
+    .option('-i, --image <service=image>', 'image for a service (repeatable); overrides the spec', collectImage, {})
+    .option('--json', 'print the plan as JSON')
+    .addHelpText('after', '\nEnv and secrets are shown by name, never by value. Exit 0: no changes, 8: changes, 9: drift, 2: bad spec.\nRun it on the Docker host (it reads the Docker engine and the router there; for a fleet, the host of GREENLIGHT_HOST).\n\nExamples:\n  greenlight plan -f greenlight.yml --image backend=shop-backend:v2\n  greenlight plan --json | jq .hosts[0].services')
+    .action(async (opts) => {
+      const { loadDeploySpec } = await import('../config/load');
+      const spec = await loadDeploySpec(opts.file, opts.image);
+      const { planDeploy } = await import('./commands/plan');
+      const readHost: PlanHostReader = deps.planHost ?? (async (next, live) => (await import('../../worker/plan-host')).readHostState(next, live));
+      await withClient((client) => planDeploy(client, spec, { json: Boolean(opts.json), out, readHost, thisHost: hostFromEnv() }));
     });
 
   program

@@ -24,6 +24,10 @@ export const EXIT = {
   outcomeUnknown: 6,
   /** An error greenlight does not classify (a bug, or a Temporal failure it does not expect): see the message. */
   unexpected: 7,
+  /** `greenlight plan`: a deploy of the spec would change something (0: it would change nothing). */
+  changes: 8,
+  /** `greenlight plan`: a host drifted from what greenlight left there (stray containers, an edited router config, missing images). */
+  drift: 9,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -37,6 +41,8 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   5: 'compensation could not restore the previous color (see the message)',
   6: "the deploy's outcome is unknown: terminated or timed out (no compensation ran), or cancelled with no status to read; check `greenlight status` and the hosts",
   7: 'unexpected error (see the message; `--verbose` adds the stack)',
+  8: '`greenlight plan`: a deploy of the spec would change something (0: nothing would change)',
+  9: "`greenlight plan`: drift, a host differs from what greenlight left there (stray containers, an edited router config, missing images); wins over 8",
 };
 
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
@@ -72,7 +78,13 @@ export type CommandEnd =
   /** The last deploy left no previous version to bring back. */
   | 'nothing-to-roll-back'
   /** `greenlight doctor`: at least one check of this host failed (each failure printed with its fix). */
-  | 'checks-failed';
+  | 'checks-failed'
+  /** `greenlight plan`: a deploy of the spec would change nothing. */
+  | 'no-changes'
+  /** `greenlight plan`: a deploy of the spec would change something. */
+  | 'changes'
+  /** `greenlight plan`: drift on a host (whether or not there are changes too). */
+  | 'drift';
 
 export type CliOutcome = DeployEnd | CommandEnd;
 
@@ -87,6 +99,9 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'nothing-to-roll-back': EXIT.refused,
   'infrastructure-unavailable': EXIT.infrastructure,
   'checks-failed': EXIT.infrastructure,
+  'no-changes': EXIT.ok,
+  changes: EXIT.changes,
+  drift: EXIT.drift,
   'compensation-failed': EXIT.compensationFailed,
   terminated: EXIT.outcomeUnknown,
   'timed-out': EXIT.outcomeUnknown,

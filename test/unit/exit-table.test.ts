@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli';
 import { EXIT } from '../../src/cli/exit-codes';
 import { FAILURE_TYPES } from '../../src/names';
+import type { HostState } from '../../host/builders/plan';
 import type { DeployStatus } from '../../src/types';
 import { deployStatus, FakeTemporal, temporalUnavailable, updateRefused, workflowCancelled, workflowFailure, workflowTerminated, workflowTimedOut, type FakeRun } from './fake-temporal';
 
@@ -71,6 +72,8 @@ interface FakeRow {
   /** Temporal errors the command meets (workflow.start's, or any call's). */
   startError?: Error;
   broken?: Error;
+  /** What `greenlight plan` reads on the host. */
+  planHost?: HostState;
 }
 
 const reject = (error: Error) => () => Promise.reject(error);
@@ -78,6 +81,8 @@ const failing = (type: string, status: Partial<DeployStatus> = {}) => ({ result:
 const deploying = (status: Partial<DeployStatus>, update?: FakeRun['update']): FakeRun => ({ runId: 'run-1', workflowStatus: 'RUNNING', result: () => new Promise(() => undefined), status: deployStatus(status), update });
 const ended: FakeRun = { runId: 'run-1', workflowStatus: 'COMPLETED', result: async () => deployStatus(), status: deployStatus() };
 const DEPLOY = ['deploy', '-f', GOOD_SPEC];
+const PLAN = ['plan', '-f', GOOD_SPEC];
+const hostState = (over: Partial<HostState> = {}): HostState => ({ liveColor: null, containers: [], liveConfig: null, renderedLive: null, renderedNext: 'config', missingImages: [], ...over });
 
 const fakeRows: FakeRow[] = [
   { what: 'a missing argument', args: ['status'], code: EXIT.invalid },
@@ -105,6 +110,9 @@ const fakeRows: FakeRow[] = [
   { what: 'deploy cancelled, no status to read', args: DEPLOY, code: EXIT.outcomeUnknown, started: { result: reject(workflowCancelled()), status: null } },
   { what: 'deploy fails with a failure of no known type', args: DEPLOY, code: EXIT.unexpected, started: failing('SomethingElse') },
   { what: 'an unclassified error from Temporal', args: ['status', 'shop'], code: EXIT.unexpected, broken: new Error('13 INTERNAL: boom') },
+  { what: 'plan of a first deploy', args: PLAN, code: EXIT.changes, planHost: hostState() },
+  { what: 'plan finds a stray container', args: PLAN, code: EXIT.drift, planHost: hostState({ containers: [{ name: 'shop_old_blue', running: true, image: 'x:1', labels: { 'greenlight.role': 'app' } }] }) },
+  { what: 'plan of a bad spec', args: ['plan', '-f', BAD_SPEC], code: EXIT.invalid },
 ];
 
 describe('exit codes through runCli on a fake Temporal', () => {
@@ -119,7 +127,8 @@ describe('exit codes through runCli on a fake Temporal', () => {
       };
     }
     const lines: string[] = [];
-    const code = await runCli(['node', 'greenlight', ...row.args], { connect: async () => fake.client, out: (l) => lines.push(l), err: (l) => lines.push(l), writeOut: () => undefined, writeErr: () => undefined });
+    const planHost = row.planHost ? async () => row.planHost! : undefined;
+    const code = await runCli(['node', 'greenlight', ...row.args], { connect: async () => fake.client, planHost, out: (l) => lines.push(l), err: (l) => lines.push(l), writeOut: () => undefined, writeErr: () => undefined });
     expect(code, lines.join('\n')).toBe(row.code);
   });
 });
