@@ -9,7 +9,7 @@ import { colorTraffic, type TrafficCounters } from '../host/builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
 import type { CanaryRoute, CanaryStepReport } from '../src/types';
-import { brokenRealTrafficRule, realTrafficReport } from './health';
+import { brokenRealTrafficRule, realTrafficReport } from '../host/builders/traffic-rules';
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
 export interface CanaryDeps {

@@ -320,6 +320,24 @@ http {
             for item in (v or ""):gmatch("[^, ]+") do if item ~= ":" then items[#items + 1] = item end end
             return items
         end
+        -- A canary step's route ("blue|green_blue|10|1"): the canary route for weight % of requests, else
+        -- the stable one. Sticky: the client's bucket (1-100) in its cookie, given one when it has none.
+        function greenlight_canary(r, cookie)
+            local stable, canary, weight, sticky = r:match("^(%a+)|([%a_]+)|(%d+)|(%d)$")
+            if not stable then return r end
+            local bucket
+            if sticky == "1" then
+                bucket = tonumber(ngx.var[cookie])
+                if not bucket or bucket < 1 or bucket > 100 or bucket % 1 ~= 0 then
+                    bucket = math.random(100)
+                    ngx.var.gl_cookie = cookie:sub(8) .. "=" .. bucket .. "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"
+                end
+            else
+                bucket = math.random(100)
+            end
+            if bucket <= tonumber(weight) then return canary end
+            return stable
+        end
         function greenlight_traffic(key, blue, green)
             local addr = ngx.var.upstream_addr
             if not addr then return end
@@ -362,6 +380,8 @@ http {
             d:incr(served .. "le_inf", 1, 0)
         end
     }
+    # Each worker its own sequence for the canary's weighted choice.
+    init_worker_by_lua_block { math.randomseed(ngx.now() * 1000 + ngx.worker.pid()) }
 
     # Admin listener: a unix socket, never reachable from the network. PUT/GET/DELETE /routes/<app>.
     server {
@@ -381,7 +401,10 @@ http {
                     ngx.req.read_body()
                     local route = ngx.req.get_body_data() or ""
                     local valid = { blue = true, green = true, blue_green = true, green_blue = true }
-                    if not valid[route] then
+                    -- Or a canary step: "<stable>|<canary>_<stable>|<weight 0-99>|<sticky 0/1>".
+                    local stable, canary, weight = route:match("^(%a+)|(%a+)_%a+|(%d%d?)|[01]$")
+                    local canaryOk = stable and valid[stable] and valid[canary] and stable ~= canary and route:match("^%a+|%a+_(%a+)|") == stable
+                    if not valid[route] and not canaryOk then
                         ngx.status = 400
                         ngx.say("invalid route: ", route)
                         return
@@ -446,7 +469,7 @@ http {
 });
 
 /** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
-const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local r = d:get("shop") or "${route}"; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
+const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local r = d:get("shop") or "${route}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_gl_canary_shop") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ngx.shared.greenlight_routes; d:incr("open/shop/web/" .. o, -1, 0); d:incr("open/shop/web/" .. c, 1, 0); ngx.var.gl_color = c end }
         log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ngx.shared.greenlight_routes:incr("open/shop/web/" .. c, -1, 0); greenlight_traffic("shop/web", "127.0.0.1:5001", "127.0.0.1:5002") end }
         proxy_read_timeout 60000ms;
@@ -497,6 +520,9 @@ server {
     # Set by each route's location (its route lookup); empty on the router's own paths.
     set $gl_route "";
     set $gl_color "";
+    # A sticky canary's cookie for a client that had none (nginx adds no header whose value is empty).
+    set $gl_cookie "";
+    add_header Set-Cookie $gl_cookie;
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
     proxy_http_version 1.1;
@@ -605,7 +631,7 @@ describe('structureHash / parseAppConfig', () => {
   it('does not depend on the route: configs differ only in the route line', () => {
     const s = web();
     const [first, ...rest] = allRoutes.map((route) => renderAppConfig(s, route));
-    const withoutRoute = (text: string) => text.replace(/ or "[a-z_]+"; ngx\.var\.gl_route/g, '');
+    const withoutRoute = (text: string) => text.replace(/ or "[a-z_]+"; if r:find/g, '');
     for (const text of rest) {
       expect(text).not.toBe(first);
       expect(withoutRoute(text)).toBe(withoutRoute(first!));
@@ -703,10 +729,10 @@ describe('renderAppConfig with router.tls', () => {
   it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
     // The hashes main renders for these specs without tls (since routing to container addresses:
     // keepalive 64, the open count's color by upstream address; three Lua handlers per route, the
-    // Connection header by map, real-traffic counting): tls must not change them, or every
+    // Connection header by map, real-traffic counting, the canary's weighted choice and sticky cookie): tls must not change them, or every
     // app's next deploy would reload nginx.
-    expect(structureHash(web())).toBe('6ff0f308d7691bbc');
-    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('459b9e17662e4da3');
+    expect(structureHash(web())).toBe('e4b54ce9b56e6e63');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('fd734ad7017e9d85');
     expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
   });
 
@@ -727,6 +753,9 @@ describe('renderAppConfig with router.tls', () => {
     # Set by each route's location (its route lookup); empty on the router's own paths.
     set $gl_route "";
     set $gl_color "";
+    # A sticky canary's cookie for a client that had none (nginx adds no header whose value is empty).
+    set $gl_cookie "";
+    add_header Set-Cookie $gl_cookie;
     add_header X-Greenlight-Route $gl_route always;
     add_header X-Greenlight-Upstream $upstream_addr always;
     proxy_http_version 1.1;
