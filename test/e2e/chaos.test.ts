@@ -16,6 +16,7 @@ import { awaitOutcome, startDeploy, type DeployOutcome } from '../../src/cli/dep
 import { EXIT } from '../../src/cli/exit-codes';
 import { containerName, otherColor, type Color } from '../../src/names';
 import type { DeploySpecInput } from '../../src/config/schema';
+import type { DeployStatus } from '../../src/types';
 import { startLoad } from '../../harness/loadgen';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { twoServiceSpec, withImages } from '../../harness/specs';
@@ -90,6 +91,8 @@ interface CrashCase {
   images?: Record<string, string>;
   expectRolledBack?: boolean;
   afterRestart?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>;
+  /** More to check in the outcome's status. */
+  expectStatus?: (status: DeployStatus) => void;
 }
 
 const SLOW_VALIDATION = { commands: [{ name: 'slow-check', service: 'backend', run: ['node', '-e', 'setTimeout(() => {}, 3000)'] }] };
@@ -104,6 +107,20 @@ const crashCases: CrashCase[] = [
     overrides: { promotion: { manual: true, timeout: '5m' } },
     afterRestart: async (handle) => {
       await expect.poll(() => handle.executeUpdate(promoteUpdate, { args: [] }), { timeout: 60_000, interval: 200, message: 'promote to be accepted by the new worker' }).toBeDefined();
+    },
+  },
+  // A canary step's route is in nginx; the new worker's attempt resumes the step's clock and counters.
+  {
+    phase: 'canary step',
+    kill: 'canaryStep:during:1:1500',
+    overrides: { strategy: { canary: { steps: [{ weight: 30, pause: '5s' }] } } },
+    expectStatus: (status) => {
+      // One step, as long as its pause (not restarted by the retry), with the new color's share of requests.
+      expect(status.canary?.passed).toHaveLength(1);
+      const step = status.canary!.passed[0]!;
+      expect(step.durationMs).toBeGreaterThanOrEqual(5_000);
+      expect(step.durationMs).toBeLessThan(15_000);
+      expect(step.realTraffic.requests).toBeGreaterThan(0);
     },
   },
   { phase: 'switch (after nginx switched, before Temporal heard)', kill: 'switchTraffic:after' },
@@ -181,6 +198,7 @@ describe('worker SIGKILL at each phase: a new worker finishes the deploy or its 
         expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
         await expectConsistent(otherColor(before), 'stopped');
       }
+      if (c.expectStatus) c.expectStatus(outcome.status!);
       expect(report.failures).toEqual({});
       expect(report.failed).toBe(0);
     } finally {

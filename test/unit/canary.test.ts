@@ -13,7 +13,7 @@ import { canaryCookieName, canaryKey, parseCanaryKey, parseRouteKey, type Traffi
 import { parseDeploySpec } from '../../src/config/load';
 import { ConfigError } from '../../src/errors';
 import { FAILURE_TYPES } from '../../src/names';
-import type { CanaryRoute } from '../../src/types';
+import type { CanaryRoute, CanaryStepReport } from '../../src/types';
 import { webSpec } from '../../harness/specs';
 
 const ROUTE: CanaryRoute = { stable: 'blue', canary: 'green', weight: 10, sticky: true };
@@ -142,7 +142,7 @@ describe('canaryStep (one step, judged on real traffic)', () => {
     const clock = fakeClock();
     const atStart = await fake.traffic(); // the first attempt's reading at the step's start: nothing yet
     const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { startedAt: clock.now() - 1_500, atStart } });
-    const report = await env.run(() => createCanaryActivities({ router: fake, clock }).canaryStep(stepSpec(), ROUTE, 1, 2_000));
+    const report = (await env.run(() => createCanaryActivities({ router: fake, clock }).canaryStep(stepSpec(), ROUTE, 1, 2_000))) as CanaryStepReport;
     // 1.5 s of the 2 s step had passed: one more reading at once, then one after the last 500 ms.
     expect(report.durationMs).toBe(2_000);
     expect(report.realTraffic.requests).toBe(10);
