@@ -10,6 +10,7 @@
 import { writeWorkflowBundle } from '../harness/bundle';
 import { startTestWorker, type TestWorker } from '../harness/worker';
 import { machine, plotOnly, writeCliReport, writeReport, writeScenario, type Results } from './report';
+import { canary } from './scenarios/canary';
 import { cliLatency } from './scenarios/cli';
 import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
@@ -44,6 +45,7 @@ const SCENARIOS = {
   restarts,
   cli: cliLatency,
   singleton,
+  canary,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;

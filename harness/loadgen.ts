@@ -39,6 +39,8 @@ export interface LoadOptions {
   maxDurationMs?: number;
   timeoutMs?: number;
   record?: boolean;
+  /** POST (an empty body) instead of GET: nginx never retries a non-idempotent request on another upstream. */
+  method?: 'GET' | 'POST';
   /**
    * PEM certificates an https target may present (a test's self-signed ones): verified against these,
    * names included (the tests' certificates name 127.0.0.1), instead of the system's CAs.
@@ -62,7 +64,7 @@ function assertLoopback(url: string): void {
   }
 }
 
-export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000, record = false, trustedCertificates }: LoadOptions): Load {
+export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs = 180_000, timeoutMs = 5_000, record = false, method = 'GET', trustedCertificates }: LoadOptions): Load {
   urls.forEach(assertLoopback);
   const agent = new http.Agent({ keepAlive, maxSockets: 64 });
   const tlsAgent = new https.Agent({ keepAlive, maxSockets: 64, ...(trustedCertificates ? { ca: trustedCertificates } : {}) });
@@ -88,7 +90,7 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
         resolve();
       };
       const secure = url.startsWith('https:');
-      const req = (secure ? https : http).get(url, { agent: secure ? tlsAgent : agent, timeout: timeoutMs }, (res) => {
+      const req = (secure ? https : http).request(url, { method, agent: secure ? tlsAgent : agent, timeout: timeoutMs, ...(method === 'POST' ? { headers: { 'content-length': 0 } } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
@@ -112,6 +114,7 @@ export function startLoad({ urls, ratePerSecond, keepAlive = true, maxDurationMs
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+      req.end();
     });
     inflight.add(p);
     void p.finally(() => inflight.delete(p));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec, DeploySpecInput } from '../../src/config/schema';
-import { deployWorkflowId, FAILURE_TYPES } from '../../src/names';
+import { deployWorkflowId, FAILURE_TYPES, otherColor } from '../../src/names';
 import type { CanaryStepReport } from '../../src/types';
 import { statusQuery } from '../../workflows/messages';
 import { cli } from '../../harness/cli';
@@ -104,6 +104,7 @@ describe('canary steps under load', () => {
   });
 
   it('sticky: a client keeps its color by cookie; a manual step waits for `greenlight promote`', async () => {
+    const before = (await w.router.readRoute(APP))!.live;
     const handle = await startDeploy(w.client, spec(exampleImages('v1').backend, { canary: { steps: [{ weight: 50, pause: '1s', manual: true }], sticky: true } }), TASK_QUEUE);
     await waitFor(
       'the gate after the canary step',
@@ -128,11 +129,13 @@ describe('canary steps under load', () => {
       expect(again.map((a) => a.color)).toEqual(new Array(10).fill(client.color));
       expect(again.every((a) => a.setCookie === null)).toBe(true);
     }
+    const shown = await cli(['status', APP]);
+    expect(shown.stdout).toMatch(/ {2}canary: step 1 of 1 at 50 % \(sticky\); passed: step 1 at 50 %: \d+ of \d+ requests \(\d+\.\d %\), 0\.0 % 5xx/);
     const promoted = await cli(['promote', APP]);
     expect(promoted.code, promoted.stderr).toBe(0);
     const outcome = await awaitOutcome(handle);
     expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
-    expect(await w.router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
+    expect(await w.router.readRoute(APP)).toEqual({ live: otherColor(before), backup: null });
     // After the switch nobody is given a canary cookie any more.
     expect((await colorOf()).setCookie).toBeNull();
   });

@@ -3,7 +3,7 @@ import { lastDeploy } from '../deploy-client';
 import { formatImages, formatMs } from '../../format';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
-import type { DeployStatus, DrainProgress } from '../../types';
+import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
 import { COLORS } from '../../names';
 
 /** One color's real traffic as a host's router counted it (host/builders/nginx.ts ColorTraffic, by shape: the CLI imports no host code). */
@@ -71,6 +71,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     ...(split ? { traffic: split } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
+    ...(s?.canary ? { canary: s.canary } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -91,6 +92,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     const each = services.map((h) => `${h.service} stopped in ${formatMs(h.stopMs)}, the new one started ${formatMs(h.startedAt - h.stoppedAt)} later`);
     out(`  singleton handover ${from} -> ${to}: ${each.join('; ') || 'nothing to hand over'}`);
   }
+  if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
@@ -100,4 +102,15 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
   return 'done';
+}
+
+/** "canary: step 1 of 2 at 10 % (sticky); passed: step 1 at 10 %: 48 of 512 requests (9.4 %), 0.0 % 5xx". */
+function formatCanary(canary: CanaryStatus, running: boolean): string {
+  const passed = canary.passed.map((p) => {
+    const { requests, baselineRequests, errorRate } = p.realTraffic;
+    const share = requests + baselineRequests ? (100 * requests) / (requests + baselineRequests) : 0;
+    return `step ${p.step} at ${p.weight} %: ${requests} of ${requests + baselineRequests} requests (${share.toFixed(1)} %), ${(errorRate * 100).toFixed(1)} % 5xx${p.judged ? '' : ', too few to judge'}`;
+  });
+  const now = running ? `step ${canary.step} of ${canary.steps} at ${canary.weight} %${canary.sticky ? ' (sticky)' : ''}` : `${canary.steps} step(s)${canary.sticky ? ' (sticky)' : ''}`;
+  return `canary: ${now}${passed.length ? `; passed: ${passed.join('; ')}` : ''}`;
 }
