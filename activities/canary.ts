@@ -5,7 +5,7 @@
  * A retried attempt (a worker that died mid-step) resumes the step's clock and counters.
  */
 import type { NginxRouter } from '../host/nginx';
-import { colorTraffic, type TrafficCounters } from '../host/builders/nginx';
+import { canaryKey, colorTraffic, type TrafficCounters } from '../host/builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES } from '../src/names';
 import type { CanaryRoute, CanaryStepReport } from '../src/types';
@@ -13,7 +13,7 @@ import { brokenRealTrafficRule, realTrafficReport } from '../host/builders/traff
 import { activityClock, fail, lastHeartbeat, recordProgress, type Clock } from './support';
 
 export interface CanaryDeps {
-  router: Pick<NginxRouter, 'applyCanary' | 'putCanary' | 'traffic'>;
+  router: Pick<NginxRouter, 'applyCanary' | 'restoreCanary' | 'traffic'>;
   clock?: Clock;
 }
 
@@ -22,7 +22,7 @@ interface StepProgress {
   atStart: TrafficCounters;
 }
 
-/** How often a step reads the counters (and puts its route again: a restarted nginx starts on the stable color). */
+/** How often a step reads the counters (and puts its route back where a restarted nginx has none). */
 const READ_EVERY_MS = 500;
 
 /** The step's report from the counters at its start and now: each color over the same span. */
@@ -50,7 +50,10 @@ export function createCanaryActivities({ router, clock = activityClock }: Canary
         if (broken !== null) throw fail(FAILURE_TYPES.canary, broken, report);
         if (durationMs >= pauseMs) return report;
         await clock.sleep(Math.min(READ_EVERY_MS, pauseMs - durationMs));
-        await router.putCanary(spec.app, route);
+        const now = await router.restoreCanary(spec.app, route);
+        // Another route took over (a rollback's switch back while this step was still reading): end here,
+        // and never write over it.
+        if (now !== canaryKey(route)) throw fail(FAILURE_TYPES.canary, `the route of ${spec.app} changed during canary step ${step}: nginx now has "${now}", not the step's ${canaryKey(route)}`);
       }
     },
   };

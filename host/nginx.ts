@@ -472,11 +472,20 @@ export class NginxRouter {
     return result;
   }
 
-  /** The canary route in the dict again (a step's readings re-assert it: a restarted nginx starts on the stable color). */
+  /** The canary route in the dict (a step's start). */
   async putCanary(app: string, canary: CanaryRoute): Promise<void> {
     const key = canaryKey(canary);
     const now = await this.admin('PUT', `/routes/${app}`, key);
     if (now !== key) throw new InfrastructureError(`nginx admin did not take canary route ${key} for ${app} (answered "${now}")`);
+  }
+
+  /**
+   * The canary route put back only where the dict has none (a restarted nginx starts empty, on the
+   * config's stable color), atomically: a route someone else wrote since (compensation's switch back, at
+   * a rollback that did not wait for the step) is left alone. Returns the dict's route key now.
+   */
+  async restoreCanary(app: string, canary: CanaryRoute): Promise<string> {
+    return this.admin('PUT', `/routes/${app}?unset=1`, canaryKey(canary));
   }
 
   /** The canary step the app is on now, or null (blue/green routing, or not routed). */

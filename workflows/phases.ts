@@ -192,13 +192,15 @@ export async function promotionGate(d: Deploy): Promise<void> {
  * 4b. canary steps (`strategy.canary`), on every host with a live color at once: each step sends its
  * weight of requests to the new color (the live one as its backup) and judges the new color's real
  * traffic against the live color's over the step; a failing step rolls every host back, a manual one
- * waits for `greenlight promote` after its pause. A first deploy has nothing to compare with: it switches.
+ * waits for `greenlight promote` after its pause. A first deploy has nothing to compare with, and a
+ * restore brings back what served before: both switch at once.
  */
 export async function canarySteps(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const { spec, gate, tracker } = d;
   const canary = spec.strategy?.canary;
   const live = hosts.filter((h) => h.liveColor !== null);
-  if (!canary || live.length === 0 || !patched(PATCHES.canarySteps)) return;
+  // A restore (`greenlight rollback` after a deploy) brings back what already served: no canary, at once.
+  if (!canary || live.length === 0 || d.input.restore || !patched(PATCHES.canarySteps)) return;
   const status = (tracker.status.canary = { steps: canary.steps.length, step: 0, weight: 0, sticky: canary.sticky, passed: [] as CanaryStepReport[] });
   for (const [index, step] of canary.steps.entries()) {
     const number = index + 1;
@@ -209,6 +211,7 @@ export async function canarySteps(d: Deploy, hosts: readonly HostDeploy[]): Prom
       host.switched = true; // the config now names this spec's routes: compensation switches back
       host.canaried = true;
       const route = { stable: host.liveColor!, canary: host.targetColor, weight: step.weight, sticky: canary.sticky };
+      // Abandoned at once on a rollback, as verify is: its later readings never write over the switch back.
       return gate.unlessRolledBack(() => activities(watching(step.pause), `canary step ${number}: ${step.weight} % to ${host.targetColor}`, host).canaryStep(host.spec, route, number, step.pause));
     });
     status.passed.push(reports[0]!);

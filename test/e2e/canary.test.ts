@@ -139,4 +139,13 @@ describe('canary steps under load', () => {
     // After the switch nobody is given a canary cookie any more.
     expect((await colorOf()).setCookie).toBeNull();
   });
+
+  it('a canary step puts its route back only where nginx has none: never over a route written since (a rollback)', async () => {
+    const live = (await w.router.readRoute(APP))!.live;
+    const canary = { stable: live, canary: otherColor(live), weight: 10, sticky: false };
+    // The dict holds the live route alone, as after a rollback's switch back: left alone.
+    expect(await w.router.restoreCanary(APP, canary)).toBe(live);
+    expect(await w.router.readCanary(APP)).toBeNull();
+    expect(await w.router.readRoute(APP)).toEqual({ live, backup: null });
+  });
 });

@@ -409,7 +409,15 @@ http {
                         ngx.say("invalid route: ", route)
                         return
                     end
-                    local ok, err = routes:set(app, route)
+                    -- ?unset=1: only where the dict has no route (a canary step putting its route back after an
+                    -- nginx restart), never over one another step wrote (compensation's switch back).
+                    local ok, err
+                    if ngx.var.arg_unset == "1" then
+                        ok, err = routes:add(app, route)
+                        if not ok and err == "exists" then ok = true end
+                    else
+                        ok, err = routes:set(app, route)
+                    end
                     if not ok then
                         ngx.status = 500
                         ngx.say(err)

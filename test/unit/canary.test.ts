@@ -65,7 +65,7 @@ describe('strategy.canary in the spec', () => {
 });
 
 /** Counters growing per reading: the new color `canaryPerRead` requests (`failPerRead` of them 5xx) in `bucket`, the live color 9 times as many under 5 ms. */
-function router(canaryPerRead: number, failPerRead = 0, bucket = 0) {
+function router(canaryPerRead: number, failPerRead = 0, bucket = 0, takenOver: string | null = null) {
   let reads = 0;
   const puts: string[] = [];
   const fake = {
@@ -73,8 +73,9 @@ function router(canaryPerRead: number, failPerRead = 0, bucket = 0) {
       puts.push(`apply ${canaryKey(route)}`);
       return { reloaded: false, configChanged: true };
     },
-    putCanary: async (_app: string, route: CanaryRoute) => {
-      puts.push(`put ${canaryKey(route)}`);
+    restoreCanary: async (_app: string, route: CanaryRoute) => {
+      puts.push(`restore ${canaryKey(route)}`);
+      return takenOver !== null && puts.length > 2 ? takenOver : canaryKey(route);
     },
     traffic: async (): Promise<TrafficCounters> => {
       const n = canaryPerRead * reads++;
@@ -109,12 +110,19 @@ async function failureOf(run: Promise<unknown>): Promise<ApplicationFailure> {
 }
 
 describe('canaryStep (one step, judged on real traffic)', () => {
-  it('routes the step, re-puts its route at each reading, and passes a healthy new color with its report', async () => {
+  it('routes the step, puts its route back (where nginx has none) at each reading, and passes a healthy new color with its report', async () => {
     const { fake, puts } = router(5);
     const report = await createCanaryActivities({ router: fake, clock: fakeClock() }).canaryStep(stepSpec(), ROUTE, 1, 2_000);
     expect(report).toMatchObject({ step: 1, weight: 10, durationMs: 2_000, judged: true, realTraffic: { requests: 25, errors5xx: 0, baselineRequests: 225 } });
     expect(puts[0]).toBe('apply blue|green_blue|10|1');
-    expect(puts.slice(1)).toEqual(new Array(4).fill('put blue|green_blue|10|1'));
+    expect(puts.slice(1)).toEqual(new Array(4).fill('restore blue|green_blue|10|1'));
+  });
+
+  it('ends the step, writing nothing over it, when another route took over (a rollback switched back meanwhile)', async () => {
+    const { fake, puts } = router(5, 0, 0, 'blue');
+    const failure = await failureOf(createCanaryActivities({ router: fake, clock: fakeClock() }).canaryStep(stepSpec(), ROUTE, 1, 10_000));
+    expect(failure.message).toBe('the route of shop changed during canary step 1: nginx now has "blue", not the step\'s blue|green_blue|10|1');
+    expect(puts).toEqual(['apply blue|green_blue|10|1', 'restore blue|green_blue|10|1', 'restore blue|green_blue|10|1']);
   });
 
   it('fails the step on the new color’s error rate once it has minRequests, naming the step and the signal', async () => {

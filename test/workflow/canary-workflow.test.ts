@@ -17,9 +17,10 @@ import { canaryKey, routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
 import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, PINNED_ENGINE, type Color } from '../../src/names';
-import type { CanaryRoute, DeployStatus, Route } from '../../src/types';
+import type { CanaryRoute, DeployInput, DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
-import { promoteUpdate, statusQuery } from '../../workflows/messages';
+import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { Context } from '@temporalio/activity';
 import { BUNDLE_PATH } from '../../harness/paths';
 import { waitFor } from '../helpers/wait';
 import { healthyHost, startLocalTestEnvironment, type Stubs } from './stubs';
@@ -65,13 +66,13 @@ function recording(calls: string[], live: Route | null, overrides: Stubs): Activ
 }
 
 /** Runs one deploy to its end (`during` runs beside it); the calls, the outcome and the history. */
-async function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>) {
+async function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>, restore?: DeployInput['restore']) {
   const app = `wf-canary-${randomUUID().slice(0, 8)}`;
   const taskQueue = `workflow-test-${app}`;
   const calls: string[] = [];
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recording(calls, live, overrides) });
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, steps) }] });
+    const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, steps), ...(restore ? { restore } : {}) }] });
     await during?.(handle);
     let status: DeployStatus;
     let failure: ApplicationFailure | null = null;
@@ -154,6 +155,41 @@ describe('canary steps (strategy.canary)', () => {
     expect(promoted).toEqual(['promotion-gate', 'promotion-gate']);
     expect(status.outcome).toBe('succeeded');
     expect(calls.filter((c) => c.startsWith('canaryStep') || c.startsWith('switchTraffic'))).toEqual(['canaryStep:1 blue|green_blue|10|1 1000ms', 'canaryStep:2 blue|green_blue|50|1 1000ms', 'switchTraffic:green_blue', 'switchTraffic:green']);
+  });
+
+  it('a rollback request during a step abandons it at once and switches back to the live color alone', async () => {
+    const { calls, failure } = await deploy(
+      BLUE_LIVE,
+      STEPS,
+      {
+        // A step that would read for its whole pause.
+        canaryStep: async () => {
+          const ctx = Context.current();
+          for (;;) {
+            ctx.heartbeat();
+            await ctx.sleep(100);
+          }
+        },
+      },
+      async (handle) => {
+        await waitFor(
+          'the first step',
+          async () => {
+            if ((await handle.query(statusQuery)).phase !== 'canary') throw new Error('not in canary');
+          },
+          { timeout: 30_000, interval: 50 },
+        );
+        await handle.executeUpdate(rollbackUpdate, { args: ['operator: checkout errors'] });
+      },
+    );
+    expect(failure?.message).toBe('rolled back, blue stays live: operator: checkout errors');
+    expect(calls.slice(UP_TO_CANARY.length)).toEqual(['canaryStep:1 blue|green_blue|10|1 30000ms', 'checkColorHealth', 'switchBack:blue undoing blue', 'removeColor:green']);
+  });
+
+  it('a restore (`greenlight rollback` after a deploy) of a canary spec switches at once: no steps', async () => {
+    const { calls, status } = await deploy(BLUE_LIVE, STEPS, {}, undefined, { reason: 'incident', fromRunId: 'run-1' });
+    expect(status.outcome).toBe('succeeded');
+    expect(calls.some((c) => c.startsWith('canaryStep'))).toBe(false);
   });
 
   it('a first deploy has no live color to compare with: it switches as blue/green, no canary step, no patch', async () => {
