@@ -2,8 +2,13 @@
  * Recorded histories are stored decoded: the payloads a deploy's codec encrypted (src/codec.ts) are
  * opened with this machine's payload key, so test/histories replay on any machine, with or without a key.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
 import { isEncrypted, payloadCodecFromEnv } from '../src/codec';
+import { deployWorkflowId } from '../src/names';
+import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from './paths';
 
 type JsonPayload = { metadata?: Record<string, string>; data?: string };
 
@@ -37,4 +42,17 @@ export async function decodedHistoryJson(json: string): Promise<string> {
     else payload.data = plain.data;
   });
   return `${JSON.stringify(history, null, 2)}\n`;
+}
+
+/**
+ * With GREENLIGHT_RECORD_HISTORIES=1, keeps run `runId` of `app`'s deploy as test/histories/<name>.json
+ * (decoded) for the replay test; otherwise nothing. The Temporal CLI writes the standard proto JSON that
+ * historyFromJSON reads back.
+ */
+export async function recordHistory(app: string, runId: string, name: string): Promise<void> {
+  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
+  const dir = join(REPO, 'test', 'histories');
+  mkdirSync(dir, { recursive: true });
+  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(app), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
+  writeFileSync(join(dir, `${name}.json`), await decodedHistoryJson(json));
 }

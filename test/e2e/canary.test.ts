@@ -6,9 +6,6 @@
  * client on one color by cookie while a manual step waits for `greenlight promote`. A worker killed
  * during a step is in test/e2e/chaos.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
@@ -18,10 +15,9 @@ import type { CanaryStepReport } from '../../src/types';
 import { statusQuery } from '../../workflows/messages';
 import { cli } from '../../harness/cli';
 import { deployOk } from '../../harness/deploys';
-import { decodedHistoryJson } from '../../harness/histories';
+import { recordHistory } from '../../harness/histories';
 import { resetApp } from '../../harness/host';
 import { startLoad } from '../../harness/loadgen';
-import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
 import { exampleImages, webSpec } from '../../harness/specs';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { waitFor } from '../helpers/wait';
@@ -47,10 +43,7 @@ let w: TestWorker;
 
 /** GREENLIGHT_RECORD_HISTORIES=1 keeps the last deploy's history as test/histories/<name>.json for the replay test. */
 async function record(name: string): Promise<void> {
-  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
-  const runId = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
-  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
-  writeFileSync(join(REPO, 'test', 'histories', `${name}.json`), await decodedHistoryJson(json));
+  await recordHistory(APP, (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId, name);
 }
 
 beforeAll(async () => {

@@ -17,7 +17,7 @@ import { startLoad, type LoadReport } from '../../harness/loadgen';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 import { deployOk, isLive } from '../../harness/deploys';
 import { cli } from '../../harness/cli';
-import { decodedHistoryJson } from '../../harness/histories';
+import { recordHistory } from '../../harness/histories';
 import { appContainers, get, resetApp } from '../../harness/host';
 import { exampleImages, twoServiceSpec, withImages, writeSpecFile } from '../../harness/specs';
 import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
@@ -41,14 +41,7 @@ async function remember(name: string): Promise<void> {
 
 /** GREENLIGHT_RECORD_HISTORIES=1 saves the histories of this run's deploys for the replay test. */
 async function saveHistories(): Promise<void> {
-  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
-  const dir = join(REPO, 'test', 'histories');
-  mkdirSync(dir, { recursive: true });
-  for (const [name, runId] of Object.entries(recorded)) {
-    // The Temporal CLI writes the standard proto JSON that historyFromJSON reads back.
-    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
-    writeFileSync(join(dir, `${name}.json`), await decodedHistoryJson(json));
-  }
+  for (const [name, runId] of Object.entries(recorded)) await recordHistory(APP, runId, name);
 }
 let w: TestWorker;
 let specDir: string;

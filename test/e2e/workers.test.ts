@@ -7,16 +7,12 @@
  * gap (the old worker's release to the new one's acquisition) is printed; bench scenario `singleton`
  * measures it over several deploys.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { rollback } from '../../src/cli/commands/rollback';
 import { containerName, deployWorkflowId, type Color } from '../../src/names';
-import { decodedHistoryJson } from '../../harness/histories';
-import { REPO, TEMPORAL_ADDRESS, TEMPORAL_BIN } from '../../harness/paths';
+import { recordHistory } from '../../harness/histories';
 import { deployOk } from '../../harness/deploys';
 import { appContainers, resetApp } from '../../harness/host';
 import { handoverGaps, holdsOf, resetHolds, watchRunning, workerAppSpec } from '../../harness/workers';
@@ -38,10 +34,7 @@ let w: TestWorker;
  * harness/histories.ts) for the replay test.
  */
 async function record(name: string): Promise<void> {
-  if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
-  const runId = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
-  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(APP), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
-  writeFileSync(join(REPO, 'test', 'histories', `${name}.json`), await decodedHistoryJson(json));
+  await recordHistory(APP, (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId, name);
 }
 
 beforeAll(async () => {

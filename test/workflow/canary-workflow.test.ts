@@ -9,21 +9,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { History } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import { canaryKey, routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, PINNED_ENGINE, type Color } from '../../src/names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
 import type { CanaryRoute, DeployInput, DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { Context } from '@temporalio/activity';
 import { BUNDLE_PATH } from '../../harness/paths';
 import { waitFor } from '../helpers/wait';
-import { healthyHost, startLocalTestEnvironment, type Stubs } from './stubs';
+import { recordingHost, patchesOf, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -42,35 +40,21 @@ const spec = (app: string, steps: Steps | null): DeploySpec =>
     ...(steps ? { strategy: { canary: { steps, sticky: true } } } : {}),
   });
 
-function recording(calls: string[], live: Route | null, overrides: Stubs): Activities {
-  const defaults = healthyHost(() => live);
-  const describe: Partial<Record<keyof Activities, (...args: never[]) => string>> = {
-    switchTraffic: (_s: unknown, r: Route) => routeKey(r),
-    switchBack: (_s: unknown, r: Route, undone: Route) => `${routeKey(r)} undoing ${routeKey(undone)}`,
-    canaryStep: (_s: unknown, r: CanaryRoute, step: number, pauseMs: number) => `${step} ${canaryKey(r)} ${pauseMs}ms`,
-    verify: (_s: unknown, c: Color) => c,
-    retireColor: (_s: unknown, c: Color) => c,
-    removeColor: (_s: unknown, c: Color) => c,
-  };
-  const all: Record<string, unknown> = {};
-  for (const name of Object.keys(defaults) as Array<keyof Activities>) {
-    const impl = (overrides[name] ?? defaults[name]) as (...args: unknown[]) => Promise<unknown>;
-    all[name] = async (...given: unknown[]) => {
-      const args = given.filter((arg) => !(typeof arg === 'object' && arg !== null && PINNED_ENGINE in arg));
-      const detail = describe[name] as ((...a: unknown[]) => string) | undefined;
-      calls.push(detail ? `${name}:${detail(...args)}` : name);
-      return impl(...args);
-    };
-  }
-  return all as unknown as Activities;
-}
+const DESCRIBE: CallDescriptions = {
+  switchTraffic: (_s: unknown, r: Route) => routeKey(r),
+  switchBack: (_s: unknown, r: Route, undone: Route) => `${routeKey(r)} undoing ${routeKey(undone)}`,
+  canaryStep: (_s: unknown, r: CanaryRoute, step: number, pauseMs: number) => `${step} ${canaryKey(r)} ${pauseMs}ms`,
+  verify: (_s: unknown, c: Color) => c,
+  retireColor: (_s: unknown, c: Color) => c,
+  removeColor: (_s: unknown, c: Color) => c,
+};
 
 /** Runs one deploy to its end (`during` runs beside it); the calls, the outcome and the history. */
 async function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>, restore?: DeployInput['restore']) {
   const app = `wf-canary-${randomUUID().slice(0, 8)}`;
   const taskQueue = `workflow-test-${app}`;
   const calls: string[] = [];
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recording(calls, live, overrides) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recordingHost(calls, live, overrides, DESCRIBE) });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, steps), ...(restore ? { restore } : {}) }] });
     await during?.(handle);
@@ -87,11 +71,7 @@ async function deploy(live: Route | null, steps: Steps | null, overrides: Stubs 
   });
 }
 
-const patchesOf = (history: History) =>
-  (history.events ?? []).flatMap((e) => {
-    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-  });
+
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 const UP_TO_CANARY = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'deployColor', 'healthCheck'];

@@ -9,18 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { History } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import { routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, PINNED_ENGINE, type Color } from '../../src/names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { BUNDLE_PATH } from '../../harness/paths';
-import { healthyHost, startLocalTestEnvironment, type Stubs } from './stubs';
+import { recordingHost, patchesOf, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -41,38 +39,23 @@ const spec = (app: string, overlap: boolean): DeploySpec =>
   });
 
 /** Every call as "name:args" (colors, routes, the flags that matter here). */
-function recording(calls: string[], live: Route | null, overrides: Stubs): Activities {
-  const defaults = healthyHost(() => live);
-  const describe: Partial<Record<keyof Activities, (...args: never[]) => string>> = {
-    deployColor: (_s: unknown, c: Color, _id: string, _adopt: boolean, hold?: boolean) => `${c}${hold ? ' holding singletons' : ''}`,
-    healthCheck: (_s: unknown, c: Color, services?: string[]) => `${c}${services ? ` [${services.join(',')}]` : ''}`,
-    switchTraffic: (_s: unknown, r: Route) => routeKey(r),
-    switchBack: (_s: unknown, r: Route) => routeKey(r),
-    handOverSingletons: (_s: unknown, from: Color, to: Color, awaitHealthy?: boolean) => `${from}->${to}${awaitHealthy === false ? ' (no wait)' : ''}`,
-    verify: (_s: unknown, c: Color) => c,
-    retireColor: (_s: unknown, c: Color) => c,
-    removeColor: (_s: unknown, c: Color) => c,
-  };
-  const all: Record<string, unknown> = {};
-  for (const name of Object.keys(defaults) as Array<keyof Activities>) {
-    const impl = (overrides[name] ?? defaults[name]) as (...args: unknown[]) => Promise<unknown>;
-    all[name] = async (...given: unknown[]) => {
-      // The real worker takes the engine pin (the trailing argument of a one-host deploy's steps) off.
-      const args = given.filter((arg) => !(typeof arg === 'object' && arg !== null && PINNED_ENGINE in arg));
-      const detail = describe[name] as ((...a: unknown[]) => string) | undefined;
-      calls.push(detail ? `${name}:${detail(...args)}` : name);
-      return impl(...args);
-    };
-  }
-  return all as unknown as Activities;
-}
+const DESCRIBE: CallDescriptions = {
+  deployColor: (_s: unknown, c: Color, _id: string, _adopt: boolean, hold?: boolean) => `${c}${hold ? ' holding singletons' : ''}`,
+  healthCheck: (_s: unknown, c: Color, services?: string[]) => `${c}${services ? ` [${services.join(',')}]` : ''}`,
+  switchTraffic: (_s: unknown, r: Route) => routeKey(r),
+  switchBack: (_s: unknown, r: Route) => routeKey(r),
+  handOverSingletons: (_s: unknown, from: Color, to: Color, awaitHealthy?: boolean) => `${from}->${to}${awaitHealthy === false ? ' (no wait)' : ''}`,
+  verify: (_s: unknown, c: Color) => c,
+  retireColor: (_s: unknown, c: Color) => c,
+  removeColor: (_s: unknown, c: Color) => c,
+};
 
 /** Runs one deploy to its end: the calls, the outcome (status or failure) and the history. */
 async function deploy(live: Route | null, overlap: boolean, overrides: Stubs = {}) {
   const app = `wf-single-${randomUUID().slice(0, 8)}`;
   const taskQueue = `workflow-test-${app}`;
   const calls: string[] = [];
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recording(calls, live, overrides) });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recordingHost(calls, live, overrides, DESCRIBE) });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, overlap) }] });
     let status: DeployStatus;
@@ -88,11 +71,7 @@ async function deploy(live: Route | null, overlap: boolean, overrides: Stubs = {
   });
 }
 
-const patchesOf = (history: History) =>
-  (history.events ?? []).flatMap((e) => {
-    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-  });
+
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig'];

@@ -1,9 +1,11 @@
 /** Stub activities for the workflow tests: a healthy host on which every step succeeds. */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { History } from '@temporalio/common/lib/proto-utils';
 import type { Activities } from '../../activities';
 import { TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
+import { PINNED_ENGINE } from '../../src/names';
 import type { Route } from '../../src/types';
 
 export type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
@@ -40,3 +42,30 @@ export async function startLocalTestEnvironment(): Promise<TestWorkflowEnvironme
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
 }
+
+/** How a recorded call is written: "name:<what describe gives>" (colors, routes, the flags that matter), else "name". */
+export type CallDescriptions = Partial<Record<keyof Activities, (...args: never[]) => string>>;
+
+/** A healthy host (overridden by `overrides`) whose every call is pushed to `calls`, as `describe` writes it. */
+export function recordingHost(calls: string[], live: Route | null, overrides: Stubs, describe: CallDescriptions): Activities {
+  const defaults = healthyHost(() => live);
+  const all: Record<string, unknown> = {};
+  for (const name of Object.keys(defaults) as Array<keyof Activities>) {
+    const impl = (overrides[name] ?? defaults[name]) as (...args: unknown[]) => Promise<unknown>;
+    all[name] = async (...given: unknown[]) => {
+      // The real worker takes the engine pin (the trailing argument of a one-host deploy's steps) off.
+      const args = given.filter((arg) => !(typeof arg === 'object' && arg !== null && PINNED_ENGINE in arg));
+      const detail = describe[name] as ((...a: unknown[]) => string) | undefined;
+      calls.push(detail ? `${name}:${detail(...args)}` : name);
+      return impl(...args);
+    };
+  }
+  return all as unknown as Activities;
+}
+
+/** The patch ids a history marked, in order. */
+export const patchesOf = (history: History): string[] =>
+  (history.events ?? []).flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
