@@ -111,7 +111,8 @@ function assertLiteral(what: string, path: string): void {
  * One request's real traffic, counted in the log phase (shared dict only, no I/O). Every attempt nginx
  * made counts for the color whose address it went to: a response, a 5xx (or no status: the attempt
  * failed), an upstream error (no response headers: refused, reset, timed out). So a new color's 500
- * that nginx then served from the backup still counts against the new color. The request's latency
+ * that nginx then served from the backup still counts against the new color; an attempt without headers
+ * that nginx retried on the same address (a stale keep-alive connection) is not counted. The request's latency
  * bucket (and `ms_sum`, for the mean) goes to the color that served it, the last attempt. Defined once
  * per nginx; every app's route locations call it with their colors' addresses.
  */
@@ -164,10 +165,15 @@ const TRAFFIC_LUA = `    lua_shared_dict ${TRAFFIC_DICT} 4m;
                     local c = (a == blue and "blue") or (a == green and "green")
                     if c then
                         local k = "traffic/" .. key .. "/" .. c .. "/"
-                        d:incr(k .. "requests", 1, 0)
-                        local st = tonumber(statuses[i])
-                        if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
-                        if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
+                        local noHeaders = headers[i] == nil or headers[i] == "-"
+                        -- No headers, then the same address again: a keep-alive connection the server had
+                        -- closed (a container replaced at that address), which nginx retried; not the app's answer.
+                        if not (noHeaders and addrs[i + 1] == a) then
+                            d:incr(k .. "requests", 1, 0)
+                            local st = tonumber(statuses[i])
+                            if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
+                            if noHeaders then d:incr(k .. "upstream_errors", 1, 0) end
+                        end
                         served = k
                     end
                 end

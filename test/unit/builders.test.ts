@@ -360,10 +360,15 @@ http {
                     local c = (a == blue and "blue") or (a == green and "green")
                     if c then
                         local k = "traffic/" .. key .. "/" .. c .. "/"
-                        d:incr(k .. "requests", 1, 0)
-                        local st = tonumber(statuses[i])
-                        if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
-                        if headers[i] == nil or headers[i] == "-" then d:incr(k .. "upstream_errors", 1, 0) end
+                        local noHeaders = headers[i] == nil or headers[i] == "-"
+                        -- No headers, then the same address again: a keep-alive connection the server had
+                        -- closed (a container replaced at that address), which nginx retried; not the app's answer.
+                        if not (noHeaders and addrs[i + 1] == a) then
+                            d:incr(k .. "requests", 1, 0)
+                            local st = tonumber(statuses[i])
+                            if not st or st >= 500 then d:incr(k .. "5xx", 1, 0) end
+                            if noHeaders then d:incr(k .. "upstream_errors", 1, 0) end
+                        end
                         served = k
                     end
                 end
