@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec, DeploySpecInput } from '../../src/config/schema';
-import { deployWorkflowId, FAILURE_TYPES, otherColor } from '../../src/names';
+import { deployWorkflowId, FAILURE_TYPES, otherColor, type Color } from '../../src/names';
 import type { CanaryStepReport } from '../../src/types';
 import { statusQuery } from '../../workflows/messages';
 import { cli } from '../../harness/cli';
@@ -99,6 +99,27 @@ describe('canary steps under load', () => {
   it('sticky: a client keeps its color by cookie; a manual step waits for `greenlight promote`', async () => {
     const before = (await w.router.readRoute(APP))!.live;
     const handle = await startDeploy(w.client, spec(exampleImages('v1').backend, { canary: { steps: [{ weight: 50, pause: '1s', manual: true }], sticky: true } }), TASK_QUEUE);
+    try {
+      await stickyAndPromoted(handle, before);
+    } finally {
+      // Failed before promote: end the deploy with its compensation, so the next run finds no deploy running.
+      if ((await handle.describe()).status.name === 'RUNNING') await handle.cancel();
+      await awaitOutcome(handle).catch(() => undefined);
+    }
+  });
+
+  it('a canary step puts its route back only where nginx has none: never over a route written since (a rollback)', async () => {
+    const live = (await w.router.readRoute(APP))!.live;
+    const canary = { stable: live, canary: otherColor(live), weight: 10, sticky: false };
+    // The dict holds the live route alone, as after a rollback's switch back: left alone.
+    expect(await w.router.restoreCanary(APP, canary)).toBe(live);
+    expect(await w.router.readCanary(APP)).toBeNull();
+    expect(await w.router.readRoute(APP)).toEqual({ live, backup: null });
+  });
+});
+
+/** The sticky test's part at the gate: each client's route by its cookie's bucket, then promote. */
+async function stickyAndPromoted(handle: Awaited<ReturnType<typeof startDeploy>>, before: Color): Promise<void> {
     await waitFor(
       'the gate after the canary step',
       async () => {
@@ -140,14 +161,4 @@ describe('canary steps under load', () => {
     expect(await w.router.readRoute(APP)).toEqual({ live: otherColor(before), backup: null });
     // After the switch nobody is given a canary cookie any more.
     expect((await ask()).setCookie).toBeNull();
-  });
-
-  it('a canary step puts its route back only where nginx has none: never over a route written since (a rollback)', async () => {
-    const live = (await w.router.readRoute(APP))!.live;
-    const canary = { stable: live, canary: otherColor(live), weight: 10, sticky: false };
-    // The dict holds the live route alone, as after a rollback's switch back: left alone.
-    expect(await w.router.restoreCanary(APP, canary)).toBe(live);
-    expect(await w.router.readCanary(APP)).toBeNull();
-    expect(await w.router.readRoute(APP)).toEqual({ live, backup: null });
-  });
-});
+}
