@@ -120,45 +120,45 @@ describe('canary steps under load', () => {
 
 /** The sticky test's part at the gate: each client's route by its cookie's bucket, then promote. */
 async function stickyAndPromoted(handle: Awaited<ReturnType<typeof startDeploy>>, before: Color): Promise<void> {
-    await waitFor(
-      'the gate after the canary step',
-      async () => {
-        const phase = (await handle.query(statusQuery)).phase;
-        if (phase !== 'promotion-gate') throw new Error(`phase ${phase}`);
-      },
-      { timeout: 60_000, interval: 100 },
-    );
-    const live = before;
-    const canaryRoute = `${otherColor(live)}_${live}`;
-    // The route the lookup chose (X-Greenlight-Route): a canary request the new color failed is served by
-    // the live one (its backup), so the answering color alone may differ; the choice may not.
-    const ask = async (cookie?: string) => {
-      const res = await fetch(ITEMS, { headers: cookie ? { cookie } : {} });
-      expect(res.status).toBe(200);
-      await res.arrayBuffer();
-      return { route: res.headers.get('x-greenlight-route'), setCookie: res.headers.get('set-cookie') };
-    };
-    const fresh = await Promise.all(Array.from({ length: 40 }, () => ask()));
-    // 40 new clients at 50 %: both routes (all on one would be 1 in 2^39).
-    expect(new Set(fresh.map((f) => f.route))).toEqual(new Set([live, canaryRoute]));
-    for (const client of fresh.slice(0, 8)) {
-      const bucket = Number(/^gl_canary_canary=(\d{1,3}); Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax$/.exec(client.setCookie ?? '')?.[1]);
-      expect(bucket, String(client.setCookie)).toBeGreaterThanOrEqual(1);
-      expect(bucket).toBeLessThanOrEqual(100);
-      // On the new color while its bucket is within the weight.
-      expect(client.route).toBe(bucket <= 50 ? canaryRoute : live);
-      const cookie = client.setCookie!.split(';')[0]!;
-      const again = await Promise.all(Array.from({ length: 10 }, () => ask(cookie)));
-      expect(again.map((a) => a.route)).toEqual(new Array(10).fill(client.route));
-      expect(again.every((a) => a.setCookie === null)).toBe(true);
-    }
-    const shown = await cli(['status', APP]);
-    expect(shown.stdout).toMatch(/ {2}canary: step 1 of 1 at 50 % \(sticky\); passed: step 1 at 50 %: \d+ of \d+ requests \(\d+\.\d %\), 0\.0 % 5xx/);
-    const promoted = await cli(['promote', APP]);
-    expect(promoted.code, promoted.stderr).toBe(0);
-    const outcome = await awaitOutcome(handle);
-    expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
-    expect(await w.router.readRoute(APP)).toEqual({ live: otherColor(before), backup: null });
-    // After the switch nobody is given a canary cookie any more.
-    expect((await ask()).setCookie).toBeNull();
+  await waitFor(
+    'the gate after the canary step',
+    async () => {
+      const phase = (await handle.query(statusQuery)).phase;
+      if (phase !== 'promotion-gate') throw new Error(`phase ${phase}`);
+    },
+    { timeout: 60_000, interval: 100 },
+  );
+  const live = before;
+  const canaryRoute = `${otherColor(live)}_${live}`;
+  // The route the lookup chose (X-Greenlight-Route): a canary request the new color failed is served by
+  // the live one (its backup), so the answering color alone may differ; the choice may not.
+  const ask = async (cookie?: string) => {
+    const res = await fetch(ITEMS, { headers: cookie ? { cookie } : {} });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    return { route: res.headers.get('x-greenlight-route'), setCookie: res.headers.get('set-cookie') };
+  };
+  const fresh = await Promise.all(Array.from({ length: 40 }, () => ask()));
+  // 40 new clients at 50 %: both routes (all on one would be 1 in 2^39).
+  expect(new Set(fresh.map((f) => f.route))).toEqual(new Set([live, canaryRoute]));
+  for (const client of fresh.slice(0, 8)) {
+    const bucket = Number(/^gl_canary_canary=(\d{1,3}); Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax$/.exec(client.setCookie ?? '')?.[1]);
+    expect(bucket, String(client.setCookie)).toBeGreaterThanOrEqual(1);
+    expect(bucket).toBeLessThanOrEqual(100);
+    // On the new color while its bucket is within the weight.
+    expect(client.route).toBe(bucket <= 50 ? canaryRoute : live);
+    const cookie = client.setCookie!.split(';')[0]!;
+    const again = await Promise.all(Array.from({ length: 10 }, () => ask(cookie)));
+    expect(again.map((a) => a.route)).toEqual(new Array(10).fill(client.route));
+    expect(again.every((a) => a.setCookie === null)).toBe(true);
+  }
+  const shown = await cli(['status', APP]);
+  expect(shown.stdout).toMatch(/ {2}canary: step 1 of 1 at 50 % \(sticky\); passed: step 1 at 50 %: \d+ of \d+ requests \(\d+\.\d %\), 0\.0 % 5xx/);
+  const promoted = await cli(['promote', APP]);
+  expect(promoted.code, promoted.stderr).toBe(0);
+  const outcome = await awaitOutcome(handle);
+  expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+  expect(await w.router.readRoute(APP)).toEqual({ live: otherColor(before), backup: null });
+  // After the switch nobody is given a canary cookie any more.
+  expect((await ask()).setCookie).toBeNull();
 }
