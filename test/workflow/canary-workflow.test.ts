@@ -7,21 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { canaryKey, routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
-import type { CanaryRoute, DeployInput, DeployStatus, Route } from '../../src/types';
+import { FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
+import type { CanaryRoute, DeployInput, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { Context } from '@temporalio/activity';
-import { BUNDLE_PATH } from '../../harness/paths';
 import { waitFor } from '../helpers/wait';
-import { recordingHost, patchesOf, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
+import { patchesOf, runDeploy, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -50,28 +48,10 @@ const DESCRIBE: CallDescriptions = {
 };
 
 /** Runs one deploy to its end (`during` runs beside it); the calls, the outcome and the history. */
-async function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>, restore?: DeployInput['restore']) {
+function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>, restore?: DeployInput['restore']) {
   const app = `wf-canary-${randomUUID().slice(0, 8)}`;
-  const taskQueue = `workflow-test-${app}`;
-  const calls: string[] = [];
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recordingHost(calls, live, overrides, DESCRIBE) });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, steps), ...(restore ? { restore } : {}) }] });
-    await during?.(handle);
-    let status: DeployStatus;
-    let failure: ApplicationFailure | null = null;
-    try {
-      status = await handle.result();
-    } catch (err) {
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-      status = failure.details?.[0] as DeployStatus;
-    }
-    return { calls, status, failure, history: await handle.fetchHistory() };
-  });
+  return runDeploy(env, { spec: spec(app, steps), ...(restore ? { restore } : {}) }, { live, overrides, describe: DESCRIBE }, during);
 }
-
-
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 const UP_TO_CANARY = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'deployColor', 'healthCheck'];

@@ -7,18 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { routeKey } from '../../host/builders/nginx';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
-import type { DeployStatus, Route } from '../../src/types';
-import type { deployWorkflow } from '../../workflows/deploy';
-import { BUNDLE_PATH } from '../../harness/paths';
-import { recordingHost, patchesOf, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
+import { FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
+import type { Route } from '../../src/types';
+import { patchesOf, runDeploy, startLocalTestEnvironment, type CallDescriptions, type Stubs } from './stubs';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -50,28 +46,11 @@ const DESCRIBE: CallDescriptions = {
   removeColor: (_s: unknown, c: Color) => c,
 };
 
-/** Runs one deploy to its end: the calls, the outcome (status or failure) and the history. */
-async function deploy(live: Route | null, overlap: boolean, overrides: Stubs = {}) {
+/** Runs one deploy to its end: the calls, the outcome and the history. */
+function deploy(live: Route | null, overlap: boolean, overrides: Stubs = {}) {
   const app = `wf-single-${randomUUID().slice(0, 8)}`;
-  const taskQueue = `workflow-test-${app}`;
-  const calls: string[] = [];
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities: recordingHost(calls, live, overrides, DESCRIBE) });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(app), args: [{ spec: spec(app, overlap) }] });
-    let status: DeployStatus;
-    let failure: ApplicationFailure | null = null;
-    try {
-      status = await handle.result();
-    } catch (err) {
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-      status = failure.details?.[0] as DeployStatus;
-    }
-    return { calls, status, failure, history: await handle.fetchHistory() };
-  });
+  return runDeploy(env, { spec: spec(app, overlap) }, { live, overrides, describe: DESCRIBE });
 }
-
-
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig'];

@@ -1,12 +1,15 @@
 /** Stub activities for the workflow tests: a healthy host on which every step succeeds. */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import type { Activities } from '../../activities';
-import { TEMPORAL_BIN } from '../../harness/paths';
+import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
-import { PINNED_ENGINE } from '../../src/names';
-import type { Route } from '../../src/types';
+import { DEPLOY_WORKFLOW, deployWorkflowId, PINNED_ENGINE } from '../../src/names';
+import type { DeployInput, DeployStatus, Route } from '../../src/types';
+import type { deployWorkflow } from '../../workflows/deploy';
 
 export type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
 
@@ -69,3 +72,41 @@ export const patchesOf = (history: History): string[] =>
     const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
     return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
   });
+
+/** What one deploy run by `runDeploy` did: the recorded calls, its status, its failure (null on success), its history. */
+export interface DeployRun {
+  calls: string[];
+  status: DeployStatus;
+  failure: ApplicationFailure | null;
+  history: History;
+}
+
+/**
+ * Runs one deploy of `input` to its end on a worker of its own (on a queue named after the app) over a
+ * recording host (`live` routed, `overrides` applied, calls written by `describe`); `during` runs beside it.
+ */
+export async function runDeploy(
+  env: TestWorkflowEnvironment,
+  input: DeployInput,
+  host: { live: Route | null; overrides?: Stubs; describe: CallDescriptions },
+  during?: (handle: WorkflowHandle<typeof deployWorkflow>) => Promise<void>,
+): Promise<DeployRun> {
+  const taskQueue = `workflow-test-${input.spec.app}`;
+  const calls: string[] = [];
+  const activities = recordingHost(calls, host.live, host.overrides ?? {}, host.describe);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: BUNDLE_PATH }, activities });
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, { taskQueue, workflowId: deployWorkflowId(input.spec.app), args: [input] });
+    await during?.(handle);
+    let status: DeployStatus;
+    let failure: ApplicationFailure | null = null;
+    try {
+      status = await handle.result();
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      failure = err.cause as ApplicationFailure;
+      status = failure.details?.[0] as DeployStatus;
+    }
+    return { calls, status, failure, history: (await handle.fetchHistory()) as History };
+  });
+}
