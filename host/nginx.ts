@@ -163,6 +163,8 @@ export class NginxRouter {
   async pid(): Promise<number | null> {
     try {
       const pid = Number((await readFile(join(this.prefix, 'nginx.pid'), 'utf8')).trim());
+      // An empty pid file reads as 0, and kill(0, 0) signals this process group: no nginx named.
+      if (!Number.isInteger(pid) || pid <= 0) return null;
       process.kill(pid, 0);
       return pid;
     } catch {
