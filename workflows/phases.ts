@@ -211,7 +211,10 @@ export async function openPreview(d: Deploy, hosts: readonly HostDeploy[]): Prom
 export async function closePreview(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const open = hosts.filter((h) => h.previewOpened);
   if (open.length === 0) return;
-  await everyHost(open, (host) => d.gate.unlessRolledBack(() => activities(routing, 'close the preview', host).closePreview(host.spec)));
+  await everyHost(open, async (host) => {
+    await d.gate.unlessRolledBack(() => activities(routing, 'close the preview', host).closePreview(host.spec));
+    host.previewOpened = false; // closed: compensation has nothing to close (a first deploy's goes with its route)
+  });
   d.tracker.status.preview = null;
 }
 
