@@ -107,6 +107,9 @@ async function preflightDocker({ host, router, secrets, capacityCheck }: DockerD
   await host.ping();
   const network = networkProblem(spec.network, await host.networkOrNull(spec.network));
   if (network) problems.push(network);
+  if (!network && spec.preview && spec.preview.checks.length > 0 && !(await host.networkAddressing(spec.network))?.gateway) {
+    problems.push(`preview.checks: Docker network "${spec.network}" has no configured IPv4 gateway, where the check containers reach the preview: create it with --subnet and --gateway (scripts/docker.sh does), or leave preview.checks out`);
+  }
   for (const [service, svc] of Object.entries(spec.services)) {
     if (!(await host.imageExists(svc.image))) {
       problems.push(`services.${service}.image: image "${svc.image}" does not exist in the local Docker engine: build or load it first (docker build -t ${svc.image} ...)`);
