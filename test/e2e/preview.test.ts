@@ -131,6 +131,28 @@ describe('preview route under load', () => {
     await record('preview-check-rollback');
   });
 
+  it("a first deploy is previewed too; its failing check removes the preview's config with the rollback (its port free again)", async () => {
+    const first = 'pv-first';
+    // Ports: router 5973, host ports 5978/5979, preview 5974.
+    const firstSpec = (checks: ReturnType<typeof fetchCheck>[]) =>
+      webSpec(
+        first,
+        { image: exampleImages('v2').backend, port: 4000, hostPorts: { blue: 5978, green: 5979 }, route: '/', health: { endpoints: ['/api/health'] }, verifyPaths: [] },
+        { router: { port: 5973 }, health: { interval: '200ms', successes: 3, deadline: '30s' }, cleanup: { previous: 'stop', drain: '500ms' }, preview: { port: 5974, checks } },
+      );
+    await resetApp(w.docker, w.router, first);
+    try {
+      const outcome = await awaitOutcome(await startDeploy(w.client, firstSpec([fetchCheck('wants-v9', 'v9')]), TASK_QUEUE));
+      expect(outcome.exitCode).toBe(EXIT.rolledBack);
+      expect(outcome.message).toContain('preview answered v2 blue');
+      expect(await w.router.readPreviewConfig(first)).toBeNull();
+      expect(await w.router.readRoute(first)).toBeNull();
+      await expect(get('http://127.0.0.1:5974/api/items')).rejects.toThrow();
+    } finally {
+      await resetApp(w.docker, w.router, first);
+    }
+  });
+
   it('a preview port another program holds is refused at validate (exit 2, naming preview.port); nothing changed', async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(BUSY_PORT, '127.0.0.1', resolve));
