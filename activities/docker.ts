@@ -5,7 +5,7 @@
  * is not this app's is an error, never a removal: every step is idempotent, every leftover findable, and
  * no app touches another's containers.
  */
-import { buildAppContainer, buildMigrationContainer, buildValidationContainer } from '../host/builders/container';
+import { buildAppContainer, buildMigrationContainer, buildPreviewCheckContainer, buildValidationContainer } from '../host/builders/container';
 import type Docker from 'dockerode';
 import type { ContainerAddresses } from '../host/addresses';
 import { ContainerAddressInUseError, ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
@@ -20,7 +20,7 @@ import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
-import { fail, recordProgress, sleep } from './support';
+import { asNameTaken, fail, recordProgress, runOneOffCommands, sleep } from './support';
 import type { DrainProgress, HandoverReport } from '../src/types';
 import { probeWorker } from '../host/worker-health';
 
@@ -107,6 +107,9 @@ async function preflightDocker({ host, router, secrets, capacityCheck }: DockerD
   await host.ping();
   const network = networkProblem(spec.network, await host.networkOrNull(spec.network));
   if (network) problems.push(network);
+  if (!network && spec.preview && spec.preview.checks.length > 0 && !(await host.networkAddressing(spec.network))?.gateway) {
+    problems.push(`preview.checks: Docker network "${spec.network}" has no configured IPv4 gateway, where the check containers reach the preview: create it with --subnet and --gateway (scripts/docker.sh does), or leave preview.checks out`);
+  }
   for (const [service, svc] of Object.entries(spec.services)) {
     if (!(await host.imageExists(svc.image))) {
       problems.push(`services.${service}.image: image "${svc.image}" does not exist in the local Docker engine: build or load it first (docker build -t ${svc.image} ...)`);
@@ -161,6 +164,7 @@ function plannedContainers(spec: DeploySpec, color: Color): Array<{ field: strin
     ...Object.keys(spec.services).map((service) => ({ field: `services.${service}`, options: buildAppContainer({ spec, service, color, deployId: '', secretEnv: {} }) })),
     ...spec.validate.commands.map((_, index) => ({ field: `validate.commands[${index}].name`, options: buildValidationContainer(spec, index, '') })),
     ...(spec.migrate ? [{ field: 'migrate', options: buildMigrationContainer(spec, '', {}) }] : []),
+    ...(spec.preview?.checks ?? []).map((_, index) => ({ field: `preview.checks[${index}].name`, options: buildPreviewCheckContainer(spec, index, '', '') })),
   ];
 }
 
@@ -178,32 +182,18 @@ async function nameProblems(host: DockerHost, spec: DeploySpec, color: Color): P
   return problems;
 }
 
-/** A ContainerNameTakenError as the deploy's non-retryable failure; other errors unchanged. */
-function asNameTaken(err: unknown, field: string): unknown {
-  return err instanceof ContainerNameTakenError ? fail(FAILURE_TYPES.containerNameTaken, `${field}: ${err.message}`) : err;
-}
 
-/**
- * Runs each validation command in a one-off, network-less container of the new image. Results and
- * failures carry a redacted tail of the output only: they are stored in workflow history.
- */
-async function runValidationCommands({ host, redact }: DockerDeps, spec: DeploySpec, deployId: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
-  const results: Array<{ name: string; exitCode: number; output: string }> = [];
-  for (let index = 0; index < spec.validate.commands.length; index++) {
-    const command = spec.validate.commands[index]!;
-    const run = await host.runOneOff(buildValidationContainer(spec, index, deployId), command.timeout).catch((err: unknown) => {
-      throw asNameTaken(err, `validate.commands[${index}].name`);
-    });
-    const output = redactedTail(run.output, redact);
-    if (run.exitCode === null) {
-      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" timed out after ${command.timeout} ms (validate.commands[${index}].timeout)\n${output}`);
-    }
-    results.push({ name: command.name, exitCode: run.exitCode, output });
-    if (run.exitCode !== 0) {
-      throw fail(FAILURE_TYPES.validationCommand, `validation command "${command.name}" (${command.run.join(' ')}) exited with ${run.exitCode}:\n${output}`, results);
-    }
-  }
-  return results;
+/** Runs each validation command in a one-off, network-less container of the new image. */
+function runValidationCommands(deps: DockerDeps, spec: DeploySpec, deployId: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
+  const commands = spec.validate.commands.map((command, index) => ({
+    what: `validation command "${command.name}"`,
+    field: `validate.commands[${index}]`,
+    name: command.name,
+    run: command.run,
+    timeout: command.timeout,
+    options: buildValidationContainer(spec, index, deployId),
+  }));
+  return runOneOffCommands(deps, commands, FAILURE_TYPES.validationCommand);
 }
 
 /**

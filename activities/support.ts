@@ -5,7 +5,9 @@ import { InfrastructureError } from '../src/errors';
 import { hostOfSpec } from '../src/config/hosts';
 import type { DeploySpec } from '../src/config/schema';
 import { FAILURE_TYPES, PINNED_ENGINE } from '../src/names';
-import { redactDeep, type Redactor } from '../src/secrets';
+import { redactDeep, redactedTail, type Redactor } from '../src/secrets';
+import type Docker from 'dockerode';
+import { ContainerNameTakenError, type DockerHost } from '../host/docker';
 import type { EngineIdentity } from '../src/types';
 
 export const HEARTBEAT_EVERY_MS = 1_000;
@@ -185,4 +187,44 @@ export const activityClock: Clock = { now: () => Date.now(), sleep };
 
 export function fail(type: string, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}
+
+/** A ContainerNameTakenError as the deploy's non-retryable failure; other errors unchanged. */
+export function asNameTaken(err: unknown, field: string): unknown {
+  return err instanceof ContainerNameTakenError ? fail(FAILURE_TYPES.containerNameTaken, `${field}: ${err.message}`) : err;
+}
+
+/** One command of a list run in one-off containers: how it is named in messages and its container. */
+export interface OneOffCommand {
+  /** "validation command \"lint\"", "preview check \"smoke\"". */
+  what: string;
+  /** The spec field of its name and timeout ("validate.commands[0]"). */
+  field: string;
+  name: string;
+  run: string[];
+  timeout: number;
+  options: Docker.ContainerCreateOptions;
+}
+
+/**
+ * Runs each command in its one-off container, in order, and stops at the first that fails (a time-out
+ * or a non-zero exit: a non-retryable `failureType`). Results and failures carry a redacted tail of the
+ * output only: they are stored in workflow history. Validation commands and preview checks run here.
+ */
+export async function runOneOffCommands({ host, redact }: { host: DockerHost; redact: Redactor }, commands: readonly OneOffCommand[], failureType: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
+  const results: Array<{ name: string; exitCode: number; output: string }> = [];
+  for (const command of commands) {
+    const run = await host.runOneOff(command.options, command.timeout).catch((err: unknown) => {
+      throw asNameTaken(err, `${command.field}.name`);
+    });
+    const output = redactedTail(run.output, redact);
+    if (run.exitCode === null) {
+      throw fail(failureType, `${command.what} timed out after ${command.timeout} ms (${command.field}.timeout)\n${output}`);
+    }
+    results.push({ name: command.name, exitCode: run.exitCode, output });
+    if (run.exitCode !== 0) {
+      throw fail(failureType, `${command.what} (${command.run.join(' ')}) exited with ${run.exitCode}:\n${output}`, results);
+    }
+  }
+  return results;
 }

@@ -28,6 +28,8 @@ import {
   structureHash,
   type AppPorts,
   type UpstreamAddresses,
+  parsePreviewPort,
+  renderPreviewConfig,
 } from './builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { InfrastructureError } from '../src/errors';
@@ -104,6 +106,9 @@ export interface ApplyRouteResult {
   reloaded: boolean;
   configChanged: boolean;
 }
+
+/** The file name ending of an app's preview config: `<app>.preview.conf`. */
+const PREVIEW_SUFFIX = '.preview.conf';
 
 export class NginxRouter {
   readonly prefix: string;
@@ -349,22 +354,22 @@ export class NginxRouter {
   }
 
   /** `nginx -t` of the whole router with `candidate` in place of the app's config. */
-  async check(app: string, candidate: string): Promise<void> {
+  async check(app: string, candidate: string, file = `${app}.conf`): Promise<void> {
     const dir = join(this.prefix, 'check', `${app}-${randomBytes(4).toString('hex')}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // nginx -t binds the admin socket when no nginx holds it (then removes it): its folder must exist.
     await mkdir(privateDir(this.prefix), { recursive: true, mode: 0o700 });
     try {
-      for (const file of await readdir(this.appsDir)) {
-        if (file.endsWith('.conf') && file !== `${app}.conf`) await copyFile(join(this.appsDir, file), join(dir, file));
+      for (const other of await readdir(this.appsDir)) {
+        if (other.endsWith('.conf') && other !== file) await copyFile(join(this.appsDir, other), join(dir, other));
       }
-      await writeFile(join(dir, `${app}.conf`), candidate, { mode: 0o600 });
+      await writeFile(join(dir, file), candidate, { mode: 0o600 });
       const warnings = await this.testIn(dir, app);
       if (warnings.length === 0) return;
       // Only warnings the candidate brings in: one the live configs already have is not this deploy's doing.
-      const current = await this.readAppConfig(app);
-      if (current === null) await rm(join(dir, `${app}.conf`));
-      else await writeFile(join(dir, `${app}.conf`), current, { mode: 0o600 });
+      const current = await readFile(join(this.appsDir, file), 'utf8').catch(() => null);
+      if (current === null) await rm(join(dir, file));
+      else await writeFile(join(dir, file), current, { mode: 0o600 });
       const before = new Set(await this.testIn(dir, app));
       const added = warnings.filter((warning) => !before.has(warning));
       if (added.length > 0) {
@@ -395,7 +400,8 @@ export class NginxRouter {
 
   /** Every app's config on this router, by app name. */
   async appConfigs(): Promise<Array<{ app: string; text: string }>> {
-    const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf'));
+    // `<app>.preview.conf` is an app's preview (app names have no `.`), not an app.
+    const files = (await readdir(this.appsDir).catch(() => [] as string[])).filter((file) => file.endsWith('.conf') && !file.slice(0, -'.conf'.length).includes('.'));
     const apps = [];
     for (const file of files.sort()) {
       const text = await readFile(join(this.appsDir, file), 'utf8').catch(() => null);
@@ -405,8 +411,97 @@ export class NginxRouter {
   }
 
   /** The ports every other app's config holds on this router (its router port and host ports). */
-  async otherAppsPorts(app: string): Promise<Array<{ app: string } & AppPorts>> {
-    return (await this.appConfigs()).filter((config) => config.app !== app).map((config) => ({ app: config.app, ...parseAppPorts(config.text) }));
+  async otherAppsPorts(app: string): Promise<Array<{ app: string; previewPort: number | null } & AppPorts>> {
+    const previews = new Map<string, number | null>();
+    for (const file of await readdir(this.appsDir).catch(() => [] as string[])) {
+      const other = file.endsWith(PREVIEW_SUFFIX) ? file.slice(0, -PREVIEW_SUFFIX.length) : null;
+      if (other === null || other === app) continue;
+      const text = await readFile(join(this.appsDir, file), 'utf8').catch(() => null);
+      if (text !== null) previews.set(other, parsePreviewPort(text));
+    }
+    const apps = (await this.appConfigs()).filter((config) => config.app !== app).map((config) => ({ app: config.app, ...parseAppPorts(config.text), previewPort: previews.get(config.app) ?? null }));
+    // An app whose first deploy is at its preview has a preview config and no app config yet.
+    for (const [other, previewPort] of previews) {
+      if (!apps.some((a) => a.app === other)) apps.push({ app: other, routerPort: null, tls: false, redirectPort: null, hostPorts: [], previewPort });
+    }
+    return apps;
+  }
+
+  /** The app's preview config (`preview`): beside its config, included by nginx like an app's. */
+  previewConfPath(app: string): string {
+    return join(this.appsDir, `${app}${PREVIEW_SUFFIX}`);
+  }
+
+  /** The unix socket of the app's preview control (in the private folder, like the admin socket). */
+  previewSocketPath(app: string): string {
+    return join(privateDir(this.prefix), `preview-${app}.sock`);
+  }
+
+  async readPreviewConfig(app: string): Promise<string | null> {
+    return readFile(this.previewConfPath(app), 'utf8').catch(() => null);
+  }
+
+  /** The preview config `spec` would have on this router, listening on `listen` (addresses). */
+  async renderPreview(spec: DeploySpec, listen: string[]): Promise<string> {
+    return renderPreviewConfig(spec, { listen, controlSocket: this.previewSocketPath(spec.app), addresses: await this.upstreams(spec) });
+  }
+
+  /**
+   * Opens the app's preview on `color`: its config in place (after `nginx -t`; one reload when it is new
+   * or changed, none for a deploy that renders the same text), then the color in the routes dict through
+   * the preview's control socket. Idempotent.
+   */
+  async openPreview(spec: DeploySpec, color: Color, listen: string[]): Promise<{ reloaded: boolean }> {
+    const text = await this.renderPreview(spec, listen);
+    const current = await this.readPreviewConfig(spec.app);
+    const reloaded = current !== text;
+    if (reloaded) {
+      await this.check(spec.app, text, `${spec.app}${PREVIEW_SUFFIX}`);
+      await this.writeAtomically(this.previewConfPath(spec.app), text);
+      if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
+      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+    }
+    await this.previewControl(spec.app, 'PUT', color);
+    return { reloaded };
+  }
+
+  /** The color the app's preview serves now, or null (closed, or no preview config). */
+  async readPreview(app: string): Promise<Color | null> {
+    if ((await this.readPreviewConfig(app)) === null) return null;
+    const color = await this.previewControl(app, 'GET');
+    return color === 'blue' || color === 'green' ? color : null;
+  }
+
+  /**
+   * Closes the app's preview (its port answers 503 "no preview open"); `forget` (the rollback of a first
+   * deploy: the app is not routed, so nothing keeps its port) also removes its config. Idempotent, also
+   * without a preview config.
+   */
+  async closePreview(app: string, forget = false): Promise<void> {
+    const running = (await this.pid()) !== null;
+    if ((await this.readPreviewConfig(app)) !== null && running) await this.previewControl(app, 'DELETE');
+    if (!forget) return;
+    await rm(this.previewConfPath(app), { force: true });
+    // Every step on every call: a retry after a failed reload still completes the removal.
+    if (running) await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+  }
+
+  /** One request to the preview's control socket, retried while a reload brings it up. */
+  private async previewControl(app: string, method: 'GET' | 'PUT' | 'DELETE', body?: string): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const res = await axios.request<string>({ method, url: 'http://localhost/preview', socketPath: this.previewSocketPath(app), data: body, timeout: 5_000, responseType: 'text', transformResponse: (d: string) => d });
+        return String(res.data).trim();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (Date.now() < deadline && ['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT'].includes(code)) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new InfrastructureError(`nginx preview socket ${this.previewSocketPath(app)}: ${(err as Error).message}; is greenlight's nginx running? (scripts/nginx.sh)`);
+      }
+    }
   }
 
   private async writeAtomically(path: string, text: string): Promise<void> {
@@ -655,6 +750,8 @@ export class NginxRouter {
     // Every step runs on every call, so a retry after a failed reload still completes the removal.
     await rm(this.appConfPath(app), { force: true });
     await rm(this.previousConfPath(app), { force: true });
+    // The preview's config goes with it (its port and control socket close at the reload).
+    await rm(this.previewConfPath(app), { force: true });
     if ((await this.pid()) !== null) {
       await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
       await this.admin('DELETE', `/routes/${app}`);

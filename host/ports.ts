@@ -6,7 +6,7 @@
  * both from the first one's config; a port another program holds makes every nginx reload fail, for
  * every app.
  */
-import { parseAppPorts } from './builders/nginx';
+import { parseAppPorts, parsePreviewPort } from './builders/nginx';
 import type { NginxRouter } from './nginx';
 import type { DeploySpec } from '../src/config/schema';
 import { webServices } from '../src/config/services';
@@ -21,6 +21,8 @@ export interface OtherAppPorts {
   /** Its plain-HTTP redirect port (router.tls.redirectPort), which nginx listens on too. */
   redirectPort?: number | null;
   hostPorts: number[];
+  /** Its preview port (`preview.port`), which nginx listens on too. */
+  previewPort?: number | null;
 }
 
 /** " on host web-1" in a fleet's host spec, nothing for one host. */
@@ -49,6 +51,7 @@ function heldBy(others: readonly OtherAppPorts[], port: number): string | null {
     if (other.routerPort === port) return `app "${other.app}"'s router port (greenlight's nginx serves ${other.app} there)`;
     if (other.redirectPort === port) return `app "${other.app}"'s redirect port (greenlight's nginx redirects ${other.app} to HTTPS there)`;
     if (other.hostPorts.includes(port)) return `a host port of app "${other.app}" (its containers bind it)`;
+    if (other.previewPort === port) return `app "${other.app}"'s preview port (greenlight's nginx serves ${other.app}'s preview there)`;
   }
   return null;
 }
@@ -66,6 +69,9 @@ export function clashesWithOtherApps(spec: DeploySpec, others: readonly OtherApp
   if (redirectClash) {
     problems.push(`${routerField(spec, 'tls.redirectPort')}: port ${redirectPort} is ${redirectClash}${where}: two apps cannot share a port, choose another redirect port`);
   }
+  const previewPort = spec.preview?.port;
+  const previewClash = previewPort === undefined ? null : heldBy(others, previewPort);
+  if (previewClash) problems.push(`preview.port: port ${previewPort} is ${previewClash}${where}: two apps cannot share a port, choose another preview port`);
   for (const [service, svc] of Object.entries(webServices(spec))) {
     for (const color of COLORS) {
       const clash = heldBy(others, svc.hostPorts[color]);
@@ -89,6 +95,14 @@ export async function routerPortProblems(router: NginxRouter, spec: DeploySpec):
     ...(spec.router.tls?.redirectPort === undefined ? [] : [{ field: routerField(spec, 'tls.redirectPort'), port: spec.router.tls.redirectPort, what: 'redirect port' }]),
   ];
   const busy: string[] = [];
+  const preview = spec.preview;
+  const ownPreview = preview ? await router.readPreviewConfig(spec.app) : null;
+  if (preview && (ownPreview === null || parsePreviewPort(ownPreview) !== preview.port) && !problems.some((problem) => problem.startsWith('preview.port:'))) {
+    // nginx binds it on preview.address (and the app network's gateway): a program on it blocks it there.
+    if (!(await portIsFree(preview.port, preview.address))) {
+      busy.push(`preview.port: port ${preview.port} is already in use on ${preview.address} by another program${onHost(spec)} (nginx could not listen on it, and every reload would fail for all apps): free it or choose another preview port`);
+    }
+  }
   for (const { field, port, what } of wanted) {
     if (held.has(port) || problems.some((problem) => problem.startsWith(`${field}:`))) continue;
     // nginx listens on every interface (`listen <port>`), so a program on any address blocks it.

@@ -70,6 +70,11 @@ export function validationContainerName(app: string, command: string): string {
   return `${app}.validate_${command}`;
 }
 
+/** A preview check's one-off container: `<app>.preview_<check>`. */
+export function previewCheckContainerName(app: string, check: string): string {
+  return `${app}.preview_${check}`;
+}
+
 /** The migration's one-off container: `<app>.migrate`. */
 export function migrationContainerName(app: string): string {
   return `${app}.migrate`;
@@ -91,6 +96,8 @@ export const FAILURE_TYPES = {
   preflight: 'PreflightError',
   validationCommand: 'ValidationCommandFailed',
   migration: 'MigrationFailed',
+  /** A `preview.checks` command failed against the preview URL: the deploy rolls back. */
+  previewCheck: 'PreviewCheckFailed',
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',
@@ -173,6 +180,8 @@ export const PATCHES = {
   singletonHandover: 'singleton-handover',
   /** `strategy.canary`: weighted steps before the full switch. Asked only of a spec with canary steps. */
   canarySteps: 'canary-steps',
+  /** `preview`: the new color on the preview port from the health gate to the switch, and its checks. Asked only of a spec with `preview`. */
+  previewRoute: 'preview-route',
 } as const;
 
 /**

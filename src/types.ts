@@ -49,6 +49,7 @@ export const PHASES = [
   'migrate',
   'deploy-green',
   'health-check',
+  'preview',
   'promotion-gate',
   'canary',
   'switch',
@@ -176,8 +177,16 @@ export interface DeployStatus {
   handover?: HandoverReport | null;
   /** The canary steps (`strategy.canary`) of this deploy, once the first began. */
   canary?: CanaryStatus | null;
+  /** The preview (`preview`) while it is open: where it answers and which color it serves; null once closed. */
+  preview?: PreviewStatus | null;
   /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
   ignoredSignals?: string[];
+}
+
+/** An open preview: the URL on the worker's host (each host of a fleet alike) and the color it serves. */
+export interface PreviewStatus {
+  url: string;
+  color: Color;
 }
 
 export type DeployResult = DeployStatus;

@@ -104,6 +104,11 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
     if (host.status) host.status.lastError = message;
     else status.lastError = message;
   };
+  // The preview first: it serves the color about to be removed. A first deploy's goes with its config.
+  if (host.previewOpened) {
+    await step('close the preview').closePreview(spec, liveColor === null);
+    status.preview = null;
+  }
   if (host.switched) {
     if (liveColor) {
       const previous = await step(`is ${liveColor} healthy enough to take traffic back?`).checkColorHealth(spec, liveColor);

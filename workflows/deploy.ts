@@ -1,5 +1,5 @@
 /**
- * The deploy workflow: validate -> migrate -> deploy-green -> health-check -> (promotion gate) ->
+ * The deploy workflow: validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
  * (canary steps) -> switch -> verify -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
@@ -11,7 +11,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, handOverSingletons, healthGate, migrate, openPreview, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -36,8 +36,10 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     await migrate(deploy, hosts);
     await deployGreen(deploy, hosts);
     await healthGate(deploy, hosts);
+    await openPreview(deploy, hosts);
     await promotionGate(deploy);
     await canarySteps(deploy, hosts);
+    await closePreview(deploy, hosts);
     await switchTraffic(deploy, hosts);
     await handOverSingletons(deploy, hosts);
     await verify(deploy, hosts);

@@ -42,6 +42,8 @@ export interface HostDeploy extends HostTarget {
   holdSingletons: boolean;
   /** The handover began: the live color's singletons may be stopped and the new color's running. */
   handedOver: boolean;
+  /** Opening the preview began (`preview`): compensation closes it. */
+  previewOpened?: boolean;
   baseline: LatencyBaseline | null;
   /** This host's line in a fleet deploy's status (null for a one-host deploy). */
   status: HostStatus | null;
@@ -178,6 +180,42 @@ export async function healthGate(d: Deploy, hosts: readonly HostDeploy[]): Promi
     const started = Object.keys(spec.services).filter((service) => !singletonServices(spec).includes(service));
     return gate.unlessRolledBack(() => step.healthCheck(host.spec, host.targetColor, started));
   });
+}
+
+/**
+ * 3b. the preview (`preview`), on every host alike: the router serves the new color on the preview port
+ * while the public port keeps the live one (one reload where the preview's config is new or changed),
+ * then `preview.checks`, once, on the first host, against its preview; a failing check rolls back like
+ * a failed health gate. It stays open through the promotion gate and the canary steps; closePreview
+ * closes it at the switch, compensation on a rollback. Asked only of a spec with `preview`.
+ */
+export async function openPreview(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { spec, gate, tracker } = d;
+  const preview = spec.preview;
+  if (!preview || !patched(PATCHES.previewRoute)) return;
+  const colors = colorsOf(hosts, (h) => h.targetColor);
+  const names = preview.checks.map((check) => check.name).join(', ');
+  tracker.enter('preview', `the preview of ${colors} on port ${preview.port}${names ? `, then preview checks: ${names}` : ''}`);
+  const opened = await everyHost(hosts, (host) => {
+    host.previewOpened = true; // a failure half-way may still leave it open: compensation closes it
+    return gate.unlessRolledBack(() => activities(routing, `open the preview of ${host.targetColor} on port ${preview.port}`, host).openPreview(host.spec, host.targetColor));
+  });
+  tracker.status.preview = { url: opened[0]!.url, color: opened[0]!.color };
+  if (preview.checks.length === 0) return;
+  const first = hosts[0]!;
+  const longest = Math.max(...preview.checks.map((c) => c.timeout));
+  await gate.unlessRolledBack(() => activities(dockerOps(longest * preview.checks.length), `preview checks: ${names}`, first).runPreviewChecks(first.spec, d.deployId));
+}
+
+/** 4c. the preview closes as the new color takes the public port (every host; idempotent). */
+export async function closePreview(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const open = hosts.filter((h) => h.previewOpened);
+  if (open.length === 0) return;
+  await everyHost(open, async (host) => {
+    await d.gate.unlessRolledBack(() => activities(routing, 'close the preview', host).closePreview(host.spec));
+    host.previewOpened = false; // closed: compensation has nothing to close (a first deploy's goes with its route)
+  });
+  d.tracker.status.preview = null;
 }
 
 /** 4. the manual promotion gate (only with `promotion.manual`). */

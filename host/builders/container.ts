@@ -2,7 +2,7 @@
  * Pure builders: spec -> Docker create options. No I/O; tested by exact equality.
  */
 import type Docker from 'dockerode';
-import { containerAlias, containerName, LABELS, migrationContainerName, validationContainerName, type Color } from '../../src/names';
+import { containerAlias, containerName, LABELS, migrationContainerName, previewCheckContainerName, validationContainerName, type Color } from '../../src/names';
 import { DEFAULT_LIMITS, type DeploySpec, type ServiceSpec } from '../../src/config/schema';
 
 /**
@@ -128,6 +128,38 @@ export function buildValidationContainer(spec: DeploySpec, commandIndex: number,
     },
     NetworkDisabled: true,
     HostConfig: { NetworkMode: 'none', AutoRemove: false, ...limitsOf(spec.services[command.service]!) },
+  };
+}
+
+/** The service whose new image runs a preview check: its own, else the first service with a route. */
+export function previewCheckService(spec: DeploySpec, check: { service?: string }): string {
+  return check.service ?? Object.keys(spec.services).find((name) => spec.services[name]!.route !== undefined)!;
+}
+
+/**
+ * A preview check (`preview.checks`): a one-off container of the new image on the app network, so it
+ * reaches the preview at `previewUrl` (the network's gateway, where nginx also binds the preview port),
+ * like a migration but without the service's environment and secrets: it tests what users would see.
+ */
+export function buildPreviewCheckContainer(spec: DeploySpec, checkIndex: number, deployId: string, previewUrl: string): Docker.ContainerCreateOptions {
+  const check = spec.preview?.checks[checkIndex];
+  if (!check) throw new Error(`no preview check #${checkIndex}`);
+  const service = previewCheckService(spec, check);
+  const svc = spec.services[service]!;
+  return {
+    name: previewCheckContainerName(spec.app, check.name),
+    Image: svc.image,
+    Cmd: check.command,
+    Env: envList({ GREENLIGHT_APP: spec.app, GREENLIGHT_PREVIEW_CHECK: check.name, GREENLIGHT_PREVIEW_URL: previewUrl, GREENLIGHT_DEPLOY_ID: deployId }),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.app]: spec.app,
+      [LABELS.service]: service,
+      [LABELS.deployId]: deployId,
+      [LABELS.image]: svc.image,
+      [LABELS.role]: 'preview-check',
+    },
+    HostConfig: { NetworkMode: spec.network, AutoRemove: false, ...limitsOf(svc) },
   };
 }
 

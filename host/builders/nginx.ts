@@ -725,3 +725,110 @@ export function answeredByRouter(spec: DeploySpec, path: string): boolean {
   if (path === '/health' || path.startsWith('/.greenlight/')) return true;
   return Object.keys(spec.services).some((service) => COLORS.some((color) => path === `/health/${color}/${service}`));
 }
+
+/**
+ * The preview (`preview`): the app's new color on a port of its own, from the health gate until the
+ * switch, while the public port keeps serving the live color. It is a file of its own beside the app's
+ * config (`<app>.preview.conf`: app names have no `.`), so the public server block, its structure hash
+ * and its per-request work are those of a spec without a preview, and a first deploy (no app config
+ * yet) can be previewed too. Its upstreams are its own (both colors, so the next deploy renders the same
+ * text: no reload), its lookup reads one key of the routes dict, written through its own control socket
+ * in the prefix's private folder: no key, 503 "no preview open".
+ */
+export interface PreviewConfigInput {
+  /** Addresses the preview server listens on: preview.address, and the app network's gateway with checks. */
+  listen: string[];
+  /** The unix socket of the preview's control server (NginxRouter.previewSocketPath). */
+  controlSocket: string;
+  addresses: UpstreamAddresses;
+}
+
+/** The routes dict key of an app's open preview: its value is the color the preview serves. */
+export function previewKey(app: string): string {
+  return `preview/${app}`;
+}
+
+function previewUpstreamName(app: string, service: string, color: Color | string): string {
+  return `glpreview_${app}_${service}__${color}`;
+}
+
+/** Where a preview is reached on `address` (the check containers' gateway, or preview.address). */
+export function previewUrl(spec: Pick<DeploySpec, 'preview'>, address = spec.preview?.address ?? '127.0.0.1'): string {
+  if (!spec.preview) throw new Error('the spec has no preview');
+  return `http://${address}:${spec.preview.port}`;
+}
+
+export function renderPreviewConfig(spec: DeploySpec, { listen, controlSocket, addresses }: PreviewConfigInput): string {
+  const preview = spec.preview;
+  if (!preview) throw new Error(`the spec of ${spec.app} has no preview`);
+  const routed = routedSpec(spec);
+  const services = Object.keys(routed.services).sort();
+  const dict = `ngx.shared.${ROUTES_DICT}`;
+  const key = previewKey(spec.app);
+  const upstreams = services.flatMap((service) =>
+    COLORS.map((color) => `upstream ${previewUpstreamName(spec.app, service, color)} {\n${serverLine(routed, service, color, addresses, '')}\n    keepalive 16;\n}\n`),
+  );
+  const locations = servicesByRoute(routed).flatMap((service) => {
+    const readTimeout = routed.services[service]!.readTimeout ?? 60_000;
+    return routeMatches(routed.services[service]!.route).map(
+      (match) => `    location ${match} {
+        set_by_lua_block $gl_preview { return ${dict}:get("${key}") or "" }
+        if ($gl_preview = "") {
+            return 503 "no preview open\\n";
+        }
+        proxy_read_timeout ${readTimeout}ms;
+        proxy_send_timeout ${readTimeout}ms;
+        proxy_pass http://${previewUpstreamName(spec.app, service, '$gl_preview')};
+    }
+`,
+    );
+  });
+  const connection = `$gl_preview_connection_${spec.app.replace(/-/g, '_')}`;
+  return `# greenlight preview of app "${spec.app}": rendered by host/builders/nginx.ts, swapped atomically; do not edit.
+map $http_upgrade ${connection} {
+    default upgrade;
+    "" "";
+}
+${upstreams.join('')}server {
+${listen.map((address) => `    listen ${address}:${preview.port};\n`).join('')}    set $gl_preview "";
+    default_type text/plain;
+    add_header X-Greenlight-Preview $gl_preview always;
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection ${connection};
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_connect_timeout 2s;
+${locations.join('')}}
+# The preview's control: PUT /preview (body: the color), DELETE /preview, GET /preview.
+server {
+    listen ${nginxPath(`unix:${controlSocket}`)};
+    access_log off;
+    location = /preview {
+        content_by_lua_block {
+            local method = ngx.req.get_method()
+            if method == "PUT" then
+                ngx.req.read_body()
+                local color = ngx.req.get_body_data() or ""
+                if color ~= "blue" and color ~= "green" then
+                    ngx.status = 400
+                    ngx.say("invalid color: ", color)
+                    return
+                end
+                ${dict}:set("${key}", color)
+            elseif method == "DELETE" then
+                ${dict}:delete("${key}")
+            end
+            ngx.say(${dict}:get("${key}") or "")
+        }
+    }
+}
+`;
+}
+
+/** The preview port a preview config listens on (its first `listen <address>:<port>`), or null. */
+export function parsePreviewPort(text: string): number | null {
+  const port = /^ {4}listen [\d.]+:(\d+);$/m.exec(text)?.[1];
+  return port === undefined ? null : Number(port);
+}

@@ -261,6 +261,34 @@ const validationCommandSchema = z.strictObject({
   timeout: duration('Time limit of the command', '10m'),
 });
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+const previewCheckSchema = z.strictObject({
+  name: nameField('preview check').optional().describe('Name of the check (its one-off container is <app>.preview_<name>); check-1, check-2, ... when left out.'),
+  service: z.string().optional().describe("Service whose new image runs the check; the first service with a route when left out."),
+  command: z
+    .array(z.string(), { error: 'must be a list of strings: the command and its arguments, e.g. ["npm", "run", "smoke"]' })
+    .min(1, 'must not be empty: the command and its arguments, e.g. ["npm", "run", "smoke"]')
+    .describe('Command and arguments, run in a one-off container of the new image on the app network, with GREENLIGHT_PREVIEW_URL (the preview on the network\'s gateway); exit 0 passes.'),
+  timeout: duration('Time limit of the check', '5m'),
+});
+
+const previewSchema = z
+  .strictObject({
+    port: port('Port the router serves the new color on, from the health gate until the switch (and during a manual promotion gate).'),
+    address: z
+      .string({ error: 'must be an IPv4 address of this host, e.g. "127.0.0.1"' })
+      .regex(IPV4, 'must be an IPv4 address of this host, e.g. "127.0.0.1" (loopback, the default) or a private interface\'s address')
+      .default('127.0.0.1')
+      .describe('Address the preview port is bound to (default 127.0.0.1: this host only). With checks it is also bound on the app network\'s gateway, where the check containers reach it.'),
+    checks: z
+      .array(previewCheckSchema, { error: 'must be a list of checks, e.g. [{ command: ["npm", "run", "smoke"] }]' })
+      .default([])
+      .transform((checks) => checks.map((check, index) => ({ ...check, name: check.name ?? `check-${index + 1}` })))
+      .describe('Commands run against the preview URL before the switch (a smoke or e2e suite); any failure rolls the deploy back.'),
+  })
+  .describe('A preview port: the new color, before it is live, on a port of its own while the public port keeps serving the live color.');
+
 /**
  * A file nginx reads at each reload, named in its config: absolute (nginx would resolve a relative one
  * against its prefix, not the spec's folder), and without `$` (ssl_certificate takes variables: nginx
@@ -398,6 +426,7 @@ export const deploySpecSchema = z
       })
       .optional()
       .describe('How traffic moves to the new color: blue/green (the default) or canary steps.'),
+    preview: previewSchema.optional(),
     cleanup: z
       .strictObject({
         previous: z.enum(['stop', 'remove', 'keep']).default('stop').describe('What happens to the previous color: stop (kept for a fast rollback), remove, or keep running.'),
@@ -463,6 +492,7 @@ export const deploySpecSchema = z
         });
       }
     });
+    if (spec.preview) checkPreview(spec as DeploySpecBeforePreview, ctx);
     if (spec.migrate && !Object.hasOwn(spec.services, spec.migrate.service)) {
       ctx.addIssue({ code: 'custom', path: ['migrate', 'service'], message: `unknown service "${spec.migrate.service}": use one of ${Object.keys(spec.services).join(', ')}` });
     }
@@ -483,6 +513,37 @@ export const deploySpecSchema = z
     }
   })
   .meta({ title: 'greenlight deploy spec', description: 'One app deployed blue/green behind nginx by greenlight (greenlight.yml).' });
+
+type DeploySpecBeforePreview = SpecBeforeChecks & {
+  services: Record<string, { hostPorts?: { blue: number; green: number }; route?: string }>;
+  preview: { port: number; checks: Array<{ name: string; service?: string }> };
+};
+
+/** The preview port is its own (not the router's, a redirect's or a host port), each check's service known and routed. */
+function checkPreview(spec: DeploySpecBeforePreview, ctx: z.RefinementCtx): void {
+  const { port: previewPort, checks } = spec.preview;
+  const routers = [spec.router, ...(spec.hosts ?? []).flatMap((host) => (host.router ? [host.router] : []))];
+  const clash =
+    routers.some((router) => router.port === previewPort) ? 'the router\'s public port (router.port)'
+    : routers.some((router) => router.tls?.redirectPort === previewPort) ? "the router's redirect port (router.tls.redirectPort)"
+    : Object.entries(spec.services).find(([, svc]) => svc.hostPorts?.blue === previewPort || svc.hostPorts?.green === previewPort)?.[0];
+  if (clash) {
+    const what = clash.startsWith('the router') ? clash : `a host port of service "${clash}"`;
+    ctx.addIssue({ code: 'custom', path: ['preview', 'port'], message: `port ${previewPort} is ${what}: the preview needs a port of its own (e.g. 4801)` });
+  }
+  const routed = Object.keys(spec.services).filter((name) => spec.services[name]!.route !== undefined);
+  if (routed.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['preview'], message: 'needs a service with a route: the preview serves the new color through the router, and this app has only workers; leave `preview` out' });
+  }
+  const names = new Set<string>();
+  checks.forEach((check, index) => {
+    if (names.has(check.name)) ctx.addIssue({ code: 'custom', path: ['preview', 'checks', index, 'name'], message: `check "${check.name}" is listed twice: give every check its own name` });
+    names.add(check.name);
+    if (check.service !== undefined && !Object.hasOwn(spec.services, check.service)) {
+      ctx.addIssue({ code: 'custom', path: ['preview', 'checks', index, 'service'], message: `unknown service "${check.service}": use one of ${Object.keys(spec.services).join(', ')}` });
+    }
+  });
+}
 
 type RouterBeforeChecks = { port: number; tls?: { redirectPort?: number } };
 type SpecBeforeChecks = {

@@ -65,7 +65,7 @@ function fakeEngine(initial: FakeContainer[] = []) {
       return { id, ...handle(id) };
     },
   };
-  const router = { readRoute: async () => null, readAppConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}), resetTraffic: async () => undefined } as unknown as NginxRouter;
+  const router = { readRoute: async () => null, readAppConfig: async () => null, readPreviewConfig: async () => null, otherAppsPorts: async () => [], openConnections: async () => ({}), resetTraffic: async () => undefined } as unknown as NginxRouter;
   // A network without a configured subnet: containers get no fixed address (routed by host port).
   const addresses = { forNewContainer: async () => null } as unknown as ContainerAddresses;
   const activities = createDockerActivities({ host: new DockerHost(docker as unknown as Docker), router, secrets: { allowed: new Map() }, redact: (text) => text, addresses, capacityCheck: false });
@@ -131,6 +131,19 @@ describe('docker activities: no app touches another app\'s containers', () => {
     await activities.preflightDocker(shop, 'green');
     expect(await activities.runValidationCommands(shop, 'deploy-2')).toEqual([{ name: 'blue', exitCode: 0, output: '' }]);
     expect(state()).toEqual(['shop_validate_blue:running']);
+  });
+});
+
+describe('docker activities: preview checks', () => {
+  it('refuse, at validate, a network without a configured gateway (where the checks reach the preview), naming preview.checks', async () => {
+    const { activities, state } = fakeEngine();
+    // Port 5977: of the preview tests' range (5970-5979), free on this host.
+    const failure = await failureOf(activities.preflightDocker(spec('pv-shop', 'web', 'web:v1', { preview: { port: 5977, checks: [{ command: ['true'] }] } }), 'green'));
+    expect(failure?.type).toBe(FAILURE_TYPES.preflight);
+    expect(failure?.message).toBe('preview.checks: Docker network "greenlight" has no configured IPv4 gateway, where the check containers reach the preview: create it with --subnet and --gateway (scripts/docker.sh does), or leave preview.checks out');
+    expect(state()).toEqual([]);
+    // Without checks the preview needs no gateway.
+    await activities.preflightDocker(spec('pv-shop', 'web', 'web:v1', { preview: { port: 5977 } }), 'green');
   });
 });
 

@@ -46,7 +46,7 @@ function hostActivities(host: string, calls: string[], overrides: Stubs, workerH
     if (typeof spec === 'object' && spec && hostOfSpec(spec) !== host && name !== 'validateSpec') throw new Error(`${name} for ${hostOfSpec(spec)} ran on ${host}`);
     if (name === 'switchTraffic') return `:${routeKey(args[1] as Route)}`;
     if (name === 'switchBack') return `:${routeKey(args[1] as Route)} undoing ${routeKey(args[2] as Route)}`;
-    if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker'].includes(name)) return `:${args[1] as Color}`;
+    if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker', 'openPreview'].includes(name)) return `:${args[1] as Color}`;
     if (name === 'handOverSingletons') return `:${args[1] as Color}->${args[2] as Color}`;
     return '';
   };
@@ -69,7 +69,7 @@ interface Fleet {
 }
 
 /** Two hosts, `h1-<id>` and `h2-<id>`, each with its own worker; the workflow on a third queue. */
-async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string; singleton?: boolean } = {}): Promise<Fleet> {
+async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string; singleton?: boolean; preview?: boolean } = {}): Promise<Fleet> {
   const id = randomUUID().slice(0, 6);
   const names = { h1: `h1-${id}`, h2: `h2-${id}` };
   const app = `fl-${id}`;
@@ -80,6 +80,7 @@ async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?
     services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } }, ...(options.singleton ? { jobs: { image: 'jobs:v2', overlap: false } } : {}) },
     hosts: [{ name: names.h1 }, { name: names.h2, hostPorts: { web: { blue: 18090, green: 18091 } } }],
     fleet: { hostTimeout: '5s' },
+    ...(options.preview ? { preview: { port: 4801, checks: [{ name: 'smoke', command: ['npm', 'run', 'smoke'] }] } } : {}),
   });
   const workers = [
     await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: { codePath: BUNDLE_PATH } }),
@@ -127,6 +128,19 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
       ['green', 'number'],
     ]);
     expect(status.switchSkewMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('preview: opened on every host after the health gate, its checks once on the first host, closed on every host before the switch; a failing check closes it on every host', async () => {
+    const preview = ['deployColor:green', 'healthCheck:green', 'openPreview:green'];
+    const ok = await fleet({}, { preview: true });
+    expect((await ok.result()).outcome).toBe('succeeded');
+    expect(ok.calls.h1).toEqual(['validateSpec', ...VALIDATE, ...preview, 'runPreviewChecks', 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(ok.calls.h2).toEqual([...VALIDATE, ...preview, 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor']);
+    const failing = await fleet({ h1: { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 1', FAILURE_TYPES.previewCheck); } } }, { preview: true });
+    const { message } = await failing.failure();
+    expect(message).toContain('preview check "smoke" exited with 1');
+    expect(failing.calls.h1.slice(-3)).toEqual(['runPreviewChecks', 'closePreview', 'removeColor:green']);
+    expect(failing.calls.h2.slice(-3)).toEqual(['openPreview:green', 'closePreview', 'removeColor:green']);
   });
 
   it('a singleton worker is handed over on every host after the fleet switch (one per host), and handed back on every host by a rollback', async () => {

@@ -37,6 +37,15 @@ describe('replay of recorded deploy histories', () => {
     expect(files).toEqual(expect.arrayContaining(['success.json', 'health-failure.json', 'auto-rollback.json', 'manual-rollback.json']));
   });
 
+  it('has preview deploys (test/e2e/preview.test.ts): the preview opened behind its patch, closed before the switch or in the rollback', () => {
+    expect(patchesOf('preview-success.json')).toContain(PATCHES.previewRoute);
+    expect(activitiesOf('preview-success.json')).toEqual(expect.arrayContaining(['openPreview', 'runPreviewChecks', 'closePreview', 'switchTraffic']));
+    expect(activitiesOf('preview-success.json').indexOf('closePreview')).toBeLessThan(activitiesOf('preview-success.json').indexOf('switchTraffic'));
+    expect(activitiesOf('preview-check-rollback.json').slice(-2)).toEqual(['closePreview', 'removeColor']);
+    // Deploys recorded before the preview existed never asked its patch.
+    expect(patchesOf('success.json')).not.toContain(PATCHES.previewRoute);
+  });
+
   it('keeps deploys recorded before each patch, so the old branch of patched() is replayed too', () => {
     // Before the drain-in-retire patch the cleanup drained with a workflow timer (TIMER_FIRED).
     const before = load('success.before-drain-patch.json').events ?? [];

@@ -72,6 +72,8 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(split ? { traffic: split } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
     ...(s?.canary ? { canary: s.canary } : {}),
+    // Only while the deploy runs: a preview closes at the switch and in a rollback.
+    ...(s?.preview && last.running ? { preview: s.preview } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -93,6 +95,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(`  singleton handover ${from} -> ${to}: ${each.join('; ') || 'nothing to hand over'}`);
   }
   if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
+  if (summary.preview) out(`  preview: ${summary.preview.url} (${summary.preview.color})`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
