@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { createMaintenanceActivities } from './maintenance';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
@@ -42,6 +43,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createHealthActivities({ host, probe, redact, traffic: (app) => router.traffic(app) }),
     ...createRouterActivities({ router: routed }),
     ...createCanaryActivities({ router: routed }),
+    ...createMaintenanceActivities({ router }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

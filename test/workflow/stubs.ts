@@ -8,6 +8,7 @@ import type { Activities } from '../../activities';
 import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
 import { DEPLOY_WORKFLOW, deployWorkflowId, PINNED_ENGINE } from '../../src/names';
+import { MAINTENANCE_OFF } from '../../src/maintenance';
 import type { DeployInput, DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 
@@ -37,6 +38,9 @@ export function healthyHost(route: () => Route | null): Activities {
     removeRoute: async () => true,
     canaryStep: async (_s, route, step) => ({ step, weight: route.weight, durationMs: 10, judged: true, realTraffic: { requests: 50, errors5xx: 0, upstreamErrors: 0, errorRate: 0, p50Ms: 5, p95Ms: 10, baselineRequests: 450, baselineP50Ms: 5, baselineP95Ms: 10 } }),
     handOverSingletons: async (_s, from, to) => ({ from, to, services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] }),
+    checkMaintenance: async () => ({ state: MAINTENANCE_OFF, page: null }),
+    setMaintenance: async (_h, change, since) => (change.on ? { on: true, since, message: change.message, retryAfter: change.retryAfter, pageFile: change.page?.file ?? null } : MAINTENANCE_OFF),
+    restoreMaintenance: async (_h, before) => before.state,
   };
 }
 
