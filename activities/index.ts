@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { createMaintenanceActivities } from './maintenance';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
@@ -44,6 +45,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createRouterActivities({ router: routed }),
     ...createCanaryActivities({ router: routed }),
     ...createPreviewActivities({ host, router: routed, redact }),
+    ...createMaintenanceActivities({ router }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

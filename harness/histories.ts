@@ -45,14 +45,14 @@ export async function decodedHistoryJson(json: string): Promise<string> {
 }
 
 /**
- * With GREENLIGHT_RECORD_HISTORIES=1, keeps run `runId` of `app`'s deploy as test/histories/<name>.json
+ * With GREENLIGHT_RECORD_HISTORIES=1, keeps run `runId` of `app`'s deploy (or of another workflow of it, `workflowId`) as test/histories/<name>.json
  * (decoded) for the replay test; otherwise nothing. The Temporal CLI writes the standard proto JSON that
  * historyFromJSON reads back.
  */
-export async function recordHistory(app: string, runId: string, name: string): Promise<void> {
+export async function recordHistory(app: string, runId: string, name: string, workflowId = deployWorkflowId(app)): Promise<void> {
   if (process.env.GREENLIGHT_RECORD_HISTORIES !== '1') return;
   const dir = join(REPO, 'test', 'histories');
   mkdirSync(dir, { recursive: true });
-  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(app), '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
+  const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', workflowId, '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
   writeFileSync(join(dir, `${name}.json`), await decodedHistoryJson(json));
 }

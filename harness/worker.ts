@@ -27,7 +27,8 @@ export async function startTestWorker(taskQueue: string, extra: Partial<CreateWo
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const router = testRouter();
+  // A test's own nginx (extra.router, its own prefix and ports) instead of the stack's.
+  const router = extra.router ?? testRouter();
   await router.ensureRunning();
   const docker = new Docker();
   // The worker's and the client's codec, as `greenlight worker` and the CLI make them (src/codec.ts).

@@ -14,6 +14,7 @@ import axios from 'axios';
 import {
   adminSocketPath,
   canaryKey,
+  MAINTENANCE_DIR,
   parseCanaryKey,
   parseAppConfig,
   parseAppPorts,
@@ -32,6 +33,9 @@ import {
   renderPreviewConfig,
 } from './builders/nginx';
 import type { DeploySpec } from '../src/config/schema';
+import { MAINTENANCE_OFF } from '../src/maintenance';
+import type { MaintenanceState } from '../src/types';
+import { parseMaintenanceFile, renderMaintenanceFile } from './builders/maintenance';
 import { InfrastructureError } from '../src/errors';
 import type { CanaryRoute, Route } from '../src/types';
 import type { Color } from '../src/names';
@@ -72,6 +76,11 @@ export function nginxWarnings(output: string): string[] {
 /** nginx refused a rendered config (`nginx -t`); nothing was swapped. */
 export class RouterConfigRejectedError extends Error {
   override name = 'RouterConfigRejectedError';
+}
+
+/** The app's router cannot take maintenance mode here (not routed, or a config without the lookup); nothing was changed. */
+export class MaintenanceRefusedError extends Error {
+  override name = 'MaintenanceRefusedError';
 }
 
 /** There is no nginx binary to run. */
@@ -504,10 +513,10 @@ export class NginxRouter {
     }
   }
 
-  private async writeAtomically(path: string, text: string): Promise<void> {
+  private async writeAtomically(path: string, text: string, mode = 0o600): Promise<void> {
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     // Only nginx's master (the worker's user) reads greenlight's configs.
-    await writeFile(tmp, text, { mode: 0o600 });
+    await writeFile(tmp, text, { mode });
     await rename(tmp, path);
   }
 
@@ -689,9 +698,11 @@ export class NginxRouter {
     return { route, reloaded, configChanged, restored: previous !== null };
   }
 
-  /** One GET of a path nginx answers itself on an app's port (https with tls): its status and trimmed body. */
-  private async getOwnPath({ port, tls }: ServedPort, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-    const res = await axios.get<string>(`${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`, {
+  /** One GET (or POST) of a path nginx answers itself on an app's port (https with tls): its status and trimmed body. */
+  private async getOwnPath({ port, tls }: ServedPort, path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: string }> {
+    const res = await axios.request<string>({
+      method,
+      url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`,
       httpsAgent: loopbackTlsAgent,
       timeout: timeoutMs,
       responseType: 'text',
@@ -742,6 +753,81 @@ export class NginxRouter {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new InfrastructureError(`nginx did not serve the new config of ${app} on port ${port} within 15s (last: ${last}); see ${this.prefix}/logs/error.log`);
+  }
+
+  /** Where each app's maintenance state file and page are (world-readable: nginx's workers read them). */
+  get maintenanceDir(): string {
+    return join(this.prefix, MAINTENANCE_DIR);
+  }
+
+  /** The app's maintenance state as its file keeps it (what nginx loads after a restart); off without one. */
+  async readMaintenance(app: string): Promise<MaintenanceState> {
+    const text = await readFile(join(this.maintenanceDir, `${app}.json`), 'utf8').catch(() => null);
+    return (text === null ? null : parseMaintenanceFile(text)) ?? MAINTENANCE_OFF;
+  }
+
+  /** The app's maintenance page as nginx serves it, or null (off). */
+  async readMaintenancePage(app: string): Promise<string | null> {
+    return readFile(join(this.maintenanceDir, `${app}.html`), 'utf8').catch(() => null);
+  }
+
+  /**
+   * Why maintenance mode cannot be set for the app on this router, or null: it must be routed here by a
+   * config that has the maintenance lookup (rendered by this greenlight), and nginx must serve that
+   * config (the sync location answers). Changes nothing.
+   */
+  async maintenanceProblem(app: string): Promise<string | null> {
+    const text = await this.readAppConfig(app);
+    if (text === null) return `${app} is not routed by this host's router (no ${this.appConfPath(app)}): deploy it first, or check the app name`;
+    if (!text.includes('location = /.greenlight/maintenance {')) return `the router config of ${app} was rendered by a greenlight without maintenance mode: deploy ${app} once with this version (it renders the maintenance lookup), then turn maintenance on`;
+    const { routerPort, tls } = parseAppPorts(text);
+    if (routerPort === null) return `the router config of ${app} has no port: it was not rendered by greenlight`;
+    try {
+      const { status, body } = await this.getOwnPath({ port: routerPort, tls }, '/.greenlight/maintenance', 2_000);
+      if (status !== 200 || !/^\d*$/.test(body)) throw new InfrastructureError(`nginx answers /.greenlight/maintenance on port ${routerPort} with ${status} ${body.slice(0, 80)}: it does not serve the config on disk (see ${this.prefix}/logs/error.log)`);
+    } catch (err) {
+      if (err instanceof InfrastructureError) throw err;
+      throw new InfrastructureError(`nginx does not answer on port ${routerPort} of ${app} (${(err as Error).message}): is greenlight's nginx running? (scripts/nginx.sh)`);
+    }
+    return null;
+  }
+
+  /**
+   * Puts the app in maintenance (`state.on`, with `page` as its HTML) or takes it out, without a reload:
+   * the page and state file first (so a restarted nginx loads the new state), then nginx is told to load
+   * the file into its dict (the app port's loopback-only sync location, which can only read the file:
+   * whoever reaches it cannot change the state). Off removes the state file before the sync, the page
+   * after it. Idempotent. Returns the state nginx now serves.
+   */
+  async setMaintenance(app: string, state: MaintenanceState, page: string | null): Promise<MaintenanceState> {
+    const problem = await this.maintenanceProblem(app);
+    if (problem !== null) throw new MaintenanceRefusedError(problem);
+    const dir = this.maintenanceDir;
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await chmod(dir, 0o755);
+    const stateFile = join(dir, `${app}.json`);
+    const pageFile = join(dir, `${app}.html`);
+    if (state.on) {
+      await this.writeAtomically(pageFile, page ?? '', 0o644);
+      await this.writeAtomically(stateFile, renderMaintenanceFile(app, state), 0o644);
+    } else {
+      await rm(stateFile, { force: true });
+    }
+    const { routerPort, tls } = parseAppPorts((await this.readAppConfig(app))!);
+    const wanted = state.on ? String(state.retryAfter) : '';
+    const { status, body } = await this.getOwnPath({ port: routerPort!, tls }, '/.greenlight/maintenance', 5_000, 'POST');
+    if (status !== 200 || body !== wanted) throw new InfrastructureError(`nginx did not load the maintenance state of ${app} (wanted "${wanted}", answered ${status} "${body.slice(0, 80)}")`);
+    if (!state.on) await rm(pageFile, { force: true });
+    return state.on ? state : MAINTENANCE_OFF;
+  }
+
+  /** What nginx's dict holds for the app's maintenance now: the Retry-After seconds, or "" (off, or not loaded yet), or null (nginx does not answer for it). */
+  async servedMaintenance(app: string): Promise<string | null> {
+    const text = await this.readAppConfig(app);
+    const { routerPort, tls } = text === null ? { routerPort: null, tls: false } : parseAppPorts(text);
+    if (routerPort === null) return null;
+    const { status, body } = await this.getOwnPath({ port: routerPort, tls }, '/.greenlight/maintenance', 2_000).catch(() => ({ status: 0, body: '' }));
+    return status === 200 ? body : null;
   }
 
   /** Removes an app from the router (compensation of a first deploy). Idempotent. */

@@ -15,6 +15,8 @@ export function hostTaskQueue(host: string): string {
   return `greenlight-host-${host}`;
 }
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
+/** The workflow that turns an app's maintenance mode on or off on every host of the app. */
+export const MAINTENANCE_WORKFLOW = 'maintenanceWorkflow';
 
 /**
  * `greenlight doctor` reads the Temporal server's clock from the start time of a throwaway execution
@@ -35,6 +37,11 @@ export const MESSAGES = {
 /** One running deploy per app: the workflow id is the lock. */
 export function deployWorkflowId(app: string): string {
   return `deploy-${app}`;
+}
+
+/** One maintenance change per app at a time (its own id: a deploy may run behind maintenance). */
+export function maintenanceWorkflowId(app: string): string {
+  return `maintenance-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;

@@ -209,3 +209,48 @@ export interface HandoverReport {
   /** Per singleton: how long the old container took to stop (SIGTERM to exit, at most its stopTimeout), and when it stopped and the new one started (ms since the epoch, the worker's clock). */
   services: Array<{ service: string; stopMs: number; stoppedAt: number; startedAt: number }>;
 }
+
+/* Maintenance mode (`greenlight maintenance APP on|off`; src/maintenance.ts checks the request, workflows/maintenance.ts carries it). */
+
+/** What to put on every host: maintenance on (with its answer) or off. */
+export type MaintenanceChange =
+  | {
+      on: true;
+      message: string;
+      retryAfter: number;
+      /** The user's own page (`--page FILE`): its file name (for status) and its HTML, else the default page with the message. */
+      page: { file: string; html: string } | null;
+    }
+  | { on: false };
+
+/** One host's maintenance state, as its state file keeps it and `greenlight status` shows it. */
+export interface MaintenanceState {
+  on: boolean;
+  /** When it went on (ISO, the workflow's clock: one instant for every host); null when off. */
+  since: string | null;
+  message: string | null;
+  retryAfter: number | null;
+  /** The user's page file name, or null for the default page. */
+  pageFile: string | null;
+}
+
+/** Where the maintenance workflow runs each host's step: the app's own queue (one host) or each fleet host's. */
+export interface MaintenanceTarget {
+  /** The fleet host's name, or null for a one-host app. */
+  name: string | null;
+  taskQueue?: string;
+  hostTimeoutMs?: number;
+}
+
+export interface MaintenanceInput {
+  app: string;
+  change: MaintenanceChange;
+  targets: MaintenanceTarget[];
+  requestedBy?: string;
+}
+
+export interface MaintenanceResult {
+  app: string;
+  on: boolean;
+  hosts: Array<{ host: string | null; state: MaintenanceState }>;
+}

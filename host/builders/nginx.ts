@@ -458,6 +458,71 @@ function connectionVariable(app: string): string {
   return `$gl_connection_${app.replace(/-/g, '_')}`;
 }
 
+/**
+ * Maintenance mode, one app's on-disk state: `<prefix>/maintenance/<app>.json` (whether it is on, the
+ * Retry-After seconds, since when, the message) and `<app>.html` (the page nginx serves). Relative to
+ * nginx's prefix, so builders need no path; world-readable, since nginx's workers (nobody) read them,
+ * and written only by the worker's user. The files are the truth: nginx keeps the Retry-After seconds in
+ * the routes dict, loaded from the file by the first request after a start (a restarted nginx starts
+ * with an empty dict) and again whenever greenlight changes the file.
+ */
+export const MAINTENANCE_DIR = 'maintenance';
+
+/** The routes dict's key of an app's maintenance entry: "" (off) or the Retry-After seconds (on). */
+export function maintenanceKey(app: string): string {
+  return `maintenance/${app}`;
+}
+
+/**
+ * The header that lets a request from 127.0.0.1 through maintenance (greenlight's own probes send it:
+ * verify checks the new color through the router behind the 503s users get).
+ */
+export const PROBE_HEADER = 'X-Greenlight-Probe';
+
+/** Lua: sets `m` (declared by the caller) to the app's Retry-After seconds from its state file, or "" (off, or no file). */
+function maintenanceFromFile(app: string): string {
+  return `local f = io.open(ngx.config.prefix() .. "${MAINTENANCE_DIR}/${app}.json"); m = f and f:read("*a"):match('"retryAfter":(%d+)'); if f then f:close() end; if not m then m = "" end;`;
+}
+
+/**
+ * Lua at the head of a route lookup: one dict read while maintenance is off. The first request after
+ * nginx started (no entry yet) loads the file; `add`, so an entry greenlight wrote meanwhile wins. On:
+ * the lookup sets $gl_retry_after and routes nowhere ($gl_color ""), and the location answers 503.
+ */
+function maintenanceLookup(app: string): string {
+  const key = maintenanceKey(app);
+  const probe = `http_${PROBE_HEADER.toLowerCase().replace(/-/g, '_')}`;
+  return `local m = d:get("${key}"); if m == nil then ${maintenanceFromFile(app)} d:add("${key}", m) end; if m ~= "" and not (ngx.var.${probe} and ngx.var.remote_addr == "127.0.0.1") then ngx.var.gl_retry_after = m; return "" end;`;
+}
+
+/**
+ * The app's maintenance mode in its server block: the Retry-After variable the route lookup sets, the
+ * 503s' error page, and its locations: the loopback-only sync (GET: the dict's entry; POST: loaded from the
+ * state file, which only the worker's user can write, so whoever reaches it cannot change the state)
+ * and the 503 page the route locations' error_page goes to.
+ */
+function renderMaintenanceLocations(app: string): string {
+  return `    # Maintenance mode: the route lookup sets the Retry-After seconds, the route location answers 503,
+    # and the page is the app's file under <prefix>/${MAINTENANCE_DIR}/.
+    set $gl_retry_after "";
+    error_page 503 @greenlight_maintenance;
+    location = /.greenlight/maintenance {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        content_by_lua_block { local d = ngx.shared.${ROUTES_DICT}; if ngx.req.get_method() == "POST" then local m; ${maintenanceFromFile(app)} d:set("${maintenanceKey(app)}", m) end; ngx.say(d:get("${maintenanceKey(app)}") or "") }
+    }
+    location @greenlight_maintenance {
+        root ${MAINTENANCE_DIR};
+        types { }
+        default_type "text/html; charset=utf-8";
+        add_header Retry-After $gl_retry_after always;
+        add_header Cache-Control "no-store" always;
+        try_files /${app}.html =503;
+    }
+`;
+}
+
 function renderBody(spec: RoutedSpec, structureHash: string, tlsFingerprint: string | null, addresses: UpstreamAddresses): string {
   const tls = renderTlsLines(spec, tlsFingerprint);
   const services = Object.keys(spec.services).sort();
@@ -484,9 +549,10 @@ function renderBody(spec: RoutedSpec, structureHash: string, tlsFingerprint: str
     // when the response headers arrive, the -1 when the request ends. The color is kept in $gl_color.
     return routeMatches(svc.route).map(
       (match) => `    location ${match} {
-        set_by_lua_block $gl_color { local d = ${dict}; local r = d:get("${spec.app}") or "${ROUTE_PLACEHOLDER}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_${canaryCookieName(spec.app)}") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr(${key('c')}, 1, 0); return c } ${ROUTE_MARKER}
+        set_by_lua_block $gl_color { local d = ${dict}; ${maintenanceLookup(spec.app)} local r = d:get("${spec.app}") or "${ROUTE_PLACEHOLDER}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_${canaryCookieName(spec.app)}") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr(${key('c')}, 1, 0); return c } ${ROUTE_MARKER}
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "${upstreamTarget(spec, service, 'blue', addresses)}" and "blue") or (a == "${upstreamTarget(spec, service, 'green', addresses)}" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ${dict}; d:incr(${key('o')}, -1, 0); d:incr(${key('c')}, 1, 0); ngx.var.gl_color = c end }
         log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ${dict}:incr(${key('c')}, -1, 0); greenlight_traffic("${spec.app}/${service}", "${upstreamTarget(spec, service, 'blue', addresses)}", "${upstreamTarget(spec, service, 'green', addresses)}") end }
+        if ($gl_retry_after) { return 503; }
         proxy_read_timeout ${readTimeout}ms;
         proxy_send_timeout ${readTimeout}ms;
         proxy_pass http://${upstreamName(spec.app, service, '$gl_route')};
@@ -541,7 +607,7 @@ ${spec.router.tls ? '    proxy_set_header X-Forwarded-Proto https;\n' : ''}    p
         default_type text/plain;
         content_by_lua_block { local d = ngx.shared.${ROUTES_DICT}; for _, s in ipairs({ ${services.map((service) => `"${service}"`).join(', ')} }) do for _, c in ipairs({ "blue", "green" }) do ngx.say(s, " ", c, " ", d:get(${'"'}${openKey(spec.app, '', '')}${'"'} .. s .. "/" .. c) or 0) end end }
     }
-${healthLocations.join('')}${routeLocations.join('')}}
+${renderMaintenanceLocations(spec.app)}${healthLocations.join('')}${routeLocations.join('')}}
 ${renderRedirect(spec)}`;
 }
 

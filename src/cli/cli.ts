@@ -192,6 +192,27 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     });
 
   program
+    .command('maintenance')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .argument('<state>', 'on: nginx answers 503 with Retry-After and a page; off: the app serves again')
+    .description('maintenance mode on every host of an app: 503 + Retry-After and a page, no nginx reload; deploys still run behind it')
+    .option('-m, --message <text>', `the default page's message (one line, at most 500 characters)`)
+    .option('--retry-after <seconds>', 'Retry-After, whole seconds from 1 to 86400', undefined)
+    .option('--page <file>', 'your own HTML page instead of the default one (UTF-8, at most 64 KiB)')
+    .option('-f, --file <path>', "the spec whose hosts to change (default: the hosts of the app's last deploy)")
+    .addOption(new Option('--task-queue <name>', "task queue of the worker for a one-host app (default: the last deploy's)"))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight maintenance shop on --message "Back at 14:00 UTC" --retry-after 600\n  greenlight maintenance shop on --page maintenance.html\n  greenlight maintenance shop off')
+    .action(async (app: string, state: string, opts: { message?: string; retryAfter?: string; page?: string; file?: string; taskQueue?: string; json?: boolean }) => {
+      // Every argument first: bad input is exit 2 with nothing started, whether or not Temporal is up.
+      const [{ parseMaintenanceArgs }, { maintenance, readPageArg }] = await Promise.all([import('../maintenance'), import('./commands/maintenance')]);
+      const page = opts.page === undefined ? null : await readPageArg(opts.page);
+      const change = parseMaintenanceArgs({ state, message: opts.message, retryAfter: opts.retryAfter, page });
+      const spec = opts.file === undefined ? null : await (await import('../config/load')).loadDeploySpec(opts.file);
+      await withClient((client) => maintenance(client, app, { change, spec, taskQueue: opts.taskQueue, fallbackTaskQueue: taskQueueFromEnv(), json: Boolean(opts.json), out }));
+    });
+
+  program
     .command('explain')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .argument('[run]', 'the run id of one deploy (greenlight history APP); default: the latest')

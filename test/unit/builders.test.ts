@@ -482,9 +482,10 @@ http {
 });
 
 /** What every route location of the one-service app "shop" (web on 5001/5002) counts and times out with. */
-const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local r = d:get("shop") or "${route}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_gl_canary_shop") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
+const openCountLines = (route: string) => `        set_by_lua_block $gl_color { local d = ngx.shared.greenlight_routes; local m = d:get("maintenance/shop"); if m == nil then local f = io.open(ngx.config.prefix() .. "maintenance/shop.json"); m = f and f:read("*a"):match('"retryAfter":(%d+)'); if f then f:close() end; if not m then m = "" end; d:add("maintenance/shop", m) end; if m ~= "" and not (ngx.var.http_x_greenlight_probe and ngx.var.remote_addr == "127.0.0.1") then ngx.var.gl_retry_after = m; return "" end; local r = d:get("shop") or "${route}"; if r:find("|", 1, true) then r = greenlight_canary(r, "cookie_gl_canary_shop") end; ngx.var.gl_route = r; local c = r:match("^%a+"); d:incr("open/shop/web/" .. c, 1, 0); return c } # greenlight:route
         header_filter_by_lua_block { local a = (ngx.var.upstream_addr or ""):match("([^, ]+)$"); local c = (a == "127.0.0.1:5001" and "blue") or (a == "127.0.0.1:5002" and "green"); local o = ngx.var.gl_color; if c and c ~= o then local d = ngx.shared.greenlight_routes; d:incr("open/shop/web/" .. o, -1, 0); d:incr("open/shop/web/" .. c, 1, 0); ngx.var.gl_color = c end }
         log_by_lua_block { local c = ngx.var.gl_color; if c ~= "" then ngx.shared.greenlight_routes:incr("open/shop/web/" .. c, -1, 0); greenlight_traffic("shop/web", "127.0.0.1:5001", "127.0.0.1:5002") end }
+        if ($gl_retry_after) { return 503; }
         proxy_read_timeout 60000ms;
         proxy_send_timeout 60000ms;
 `;
@@ -565,6 +566,24 @@ server {
         default_type text/plain;
         content_by_lua_block { local d = ngx.shared.greenlight_routes; for _, s in ipairs({ "web" }) do for _, c in ipairs({ "blue", "green" }) do ngx.say(s, " ", c, " ", d:get("open/shop/" .. s .. "/" .. c) or 0) end end }
     }
+    # Maintenance mode: the route lookup sets the Retry-After seconds, the route location answers 503,
+    # and the page is the app's file under <prefix>/maintenance/.
+    set $gl_retry_after "";
+    error_page 503 @greenlight_maintenance;
+    location = /.greenlight/maintenance {
+        allow 127.0.0.1;
+        deny all;
+        default_type text/plain;
+        content_by_lua_block { local d = ngx.shared.greenlight_routes; if ngx.req.get_method() == "POST" then local m; local f = io.open(ngx.config.prefix() .. "maintenance/shop.json"); m = f and f:read("*a"):match('"retryAfter":(%d+)'); if f then f:close() end; if not m then m = "" end; d:set("maintenance/shop", m) end; ngx.say(d:get("maintenance/shop") or "") }
+    }
+    location @greenlight_maintenance {
+        root maintenance;
+        types { }
+        default_type "text/html; charset=utf-8";
+        add_header Retry-After $gl_retry_after always;
+        add_header Cache-Control "no-store" always;
+        try_files /shop.html =503;
+    }
     location = /health/blue/web {
         allow 127.0.0.1;
         deny all;
@@ -595,6 +614,8 @@ ${openCountLines('green_blue')}        proxy_pass http://gl_shop_web__$gl_route;
       '    location = /health {',
       '    location = /.greenlight/structure {',
       '    location = /.greenlight/open {',
+      '    location = /.greenlight/maintenance {',
+      '    location @greenlight_maintenance {',
       '    location = /health/blue/backend {',
       '    location = /health/green/backend {',
       '    location = /health/blue/frontend {',
@@ -612,7 +633,7 @@ ${openCountLines('green_blue')}        proxy_pass http://gl_shop_web__$gl_route;
     ['/', ['/']],
   ])('routes %j on a path-segment boundary (never "/apiary" for "/api")', (route, matches) => {
     const text = renderAppConfig(web({ route }), { live: 'blue', backup: null });
-    const routeLines = text.split('\n').filter((line) => line.startsWith('    location ') && !line.includes('health') && !line.includes('.greenlight'));
+    const routeLines = text.split('\n').filter((line) => line.startsWith('    location ') && !line.includes('health') && !line.includes('.greenlight') && !line.includes('@greenlight'));
     expect(routeLines).toEqual(matches.map((match) => `    location ${match} {`));
     for (const match of matches) expect(text).toContain(`    location ${match} {\n${openCountLines('blue')}        proxy_pass http://gl_shop_web__$gl_route;\n    }\n`);
   });
@@ -742,10 +763,11 @@ describe('renderAppConfig with router.tls', () => {
   it('keeps the text (and so the structure hash) of a spec without tls as it was before tls existed', () => {
     // The hashes main renders for these specs without tls (since routing to container addresses:
     // keepalive 64, the open count's color by upstream address; three Lua handlers per route, the
-    // Connection header by map, real-traffic counting, the canary's weighted choice and sticky cookie): tls must not change them, or every
+    // Connection header by map, real-traffic counting, the canary's weighted choice and sticky cookie,
+    // the maintenance lookup with its 503 page): tls must not change them, or every
     // app's next deploy would reload nginx.
-    expect(structureHash(web())).toBe('e4b54ce9b56e6e63');
-    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('fd734ad7017e9d85');
+    expect(structureHash(web())).toBe('71330f3d0c43d455');
+    expect(structureHash(parseDeploySpec(shopSpec()))).toBe('7e69d21ab5474cfd');
     expect(renderAppConfig(web(), { live: 'blue', backup: null }, 'ignored0fingerpr')).toBe(renderAppConfig(web(), { live: 'blue', backup: null }));
   });
 

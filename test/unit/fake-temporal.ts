@@ -55,10 +55,16 @@ export class FakeTemporal {
   onStart: (call: StartCall) => FakeRun = () => {
     throw new Error('this test did not expect a deploy to start');
   };
+  /** What a maintenance change started now does; it becomes `maintenance`. */
+  onMaintenanceStart: (call: StartCall) => NonNullable<FakeTemporal['maintenance']> = () => {
+    throw new Error('this test did not expect a maintenance change to start');
+  };
   /** Errors thrown by successive workflow.start calls before one succeeds. */
   startErrors: Error[] = [];
   /** What workflow.list returns (visibility), newest first. */
   executions: FakeExecution[] = [];
+  /** The app's latest maintenance change (workflow maintenance-<app>); null: none (describe: WorkflowNotFoundError). */
+  maintenance: { runId: string; workflowStatus: WorkflowStatusName; result: () => Promise<unknown> } | null = null;
 
   readonly starts: StartCall[] = [];
   readonly cancels: string[] = [];
@@ -73,7 +79,20 @@ export class FakeTemporal {
   constructor() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const fake = this;
-    const handle = (workflowId: string, runId?: string) => ({
+    // The maintenance workflow's handle: describe and result only (what status and maintenance read).
+    const maintenanceHandle = (workflowId: string, runId?: string) => ({
+      workflowId,
+      runId,
+      async describe() {
+        if (!fake.maintenance) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
+        return { runId: fake.maintenance.runId, taskQueue: 'greenlight', status: { name: fake.maintenance.workflowStatus }, startTime: new Date('2026-11-28T10:00:00Z') };
+      },
+      async result() {
+        if (!fake.maintenance) throw new WorkflowNotFoundError('not found', workflowId, runId);
+        return fake.maintenance.result();
+      },
+    });
+    const deployHandle = (workflowId: string, runId?: string) => ({
       workflowId,
       runId,
       async describe() {
@@ -119,11 +138,15 @@ export class FakeTemporal {
         fake.starts.push(call);
         const error = fake.startErrors.shift();
         if (error) throw error;
+        if (options.workflowId.startsWith('maintenance-')) {
+          fake.maintenance = fake.onMaintenanceStart(call);
+          return { ...maintenanceHandle(options.workflowId), firstExecutionRunId: fake.maintenance.runId };
+        }
         const run = fake.onStart(call);
         fake.latest = run;
-        return { ...handle(options.workflowId), firstExecutionRunId: run.runId };
+        return { ...deployHandle(options.workflowId), firstExecutionRunId: run.runId };
       },
-      getHandle: handle,
+      getHandle: (workflowId: string, runId?: string) => (workflowId.startsWith('maintenance-') ? maintenanceHandle(workflowId, runId) : deployHandle(workflowId, runId)),
       list({ query }: { query: string }) {
         fake.listQueries.push(query);
         const completedOnly = query.includes("ExecutionStatus = 'Completed'");

@@ -8,6 +8,7 @@ import type { Activities } from '../../activities';
 import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
 import { DEPLOY_WORKFLOW, deployWorkflowId, PINNED_ENGINE } from '../../src/names';
+import { MAINTENANCE_OFF } from '../../src/maintenance';
 import type { DeployInput, DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 
@@ -40,6 +41,9 @@ export function healthyHost(route: () => Route | null): Activities {
     closePreview: async () => undefined,
     runPreviewChecks: async (s) => (s.preview?.checks ?? []).map((check) => ({ name: check.name, exitCode: 0, output: 'ok' })),
     handOverSingletons: async (_s, from, to) => ({ from, to, services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] }),
+    checkMaintenance: async () => ({ state: MAINTENANCE_OFF, page: null }),
+    setMaintenance: async (_h, change, since) => (change.on ? { on: true, since, message: change.message, retryAfter: change.retryAfter, pageFile: change.page?.file ?? null } : MAINTENANCE_OFF),
+    restoreMaintenance: async (_h, before) => before.state,
   };
 }
 

@@ -5,6 +5,8 @@ import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
 import { COLORS } from '../../names';
+import { formatMaintenance } from '../../maintenance';
+import { lastMaintenance } from './maintenance';
 
 /** One color's real traffic as a host's router counted it (host/builders/nginx.ts ColorTraffic, by shape: the CLI imports no host code). */
 interface ColorTrafficCounts {
@@ -60,6 +62,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     break;
   }
   const s = last.status;
+  const maintenance = await lastMaintenance(client, app);
   const counters = await traffic(app).catch(() => null);
   const split = counters && Object.keys(counters).length > 0 ? trafficSplit(counters) : null;
   const summary = {
@@ -70,6 +73,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     ...(split ? { traffic: split } : {}),
+    ...(maintenance ? { maintenance: { on: maintenance.on, hosts: maintenance.hosts } } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
     ...(s?.canary ? { canary: s.canary } : {}),
     // Only while the deploy runs: a preview closes at the switch and in a rollback.
@@ -86,6 +90,12 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   out(`${app}: ${summary.liveColor ?? 'nothing'} live${Object.keys(liveImages).length ? ` (${formatImages(liveImages)})` : ''}${liveSince ? ` since ${liveSince.toISOString()}` : ''}`);
   for (const host of summary.hosts ?? []) {
     out(`  host ${host.name}: ${host.liveColor ?? 'nothing'} live${Object.keys(host.liveImages).length ? ` (${formatImages(host.liveImages)})` : ''}${host.lastError ? `; ${host.lastError}` : ''}`);
+  }
+  if (maintenance?.on) {
+    // One line when every host says the same (a change goes to all hosts or none).
+    const lines = [...new Set(maintenance.hosts.map((h) => formatMaintenance(h.state)))];
+    if (lines.length === 1) out(`  maintenance: ${lines[0]}`);
+    else for (const h of maintenance.hosts) out(`  maintenance on host ${h.host}: ${formatMaintenance(h.state)}`);
   }
   if (s?.hosts && typeof s.switchSkewMs === 'number') out(`  switch skew across the hosts: ${s.switchSkewMs} ms`);
   if (split) out(`  traffic on this host's router (each color since its deploy): ${formatTrafficSplit(split)}`);
