@@ -104,6 +104,8 @@ export const FAILURE_TYPES = {
   containerNameTaken: 'ContainerNameTaken',
   /** Docker engine or nginx unreachable on the worker's host (retried, then reported). */
   infrastructure: 'InfrastructureUnavailable',
+  /** A deploy started outside its windows (`windows.outside: refuse`, `--outside-window refuse`), or windows that never open. */
+  outsideWindow: 'OutsideDeployWindow',
   /** Workflow outcomes other than success. */
   rolledBack: 'DeployRolledBack',
   validationFailed: 'DeployValidationFailed',
@@ -173,6 +175,8 @@ export const PATCHES = {
   singletonHandover: 'singleton-handover',
   /** `strategy.canary`: weighted steps before the full switch. Asked only of a spec with canary steps. */
   canarySteps: 'canary-steps',
+  /** `windows`: a deploy outside them waits (or is refused) before validate, its time limit counting from then. Asked only of a spec with windows. */
+  deployWindows: 'deploy-windows',
 } as const;
 
 /**
