@@ -113,6 +113,7 @@ const fakeRows: FakeRow[] = [
   { what: 'plan of a first deploy', args: PLAN, code: EXIT.changes, planHost: hostState() },
   { what: 'plan finds a stray container', args: PLAN, code: EXIT.drift, planHost: hostState({ containers: [{ name: 'shop_old_blue', running: true, image: 'x:1', labels: { 'greenlight.role': 'app' } }] }) },
   { what: 'plan of a bad spec', args: ['plan', '-f', BAD_SPEC], code: EXIT.invalid },
+  { what: 'deploy refused outside its window by the workflow', args: DEPLOY, code: EXIT.outsideWindow, started: failing(FAILURE_TYPES.validationFailed, { outcome: 'validation-failed', failureType: FAILURE_TYPES.outsideWindow }) },
 ];
 
 describe('exit codes through runCli on a fake Temporal', () => {
