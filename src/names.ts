@@ -118,6 +118,8 @@ export const FAILURE_TYPES = {
   containerNameTaken: 'ContainerNameTaken',
   /** Docker engine or nginx unreachable on the worker's host (retried, then reported). */
   infrastructure: 'InfrastructureUnavailable',
+  /** A deploy started outside its windows (`windows.outside: refuse`, `--outside-window refuse`), or windows that never open. */
+  outsideWindow: 'OutsideDeployWindow',
   /** Workflow outcomes other than success. */
   rolledBack: 'DeployRolledBack',
   validationFailed: 'DeployValidationFailed',
@@ -189,6 +191,8 @@ export const PATCHES = {
   canarySteps: 'canary-steps',
   /** `preview`: the new color on the preview port from the health gate to the switch, and its checks. Asked only of a spec with `preview`. */
   previewRoute: 'preview-route',
+  /** `windows`: a deploy outside them waits (or is refused) before validate, its time limit counting from then. Asked only of a spec with windows. */
+  deployWindows: 'deploy-windows',
 } as const;
 
 /**

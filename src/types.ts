@@ -42,9 +42,36 @@ export interface DeployInput {
    * (not recreated) and go through the same health-gated switch.
    */
   restore?: { reason: string; fromRunId: string };
+  /** The deploy window (with `windows` in the spec): this deploy's choice outside it, or an override. */
+  window?: WindowRequest;
+}
+
+/** What `greenlight deploy` asked of the deploy window: `--outside-window`, or `--override --reason`. */
+export interface WindowRequest {
+  /** Overrides `windows.outside` for this deploy. */
+  outside?: 'wait' | 'refuse';
+  /** Deploy now, whatever the windows say: who and why, recorded in the status and the history. */
+  override?: WindowOverride;
+}
+
+export interface WindowOverride {
+  reason: string;
+  /** `--requested-by`, else the CLI's Temporal identity (pid@host). */
+  by: string;
+}
+
+/** How the deploy window let this deploy start. */
+export interface WindowStatus {
+  /** The deploy was started inside the windows. */
+  startedInside: boolean;
+  /** Started outside them: when they open (ISO), which it waited for or was refused at; null inside, or when they never open. */
+  opensAt: string | null;
+  /** Started outside the windows by `--override`. */
+  override: WindowOverride | null;
 }
 
 export const PHASES = [
+  'window',
   'validate',
   'migrate',
   'deploy-green',
@@ -181,6 +208,8 @@ export interface DeployStatus {
   preview?: PreviewStatus | null;
   /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
   ignoredSignals?: string[];
+  /** The deploy window (`windows` in the spec), once it was evaluated. */
+  window?: WindowStatus | null;
 }
 
 /** An open preview: the URL on the worker's host (each host of a fleet alike) and the color it serves. */

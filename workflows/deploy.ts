@@ -1,5 +1,5 @@
 /**
- * The deploy workflow: validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
+ * The deploy workflow: (deploy window) -> validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
  * (canary steps) -> switch -> verify -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
@@ -11,20 +11,22 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, handOverSingletons, healthGate, migrate, openPreview, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
   const deployId = workflowInfo().runId;
   const tracker = new DeployTracker(input, deployId);
   const gate = new RollbackGate(tracker);
-  gate.limitTime(input.spec.timeout);
 
-  // 1. validate: nothing is touched, so a failure here ends the deploy without compensation.
-  tracker.enter('validate', 'spec, images, ports, router config and validation commands');
   let deploy: Deploy;
   let hosts: HostDeploy[];
   try {
+    // 0. the deploy window (only with `windows`): wait for it or refuse; the time limit counts from its opening.
+    await deployWindow(input, tracker, gate);
+    gate.limitTime(input.spec.timeout);
+    // 1. validate: nothing is touched, so a failure here ends the deploy without compensation.
+    tracker.enter('validate', 'spec, images, ports, router config and validation commands');
     deploy = { input, spec: await checkSpec(input, gate), deployId, tracker, gate };
     hosts = await validateHosts(deploy);
   } catch (err) {

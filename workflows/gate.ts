@@ -9,7 +9,7 @@ import { promoteUpdate, rollbackSignal, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
-const ROLLBACK_PHASES: Phase[] = ['validate', 'migrate', 'deploy-green', 'health-check', 'preview', 'promotion-gate', 'canary', 'switch', 'verify'];
+const ROLLBACK_PHASES: Phase[] = ['window', 'validate', 'migrate', 'deploy-green', 'health-check', 'preview', 'promotion-gate', 'canary', 'switch', 'verify'];
 
 /** A signal's reason: its text (any JSON input as text), at most 500 characters; none gives a default. */
 function signalReason(input: unknown): string {
@@ -124,6 +124,12 @@ export class RollbackGate {
    */
   throwIfRequested(): void {
     if (this.reason !== null && patched(PATCHES.rollbackWinsUntilCleanup)) throw new RollbackRequested(this.reason, this.trigger);
+  }
+
+  /** The wait for the deploy window: until it opens, unless a rollback (or a cancellation) ends the deploy first. */
+  async awaitWindow(waitMs: number): Promise<void> {
+    await condition(() => this.reason !== null, waitMs);
+    if (this.reason !== null) throw new RollbackRequested(this.reason, this.trigger);
   }
 
   /** The manual promotion gate: `greenlight promote`, a rollback, or the time-out (= rollback). */

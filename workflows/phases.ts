@@ -8,6 +8,7 @@ import { fleetHosts } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { singletonServices } from '../src/config/services';
+import { nextAllowed } from '../src/config/windows';
 import { formatImages } from '../src/format';
 import type { CanaryStepReport, DeployInput, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
@@ -60,6 +61,33 @@ export function colorsOf(hosts: readonly HostDeploy[], pick: (host: HostDeploy) 
   const colors = new Set(hosts.map(pick));
   if (colors.size === 1) return String(hosts.map(pick)[0] ?? 'nothing');
   return hosts.map((host) => `${pick(host) ?? 'nothing'} on ${host.name}`).join(', ');
+}
+
+/**
+ * 0. the deploy window (`windows`), before anything is read or touched: inside it the deploy goes on;
+ * outside it waits on a durable timer until it opens (a rollback or cancellation ends the wait, and
+ * the deploy, with nothing changed), or is refused (`outside: refuse`, or windows that never open).
+ * `--override` deploys now and is recorded. Asked only of a spec with windows: other histories replay.
+ */
+export async function deployWindow(input: DeployInput, tracker: DeployTracker, gate: RollbackGate): Promise<void> {
+  const windows = input.spec.windows;
+  if (!windows || !patched(PATCHES.deployWindows)) return;
+  const now = Date.now();
+  const opens = nextAllowed(windows, now);
+  const override = input.window?.override ?? null;
+  const status = (tracker.status.window = { startedInside: opens === now, opensAt: opens === null || opens === now ? null : new Date(opens).toISOString(), override: opens === now ? null : override });
+  if (opens === now || override) return;
+  const where = `${windows.timeZone} time`;
+  if (opens === null) throw ApplicationFailure.nonRetryable(`outside the deploy window: the windows never open (deny covers every allow range, ${where}); fix windows in the spec, or pass --override --reason "..."`, FAILURE_TYPES.outsideWindow);
+  const outside = input.window?.outside ?? windows.outside;
+  if (outside === 'refuse') {
+    throw ApplicationFailure.nonRetryable(
+      `outside the deploy window: it opens at ${status.opensAt} (${where}); ${input.window?.outside ? '--outside-window refuse' : 'windows.outside: refuse'}: deploy then, or pass --override --reason "..."`,
+      FAILURE_TYPES.outsideWindow,
+    );
+  }
+  tracker.enter('window', `the deploy window until ${status.opensAt}`);
+  await gate.awaitWindow(opens - now);
 }
 
 /** 1. validate, part one: the spec, checked again by the one schema inside a worker (a fleet's first host's). */

@@ -80,6 +80,7 @@ export class DeployTracker {
     const lines = [
       `**${status.phase}**${status.waitingFor ? `: waiting for ${status.waitingFor}` : ''}`,
       `live: ${status.liveColor ?? 'nothing'}, target: ${status.targetColor ?? '?'}, outcome: ${status.outcome}`,
+      ...(status.window?.override ? [`deploy window overridden by ${status.window.override.by}: ${status.window.override.reason}`] : []),
       ...(status.rollbackReason ? [`rollback: ${status.rollbackReason}`] : []),
       ...(status.lastError && status.lastError !== status.rollbackReason ? [`error: ${status.lastError}`] : []),
     ];

@@ -121,13 +121,26 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host').default(taskQueueFromEnv()))
     .option('--requested-by <who>', 'who asked for the deploy (CI job URL, user); shown in status')
-    .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
-    .action(async (opts) => {
+    .addOption(new Option('--outside-window <choice>', "outside the spec's deploy windows: wait until they open, or refuse (exit 10); default windows.outside").choices(['wait', 'refuse']))
+    .option('--override', 'deploy now even outside the deploy windows (needs --reason; recorded with who asked)')
+    .option('--reason <text>', 'why the deploy windows are overridden (with --override)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json\n  greenlight deploy --outside-window refuse          # CI: fail (exit 10) rather than wait for the window\n  greenlight deploy --override --reason "hotfix for INC-42"',
+    )
+    .action(async (opts, command: Command) => {
+      // Usage first (exit 2, nothing loaded or connected): an override must say why.
+      if (opts.override && !opts.reason?.trim()) command.error('error: --override needs --reason "<why>": the override of the deploy window is recorded with its reason');
+      if (opts.reason !== undefined && !opts.override) command.error('error: --reason goes with --override (a rollback takes its own --reason)');
       // The spec first: a bad one is exit 2 whether or not Temporal is up.
       const { loadDeploySpec } = await import('../config/load');
       const spec = await loadDeploySpec(opts.file, opts.image);
+      if ((opts.override || opts.outsideWindow) && !spec.windows) {
+        command.error(`error: ${opts.override ? '--override' : '--outside-window'}: the spec of ${spec.app} has no \`windows\`, so a deploy may start at any time; leave the flag out`);
+      }
+      const window = { outside: opts.outsideWindow as 'wait' | 'refuse' | undefined, override: opts.override ? (opts.reason as string).trim() : undefined };
       const { deploy } = await import('./commands/deploy');
-      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out }));
+      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, window, out }));
     });
 
   program

@@ -17,6 +17,9 @@ const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
 export interface StartOptions {
   requestedBy?: string;
   restore?: DeployInput['restore'];
+  window?: DeployInput['window'];
+  /** How long the deploy may wait for its window: the server's execution timeout grows by it. */
+  waitMs?: number;
 }
 
 export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, options: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
@@ -26,16 +29,18 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
       workflowId: deployWorkflowId(spec.app),
-      args: [{ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore }],
+      // `window` only when asked: every other deploy's input (and history) stays as it was.
+      args: [{ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,
+      workflowExecutionTimeout: spec.timeout + (options.waitMs ?? 0) + EXECUTION_TIMEOUT_MARGIN_MS,
       staticSummary: `${verb} ${spec.app}: ${images.join(', ')}`,
       staticDetails: [
         `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}${spec.router.tls ? ' (HTTPS)' : ''}.`,
         `Images: ${images.join(', ')}`,
         ...(options.restore ? [`Reason: ${options.restore.reason}`] : []),
         ...(options.requestedBy ? [`Requested by: ${options.requestedBy}`] : []),
+        ...(options.window?.override ? [`Deploy window overridden by ${options.window.override.by}: ${options.window.override.reason}`] : []),
       ].join('\n\n'),
       typedSearchAttributes: searchAttributes
         ? [

@@ -28,6 +28,8 @@ export const EXIT = {
   changes: 8,
   /** `greenlight plan`: a host drifted from what greenlight left there (stray containers, an edited router config, missing images). */
   drift: 9,
+  /** Refused outside the deploy window (`windows.outside: refuse`, `--outside-window refuse`, or windows that never open): nothing was changed. */
+  outsideWindow: 10,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -43,6 +45,7 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   7: 'unexpected error (see the message; `--verbose` adds the stack)',
   8: '`greenlight plan`: a deploy of the spec would change something (0: nothing would change)',
   9: "`greenlight plan`: drift, a host differs from what greenlight left there (stray containers, an edited router config, missing images); wins over 8",
+  10: 'refused outside the deploy window (`windows.outside: refuse`, `--outside-window refuse`, or windows that never open): nothing was changed; deploy when it opens, or pass `--override --reason`',
 };
 
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
@@ -54,6 +57,8 @@ export type DeployEnd =
   | 'validation-failed'
   /** DeployValidationFailed because Docker or nginx was unreachable (InfrastructureUnavailable). */
   | 'infrastructure-unavailable'
+  /** Refused outside the deploy window (DeployValidationFailed for OutsideDeployWindow, or the CLI's own check): nothing was changed. */
+  | 'outside-window'
   /** CompensationFailed (also a cancelled deploy whose status says so): the previous color could not be restored. */
   | 'compensation-failed'
   /** Terminated (e.g. `temporal workflow terminate`): no workflow code ran after it, so no compensation. */
@@ -98,6 +103,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   refused: EXIT.refused,
   'nothing-to-roll-back': EXIT.refused,
   'infrastructure-unavailable': EXIT.infrastructure,
+  'outside-window': EXIT.outsideWindow,
   'checks-failed': EXIT.infrastructure,
   'no-changes': EXIT.ok,
   changes: EXIT.changes,
@@ -122,6 +128,7 @@ export function deployEndOf(failureType: string | undefined, statusFailureType: 
     case FAILURE_TYPES.rolledBack:
       return 'rolled-back';
     case FAILURE_TYPES.validationFailed:
+      if (statusFailureType === FAILURE_TYPES.outsideWindow) return 'outside-window';
       return statusFailureType === FAILURE_TYPES.infrastructure ? 'infrastructure-unavailable' : 'validation-failed';
     case FAILURE_TYPES.compensationFailed:
       return 'compensation-failed';

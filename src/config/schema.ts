@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { hostTaskQueue } from '../names';
 import { NAME, NAME_HINT } from './name-rule';
+import { DAYS_HINT, HOURS_HINT, isKnownTimeZone, nextAllowed, parseDays, parseHours } from './windows';
 
 /**
  * Names JavaScript objects already carry (`constructor`, `toString`, `__proto__`, ...): as a key of
@@ -333,6 +334,60 @@ const hostSchema = z
   })
   .describe('One Docker host of the fleet: its worker, router port and host ports.');
 
+const windowRangeSchema = z
+  .strictObject({
+    days: z
+      .string({ error: DAYS_HINT })
+      .superRefine((days, ctx) => {
+        const parsed = parseDays(days);
+        if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+      })
+      .optional()
+      .describe('Weekdays of the range: "mon-fri", "sat,sun", "fri-mon" (wraps), "*" (every day, the default).'),
+    hours: z
+      .string({ error: HOURS_HINT })
+      .superRefine((hours, ctx) => {
+        const parsed = parseHours(hours);
+        if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+      })
+      .optional()
+      .describe('Time of day of the range on the zone\'s clock: "09:00-17:00" (seconds optional, "24:00" ends the day; "22:00-06:00" wraps past midnight and belongs to the day it starts on). The whole day when left out.'),
+  }, { error: 'must be a range such as { days: "mon-fri", hours: "09:00-17:00" }' })
+  .describe('A weekly range of time: weekdays and a time of day.');
+
+const WINDOW_RANGES = 'must be a list of ranges such as [{ days: "mon-fri", hours: "09:00-17:00" }]';
+/** A Monday (UTC): the windows repeat weekly, so 8 days from any instant tell whether they ever open. */
+const A_MONDAY = Date.UTC(2026, 0, 5);
+
+const windowsSchema = z
+  .strictObject({
+    timeZone: z
+      .string({ error: 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"' })
+      .refine(isKnownTimeZone, { error: (issue) => `unknown time zone "${String(issue.input)}": use an IANA name such as "Europe/Berlin", "America/New_York" or "UTC"` })
+      .default('UTC')
+      .describe('Time zone whose wall clock the ranges are read on, an IANA name (default "UTC"); daylight saving time is followed.'),
+    allow: z.array(windowRangeSchema, { error: WINDOW_RANGES }).default([]).describe('When a deploy may start: any of these ranges (every moment when empty, for deny-only windows).'),
+    deny: z.array(windowRangeSchema, { error: WINDOW_RANGES }).default([]).describe('When a deploy may not start, even inside an allow range (deny wins): freezes, peak hours.'),
+    outside: z
+      .enum(['wait', 'refuse'], { error: 'must be wait or refuse' })
+      .default('wait')
+      .describe('A deploy started outside the windows: wait (a durable timer, the default) until they open, or refuse it (exit 10). `greenlight deploy --outside-window` chooses per deploy; `--override --reason` deploys now.'),
+  })
+  .superRefine((windows, ctx) => {
+    if (windows.allow.length === 0 && windows.deny.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs `allow` or `deny` ranges, e.g. allow: [{ days: "mon-fri", hours: "09:00-17:00" }]; leave `windows` out to deploy at any time' });
+      return;
+    }
+    const ranges = [...windows.allow, ...windows.deny];
+    // Bad ranges are reported on their own paths; the whole week is judged only of good ones.
+    if (!isKnownTimeZone(windows.timeZone) || ranges.some((r) => (r.days !== undefined && 'error' in parseDays(r.days)) || (r.hours !== undefined && 'error' in parseHours(r.hours)))) return;
+    if (nextAllowed(windows, A_MONDAY) === null) {
+      ctx.addIssue({ code: 'custom', path: ['deny'], message: 'covers every allowed moment of the week: no deploy could ever start; narrow deny or widen allow' });
+    }
+  })
+  .optional()
+  .describe('Deploy windows: when a deploy may start (weekly ranges on a time zone\'s clock). Outside them a deploy waits on a durable timer, or is refused.');
+
 export const deploySpecSchema = z
   .strictObject({
     app: nameField('app').describe('App name: the deploy lock, container names and nginx upstreams derive from it.'),
@@ -399,6 +454,7 @@ export const deploySpecSchema = z
       })
       .prefault({})
       .describe('Optional manual promotion gate.'),
+    windows: windowsSchema,
     strategy: z
       .strictObject({
         canary: z

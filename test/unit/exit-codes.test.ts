@@ -9,7 +9,7 @@ import { FAILURE_TYPES } from '../../src/names';
 
 describe('exit codes', () => {
   it('keeps the documented numbers', () => {
-    expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5, outcomeUnknown: 6, unexpected: 7, changes: 8, drift: 9 });
+    expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5, outcomeUnknown: 6, unexpected: 7, changes: 8, drift: 9, outsideWindow: 10 });
   });
 
   it('says what every code means (the list in `greenlight --help`)', () => {
@@ -51,6 +51,7 @@ describe('exit codes', () => {
     [FAILURE_TYPES.validationFailed, undefined, 'validation-failed'],
     [FAILURE_TYPES.validationFailed, FAILURE_TYPES.portInUse, 'validation-failed'],
     [FAILURE_TYPES.validationFailed, FAILURE_TYPES.infrastructure, 'infrastructure-unavailable'],
+    [FAILURE_TYPES.validationFailed, FAILURE_TYPES.outsideWindow, 'outside-window'],
     [FAILURE_TYPES.compensationFailed, null, 'compensation-failed'],
     [FAILURE_TYPES.healthCheck, null, 'failed-otherwise'],
     [undefined, null, 'failed-otherwise'],

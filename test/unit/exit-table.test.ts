@@ -22,6 +22,10 @@ const work = mkdtempSync(join(tmpdir(), 'greenlight-exit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const GOOD_SPEC = join(work, 'good.yml');
 writeFileSync(GOOD_SPEC, 'app: shop\nservices:\n  backend:\n    image: shop-backend:v1\n    port: 4000\n    hostPorts: { blue: 4100, green: 4102 }\n');
+// A window an hour long that opens in 6 hours (UTC): whenever the test runs, outside it.
+const REFUSING_SPEC = join(work, 'refusing.yml');
+const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+writeFileSync(REFUSING_SPEC, `app: shop\nservices:\n  backend:\n    image: shop-backend:v1\n    port: 4000\n    hostPorts: { blue: 4100, green: 4102 }\nwindows:\n  allow: [{ hours: "${hhmm(Date.now() + 6 * 3_600_000)}-${hhmm(Date.now() + 7 * 3_600_000)}" }]\n  outside: refuse\n`);
 const BAD_SPEC = join(work, 'bad.yml');
 writeFileSync(BAD_SPEC, 'app: shop\nservices:\n  backend:\n    image: shop-backend:v1\n    port: 99999\n    hostPorts: { blue: 4100, green: 4102 }\n');
 
@@ -113,6 +117,9 @@ const fakeRows: FakeRow[] = [
   { what: 'plan of a first deploy', args: PLAN, code: EXIT.changes, planHost: hostState() },
   { what: 'plan finds a stray container', args: PLAN, code: EXIT.drift, planHost: hostState({ containers: [{ name: 'shop_old_blue', running: true, image: 'x:1', labels: { 'greenlight.role': 'app' } }] }) },
   { what: 'plan of a bad spec', args: ['plan', '-f', BAD_SPEC], code: EXIT.invalid },
+  { what: 'deploy refused outside its window by the CLI (no workflow started)', args: ['deploy', '-f', REFUSING_SPEC], code: EXIT.outsideWindow, startError: new Error('the CLI must not start a deploy outside its window') },
+  { what: 'deploy --override without --reason', args: ['deploy', '-f', REFUSING_SPEC, '--override'], code: EXIT.invalid, startError: new Error('a usage error starts nothing') },
+  { what: 'deploy refused outside its window by the workflow', args: DEPLOY, code: EXIT.outsideWindow, started: failing(FAILURE_TYPES.validationFailed, { outcome: 'validation-failed', failureType: FAILURE_TYPES.outsideWindow }) },
 ];
 
 describe('exit codes through runCli on a fake Temporal', () => {

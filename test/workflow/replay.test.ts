@@ -119,6 +119,18 @@ describe('replay of recorded deploy histories', () => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH }, dataConverter: { payloadCodecs: [codec] } }, load(file), `replay-codec-${file}`);
   });
 
+  it('keeps a deploy that waited for its window (patch marker, the window timer before any activity), and others without the marker', () => {
+    // Recorded by test/e2e/windows.test.ts: a window a few seconds after the deploy started.
+    expect(patchesOf('window-wait.json')).toContain(PATCHES.deployWindows);
+    const events = load('window-wait.json').events ?? [];
+    const firstTimer = events.findIndex((e) => e.timerStartedEventAttributes);
+    const firstActivity = events.findIndex((e) => e.activityTaskScheduledEventAttributes);
+    expect(firstTimer).toBeGreaterThan(-1);
+    expect(firstTimer).toBeLessThan(firstActivity);
+    expect(activitiesOf('window-wait.json')).toContain('switchTraffic');
+    for (const file of files.filter((f) => f !== 'window-wait.json')) expect(patchesOf(file)).not.toContain(PATCHES.deployWindows);
+  });
+
   it('the guard fails on an incompatible change of the workflow', async () => {
     const changed = await bundleWorkflowCode({
       workflowsPath: join(REPO, 'test', 'workflow', 'fixtures', 'changed-workflow.ts'),

@@ -2,16 +2,19 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { deployWorkflow } from '../../../workflows/deploy';
 import { statusQuery } from '../../../workflows/messages';
 import type { DeploySpec } from '../../config/schema';
+import { nextAllowed } from '../../config/windows';
 import { awaitOutcome, startDeploy } from '../deploy-client';
 import { formatMs } from '../../format';
 import type { CliOutcome, DeployEnd } from '../exit-codes';
-import type { DeployStatus } from '../../types';
+import type { DeployStatus, WindowRequest } from '../../types';
 
 export interface DeployOptions {
   wait: boolean;
   json: boolean;
   taskQueue: string;
   requestedBy?: string;
+  /** `--outside-window` and `--override --reason` (the reason), for a spec with `windows`. */
+  window?: { outside?: 'wait' | 'refuse'; override?: string };
   out?: (line: string) => void;
 }
 
@@ -84,10 +87,36 @@ export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>
   }
 }
 
+/**
+ * The deploy window as the CLI sees it on its own clock: a refusal it can tell before starting anything
+ * (the workflow decides again on its clock, for a deploy started by other means), the request the
+ * deploy carries, and how long it may wait (added to the server's execution timeout).
+ */
+function windowRequest(client: Client, spec: DeploySpec, opts: DeployOptions): { refusal: string | null; request: WindowRequest | undefined; waitMs: number } {
+  const windows = spec.windows;
+  if (!windows) return { refusal: null, request: undefined, waitMs: 0 };
+  const { outside, override } = opts.window ?? {};
+  if (override) return { refusal: null, request: { outside, override: { reason: override, by: opts.requestedBy ?? client.options.identity ?? 'unknown' } }, waitMs: 0 };
+  const request = outside ? { outside } : undefined;
+  const now = Date.now();
+  const opens = nextAllowed(windows, now);
+  if (opens === now) return { refusal: null, request, waitMs: 0 };
+  const howTo = 'deploy then, or pass --override --reason "..."';
+  if (opens === null) return { refusal: `the deploy windows never open (deny covers every allow range); fix windows in the spec, or pass --override --reason "..."`, request, waitMs: 0 };
+  const at = `${new Date(opens).toISOString()} (${windows.timeZone} time)`;
+  if ((outside ?? windows.outside) === 'refuse') return { refusal: `outside the deploy window: it opens at ${at}; ${outside ? '--outside-window refuse' : 'windows.outside: refuse'}: ${howTo}`, request, waitMs: 0 };
+  return { refusal: null, request, waitMs: opens - now };
+}
+
 /** Starts a deploy of `spec` (loaded and validated before connecting: see cli.ts) and follows it unless --no-wait. */
 export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
-  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy });
+  const window = windowRequest(client, spec, opts);
+  if (window.refusal) {
+    out(opts.json ? JSON.stringify({ app: spec.app, refused: window.refusal }) : `deploy of ${spec.app} refused, nothing was started: ${window.refusal}`);
+    return 'outside-window';
+  }
+  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy, window: window.request, waitMs: window.waitMs });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return 'done';

@@ -79,7 +79,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     // Only while the deploy runs: a preview closes at the switch and in a rollback.
     ...(s?.preview && last.running ? { preview: s.preview } : {}),
     deploy: s
-      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
+      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, window: s.window ?? null, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
   };
   const liveImages = summary.liveImages;
@@ -110,6 +110,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
     for (const d of last.drains) out(`  ${formatDrain(d)}`);
+    if (s.window?.override) out(`  deploy window overridden by ${s.window.override.by}: ${s.window.override.reason}`);
     if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
     for (const ignored of s.ignoredSignals ?? []) out(`  ${ignored}`);
     if (s.lastError) out(`  error: ${s.lastError}`);
