@@ -15,6 +15,8 @@ export function hostTaskQueue(host: string): string {
   return `greenlight-host-${host}`;
 }
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
+/** The per-app deploy queue of `greenlight deploy --queue` (workflows/queue.ts). */
+export const QUEUE_WORKFLOW = 'deployQueueWorkflow';
 
 /**
  * `greenlight doctor` reads the Temporal server's clock from the start time of a throwaway execution
@@ -30,11 +32,23 @@ export const MESSAGES = {
   rollback: 'rollback',
   promote: 'promote',
   status: 'status',
+  /** Signal to an app's deploy queue: one `deploy --queue` request (src/queue.ts QueueRequest). */
+  enqueue: 'enqueue',
+  /** Query of an app's deploy queue: who waits, since when, and how the last requests ended. */
+  queue: 'queue',
 } as const;
 
 /** One running deploy per app: the workflow id is the lock. */
 export function deployWorkflowId(app: string): string {
   return `deploy-${app}`;
+}
+
+/**
+ * The app's deploy queue (`greenlight deploy --queue`): one per app, it holds the latest waiting request
+ * and starts it as `deploy-<app>` once the running deploy has ended.
+ */
+export function queueWorkflowId(app: string): string {
+  return `queue-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;

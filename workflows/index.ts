@@ -1,1 +1,2 @@
 export { deployWorkflow } from './deploy';
+export { deployQueueWorkflow } from './queue';

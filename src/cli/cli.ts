@@ -121,13 +121,14 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--task-queue <name>', 'task queue of the worker on the target host').default(taskQueueFromEnv()))
     .option('--requested-by <who>', 'who asked for the deploy (CI job URL, user); shown in status')
-    .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json')
+    .option('--queue', 'if a deploy of the app runs, wait for it instead of refusing (exit 3); the latest queued request wins, superseded ones exit 11')
+    .addHelpText('after', '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json\n  greenlight deploy --queue --requested-by "$CI_JOB_URL"   # CI on every merge')
     .action(async (opts) => {
       // The spec first: a bad one is exit 2 whether or not Temporal is up.
       const { loadDeploySpec } = await import('../config/load');
       const spec = await loadDeploySpec(opts.file, opts.image);
       const { deploy } = await import('./commands/deploy');
-      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, out }));
+      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, queue: Boolean(opts.queue), out }));
     });
 
   program

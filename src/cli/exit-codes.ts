@@ -28,6 +28,8 @@ export const EXIT = {
   changes: 8,
   /** `greenlight plan`: a host drifted from what greenlight left there (stray containers, an edited router config, missing images). */
   drift: 9,
+  /** `greenlight deploy --queue`: a later queued request replaced this one before it started (the message names it). */
+  superseded: 11,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -43,6 +45,7 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   7: 'unexpected error (see the message; `--verbose` adds the stack)',
   8: '`greenlight plan`: a deploy of the spec would change something (0: nothing would change)',
   9: "`greenlight plan`: drift, a host differs from what greenlight left there (stray containers, an edited router config, missing images); wins over 8",
+  11: '`greenlight deploy --queue`: superseded, a later queued request of the app replaced this one before it started (the message names it and its deploy); nothing was changed by this one',
 };
 
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
@@ -84,7 +87,9 @@ export type CommandEnd =
   /** `greenlight plan`: a deploy of the spec would change something. */
   | 'changes'
   /** `greenlight plan`: drift on a host (whether or not there are changes too). */
-  | 'drift';
+  | 'drift'
+  /** `greenlight deploy --queue`: a later queued request replaced this one before it started. */
+  | 'superseded';
 
 export type CliOutcome = DeployEnd | CommandEnd;
 
@@ -102,6 +107,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'no-changes': EXIT.ok,
   changes: EXIT.changes,
   drift: EXIT.drift,
+  superseded: EXIT.superseded,
   'compensation-failed': EXIT.compensationFailed,
   terminated: EXIT.outcomeUnknown,
   'timed-out': EXIT.outcomeUnknown,

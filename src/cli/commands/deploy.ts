@@ -3,8 +3,10 @@ import type { deployWorkflow } from '../../../workflows/deploy';
 import { statusQuery } from '../../../workflows/messages';
 import type { DeploySpec } from '../../config/schema';
 import { awaitOutcome, startDeploy } from '../deploy-client';
+import { awaitQueueOutcome, enqueueDeploy } from '../queue-client';
+import { deployWorkflowId, queueWorkflowId } from '../../names';
 import { formatMs } from '../../format';
-import type { CliOutcome, DeployEnd } from '../exit-codes';
+import { exitCodeOf, type CliOutcome, type DeployEnd } from '../exit-codes';
 import type { DeployStatus } from '../../types';
 
 export interface DeployOptions {
@@ -12,6 +14,8 @@ export interface DeployOptions {
   json: boolean;
   taskQueue: string;
   requestedBy?: string;
+  /** Wait for a running deploy of the app instead of refusing (exit 3); the latest queued request wins. */
+  queue?: boolean;
   out?: (line: string) => void;
 }
 
@@ -87,11 +91,35 @@ export async function followDeploy(handle: WorkflowHandle<typeof deployWorkflow>
 /** Starts a deploy of `spec` (loaded and validated before connecting: see cli.ts) and follows it unless --no-wait. */
 export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
+  if (opts.queue) return queuedDeploy(client, spec, opts, out);
   const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return 'done';
   }
   if (!opts.json) out(`deploying ${spec.app} (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}):`);
+  return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
+}
+
+/**
+ * `deploy --queue`: the request goes to the app's queue; once the queue started it, the deploy is
+ * followed as `deploy` follows its own (same exit codes); a later request may supersede it first (exit 11).
+ */
+async function queuedDeploy(client: Client, spec: DeploySpec, opts: DeployOptions, out: (line: string) => void): Promise<CliOutcome> {
+  const request = await enqueueDeploy(client, spec, opts.taskQueue, opts.requestedBy);
+  if (!opts.wait) {
+    out(opts.json ? JSON.stringify({ app: spec.app, queue: queueWorkflowId(spec.app), requestId: request.requestId }) : `queued request ${request.requestId} in ${queueWorkflowId(spec.app)}`);
+    return 'done';
+  }
+  if (!opts.json) out(`queued ${spec.app} as request ${request.requestId} (${queueWorkflowId(spec.app)}); it starts once no deploy of ${spec.app} runs`);
+  const outcome = await awaitQueueOutcome(client, spec.app, request.requestId);
+  if (outcome.result === 'superseded') {
+    const by = outcome.by;
+    const message = `request ${request.requestId} superseded by request ${by.requestId}${by.requestedBy ? ` (requested by ${by.requestedBy})` : ''} of ${by.requestedAt}, which deploys as ${deployWorkflowId(spec.app)}: nothing deployed for this one`;
+    out(opts.json ? JSON.stringify({ exitCode: exitCodeOf('superseded'), message, supersededBy: by, deployId: deployWorkflowId(spec.app) }) : message);
+    return 'superseded';
+  }
+  const handle = client.workflow.getHandle<typeof deployWorkflow>(outcome.deployId, outcome.runId);
+  if (!opts.json) out(`deploying ${spec.app} (workflow ${outcome.deployId}, run ${outcome.runId}, started by the queue):`);
   return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
 }

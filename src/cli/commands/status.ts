@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
-import { formatImages, formatMs } from '../../format';
+import { formatImages, formatMs, serviceImages } from '../../format';
+import { readQueue } from '../queue-client';
+import type { QueueRequest } from '../../queue';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
@@ -60,6 +62,8 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     break;
   }
   const s = last.status;
+  const queue = await readQueue(client, app);
+  const queued = [queue?.starting, queue?.waiting].filter((r): r is QueueRequest => Boolean(r)).map((r) => ({ requestId: r.requestId, requestedBy: r.requestedBy ?? null, since: r.requestedAt, images: serviceImages(r.input.spec.services) }));
   const counters = await traffic(app).catch(() => null);
   const split = counters && Object.keys(counters).length > 0 ? trafficSplit(counters) : null;
   const summary = {
@@ -72,6 +76,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(split ? { traffic: split } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
     ...(s?.canary ? { canary: s.canary } : {}),
+    queue: queued,
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -93,6 +98,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(`  singleton handover ${from} -> ${to}: ${each.join('; ') || 'nothing to hand over'}`);
   }
   if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
+  for (const q of queued) out(`queued: request ${q.requestId}${q.requestedBy ? ` by ${q.requestedBy}` : ''} (${formatImages(q.images)}) waiting since ${q.since}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);

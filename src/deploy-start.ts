@@ -1,0 +1,38 @@
+/**
+ * How a deploy workflow is started: its id (the app's lock), input, time limit, summary and search
+ * attributes. Pure (workflow code imports it): the CLI starts a deploy with these options, and the
+ * deploy queue (workflows/queue.ts) starts the very same deploy as a child with them.
+ */
+import { deployWorkflowId, SEARCH_ATTRIBUTES } from './names';
+import { imageEntries, serviceImages } from './format';
+import type { DeployInput } from './types';
+
+/** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
+export const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
+
+export function deployStartOptions(input: DeployInput) {
+  const { spec, restore, requestedBy, searchAttributes } = input;
+  const images = imageEntries(serviceImages(spec.services));
+  const verb = restore ? 'Restore' : 'Deploy';
+  return {
+    workflowId: deployWorkflowId(spec.app),
+    args: [input] as [DeployInput],
+    workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,
+    staticSummary: `${verb} ${spec.app}: ${images.join(', ')}`,
+    staticDetails: [
+      `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}${spec.router.tls ? ' (HTTPS)' : ''}.`,
+      `Images: ${images.join(', ')}`,
+      ...(restore ? [`Reason: ${restore.reason}`] : []),
+      ...(requestedBy ? [`Requested by: ${requestedBy}`] : []),
+    ].join('\n\n'),
+    typedSearchAttributes: searchAttributes
+      ? [
+          { key: SEARCH_ATTRIBUTES.app, value: spec.app },
+          { key: SEARCH_ATTRIBUTES.images, value: images },
+          { key: SEARCH_ATTRIBUTES.phase, value: 'validate' },
+          { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
+          ...(spec.hosts ? [{ key: SEARCH_ATTRIBUTES.hosts, value: spec.hosts.map((host) => host.name) }] : []),
+        ]
+      : undefined,
+  };
+}
