@@ -9,6 +9,7 @@ import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetrySta
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { MESSAGES } from '../../src/names';
 import type { DeployInput, DeployStatus } from '../../src/types';
+import type { QueueOutcome, QueueRequest } from '../../src/queue';
 
 export type WorkflowStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT';
 
@@ -67,6 +68,9 @@ export class FakeTemporal {
   /** The handle calls in order (describe, query, update), for the commands whose order matters. */
   readonly calls: string[] = [];
   closed = 0;
+  /** `deploy --queue`: the requests signalled to the queue, and how the queue answers for one. */
+  readonly queued: QueueRequest[] = [];
+  queueAnswer: (request: QueueRequest) => QueueOutcome | null = () => null;
 
   readonly client: Client;
 
@@ -84,6 +88,10 @@ export class FakeTemporal {
       },
       async query(definition: { name: string }) {
         fake.calls.push(`query ${definition.name}`);
+        if (definition.name === MESSAGES.queue) {
+          if (!fake.queued.length) throw new WorkflowNotFoundError('not found', workflowId, runId);
+          return { waiting: null, starting: null, outcomes: fake.queued.flatMap((r) => fake.queueAnswer(r) ?? []) };
+        }
         if (definition.name !== MESSAGES.status) throw new Error(`unexpected query ${definition.name}`);
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError('not found', workflowId, runId);
@@ -124,6 +132,10 @@ export class FakeTemporal {
         return { ...handle(options.workflowId), firstExecutionRunId: run.runId };
       },
       getHandle: handle,
+      async signalWithStart(_workflowType: string, options: { workflowId: string; signalArgs: [QueueRequest] }) {
+        fake.queued.push(options.signalArgs[0]);
+        return handle(options.workflowId);
+      },
       list({ query }: { query: string }) {
         fake.listQueries.push(query);
         const completedOnly = query.includes("ExecutionStatus = 'Completed'");
