@@ -3,6 +3,9 @@
  * through the CLI's own client code (src/cli/queue-client.ts): the latest request wins, a superseded one
  * learns by whom, and the winner starts as deploy-<app> only once the running deploy has ended.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -11,7 +14,7 @@ import { DEPLOY_WORKFLOW, deployWorkflowId, queueWorkflowId } from '../../src/na
 import type { Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, statusQuery } from '../../workflows/messages';
-import { BUNDLE_PATH } from '../../harness/paths';
+import { BUNDLE_PATH, REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 import { healthyHost, startLocalTestEnvironment } from './stubs';
 
@@ -69,6 +72,11 @@ describe('deploy queue', () => {
     expect(status.requestedBy).toBe('ci-2');
     // A child the queue abandoned (ParentClosePolicy.ABANDON): it ends on its own, like any deploy.
     expect((await deploy.describe()).status.name).toBe('COMPLETED');
+    // GREENLIGHT_RECORD_HISTORIES=1 keeps the queue's history (up to now: it lingers idle) for the replay test.
+    if (process.env.GREENLIGHT_RECORD_HISTORIES === '1') {
+      const history = await env.client.workflow.getHandle(queueWorkflowId(app)).fetchHistory();
+      writeFileSync(join(REPO, 'test', 'histories', 'queue-latest-wins.json'), historyToJSON(history));
+    }
   }, 90_000);
 
   it('starts at once when no deploy of the app runs', async () => {
