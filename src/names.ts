@@ -17,6 +17,8 @@ export function hostTaskQueue(host: string): string {
 export const DEPLOY_WORKFLOW = 'deployWorkflow';
 /** The workflow that turns an app's maintenance mode on or off on every host of the app. */
 export const MAINTENANCE_WORKFLOW = 'maintenanceWorkflow';
+/** The per-app deploy queue of `greenlight deploy --queue` (workflows/queue.ts). */
+export const QUEUE_WORKFLOW = 'deployQueueWorkflow';
 
 /**
  * `greenlight doctor` reads the Temporal server's clock from the start time of a throwaway execution
@@ -32,6 +34,10 @@ export const MESSAGES = {
   rollback: 'rollback',
   promote: 'promote',
   status: 'status',
+  /** Signal to an app's deploy queue: one `deploy --queue` request (src/queue.ts QueueRequest). */
+  enqueue: 'enqueue',
+  /** Query of an app's deploy queue: who waits, since when, and how the last requests ended. */
+  queue: 'queue',
 } as const;
 
 /** One running deploy per app: the workflow id is the lock. */
@@ -42,6 +48,14 @@ export function deployWorkflowId(app: string): string {
 /** One maintenance change per app at a time (its own id: a deploy may run behind maintenance). */
 export function maintenanceWorkflowId(app: string): string {
   return `maintenance-${app}`;
+}
+
+/**
+ * The app's deploy queue (`greenlight deploy --queue`): one per app, it holds the latest waiting request
+ * and starts it as `deploy-<app>` once the running deploy has ended.
+ */
+export function queueWorkflowId(app: string): string {
+  return `queue-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;

@@ -1,2 +1,3 @@
 export { deployWorkflow } from './deploy';
 export { maintenanceWorkflow } from './maintenance';
+export { deployQueueWorkflow } from './queue';

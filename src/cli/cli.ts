@@ -124,9 +124,10 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .addOption(new Option('--outside-window <choice>', "outside the spec's deploy windows: wait until they open, or refuse (exit 10); default windows.outside").choices(['wait', 'refuse']))
     .option('--override', 'deploy now even outside the deploy windows (needs --reason; recorded with who asked)')
     .option('--reason <text>', 'why the deploy windows are overridden (with --override)')
+    .option('--queue', 'if a deploy of the app runs, wait for it instead of refusing (exit 3); the latest queued request wins, superseded ones exit 11')
     .addHelpText(
       'after',
-      '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json\n  greenlight deploy --outside-window refuse          # CI: fail (exit 10) rather than wait for the window\n  greenlight deploy --override --reason "hotfix for INC-42"',
+      '\nExamples:\n  greenlight deploy -f greenlight.yml --image backend=shop-backend:v2\n  greenlight deploy --no-wait --json\n  greenlight deploy --queue --requested-by "$CI_JOB_URL"   # CI on every merge\n  greenlight deploy --outside-window refuse          # CI: fail (exit 10) rather than wait for the window\n  greenlight deploy --override --reason "hotfix for INC-42"',
     )
     .action(async (opts, command: Command) => {
       // Usage first (exit 2, nothing loaded or connected): an override must say why.
@@ -140,7 +141,7 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
       }
       const window = { outside: opts.outsideWindow as 'wait' | 'refuse' | undefined, override: opts.override ? (opts.reason as string).trim() : undefined };
       const { deploy } = await import('./commands/deploy');
-      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, window, out }));
+      await withClient((client) => deploy(client, spec, { wait: opts.wait, json: Boolean(opts.json), taskQueue: opts.taskQueue, requestedBy: opts.requestedBy, window, queue: Boolean(opts.queue), out }));
     });
 
   program

@@ -4,15 +4,12 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { statusQuery } from '../../workflows/messages';
-import { DEPLOY_WORKFLOW, deployWorkflowId, SEARCH_ATTRIBUTES } from '../names';
+import { DEPLOY_WORKFLOW, deployWorkflowId } from '../names';
+import { deployStartOptions } from '../deploy-start';
 import { DeployInProgressError } from '../errors';
 import type { DeploySpec } from '../config/schema';
 import type { DeployInput, DeployStatus, DrainProgress } from '../types';
-import { imageEntries, serviceImages } from '../format';
 import { cancelledEndOf, deployEndOf, exitCodeOf, type DeployEnd, type ExitCode } from './exit-codes';
-
-/** The server-side backstop beyond the workflow's own time limit (which rolls back cleanly). */
-const EXECUTION_TIMEOUT_MARGIN_MS = 10 * 60_000;
 
 export interface StartOptions {
   requestedBy?: string;
@@ -23,34 +20,13 @@ export interface StartOptions {
 }
 
 export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, options: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
-  const images = imageEntries(serviceImages(spec.services));
-  const verb = options.restore ? 'Restore' : 'Deploy';
   const start = (searchAttributes: boolean) =>
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
-      workflowId: deployWorkflowId(spec.app),
       // `window` only when asked: every other deploy's input (and history) stays as it was.
-      args: [{ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }],
+      ...deployStartOptions({ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }, options.waitMs),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowExecutionTimeout: spec.timeout + (options.waitMs ?? 0) + EXECUTION_TIMEOUT_MARGIN_MS,
-      staticSummary: `${verb} ${spec.app}: ${images.join(', ')}`,
-      staticDetails: [
-        `${verb === 'Restore' ? 'Restore of the previous version' : 'Blue/green deploy'} of **${spec.app}** on router port ${spec.router.port}${spec.router.tls ? ' (HTTPS)' : ''}.`,
-        `Images: ${images.join(', ')}`,
-        ...(options.restore ? [`Reason: ${options.restore.reason}`] : []),
-        ...(options.requestedBy ? [`Requested by: ${options.requestedBy}`] : []),
-        ...(options.window?.override ? [`Deploy window overridden by ${options.window.override.by}: ${options.window.override.reason}`] : []),
-      ].join('\n\n'),
-      typedSearchAttributes: searchAttributes
-        ? [
-            { key: SEARCH_ATTRIBUTES.app, value: spec.app },
-            { key: SEARCH_ATTRIBUTES.images, value: images },
-            { key: SEARCH_ATTRIBUTES.phase, value: 'validate' },
-            { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
-            ...(spec.hosts ? [{ key: SEARCH_ATTRIBUTES.hosts, value: spec.hosts.map((host) => host.name) }] : []),
-          ]
-        : undefined,
     });
   try {
     try {

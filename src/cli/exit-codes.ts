@@ -30,6 +30,8 @@ export const EXIT = {
   drift: 9,
   /** Refused outside the deploy window (`windows.outside: refuse`, `--outside-window refuse`, or windows that never open): nothing was changed. */
   outsideWindow: 10,
+  /** `greenlight deploy --queue`: a later queued request replaced this one before it started (the message names it). */
+  superseded: 11,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -46,6 +48,7 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   8: '`greenlight plan`: a deploy of the spec would change something (0: nothing would change)',
   9: "`greenlight plan`: drift, a host differs from what greenlight left there (stray containers, an edited router config, missing images); wins over 8",
   10: 'refused outside the deploy window (`windows.outside: refuse`, `--outside-window refuse`, or windows that never open): nothing was changed; deploy when it opens, or pass `--override --reason`',
+  11: '`greenlight deploy --queue`: superseded, a later queued request of the app replaced this one before it started (the message names it and its deploy); nothing was changed by this one',
 };
 
 /** How a deploy workflow ended, as far as the CLI tells the ends apart. */
@@ -89,7 +92,9 @@ export type CommandEnd =
   /** `greenlight plan`: a deploy of the spec would change something. */
   | 'changes'
   /** `greenlight plan`: drift on a host (whether or not there are changes too). */
-  | 'drift';
+  | 'drift'
+  /** `greenlight deploy --queue`: a later queued request replaced this one before it started. */
+  | 'superseded';
 
 export type CliOutcome = DeployEnd | CommandEnd;
 
@@ -108,6 +113,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'no-changes': EXIT.ok,
   changes: EXIT.changes,
   drift: EXIT.drift,
+  superseded: EXIT.superseded,
   'compensation-failed': EXIT.compensationFailed,
   terminated: EXIT.outcomeUnknown,
   'timed-out': EXIT.outcomeUnknown,

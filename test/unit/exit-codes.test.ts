@@ -9,7 +9,7 @@ import { FAILURE_TYPES } from '../../src/names';
 
 describe('exit codes', () => {
   it('keeps the documented numbers', () => {
-    expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5, outcomeUnknown: 6, unexpected: 7, changes: 8, drift: 9, outsideWindow: 10 });
+    expect(EXIT).toEqual({ ok: 0, rolledBack: 1, invalid: 2, refused: 3, infrastructure: 4, compensationFailed: 5, outcomeUnknown: 6, unexpected: 7, changes: 8, drift: 9, outsideWindow: 10, superseded: 11 });
   });
 
   it('says what every code means (the list in `greenlight --help`)', () => {

@@ -78,6 +78,8 @@ interface FakeRow {
   broken?: Error;
   /** What `greenlight plan` reads on the host. */
   planHost?: HostState;
+  /** `deploy --queue`: how the queue answers for the command's request. */
+  queueAnswer?: FakeTemporal['queueAnswer'];
 }
 
 const reject = (error: Error) => () => Promise.reject(error);
@@ -120,6 +122,8 @@ const fakeRows: FakeRow[] = [
   { what: 'deploy refused outside its window by the CLI (no workflow started)', args: ['deploy', '-f', REFUSING_SPEC], code: EXIT.outsideWindow, startError: new Error('the CLI must not start a deploy outside its window') },
   { what: 'deploy --override without --reason', args: ['deploy', '-f', REFUSING_SPEC, '--override'], code: EXIT.invalid, startError: new Error('a usage error starts nothing') },
   { what: 'deploy refused outside its window by the workflow', args: DEPLOY, code: EXIT.outsideWindow, started: failing(FAILURE_TYPES.validationFailed, { outcome: 'validation-failed', failureType: FAILURE_TYPES.outsideWindow }) },
+  { what: 'deploy --queue superseded by a later request', args: [...DEPLOY, '--queue'], code: EXIT.superseded, queueAnswer: (r) => ({ requestId: r.requestId, result: 'superseded', by: { requestId: 'later', requestedBy: 'ci-2', requestedAt: '2026-12-03T12:00:00Z' } }) },
+  { what: 'deploy --queue started by the queue, succeeds', args: [...DEPLOY, '--queue'], code: EXIT.ok, latest: { runId: 'run-q', workflowStatus: 'RUNNING', result: async () => deployStatus(), status: null }, queueAnswer: (r) => ({ requestId: r.requestId, result: 'started', deployId: 'deploy-shop', runId: 'run-q', startedAt: '2026-12-03T12:00:00Z' }) },
 ];
 
 describe('exit codes through runCli on a fake Temporal', () => {
@@ -127,6 +131,7 @@ describe('exit codes through runCli on a fake Temporal', () => {
     const fake = new FakeTemporal();
     fake.latest = row.latest ?? null;
     if (row.started) fake.onStart = () => ({ runId: 'run-2', workflowStatus: 'RUNNING', ...row.started! });
+    if (row.queueAnswer) fake.queueAnswer = row.queueAnswer;
     if (row.startError) fake.startErrors = [row.startError];
     if (row.broken) {
       fake.client.workflow.getHandle = () => {
@@ -143,6 +148,6 @@ describe('exit codes through runCli on a fake Temporal', () => {
 describe('the table', () => {
   it('has a row for every documented code', () => {
     const covered = new Set([...binRows, ...fakeRows].map((row) => row.code));
-    expect([...covered].sort()).toEqual(Object.values(EXIT).sort());
+    expect([...covered].sort((a, b) => a - b)).toEqual(Object.values(EXIT).sort((a, b) => a - b));
   });
 });

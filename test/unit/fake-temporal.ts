@@ -9,6 +9,7 @@ import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, RetrySta
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { MESSAGES } from '../../src/names';
 import type { DeployInput, DeployStatus } from '../../src/types';
+import type { QueueOutcome, QueueRequest } from '../../src/queue';
 
 export type WorkflowStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT';
 
@@ -73,6 +74,9 @@ export class FakeTemporal {
   /** The handle calls in order (describe, query, update), for the commands whose order matters. */
   readonly calls: string[] = [];
   closed = 0;
+  /** `deploy --queue`: the requests signalled to the queue, and how the queue answers for one. */
+  readonly queued: QueueRequest[] = [];
+  queueAnswer: (request: QueueRequest) => QueueOutcome | null = () => null;
 
   readonly client: Client;
 
@@ -103,6 +107,10 @@ export class FakeTemporal {
       },
       async query(definition: { name: string }) {
         fake.calls.push(`query ${definition.name}`);
+        if (definition.name === MESSAGES.queue) {
+          if (!fake.queued.length) throw new WorkflowNotFoundError('not found', workflowId, runId);
+          return { waiting: null, starting: null, outcomes: fake.queued.flatMap((r) => fake.queueAnswer(r) ?? []) };
+        }
         if (definition.name !== MESSAGES.status) throw new Error(`unexpected query ${definition.name}`);
         const run = fake.latest;
         if (!run) throw new WorkflowNotFoundError('not found', workflowId, runId);
@@ -147,6 +155,10 @@ export class FakeTemporal {
         return { ...deployHandle(options.workflowId), firstExecutionRunId: run.runId };
       },
       getHandle: (workflowId: string, runId?: string) => (workflowId.startsWith('maintenance-') ? maintenanceHandle(workflowId, runId) : deployHandle(workflowId, runId)),
+      async signalWithStart(_workflowType: string, options: { workflowId: string; signalArgs: [QueueRequest] }) {
+        fake.queued.push(options.signalArgs[0]);
+        return deployHandle(options.workflowId);
+      },
       list({ query }: { query: string }) {
         fake.listQueries.push(query);
         const completedOnly = query.includes("ExecutionStatus = 'Completed'");

@@ -4,8 +4,10 @@ import { statusQuery } from '../../../workflows/messages';
 import type { DeploySpec } from '../../config/schema';
 import { nextAllowed } from '../../config/windows';
 import { awaitOutcome, startDeploy } from '../deploy-client';
+import { awaitQueueOutcome, enqueueDeploy } from '../queue-client';
+import { deployWorkflowId, queueWorkflowId } from '../../names';
 import { formatMs } from '../../format';
-import type { CliOutcome, DeployEnd } from '../exit-codes';
+import { exitCodeOf, type CliOutcome, type DeployEnd } from '../exit-codes';
 import type { DeployStatus, WindowRequest } from '../../types';
 
 export interface DeployOptions {
@@ -15,6 +17,8 @@ export interface DeployOptions {
   requestedBy?: string;
   /** `--outside-window` and `--override --reason` (the reason), for a spec with `windows`. */
   window?: { outside?: 'wait' | 'refuse'; override?: string };
+  /** Wait for a running deploy of the app instead of refusing (exit 3); the latest queued request wins. */
+  queue?: boolean;
   out?: (line: string) => void;
 }
 
@@ -116,11 +120,35 @@ export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptio
     out(opts.json ? JSON.stringify({ app: spec.app, refused: window.refusal }) : `deploy of ${spec.app} refused, nothing was started: ${window.refusal}`);
     return 'outside-window';
   }
+  if (opts.queue) return queuedDeploy(client, spec, opts, out, window);
   const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy, window: window.request, waitMs: window.waitMs });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return 'done';
   }
   if (!opts.json) out(`deploying ${spec.app} (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}):`);
+  return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
+}
+
+/**
+ * `deploy --queue`: the request goes to the app's queue; once the queue started it, the deploy is
+ * followed as `deploy` follows its own (same exit codes); a later request may supersede it first (exit 11).
+ */
+async function queuedDeploy(client: Client, spec: DeploySpec, opts: DeployOptions, out: (line: string) => void, window: { request: WindowRequest | undefined }): Promise<CliOutcome> {
+  const request = await enqueueDeploy(client, spec, opts.taskQueue, opts.requestedBy, window.request);
+  if (!opts.wait) {
+    out(opts.json ? JSON.stringify({ app: spec.app, queue: queueWorkflowId(spec.app), requestId: request.requestId }) : `queued request ${request.requestId} in ${queueWorkflowId(spec.app)}`);
+    return 'done';
+  }
+  if (!opts.json) out(`queued ${spec.app} as request ${request.requestId} (${queueWorkflowId(spec.app)}); it starts once no deploy of ${spec.app} runs`);
+  const outcome = await awaitQueueOutcome(client, spec.app, request.requestId);
+  if (outcome.result === 'superseded') {
+    const by = outcome.by;
+    const message = `request ${request.requestId} superseded by request ${by.requestId}${by.requestedBy ? ` (requested by ${by.requestedBy})` : ''} of ${by.requestedAt}, which deploys as ${deployWorkflowId(spec.app)}: nothing deployed for this one`;
+    out(opts.json ? JSON.stringify({ exitCode: exitCodeOf('superseded'), message, supersededBy: by, deployId: deployWorkflowId(spec.app) }) : message);
+    return 'superseded';
+  }
+  const handle = client.workflow.getHandle<typeof deployWorkflow>(outcome.deployId, outcome.runId);
+  if (!opts.json) out(`deploying ${spec.app} (workflow ${outcome.deployId}, run ${outcome.runId}, started by the queue):`);
   return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
 }

@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
-import { formatImages, formatMs } from '../../format';
+import { formatImages, formatMs, serviceImages } from '../../format';
+import { readQueue } from '../queue-client';
+import type { QueueRequest } from '../../queue';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
@@ -63,6 +65,8 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   }
   const s = last.status;
   const maintenance = await lastMaintenance(client, app);
+  const queue = await readQueue(client, app);
+  const queued = [queue?.starting, queue?.waiting].filter((r): r is QueueRequest => Boolean(r)).map((r) => ({ requestId: r.requestId, requestedBy: r.requestedBy ?? null, since: r.requestedAt, images: serviceImages(r.input.spec.services) }));
   const counters = await traffic(app).catch(() => null);
   const split = counters && Object.keys(counters).length > 0 ? trafficSplit(counters) : null;
   const summary = {
@@ -78,6 +82,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(s?.canary ? { canary: s.canary } : {}),
     // Only while the deploy runs: a preview closes at the switch and in a rollback.
     ...(s?.preview && last.running ? { preview: s.preview } : {}),
+    queue: queued,
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, window: s.window ?? null, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -106,6 +111,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   }
   if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
   if (summary.preview) out(`  preview: ${summary.preview.url} (${summary.preview.color})`);
+  for (const q of queued) out(`queued: request ${q.requestId}${q.requestedBy ? ` by ${q.requestedBy}` : ''} (${formatImages(q.images)}) waiting since ${q.since}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
