@@ -78,7 +78,7 @@ module.exports = {
       from: { path: '^workflows/' },
       to: {
         dependencyTypesNot: ['npm', 'npm-dev', 'core'],
-        pathNot: ['^workflows/', '^src/names\\.ts$', '^src/types\\.ts$', '^src/format\\.ts$', '^src/config/schema\\.ts$', '^src/config/hosts\\.ts$', '^src/config/services\\.ts$', '^activities/index\\.ts$'],
+        pathNot: ['^workflows/', '^src/names\\.ts$', '^src/types\\.ts$', '^src/format\\.ts$', '^src/config/schema\\.ts$', '^src/config/hosts\\.ts$', '^src/config/services\\.ts$', '^src/releases\\.ts$', '^activities/index\\.ts$'],
       },
     },
     {

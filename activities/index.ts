@@ -10,6 +10,7 @@ import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
+import { createReleaseActivities } from './releases';
 import { createRouterActivities } from './router';
 import { redacting, heartbeating } from './support';
 import { createValidateActivities } from './validate';
@@ -42,6 +43,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createHealthActivities({ host, probe, redact, traffic: (app) => router.traffic(app) }),
     ...createRouterActivities({ router: routed }),
     ...createCanaryActivities({ router: routed }),
+    ...createReleaseActivities({ host }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

@@ -186,6 +186,16 @@ export class DockerHost {
     }
   }
 
+  /** The local image's id (`sha256:...`), or null when the engine has no such image. */
+  async imageId(image: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Id;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
   /** Whether the local image has a HEALTHCHECK (its own or its base's): what `health.type: docker` reads. */
   async imageHasHealthcheck(image: string): Promise<boolean> {
     const info = await this.docker.getImage(image).inspect();

@@ -30,11 +30,25 @@ export const MESSAGES = {
   rollback: 'rollback',
   promote: 'promote',
   status: 'status',
+  /** The releases workflow: a successful deploy's record arrives by this signal. */
+  recordRelease: 'record-release',
+  /** The releases workflow: its list of releases, newest last. */
+  releases: 'releases',
 } as const;
 
 /** One running deploy per app: the workflow id is the lock. */
 export function deployWorkflowId(app: string): string {
   return `deploy-${app}`;
+}
+
+/**
+ * The per-app store of releases (`greenlight releases`): a workflow that runs for as long as the app
+ * deploys, continuing as new, so its list outlives the deploys' history retention.
+ */
+export const RELEASES_WORKFLOW = 'releasesWorkflow';
+
+export function releasesWorkflowId(app: string): string {
+  return `releases-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;
@@ -173,6 +187,8 @@ export const PATCHES = {
   singletonHandover: 'singleton-handover',
   /** `strategy.canary`: weighted steps before the full switch. Asked only of a spec with canary steps. */
   canarySteps: 'canary-steps',
+  /** A successful deploy records its release (images, spec hash, env key names) in the app's releases workflow after cleanup. */
+  releases: 'record-releases',
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The deploy workflow: validate -> migrate -> deploy-green -> health-check -> (promotion gate) ->
- * (canary steps) -> switch -> verify -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own
+ * (canary steps) -> switch -> verify -> cleanup -> release record, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
  * Each phase is one function (workflows/phases.ts) over the deploy and its hosts (one, or every host of a
@@ -11,7 +11,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -49,6 +49,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
 
   // 7. cleanup: past the point of no return.
   await cleanup(deploy, hosts);
+  // 8. the release, on record for `greenlight releases` and `rollback --to`.
+  await recordRelease(deploy, hosts);
   tracker.finish('succeeded');
   return tracker.status;
 }

@@ -1,1 +1,2 @@
 export { deployWorkflow } from './deploy';
+export { releasesWorkflow } from './releases';

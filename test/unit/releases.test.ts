@@ -1,0 +1,101 @@
+/** The pure release rules (src/releases.ts), by exact equality. */
+import { describe, expect, it } from 'vitest';
+import { parseDeploySpec } from '../../src/config/load';
+import { addRelease, canonicalJson, envNamesOf, findRelease, imagesOf, imagesToPrune, releaseDraft, type Release, type ReleaseDraft, type ReleaseStoreState } from '../../src/releases';
+import { specHashOf } from '../../activities/releases';
+
+const spec = parseDeploySpec({
+  app: 'rel-unit',
+  services: {
+    web: { image: 'web:v2', port: 8080, hostPorts: { blue: 5980, green: 5981 }, env: { ZED: 'z', API_URL: 'http://x' }, secrets: ['DB_PASSWORD', 'API_KEY'] },
+    jobs: { image: 'jobs:v2' },
+  },
+});
+const origin = { recordedAt: '2026-12-03T11:00:00.000Z', startedBy: '123@laptop', requestedBy: 'ci', deployWorkflowId: 'deploy-rel-unit', deployRunId: 'run-1' };
+
+function release(id: string, images: Record<string, [string, string | null]>): Release {
+  const draft = releaseDraft(spec, {}, 'sha256:x', { ...origin, deployRunId: `run-${id}` });
+  return { ...draft, id, images: Object.fromEntries(Object.entries(images).map(([s, [image, imageId]]) => [s, { image, imageId }])) };
+}
+
+describe('release record', () => {
+  it('canonical JSON sorts keys at every depth and drops undefined', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: undefined }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"f":1}]},"b":1}');
+  });
+
+  it('the spec hash is the same whatever the key order', () => {
+    const reordered = Object.fromEntries(Object.entries(spec).reverse()) as typeof spec;
+    expect(specHashOf(reordered)).toBe(specHashOf(spec));
+    expect(specHashOf(spec)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(specHashOf({ ...spec, app: 'other' })).not.toBe(specHashOf(spec));
+  });
+
+  it('env and secrets by name only, sorted', () => {
+    expect(envNamesOf(spec)).toEqual({ web: { keys: ['API_URL', 'ZED'], secrets: ['API_KEY', 'DB_PASSWORD'] }, jobs: { keys: [], secrets: [] } });
+  });
+
+  it('the draft: images with their ids, the hash, the names, the origin and the spec', () => {
+    const draft = releaseDraft(spec, { web: 'sha256:aaa' }, 'sha256:h', origin);
+    expect({ ...draft, spec: undefined }).toEqual({
+      app: 'rel-unit',
+      images: { web: { image: 'web:v2', imageId: 'sha256:aaa' }, jobs: { image: 'jobs:v2', imageId: null } },
+      specHash: 'sha256:h',
+      env: { web: { keys: ['API_URL', 'ZED'], secrets: ['API_KEY', 'DB_PASSWORD'] }, jobs: { keys: [], secrets: [] } },
+      ...origin,
+      spec: undefined,
+    });
+    expect(draft.spec).toBe(spec);
+  });
+});
+
+describe('release store', () => {
+  const empty: ReleaseStoreState = { app: 'rel-unit', releases: [], next: 1 };
+  const draft = (run: string): ReleaseDraft => releaseDraft(spec, {}, 'sha256:x', { ...origin, deployRunId: run });
+
+  it('numbers in order, ignores a second record of a run, keeps the newest `kept`, never reuses a number', () => {
+    let state = addRelease(empty, draft('a'), 2);
+    state = addRelease(state, draft('b'), 2);
+    expect(addRelease(state, draft('a'), 2)).toBe(state);
+    state = addRelease(state, draft('c'), 2);
+    expect(state.releases.map((r) => [r.id, r.deployRunId])).toEqual([
+      ['r2', 'b'],
+      ['r3', 'c'],
+    ]);
+    expect(state.next).toBe(4);
+  });
+
+  it('finds by id, latest and previous', () => {
+    const releases = [release('r1', { web: ['web:v1', null] }), release('r2', { web: ['web:v2', null] })];
+    expect(findRelease(releases, 'r1')?.id).toBe('r1');
+    expect(findRelease(releases, 'latest')?.id).toBe('r2');
+    expect(findRelease(releases, 'previous')?.id).toBe('r1');
+    expect(findRelease(releases, 'r9')).toBeNull();
+    expect(imagesOf(releases[0]!)).toEqual({ web: 'web:v1' });
+  });
+});
+
+describe('retain: which images go', () => {
+  const releases = [
+    release('r1', { web: ['web:v1', 'sha256:1'], jobs: ['jobs:v1', 'sha256:j1'] }),
+    release('r2', { web: ['web:v2', 'sha256:2'], jobs: ['jobs:v1', 'sha256:j1'] }),
+    release('r3', { web: ['web:v3', 'sha256:3'], jobs: ['jobs:v3', 'sha256:j3'] }),
+    release('r4', { web: ['web:v4', 'sha256:4'], jobs: ['jobs:v3', 'sha256:j3'] }),
+  ];
+
+  it.each([
+    { retain: 2, inUse: [], pruned: ['jobs:v1', 'web:v1', 'web:v2'] },
+    { retain: 3, inUse: [], pruned: ['web:v1'] },
+    { retain: 4, inUse: [], pruned: [] },
+    { retain: 9, inUse: [], pruned: [] },
+    // A container (a stopped previous color, another app's) uses it, by reference or by id.
+    { retain: 2, inUse: ['web:v2', 'sha256:j1'], pruned: ['web:v1'] },
+    { retain: 1, inUse: ['web:v3'], pruned: ['jobs:v1', 'web:v1', 'web:v2'] },
+  ])('retain $retain, containers use $inUse: $pruned', ({ retain, inUse, pruned }) => {
+    expect(imagesToPrune(releases, retain, inUse)).toEqual(pruned);
+  });
+
+  it('an image a retained release names under another tag (same id) stays', () => {
+    const retagged = [release('r1', { web: ['web:old', 'sha256:same'] }), release('r2', { web: ['web:new', 'sha256:same'] })];
+    expect(imagesToPrune(retagged, 1, [])).toEqual([]);
+  });
+});
