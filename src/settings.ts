@@ -1,5 +1,5 @@
 /** Host-level settings of a worker and the CLI (not part of a deploy spec), from the environment. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,7 +46,10 @@ export function defaultGreenlightHome({ checkout, uid, userHome }: HomeDefaults)
 /** greenlight's state folder on this host: nginx prefix, logs, the dev server's database. */
 export function greenlightHome(): string {
   if (process.env.GREENLIGHT_HOME) return resolve(process.env.GREENLIGHT_HOME);
-  return defaultGreenlightHome({ checkout: isCheckout() ? PACKAGE_ROOT : null, uid: process.getuid?.() ?? -1, userHome: homedir() });
+  const home = defaultGreenlightHome({ checkout: isCheckout() ? PACKAGE_ROOT : null, uid: process.getuid?.() ?? -1, userHome: homedir() });
+  // A symlinked state folder (a second checkout sharing one host's) must name the paths its target
+  // does: nginx compares its sockets and files by path, and a reload with another spelling fails.
+  return existsSync(home) ? realpathSync(home) : home;
 }
 
 export function taskQueueFromEnv(): string {
