@@ -23,11 +23,11 @@ export function createReleaseActivities({ host }: ReleaseDeps) {
   return {
     /**
      * Records the release of a deploy of `spec` that succeeded: starts the app's releases workflow on
-     * `storeQueue` (the deploy workflow's queue) with the record as its first signal, or signals the
+     * the deploy workflow's queue (`origin.taskQueue`) with the record as its first signal, or signals the
      * running one. Idempotent: the store drops a second record of one deploy run. Returns the spec hash.
      * A fleet's step reads the ids on its host's spec (`hostSpec`) and records the fleet's (`released`).
      */
-    recordRelease: async (hostSpec: DeploySpec, origin: ReleaseOrigin, storeQueue: string, released: DeploySpec = hostSpec): Promise<{ specHash: string }> => {
+    recordRelease: async (hostSpec: DeploySpec, origin: ReleaseOrigin, released: DeploySpec = hostSpec): Promise<{ specHash: string }> => {
       const spec = released;
       const imageIds: Record<string, string | null> = {};
       for (const [service, { image }] of Object.entries(hostSpec.services)) imageIds[service] = await host.imageId(image);
@@ -36,7 +36,7 @@ export function createReleaseActivities({ host }: ReleaseDeps) {
       const initial: ReleaseStoreState = { app: spec.app, releases: [], next: 1 };
       await Context.current().client.workflow.signalWithStart(RELEASES_WORKFLOW, {
         workflowId: releasesWorkflowId(spec.app),
-        taskQueue: storeQueue,
+        taskQueue: origin.taskQueue,
         args: [initial],
         // The name, not workflows/releases.ts' definition: activities import no workflow code.
         signal: MESSAGES.recordRelease,

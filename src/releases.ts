@@ -31,6 +31,8 @@ export interface ReleaseDraft {
   requestedBy: string | null;
   deployWorkflowId: string;
   deployRunId: string;
+  /** The deploy workflow's task queue: where `rollback --to` starts its deploy, and where the store runs. */
+  taskQueue: string;
   /**
    * The validated spec the deploy ran, for `greenlight rollback --to`. It holds no secret values (a spec
    * names its secrets, the worker has the values); env values are in every deploy's history already.
@@ -77,6 +79,7 @@ export interface ReleaseOrigin {
   requestedBy: string | null;
   deployWorkflowId: string;
   deployRunId: string;
+  taskQueue: string;
 }
 
 /** The draft of the release a deploy of `spec` leaves, given its image ids on the host and the spec's hash. */
@@ -128,4 +131,42 @@ export function imagesToPrune(releases: readonly Release[], retain: number, inUs
     }
   }
   return [...dropped].sort();
+}
+
+/** What `rollback --fast` needs to know of the app's last deploy. */
+export interface LastDeployFacts {
+  running: boolean;
+  outcome: string | null;
+  /** The images of the color the last deploy replaced (its previous color). */
+  previousImages: Record<string, string>;
+}
+
+/**
+ * Why `rollback --fast` to `target` cannot switch back to the kept previous color (null: it can). The
+ * previous color holds the release before the latest, if the latest deploy succeeded and its cleanup
+ * kept that color's containers (`cleanup.previous: stop` or `keep`).
+ */
+export function fastRollbackProblem(releases: readonly Release[], target: Release, last: LastDeployFacts | null): string | null {
+  const latest = releases.at(-1)!;
+  const previous = releases.at(-2);
+  if (target.id === latest.id) return `${target.id} is the latest release: it is what serves`;
+  if (!previous || target.id !== previous.id) return `${target.id} is not the release of the previous color (${previous ? previous.id : 'none'} is)`;
+  if (!last) return 'no deploy of the app is on record any more to say which color is kept';
+  if (last.running) return 'a deploy of the app is running (`greenlight rollback APP` without --to rolls it back)';
+  if (last.outcome !== 'succeeded') return `the last deploy ended ${last.outcome ?? 'without a status'}, so the other color holds no kept release`;
+  if (latest.spec.cleanup.previous === 'remove') return `the latest release's cleanup.previous is remove: the previous color's containers are gone`;
+  const wanted = imagesOf(target);
+  const kept = last.previousImages;
+  const same = Object.keys(wanted).length === Object.keys(kept).length && Object.entries(wanted).every(([service, image]) => kept[service] === image);
+  if (!same) return `the previous color runs ${Object.entries(kept).map(([s, i]) => `${s}=${i}`).join(', ') || 'nothing'}, not ${target.id}'s images`;
+  return null;
+}
+
+/**
+ * The spec of a fast rollback: the release's own, gated by one healthy round (not `health.successes`)
+ * and a single verify round (not `verify.window`), with no manual promotion gate. The drain and the
+ * rest of cleanup are as the release had them.
+ */
+export function fastRollbackSpec(spec: DeploySpec): DeploySpec {
+  return { ...spec, health: { ...spec.health, successes: 1 }, verify: { ...spec.verify, window: 0 }, promotion: { ...spec.promotion, manual: false } };
 }

@@ -342,12 +342,12 @@ export async function recordRelease(d: Deploy, hosts: readonly HostDeploy[]): Pr
   if (!patched(PATCHES.releases)) return;
   const { input, spec, tracker } = d;
   const info = workflowInfo();
-  const origin = { recordedAt: new Date().toISOString(), startedBy: input.startedBy ?? null, requestedBy: input.requestedBy ?? null, deployWorkflowId: info.workflowId, deployRunId: info.runId };
+  const origin = { recordedAt: new Date().toISOString(), startedBy: input.startedBy ?? null, requestedBy: input.requestedBy ?? null, deployWorkflowId: info.workflowId, deployRunId: info.runId, taskQueue: info.taskQueue };
   const first = hosts[0]!;
   const step = activities(quick, `record the release of ${spec.app}`, first);
   try {
     // A fleet's first host reads the image ids on its spec; the release keeps the whole fleet's spec.
-    await CancellationScope.nonCancellable(() => (first.name === null ? step.recordRelease(first.spec, origin, info.taskQueue) : step.recordRelease(first.spec, origin, info.taskQueue, spec)));
+    await CancellationScope.nonCancellable(() => (first.name === null ? step.recordRelease(first.spec, origin) : step.recordRelease(first.spec, origin, spec)));
   } catch (err) {
     const warning = `deploy succeeded but its release was not recorded: ${messageOf(err)}`;
     tracker.status.lastError = tracker.status.lastError ? `${tracker.status.lastError}; ${warning}` : warning;

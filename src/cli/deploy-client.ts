@@ -26,7 +26,7 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
       workflowId: deployWorkflowId(spec.app),
-      args: [{ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore }],
+      args: [{ spec, requestedBy: options.requestedBy, startedBy: client.options.identity, searchAttributes, restore: options.restore }],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       workflowExecutionTimeout: spec.timeout + EXECUTION_TIMEOUT_MARGIN_MS,

@@ -11,7 +11,7 @@ const spec = parseDeploySpec({
     jobs: { image: 'jobs:v2' },
   },
 });
-const origin = { recordedAt: '2026-12-03T11:00:00.000Z', startedBy: '123@laptop', requestedBy: 'ci', deployWorkflowId: 'deploy-rel-unit', deployRunId: 'run-1' };
+const origin = { recordedAt: '2026-12-03T11:00:00.000Z', startedBy: '123@laptop', requestedBy: 'ci', deployWorkflowId: 'deploy-rel-unit', deployRunId: 'run-1', taskQueue: 'greenlight' };
 
 function release(id: string, images: Record<string, [string, string | null]>): Release {
   const draft = releaseDraft(spec, {}, 'sha256:x', { ...origin, deployRunId: `run-${id}` });

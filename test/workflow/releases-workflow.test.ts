@@ -28,7 +28,7 @@ afterAll(async () => {
 const spec = (app: string) => parseDeploySpec({ app, services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 }, env: { MODE: 'prod' } } } });
 
 function draft(app: string, run: string): ReleaseDraft {
-  return { app, images: { web: { image: `web:${run}`, imageId: null } }, specHash: `sha256:${run}`, env: { web: { keys: ['MODE'], secrets: [] } }, recordedAt: '2026-01-01T00:00:00.000Z', startedBy: 'cli@host', requestedBy: null, deployWorkflowId: `deploy-${app}`, deployRunId: run, spec: spec(app) };
+  return { app, images: { web: { image: `web:${run}`, imageId: null } }, specHash: `sha256:${run}`, env: { web: { keys: ['MODE'], secrets: [] } }, recordedAt: '2026-01-01T00:00:00.000Z', startedBy: 'cli@host', requestedBy: null, deployWorkflowId: `deploy-${app}`, deployRunId: run, taskQueue: 'q', spec: spec(app) };
 }
 
 describe('releases workflow', () => {
@@ -73,13 +73,13 @@ describe('releases workflow', () => {
 describe('a deploy records its release', () => {
   it('a successful deploy sends its spec, its ids, who started it and its own queue, after cleanup, behind the patch', async () => {
     const app = `rel-rec-${randomUUID().slice(0, 6)}`;
-    const sent: Array<[unknown, ReleaseOrigin, string]> = [];
+    const sent: Array<[unknown, ReleaseOrigin]> = [];
     const run = await runDeploy(env, { spec: spec(app), startedBy: 'cli-user@laptop', requestedBy: 'ci job 7' }, {
       live: { live: 'blue', backup: null },
       describe: {},
       overrides: {
-        recordRelease: async (s, origin, queue) => {
-          sent.push([s, origin, queue]);
+        recordRelease: async (s, origin) => {
+          sent.push([s, origin]);
           return { specHash: 'sha256:x' };
         },
       },
@@ -87,11 +87,10 @@ describe('a deploy records its release', () => {
     expect(run.status.outcome).toBe('succeeded');
     expect(run.calls.slice(-2)).toEqual(['retireColor', 'recordRelease']);
     expect(sent).toHaveLength(1);
-    const [sentSpec, origin, queue] = sent[0]!;
+    const [sentSpec, origin] = sent[0]!;
     expect(sentSpec).toEqual(spec(app));
     const runId = run.history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId;
-    expect(origin).toEqual({ recordedAt: expect.any(String), startedBy: 'cli-user@laptop', requestedBy: 'ci job 7', deployWorkflowId: `deploy-${app}`, deployRunId: runId });
-    expect(queue).toBe(`workflow-test-${app}`);
+    expect(origin).toEqual({ recordedAt: expect.any(String), startedBy: 'cli-user@laptop', requestedBy: 'ci job 7', deployWorkflowId: `deploy-${app}`, deployRunId: runId, taskQueue: `workflow-test-${app}` });
     expect(patchesOf(run.history)).toContain(PATCHES.releases);
   });
 
