@@ -1,7 +1,8 @@
 /** The pure release rules (src/releases.ts), by exact equality. */
 import { describe, expect, it } from 'vitest';
 import { parseDeploySpec } from '../../src/config/load';
-import { addRelease, canonicalJson, envNamesOf, findRelease, imagesOf, imagesToPrune, releaseDraft, type Release, type ReleaseDraft, type ReleaseStoreState } from '../../src/releases';
+import { addRelease, canonicalJson, envNamesOf, fastRollbackProblem, fastRollbackSpec, findRelease, imagesOf, imagesToPrune, releaseDraft, type Release, type ReleaseDraft, type ReleaseStoreState } from '../../src/releases';
+import { releaseLines } from '../../src/cli/commands/releases';
 import { specHashOf } from '../../activities/releases';
 
 const spec = parseDeploySpec({
@@ -97,5 +98,43 @@ describe('retain: which images go', () => {
   it('an image a retained release names under another tag (same id) stays', () => {
     const retagged = [release('r1', { web: ['web:old', 'sha256:same'] }), release('r2', { web: ['web:new', 'sha256:same'] })];
     expect(imagesToPrune(retagged, 1, [])).toEqual([]);
+  });
+});
+
+describe('rollback --fast: only to the kept previous color', () => {
+  const r1 = release('r1', { web: ['web:v1', null], jobs: ['jobs:v1', null] });
+  const r2 = release('r2', { web: ['web:v2', null], jobs: ['jobs:v2', null] });
+  const r3 = release('r3', { web: ['web:v3', null], jobs: ['jobs:v3', null] });
+  const list = [r1, r2, r3];
+  const kept = { running: false, outcome: 'succeeded', previousImages: { web: 'web:v2', jobs: 'jobs:v2' } };
+  const removed = { ...r3, spec: { ...r3.spec, cleanup: { ...r3.spec.cleanup, previous: 'remove' as const } } };
+
+  it.each([
+    { what: 'the previous release, kept', releases: list, target: r2, last: kept, problem: null },
+    { what: 'the latest', releases: list, target: r3, last: kept, problem: 'r3 is the latest release: it is what serves' },
+    { what: 'an older one', releases: list, target: r1, last: kept, problem: 'r1 is not the release of the previous color (r2 is)' },
+    { what: 'no deploy on record', releases: list, target: r2, last: null, problem: 'no deploy of the app is on record any more to say which color is kept' },
+    { what: 'a deploy running', releases: list, target: r2, last: { ...kept, running: true }, problem: 'a deploy of the app is running (`greenlight rollback APP` without --to rolls it back)' },
+    { what: 'the last deploy rolled back', releases: list, target: r2, last: { ...kept, outcome: 'rolled-back' }, problem: 'the last deploy ended rolled-back, so the other color holds no kept release' },
+    { what: 'cleanup removed it', releases: [r1, r2, removed], target: r2, last: kept, problem: "the latest release's cleanup.previous is remove: the previous color's containers are gone" },
+    { what: 'other images kept', releases: list, target: r2, last: { ...kept, previousImages: { web: 'web:v9', jobs: 'jobs:v2' } }, problem: "the previous color runs web=web:v9, jobs=jobs:v2, not r2's images" },
+  ])('$what', ({ releases, target, last, problem }) => {
+    expect(fastRollbackProblem(releases, target, last)).toBe(problem);
+  });
+
+  it('the fast spec: one healthy round, one verify round, no manual gate; everything else as released', () => {
+    const fast = fastRollbackSpec({ ...spec, promotion: { ...spec.promotion, manual: true } });
+    expect(fast).toEqual({ ...spec, health: { ...spec.health, successes: 1 }, verify: { ...spec.verify, window: 0 }, promotion: { ...spec.promotion, manual: false } });
+  });
+});
+
+describe('greenlight releases: the table', () => {
+  it('newest first, the latest marked, env by name, short ids and hash', () => {
+    const r1 = { ...release('r1', { web: ['web:v1', 'sha256:0123456789abcdef'] }), specHash: 'sha256:fedcba9876543210', env: { web: { keys: ['API_URL'], secrets: ['DB_PASSWORD'] } } };
+    const r2 = { ...release('r2', { web: ['web:v2', null] }), specHash: 'sha256:aaaaaaaaaaaaaaaa', env: { web: { keys: [], secrets: [] } }, requestedBy: null };
+    expect(releaseLines([r1, r2])).toEqual([
+      '* r2   2026-12-03T11:00:00.000Z  web=web:v2\n       spec aaaaaaaaaaaa, env (none)\n       by 123@laptop; deploy-rel-unit run run-r2',
+      '  r1   2026-12-03T11:00:00.000Z  web=web:v1 (0123456789ab)\n       spec fedcba987654, env web.API_URL web.DB_PASSWORD (secret)\n       by 123@laptop, ci; deploy-rel-unit run run-r1',
+    ]);
   });
 });
