@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { DockerHost } from '../host/docker';
 import type { DeploySpec } from '../src/config/schema';
 import { MESSAGES, releasesWorkflowId, RELEASES_WORKFLOW } from '../src/names';
-import { canonicalJson, releaseDraft, type ReleaseOrigin, type ReleaseStoreState } from '../src/releases';
+import { canonicalJson, imagesToPrune, releaseDraft, type Release, type ReleaseOrigin, type ReleaseStoreState } from '../src/releases';
 
 export interface ReleaseDeps {
   host: DockerHost;
@@ -44,6 +44,19 @@ export function createReleaseActivities({ host }: ReleaseDeps) {
         staticSummary: `Releases of ${spec.app}`,
       });
       return { specHash };
+    },
+
+    /**
+     * `retain.releases`: removes this host's images of the app's releases outside the newest `retain`,
+     * never one a container on the host (any app's) or a retained release uses, nor the spec's own.
+     * Returns the images removed.
+     */
+    pruneReleaseImages: async (spec: DeploySpec, retain: number): Promise<{ removed: string[] }> => {
+      const releases = await Context.current().client.workflow.getHandle(releasesWorkflowId(spec.app)).query<Release[]>(MESSAGES.releases);
+      const inUse = [...(await host.imagesInUse()), ...Object.values(spec.services).map((service) => service.image)];
+      const removed: string[] = [];
+      for (const image of imagesToPrune(releases, retain, inUse)) if (await host.removeImage(image)) removed.push(image);
+      return { removed };
     },
   };
 }

@@ -189,6 +189,8 @@ export const PATCHES = {
   canarySteps: 'canary-steps',
   /** A successful deploy records its release (images, spec hash, env key names) in the app's releases workflow after cleanup. */
   releases: 'record-releases',
+  /** `retain.releases`: images of releases outside the retained ones are removed after the release is recorded. Asked only of a spec with `retain`. */
+  retainReleases: 'retain-releases',
 } as const;
 
 /**

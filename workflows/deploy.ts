@@ -11,7 +11,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, deployGreen, handOverSingletons, healthGate, migrate, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -51,6 +51,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   await cleanup(deploy, hosts);
   // 8. the release, on record for `greenlight releases` and `rollback --to`.
   await recordRelease(deploy, hosts);
+  // 9. `retain`: images of releases outside the retained ones off every host.
+  await pruneImages(deploy, hosts);
   tracker.finish('succeeded');
   return tracker.status;
 }

@@ -353,3 +353,24 @@ export async function recordRelease(d: Deploy, hosts: readonly HostDeploy[]): Pr
     tracker.status.lastError = tracker.status.lastError ? `${tracker.status.lastError}; ${warning}` : warning;
   }
 }
+
+/**
+ * 9. `retain.releases` (only a spec with `retain`): every host drops the images of releases outside the
+ * newest `retain`, never one in use; a failure is a warning, as in cleanup.
+ */
+export async function pruneImages(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { spec, tracker } = d;
+  const retain = spec.retain?.releases;
+  if (retain === undefined || !patched(PATCHES.retainReleases)) return;
+  const warnings: string[] = [];
+  await CancellationScope.nonCancellable(() =>
+    eachHostToTheEnd(hosts, async (host) => {
+      try {
+        await activities(dockerOps(60_000), `remove images of releases older than the newest ${retain}`, host).pruneReleaseImages(host.spec, retain);
+      } catch (err) {
+        warnings.push(`deploy succeeded but old images were not removed${host.name ? ` on ${host.name}` : ''}: ${messageOf(err)}`);
+      }
+    }),
+  );
+  if (warnings.length > 0) tracker.status.lastError = [tracker.status.lastError, ...warnings].filter(Boolean).join('; ');
+}

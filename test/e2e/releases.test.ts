@@ -5,6 +5,7 @@
  * unknown release is exit 2 and changes nothing; `--fast` brings the kept previous color back with one
  * healthy round, and refuses a release that is not the previous color's (exit 3).
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -66,6 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await resetApp(docker, w.router, APP).catch(() => undefined);
+  for (const tag of ['t1', 't2', 't3']) for (const image of [`rel-shop-backend:${tag}`, `rel-shop-frontend:${tag}`]) await docker.getImage(image).remove().catch(() => undefined);
   await endStore().catch(() => undefined);
   await w?.stop();
 });
@@ -156,5 +158,30 @@ describe('releases', () => {
     expect(status.restoreReason).toBe('incident');
     expect(await isLive(w, APP, { color: status.liveColor!, images: exampleImages('v3') })).toBe(true);
     console.log(`releases e2e: rollback --fast took ${tookMs} ms end to end (CLI included)`);
+  });
+
+  it('retain: { releases: 1 }: the images of older releases leave the host, never one a container or the retained release uses', async () => {
+    // The app's own images (the example's plus a label: an id of their own), so no other test's image is
+    // ever a candidate; and a fresh store, so the releases are these three only.
+    const tagged = (tag: string) => ({ backend: `rel-shop-backend:${tag}`, frontend: `rel-shop-frontend:${tag}` });
+    for (const tag of ['t1', 't2', 't3']) {
+      for (const [service, image] of Object.entries(tagged(tag))) {
+        execFileSync('docker', ['build', '-q', '-t', image, '-'], { input: `FROM ${exampleImages('v3')[service as 'backend' | 'frontend']}\nLABEL greenlight.test=${image}\n` });
+      }
+    }
+    await endStore();
+    const exists = async (image: string) => docker.getImage(image).inspect().then(() => true, () => false);
+    await deployOk(w, withImages(spec('v3'), tagged('t1')), QUEUE);
+    await deployOk(w, withImages(spec('v3'), tagged('t2')), QUEUE);
+    // t3 with retain 1: t1 (no container, not retained) goes; t2 stays, its stopped containers use it.
+    await deployOk(w, withImages({ ...spec('v3'), retain: { releases: 1 } }, tagged('t3')), QUEUE);
+    expect(await exists('rel-shop-backend:t1')).toBe(false);
+    expect(await exists('rel-shop-frontend:t1')).toBe(false);
+    for (const image of [...Object.values(tagged('t2')), ...Object.values(tagged('t3'))]) expect(await exists(image), image).toBe(true);
+    expect(await exists('greenlight-example-backend:v1')).toBe(true);
+    expect((await lastDeploy(w.client, APP))!.status!.lastError).toBeNull();
+    expect(await servedVersion()).toBe('v3');
+    const releases = await releasesJson();
+    expect(releases.map((r) => r.images.backend!.image)).toEqual(['rel-shop-backend:t1', 'rel-shop-backend:t2', 'rel-shop-backend:t3']);
   });
 });

@@ -1,6 +1,7 @@
 /** The pure release rules (src/releases.ts), by exact equality. */
 import { describe, expect, it } from 'vitest';
 import { parseDeploySpec } from '../../src/config/load';
+import { ConfigError } from '../../src/errors';
 import { addRelease, canonicalJson, envNamesOf, fastRollbackProblem, fastRollbackSpec, findRelease, imagesOf, imagesToPrune, releaseDraft, type Release, type ReleaseDraft, type ReleaseStoreState } from '../../src/releases';
 import { releaseLines } from '../../src/cli/commands/releases';
 import { specHashOf } from '../../activities/releases';
@@ -136,5 +137,28 @@ describe('greenlight releases: the table', () => {
       '* r2   2026-12-03T11:00:00.000Z  web=web:v2\n       spec aaaaaaaaaaaa, env (none)\n       by 123@laptop; deploy-rel-unit run run-r2',
       '  r1   2026-12-03T11:00:00.000Z  web=web:v1 (0123456789ab)\n       spec fedcba987654, env web.API_URL web.DB_PASSWORD (secret)\n       by 123@laptop, ci; deploy-rel-unit run run-r1',
     ]);
+  });
+});
+
+describe('retain: the spec key', () => {
+  const base = { app: 'rel-unit', services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 5980, green: 5981 } } } };
+  it('absent by default; a whole number from 1 to 50', () => {
+    expect(parseDeploySpec(base).retain).toBeUndefined();
+    expect(parseDeploySpec({ ...base, retain: { releases: 5 } }).retain).toEqual({ releases: 5 });
+  });
+  it.each([
+    [0, 'retain.releases: must be at least 1'],
+    [51, 'retain.releases: must be at most 50'],
+    [2.5, 'retain.releases: must be a whole number from 1 to 50'],
+    ['5', 'retain.releases: must be a whole number from 1 to 50'],
+  ])('retain.releases %j: %s', (releases, message) => {
+    let error: unknown;
+    try {
+      parseDeploySpec({ ...base, retain: { releases } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.join('\n')).toContain(message);
   });
 });

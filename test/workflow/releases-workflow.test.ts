@@ -109,3 +109,28 @@ describe('a deploy records its release', () => {
     expect(patchesOf(run.history)).not.toContain(PATCHES.releases);
   });
 });
+
+describe('retain.releases', () => {
+  it('with retain, the images of old releases are pruned after the record, behind its patch; without, neither', async () => {
+    const app = `rel-ret-${randomUUID().slice(0, 6)}`;
+    const asked: number[] = [];
+    const retained = await runDeploy(env, { spec: parseDeploySpec({ ...spec(app), retain: { releases: 2 } }) }, {
+      live: { live: 'blue', backup: null },
+      describe: {},
+      overrides: {
+        pruneReleaseImages: async (_s, retain) => {
+          asked.push(retain);
+          return { removed: ['web:v0'] };
+        },
+      },
+    });
+    expect(retained.status.outcome).toBe('succeeded');
+    expect(retained.calls.slice(-3)).toEqual(['retireColor', 'recordRelease', 'pruneReleaseImages']);
+    expect(asked).toEqual([2]);
+    expect(patchesOf(retained.history)).toContain(PATCHES.retainReleases);
+
+    const plain = await runDeploy(env, { spec: spec(`${app}-b`) }, { live: { live: 'blue', backup: null }, describe: {} });
+    expect(plain.calls).not.toContain('pruneReleaseImages');
+    expect(patchesOf(plain.history)).not.toContain(PATCHES.retainReleases);
+  });
+});

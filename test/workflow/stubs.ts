@@ -38,6 +38,7 @@ export function healthyHost(route: () => Route | null): Activities {
     canaryStep: async (_s, route, step) => ({ step, weight: route.weight, durationMs: 10, judged: true, realTraffic: { requests: 50, errors5xx: 0, upstreamErrors: 0, errorRate: 0, p50Ms: 5, p95Ms: 10, baselineRequests: 450, baselineP50Ms: 5, baselineP95Ms: 10 } }),
     handOverSingletons: async (_s, from, to) => ({ from, to, services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] }),
     recordRelease: async () => ({ specHash: 'sha256:stub' }),
+    pruneReleaseImages: async () => ({ removed: [] }),
   };
 }
 
