@@ -15,6 +15,7 @@ import type { DeploySpecInput } from '../../src/config/schema';
 import { releasesWorkflowId } from '../../src/names';
 import type { Release } from '../../src/releases';
 import { cli } from '../../harness/cli';
+import { recordHistory } from '../../harness/histories';
 import { deployOk, isLive } from '../../harness/deploys';
 import { get, resetApp } from '../../harness/host';
 import { startLoad } from '../../harness/loadgen';
@@ -175,6 +176,7 @@ describe('releases', () => {
     await deployOk(w, withImages(spec('v3'), tagged('t2')), QUEUE);
     // t3 with retain 1: t1 (no container, not retained) goes; t2 stays, its stopped containers use it.
     await deployOk(w, withImages({ ...spec('v3'), retain: { releases: 1 } }, tagged('t3')), QUEUE);
+    await recordHistory(APP, (await lastDeploy(w.client, APP))!.runId, 'release-retain');
     expect(await exists('rel-shop-backend:t1')).toBe(false);
     expect(await exists('rel-shop-frontend:t1')).toBe(false);
     for (const image of [...Object.values(tagged('t2')), ...Object.values(tagged('t3'))]) expect(await exists(image), image).toBe(true);
