@@ -168,6 +168,20 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     });
 
   program
+    .command('prune')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .description("on the Docker host: the images of old releases that `retain` removes after a deploy (only --dry-run: the deploy removes them)")
+    .requiredOption('--dry-run', 'list, change nothing (required: the removal itself is the deploy\'s `retain` step)')
+    .option('--retain <n>', "releases to retain (default: the latest release's retain.releases)", positiveInteger)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight prune shop --dry-run\n  greenlight prune shop --dry-run --retain 3 --json')
+    .action(async (app: string, opts: { retain?: number; json?: boolean }) => {
+      const { pruneDryRun } = await import('./commands/prune');
+      const host = async () => (await import('../../worker/prune-host')).pruneHostHere();
+      await withClient((client) => pruneDryRun(client, app, { retain: opts.retain, json: Boolean(opts.json), out, host }));
+    });
+
+  program
     .command('releases')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('the releases of an app (every successful deploy): images and their ids, spec hash, env names, who, when; newest first')

@@ -71,7 +71,7 @@ export type CommandEnd =
   | 'done'
   /** No deploy of the app was ever found (status, history, rollback, promote, cancel): check the app name. */
   | 'unknown-app'
-  /** `greenlight rollback --to`: the app has no release of that id (`greenlight releases APP` lists them). */
+  /** `rollback --to`: the app has no release of that id (`greenlight releases APP` lists them); `prune`: no retain to prune by. */
   | 'unknown-release'
   /** No deploy of the app is running, so there is nothing to cancel or promote. */
   | 'not-running'

@@ -185,5 +185,18 @@ describe('releases', () => {
     expect(await servedVersion()).toBe('v3');
     const releases = await releasesJson();
     expect(releases.map((r) => r.images.backend!.image)).toEqual(['rel-shop-backend:t1', 'rel-shop-backend:t2', 'rel-shop-backend:t3']);
+    // prune --dry-run: nothing left to remove; with t1 built again, t1's images (r1 is outside retain 1).
+    const none = await gl('prune', APP, '--dry-run');
+    expect(none.code, none.stdout + none.stderr).toBe(EXIT.ok);
+    expect(none.stdout).toMatch(/nothing to remove/);
+    for (const [service, image] of Object.entries(tagged('t1'))) {
+      execFileSync('docker', ['build', '-q', '-t', image, '-'], { input: `FROM ${exampleImages('v3')[service as 'backend' | 'frontend']}\nLABEL greenlight.test=${image}\n` });
+    }
+    const listed = await gl('prune', APP, '--dry-run', '--json');
+    expect(listed.code).toBe(EXIT.ok);
+    expect(JSON.parse(listed.stdout)).toEqual({ app: APP, retain: 1, images: ['rel-shop-backend:t1', 'rel-shop-frontend:t1'] });
+    expect(await exists('rel-shop-backend:t1')).toBe(true);
+    const noFlag = await gl('prune', APP);
+    expect(noFlag.code).toBe(EXIT.invalid);
   });
 });
