@@ -12,6 +12,7 @@ import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
 import { createProber, type Prober } from '../host/probe';
 import { createPreviewActivities } from './preview';
+import { createReleaseActivities } from './releases';
 import { createRouterActivities } from './router';
 import { redacting, heartbeating } from './support';
 import { createValidateActivities } from './validate';
@@ -46,6 +47,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createCanaryActivities({ router: routed }),
     ...createPreviewActivities({ host, router: routed, redact }),
     ...createMaintenanceActivities({ router }),
+    ...createReleaseActivities({ host }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

@@ -186,6 +186,33 @@ export class DockerHost {
     }
   }
 
+  /** The local image's id (`sha256:...`), or null when the engine has no such image. */
+  async imageId(image: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Id;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Every image a container on this engine uses (any app, running or stopped): by reference and by id. */
+  async imagesInUse(): Promise<string[]> {
+    const containers = await this.docker.listContainers({ all: true });
+    return [...new Set(containers.flatMap((c) => [c.Image, c.ImageID]))].sort();
+  }
+
+  /** Removes the image reference `image` (its layers go with its last reference); false if there is none or a container uses it. */
+  async removeImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).remove();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404 || statusOf(err) === 409) return false;
+      throw err;
+    }
+  }
+
   /** Whether the local image has a HEALTHCHECK (its own or its base's): what `health.type: docker` reads. */
   async imageHasHealthcheck(image: string): Promise<boolean> {
     const info = await this.docker.getImage(image).inspect();

@@ -38,6 +38,10 @@ export const MESSAGES = {
   enqueue: 'enqueue',
   /** Query of an app's deploy queue: who waits, since when, and how the last requests ended. */
   queue: 'queue',
+  /** The releases workflow: a successful deploy's record arrives by this signal. */
+  recordRelease: 'record-release',
+  /** The releases workflow: its list of releases, newest last. */
+  releases: 'releases',
 } as const;
 
 /** One running deploy per app: the workflow id is the lock. */
@@ -56,6 +60,16 @@ export function maintenanceWorkflowId(app: string): string {
  */
 export function queueWorkflowId(app: string): string {
   return `queue-${app}`;
+}
+
+/**
+ * The per-app store of releases (`greenlight releases`): a workflow that runs for as long as the app
+ * deploys, continuing as new, so its list outlives the deploys' history retention.
+ */
+export const RELEASES_WORKFLOW = 'releasesWorkflow';
+
+export function releasesWorkflowId(app: string): string {
+  return `releases-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;
@@ -207,6 +221,10 @@ export const PATCHES = {
   previewRoute: 'preview-route',
   /** `windows`: a deploy outside them waits (or is refused) before validate, its time limit counting from then. Asked only of a spec with windows. */
   deployWindows: 'deploy-windows',
+  /** A successful deploy records its release (images, spec hash, env key names) in the app's releases workflow after cleanup. */
+  releases: 'record-releases',
+  /** `retain.releases`: images of releases outside the retained ones are removed after the release is recorded. Asked only of a spec with `retain`. */
+  retainReleases: 'retain-releases',
 } as const;
 
 /**

@@ -35,6 +35,8 @@ export interface DeployInput {
   spec: DeploySpec;
   /** Who or what started the deploy (CI job URL, user), shown in status. */
   requestedBy?: string;
+  /** The identity of the client that started it (the CLI's `pid@host`): its release's `startedBy`. */
+  startedBy?: string;
   /** Keep the search attributes current (false where the namespace lacks them). */
   searchAttributes?: boolean;
   /**

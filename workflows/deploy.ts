@@ -1,6 +1,6 @@
 /**
  * The deploy workflow: (deploy window) -> validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
- * (canary steps) -> switch -> verify -> cleanup, with saga compensation on any failure, on a rollback request, on the deploy's own
+ * (canary steps) -> switch -> verify -> cleanup -> release record, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
  * Each phase is one function (workflows/phases.ts) over the deploy and its hosts (one, or every host of a
@@ -11,7 +11,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, promotionGate, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -53,6 +53,10 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
 
   // 7. cleanup: past the point of no return.
   await cleanup(deploy, hosts);
+  // 8. the release, on record for `greenlight releases` and `rollback --to`.
+  await recordRelease(deploy, hosts);
+  // 9. `retain`: images of releases outside the retained ones off every host.
+  await pruneImages(deploy, hosts);
   tracker.finish('succeeded');
   return tracker.status;
 }

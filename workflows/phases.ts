@@ -3,7 +3,7 @@
  * the deploy (one host, or every host of a fleet at once); a `HostDeploy` records how far its host got,
  * which is what compensation (workflows/compensate.ts) undoes.
  */
-import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { fleetHosts } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
@@ -396,4 +396,47 @@ async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cle
     await sleep(drain, { summary: `drain ${liveColor}` });
     await activities(dockerOps(60_000), `${previous} ${liveColor}`, host).retireColor(spec, liveColor, previous);
   }
+}
+
+/**
+ * 8. the release record (`greenlight releases`): the spec, its images with their ids on the first host,
+ * the spec hash and env names, in the app's releases workflow. Past the point of no return like cleanup,
+ * so a failure is a warning. Every deploy asks the patch here, at its end: histories from before it
+ * replay without the marker (patched() is false there), and every later deploy records its release.
+ */
+export async function recordRelease(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  if (!patched(PATCHES.releases)) return;
+  const { input, spec, tracker } = d;
+  const info = workflowInfo();
+  const origin = { recordedAt: new Date().toISOString(), startedBy: input.startedBy ?? null, requestedBy: input.requestedBy ?? null, deployWorkflowId: info.workflowId, deployRunId: info.runId, taskQueue: info.taskQueue };
+  const first = hosts[0]!;
+  const step = activities(quick, `record the release of ${spec.app}`, first);
+  try {
+    // A fleet's first host reads the image ids on its spec; the release keeps the whole fleet's spec.
+    await CancellationScope.nonCancellable(() => (first.name === null ? step.recordRelease(first.spec, origin) : step.recordRelease(first.spec, origin, spec)));
+  } catch (err) {
+    const warning = `deploy succeeded but its release was not recorded: ${messageOf(err)}`;
+    tracker.status.lastError = tracker.status.lastError ? `${tracker.status.lastError}; ${warning}` : warning;
+  }
+}
+
+/**
+ * 9. `retain.releases` (only a spec with `retain`): every host drops the images of releases outside the
+ * newest `retain`, never one in use; a failure is a warning, as in cleanup.
+ */
+export async function pruneImages(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
+  const { spec, tracker } = d;
+  const retain = spec.retain?.releases;
+  if (retain === undefined || !patched(PATCHES.retainReleases)) return;
+  const warnings: string[] = [];
+  await CancellationScope.nonCancellable(() =>
+    eachHostToTheEnd(hosts, async (host) => {
+      try {
+        await activities(dockerOps(60_000), `remove images of releases older than the newest ${retain}`, host).pruneReleaseImages(host.spec, retain);
+      } catch (err) {
+        warnings.push(`deploy succeeded but old images were not removed${host.name ? ` on ${host.name}` : ''}: ${messageOf(err)}`);
+      }
+    }),
+  );
+  if (warnings.length > 0) tracker.status.lastError = [tracker.status.lastError, ...warnings].filter(Boolean).join('; ');
 }

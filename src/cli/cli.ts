@@ -42,6 +42,12 @@ function metricsAddressArgument(value: string): string {
   }
 }
 
+/** `--to`: a release id as `greenlight releases` prints it (r1, r2, ...), or latest/previous. */
+function releaseArgument(value: string): string {
+  if (!/^(r[1-9]\d{0,8}|latest|previous)$/.test(value)) throw new InvalidArgumentError('must be a release id such as r3 (or previous, latest): `greenlight releases APP` lists them');
+  return value;
+}
+
 function positiveInteger(value: string): number {
   if (!/^[1-9]\d{0,3}$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1 to 9999, e.g. -n 5');
   return Number(value);
@@ -167,10 +173,37 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('--no-wait', 'return once a restore has started')
     .option('--json', 'print the result as JSON')
     .option('--task-queue <name>', "task queue of the worker for a restore (default: the restored deploy's own)")
-    .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back')
+    .option('--to <release>', 'deploy this release again (r3, or previous; `greenlight releases APP` lists them) through the whole pipeline', releaseArgument)
+    .option('--fast', 'to the previous release, still kept as the previous color: start it again and switch after one healthy round (no full health gate, one verify round)')
+    .addHelpText('after', '\nExamples:\n  greenlight rollback shop --reason "checkout errors"   # during a deploy: compensation now\n  greenlight rollback shop                              # after a deploy: previous images back\n  greenlight rollback shop --to r3                      # release r3 again, through the whole pipeline\n  greenlight rollback shop --fast                       # the kept previous color, in seconds')
     .action(async (app: string, opts) => {
       const { rollback } = await import('./commands/rollback');
-      await withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, json: Boolean(opts.json), wait: opts.wait, out }));
+      await withClient((client) => rollback(client, app, { reason: opts.reason, taskQueue: opts.taskQueue, to: opts.to, fast: Boolean(opts.fast), json: Boolean(opts.json), wait: opts.wait, out }));
+    });
+
+  program
+    .command('prune')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .description("on the Docker host: the images of old releases that `retain` removes after a deploy (only --dry-run: the deploy removes them)")
+    .requiredOption('--dry-run', 'list, change nothing (required: the removal itself is the deploy\'s `retain` step)')
+    .option('--retain <n>', "releases to retain (default: the latest release's retain.releases)", positiveInteger)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  greenlight prune shop --dry-run\n  greenlight prune shop --dry-run --retain 3 --json')
+    .action(async (app: string, opts: { retain?: number; json?: boolean }) => {
+      const { pruneDryRun } = await import('./commands/prune');
+      const host = async () => (await import('../../worker/prune-host')).pruneHostHere();
+      await withClient((client) => pruneDryRun(client, app, { retain: opts.retain, json: Boolean(opts.json), out, host }));
+    });
+
+  program
+    .command('releases')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .description('the releases of an app (every successful deploy): images and their ids, spec hash, env names, who, when; newest first')
+    .option('--json', 'print the records as JSON (without their specs)')
+    .addHelpText('after', '\nExamples:\n  greenlight releases shop\n  greenlight releases shop --json | jq .[-1].images')
+    .action(async (app: string, opts) => {
+      const { releases } = await import('./commands/releases');
+      await withClient((client) => releases(client, app, Boolean(opts.json), out));
     });
 
   program

@@ -24,7 +24,7 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
       // `window` only when asked: every other deploy's input (and history) stays as it was.
-      ...deployStartOptions({ spec, requestedBy: options.requestedBy, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }, options.waitMs),
+      ...deployStartOptions({ spec, requestedBy: options.requestedBy, startedBy: client.options.identity, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }, options.waitMs),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });

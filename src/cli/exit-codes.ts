@@ -79,6 +79,8 @@ export type CommandEnd =
   | 'done'
   /** No deploy of the app was ever found (status, history, rollback, promote, cancel): check the app name. */
   | 'unknown-app'
+  /** `rollback --to`: the app has no release of that id (`greenlight releases APP` lists them); `prune`: no retain to prune by. */
+  | 'unknown-release'
   /** No deploy of the app is running, so there is nothing to cancel or promote. */
   | 'not-running'
   /** The running deploy's update validator refused the rollback or promote (wrong moment). */
@@ -104,6 +106,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'rolled-back': EXIT.rolledBack,
   'validation-failed': EXIT.invalid,
   'unknown-app': EXIT.invalid,
+  'unknown-release': EXIT.invalid,
   'not-running': EXIT.refused,
   refused: EXIT.refused,
   'nothing-to-roll-back': EXIT.refused,

@@ -494,6 +494,17 @@ export const deploySpecSchema = z
       })
       .prefault({})
       .describe('What happens to the previous color after a successful deploy.'),
+    retain: z
+      .strictObject({
+        releases: z
+          .number({ error: 'must be a whole number from 1 to 50, e.g. retain: { releases: 5 }' })
+          .int('must be a whole number from 1 to 50, e.g. retain: { releases: 5 }')
+          .min(1, 'must be at least 1: the release that serves is always retained (leave retain out to remove no images)')
+          .max(50, 'must be at most 50: the releases store keeps the newest 50 (older ones are not known to prune)')
+          .describe('How many of the newest releases keep their images on the hosts.'),
+      })
+      .optional()
+      .describe("After a successful deploy, remove from every host the images of releases older than the newest `releases` (never an image a container or a retained release uses). Without it no image is removed."),
     timeout: duration('Execution timeout of the whole deploy workflow; a hung deploy cannot hold the lock longer', '1h'),
     hosts: z
       .array(hostSchema)

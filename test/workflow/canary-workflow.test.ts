@@ -72,6 +72,7 @@ describe('canary steps (strategy.canary)', () => {
       'verify:green',
       'switchTraffic:green',
       'retireColor:blue',
+      'recordRelease',
     ]);
     expect(status.outcome).toBe('succeeded');
     expect(status.canary).toMatchObject({ steps: 2, step: 2, weight: 50, sticky: true });

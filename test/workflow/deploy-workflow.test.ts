@@ -136,7 +136,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('success: every step in order, the previous color stopped, green live', async () => {
     const s = await scenario(BLUE_LIVE, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop:drain 30000ms']);
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor:blue:stop:drain 30000ms', 'recordRelease']);
     expect(result.outcome).toBe('succeeded');
     expect(result.liveColor).toBe('green');
     expect(result.previousImages).toEqual({ web: 'web:v1' });
@@ -147,7 +147,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('first deploy: blue is the target, no baseline, nothing to retire', async () => {
     const s = await scenario(null, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue']);
+    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue', 'recordRelease']);
     expect(result.liveColor).toBe('blue');
   });
 

@@ -120,9 +120,10 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
   it('success: every step on every host, each on its own queue, all hosts switched, skew measured', async () => {
     const f = await fleet({});
     const status = await f.result();
-    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
     expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor']);
     expect(status.outcome).toBe('succeeded');
+    expect(status.lastError).toBeNull();
     expect(status.hosts?.map((h) => [h.liveColor, typeof h.switchedAt])).toEqual([
       ['green', 'number'],
       ['green', 'number'],
@@ -134,7 +135,7 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const preview = ['deployColor:green', 'healthCheck:green', 'openPreview:green'];
     const ok = await fleet({}, { preview: true });
     expect((await ok.result()).outcome).toBe('succeeded');
-    expect(ok.calls.h1).toEqual(['validateSpec', ...VALIDATE, ...preview, 'runPreviewChecks', 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(ok.calls.h1).toEqual(['validateSpec', ...VALIDATE, ...preview, 'runPreviewChecks', 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
     expect(ok.calls.h2).toEqual([...VALIDATE, ...preview, 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor']);
     const failing = await fleet({ h1: { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 1', FAILURE_TYPES.previewCheck); } } }, { preview: true });
     const { message } = await failing.failure();
@@ -148,7 +149,8 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const ok = await fleet({}, { singleton: true });
     const status = await ok.result();
     expect(status.outcome).toBe('succeeded');
-    for (const calls of [ok.calls.h1, ok.calls.h2]) expect(calls.slice(-6)).toEqual([...handover, 'verify:green', 'switchTraffic:green', 'retireColor']);
+    expect(ok.calls.h1.slice(-7)).toEqual([...handover, 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
+    expect(ok.calls.h2.slice(-6)).toEqual([...handover, 'verify:green', 'switchTraffic:green', 'retireColor']);
 
     const failing = await fleet({ h1: { verify: async () => { throw ApplicationFailure.nonRetryable('green error rate 9 %', FAILURE_TYPES.verify); } } }, { singleton: true });
     const failure = await failing.failure();

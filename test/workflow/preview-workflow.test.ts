@@ -69,7 +69,7 @@ describe('preview (workflow)', () => {
       atGate = (await handle.query(statusQuery)).preview;
       await handle.executeUpdate(promoteUpdate, { args: [] });
     });
-    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'runPreviewChecks:smoke', 'closePreview:keep', 'measureBaseline', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor:blue']);
+    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'runPreviewChecks:smoke', 'closePreview:keep', 'measureBaseline', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor:blue', 'recordRelease']);
     expect(atGate).toEqual({ url: 'http://127.0.0.1:4801', color: 'green' });
     expect(status.outcome).toBe('succeeded');
     expect(status.preview).toBeNull();

@@ -108,6 +108,13 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('success.json')).not.toContain(PATCHES.singletonHandover);
   });
 
+  it('keeps a deploy that recorded its release and pruned old images (both patch markers, the two steps after cleanup)', () => {
+    // Recorded by test/e2e/releases.test.ts (the retain deploy); histories from before mark neither patch.
+    expect(patchesOf('release-retain.json')).toEqual(expect.arrayContaining([PATCHES.releases, PATCHES.retainReleases]));
+    expect(activitiesOf('release-retain.json').slice(-3)).toEqual(['retireColor', 'recordRelease', 'pruneReleaseImages']);
+    expect(patchesOf('success.json')).not.toContain(PATCHES.releases);
+  });
+
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
   });

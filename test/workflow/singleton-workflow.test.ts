@@ -59,7 +59,7 @@ const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green holding singletons', 'heal
 describe('singleton handover (overlap: false)', () => {
   it('holds the new singleton at deploy-green, gates only the others, hands over after the switch, then verifies and cleans up', async () => {
     const { calls, status, history } = await deploy(BLUE_LIVE, false);
-    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'switchTraffic:green', 'retireColor:blue']);
+    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'switchTraffic:green', 'retireColor:blue', 'recordRelease']);
     expect(status.outcome).toBe('succeeded');
     expect(status.handover).toEqual({ from: 'blue', to: 'green', services: [{ service: 'worker', stopMs: 5, stoppedAt: 1_000, startedAt: 1_010 }] });
     expect(patchesOf(history)).toContain(PATCHES.singletonHandover);
@@ -111,7 +111,7 @@ describe('singleton handover (overlap: false)', () => {
 
   it('workers with overlap (the default) run in both colors as every service does: no hold, no handover, no patch', async () => {
     const { calls, history } = await deploy(BLUE_LIVE, true);
-    expect(calls).toEqual([...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor:blue']);
+    expect(calls).toEqual([...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor:blue', 'recordRelease']);
     expect(patchesOf(history)).not.toContain(PATCHES.singletonHandover);
   });
 });

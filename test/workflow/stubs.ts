@@ -44,6 +44,8 @@ export function healthyHost(route: () => Route | null): Activities {
     checkMaintenance: async () => ({ state: MAINTENANCE_OFF, page: null }),
     setMaintenance: async (_h, change, since) => (change.on ? { on: true, since, message: change.message, retryAfter: change.retryAfter, pageFile: change.page?.file ?? null } : MAINTENANCE_OFF),
     restoreMaintenance: async (_h, before) => before.state,
+    recordRelease: async () => ({ specHash: 'sha256:stub' }),
+    pruneReleaseImages: async () => ({ removed: [] }),
   };
 }
 

@@ -6,6 +6,10 @@ import { deployWorkflowId } from '../../names';
 
 export interface RollbackOptions {
   reason: string;
+  /** A release to deploy again (`r3`, `previous`): through the whole pipeline, or with `fast`, the kept previous color. */
+  to?: string;
+  /** Switch back to the kept previous color with one healthy round (implies `--to previous`). */
+  fast?: boolean;
   /** The restore's task queue when the user passed --task-queue; default: the restored deploy's own. */
   taskQueue?: string;
   json: boolean;
@@ -38,6 +42,7 @@ async function requestRollback(handle: WorkflowHandle, app: string, reason: stri
  */
 export async function rollback(client: Client, app: string, opts: RollbackOptions): Promise<CliOutcome> {
   const out = opts.out ?? ((line: string) => console.log(line));
+  if (opts.to !== undefined || opts.fast) return rollbackToRelease(client, app, opts, out);
   // The update first, to the app's latest run, before any lookup: during a deploy it is what brings the
   // old color back, and the lookups (describe, the status query, the drains) would only delay it by
   // their round trips. Only when no deploy runs does the rollback need to know what ran last.
@@ -72,5 +77,50 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
     return 'done';
   }
   if (!opts.json) out(`restoring the previous version of ${app} (${images}) through the health-gated switch:`);
+  return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
+}
+
+/**
+ * `rollback --to RELEASE`: a new deploy of that release's spec (as it ran, images included) through the
+ * whole pipeline. `--fast`: when the release is the previous color's, still kept, that color's
+ * containers are started again (a restore) and the switch waits for one healthy round instead of
+ * `health.successes`, with one verify round; no canary, no manual gate.
+ */
+async function rollbackToRelease(client: Client, app: string, opts: RollbackOptions, out: (line: string) => void): Promise<CliOutcome> {
+  const [{ readReleases }, { fastRollbackProblem, fastRollbackSpec, findRelease, imagesOf }] = await Promise.all([import('./releases'), import('../../releases')]);
+  const releases = await readReleases(client, app);
+  if (!releases || releases.length === 0) {
+    out(`no releases of ${app} on record: check the app name; a release is recorded when a deploy succeeds (greenlight releases ${app})`);
+    return 'unknown-app';
+  }
+  const id = opts.to ?? 'previous';
+  const target = findRelease(releases, id);
+  if (!target) {
+    out(`--to ${id}: ${app} has no release ${id} (on record: ${releases.map((r) => r.id).join(', ')}): pick one from \`greenlight releases ${app}\``);
+    return 'unknown-release';
+  }
+  const [{ lastDeploy, startDeploy }, { parseDeploySpec }, { followDeploy }] = await Promise.all([import('../deploy-client'), import('../../config/load'), import('./deploy')]);
+  // Checked again by today's schema: a release recorded under an older one names the field to fix (exit 2).
+  let spec = parseDeploySpec(target.spec);
+  let restore: { reason: string; fromRunId: string } | undefined;
+  if (opts.fast) {
+    const last = await lastDeploy(client, app);
+    const facts = last && { running: last.running, outcome: last.status?.outcome ?? null, previousImages: last.status?.previousImages ?? {} };
+    const problem = fastRollbackProblem(releases, target, facts);
+    if (problem) {
+      out(`rollback --fast of ${app} to ${target.id} refused: ${problem}; without --fast, \`greenlight rollback ${app} --to ${target.id}\` deploys it through the whole pipeline`);
+      return 'refused';
+    }
+    spec = fastRollbackSpec(spec);
+    restore = { reason: opts.reason, fromRunId: last!.runId };
+  }
+  const how = opts.fast ? 'fast, the kept previous color with one healthy round' : 'through the whole pipeline';
+  const handle = await startDeploy(client, spec, opts.taskQueue ?? target.taskQueue, { requestedBy: `greenlight rollback --to ${target.id}${opts.fast ? ' --fast' : ''}: ${opts.reason}`, restore });
+  const images = formatImages(imagesOf(target));
+  if (!opts.wait) {
+    out(`rolling ${app} back to ${target.id} (${images}, ${how}): started ${handle.workflowId}`);
+    return 'done';
+  }
+  if (!opts.json) out(`rolling ${app} back to ${target.id} (${images}), ${how}:`);
   return followDeploy(handle, { json: opts.json, out, live: Boolean(process.stdout.isTTY) && process.env.CI !== 'true' });
 }
