@@ -75,6 +75,11 @@ export function migrationContainerName(app: string): string {
   return `${app}.migrate`;
 }
 
+/** A hook's one-off container: `<app>.<stage>_<hook>` (`shop.preswitch_smoke`). */
+export function hookContainerName(app: string, stage: string, hook: string): string {
+  return `${app}.${stage.toLowerCase()}_${hook}`;
+}
+
 export const LABELS = {
   managed: 'greenlight.managed',
   app: 'greenlight.app',
@@ -91,6 +96,8 @@ export const FAILURE_TYPES = {
   preflight: 'PreflightError',
   validationCommand: 'ValidationCommandFailed',
   migration: 'MigrationFailed',
+  /** A `hooks:` command exited non-zero or ran past its timeout. */
+  hook: 'HookFailed',
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',
@@ -173,6 +180,8 @@ export const PATCHES = {
   singletonHandover: 'singleton-handover',
   /** `strategy.canary`: weighted steps before the full switch. Asked only of a spec with canary steps. */
   canarySteps: 'canary-steps',
+  /** `hooks:` (preDeploy, preSwitch, postDeploy, postRollback). Asked only where the spec has hooks of that stage. */
+  deployHooks: 'deploy-hooks',
 } as const;
 
 /**

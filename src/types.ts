@@ -47,6 +47,8 @@ export interface DeployInput {
 export const PHASES = [
   'validate',
   'migrate',
+  /** `hooks.preDeploy` / `hooks.preSwitch`: before the switch, so a failure (or a rollback request) rolls back. */
+  'pre-hooks',
   'deploy-green',
   'health-check',
   'promotion-gate',
@@ -55,6 +57,8 @@ export const PHASES = [
   'verify',
   'cleanup',
   'compensation',
+  /** `hooks.postDeploy` / `hooks.postRollback`: after the deploy's outcome is settled; a failure is a warning. */
+  'post-hooks',
   'done',
 ] as const;
 export type Phase = (typeof PHASES)[number];
@@ -174,6 +178,8 @@ export interface DeployStatus {
   switchSkewMs?: number | null;
   /** The singleton handover of this deploy (the first host's in a fleet), once it ran. */
   handover?: HandoverReport | null;
+  /** The hooks that ran (`hooks:`), in order: exit code (null: timed out) and a redacted tail of their output. */
+  hooks?: HookReport[];
   /** The canary steps (`strategy.canary`) of this deploy, once the first began. */
   canary?: CanaryStatus | null;
   /** Rollback signals that came too late or twice: a signal cannot be refused, so it is recorded here and ignored. */
@@ -199,4 +205,27 @@ export interface HandoverReport {
   to: 'blue' | 'green';
   /** Per singleton: how long the old container took to stop (SIGTERM to exit, at most its stopTimeout), and when it stopped and the new one started (ms since the epoch, the worker's clock). */
   services: Array<{ service: string; stopMs: number; stoppedAt: number; startedAt: number }>;
+}
+
+/** The stages of a deploy at which `hooks:` run (src/config/schema.ts). */
+export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
+export type HookStage = (typeof HOOK_STAGES)[number];
+
+/** What a hook is told of its deploy (its GREENLIGHT_* environment, host/builders/container.ts). */
+export interface HookFacts {
+  /** The new color (the one the deploy brought up). */
+  color: Color;
+  previousColor: Color | null;
+  images: Record<string, string>;
+  previousImages: Record<string, string>;
+  /** Post hooks only: how the deploy ended. */
+  outcome: 'succeeded' | 'rolled-back' | null;
+}
+
+/** How one hook ran: its exit code (null: stopped at its timeout) and a redacted, bounded tail of its output. */
+export interface HookReport {
+  stage: HookStage;
+  name: string;
+  exitCode: number | null;
+  output: string;
 }
