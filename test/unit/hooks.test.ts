@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildHookContainer, hookImage, imagesEnv } from '../../host/builders/container';
 import { parseDeploySpec } from '../../src/config/load';
+import { formatHooks } from '../../src/format';
 import { ConfigError } from '../../src/errors';
 /** The default limits as HostConfig fields (as in builders.test.ts). */
 const DEFAULT_LIMITS = { Memory: 536_870_912, MemorySwap: 536_870_912, PidsLimit: 512, SecurityOpt: ['no-new-privileges:true'] };
@@ -95,5 +96,11 @@ describe('buildHookContainer', () => {
 
   it('throws on a hook index out of range', () => {
     expect(() => buildHookContainer(spec(), 'preDeploy', 0, facts, 'd-1', {})).toThrow('no hook hooks.preDeploy[0]');
+  });
+});
+
+describe('formatHooks', () => {
+  it('says how each hook ran, a timeout as such', () => {
+    expect(formatHooks([{ stage: 'preSwitch', name: 'smoke', exitCode: 3 }, { stage: 'postDeploy', name: 'notify', exitCode: null }])).toBe('preSwitch smoke: exit 3; postDeploy notify: timed out');
   });
 });

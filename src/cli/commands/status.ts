@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
-import { formatImages, formatMs } from '../../format';
+import { formatHooks, formatImages, formatMs } from '../../format';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId } from '../../names';
 import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
@@ -72,6 +72,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     ...(split ? { traffic: split } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
     ...(s?.canary ? { canary: s.canary } : {}),
+    ...(s?.hooks ? { hooks: s.hooks } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -93,6 +94,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     out(`  singleton handover ${from} -> ${to}: ${each.join('; ') || 'nothing to hand over'}`);
   }
   if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
+  if (s?.hooks?.length) out(`  hooks: ${formatHooks(s.hooks)}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
