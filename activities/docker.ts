@@ -14,14 +14,14 @@ import { portIsFree } from '../host/listen';
 import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
-import type { DeploySpec } from '../src/config/schema';
+import { HOOK_STAGES, type DeploySpec } from '../src/config/schema';
 import { isSingleton, isWorker, singletonServices, webServices } from '../src/config/services';
 import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
 import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
 import { fail, recordProgress, sleep } from './support';
-import { HOOK_STAGES, type DrainProgress, type HandoverReport, type HookFacts, type HookReport, type HookStage } from '../src/types';
+import type { DrainProgress, HandoverReport, HookFacts, HookReport, HookStage } from '../src/types';
 import { probeWorker } from '../host/worker-health';
 
 export interface DockerDeps {

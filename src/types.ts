@@ -1,5 +1,5 @@
 import type { Color } from './names';
-import type { DeploySpec } from './config/schema';
+import type { DeploySpec, HOOK_STAGES } from './config/schema';
 
 export type { Color } from './names';
 export type { DeploySpec, ServiceSpec } from './config/schema';
@@ -207,8 +207,7 @@ export interface HandoverReport {
   services: Array<{ service: string; stopMs: number; stoppedAt: number; startedAt: number }>;
 }
 
-/** The stages of a deploy at which `hooks:` run (src/config/schema.ts). */
-export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
+/** A stage of a deploy at which `hooks:` run (HOOK_STAGES, src/config/schema.ts). */
 export type HookStage = (typeof HOOK_STAGES)[number];
 
 /** What a hook is told of its deploy (its GREENLIGHT_* environment, host/builders/container.ts). */

@@ -261,6 +261,9 @@ const validationCommandSchema = z.strictObject({
   timeout: duration('Time limit of the command', '10m'),
 });
 
+/** The stages of a deploy at which `hooks:` run, in the order the deploy reaches them. */
+export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
+
 /** One `hooks.<stage>` command: the shape of a validation command, so users learn one thing. */
 const hookSchema = z.strictObject({
   name: nameField('hook'),
@@ -487,7 +490,7 @@ export const deploySpecSchema = z
         });
       }
     });
-    for (const stage of ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const) {
+    for (const stage of HOOK_STAGES) {
       const seen = new Set<string>();
       (spec.hooks?.[stage] ?? []).forEach((hook, index) => {
         if (!Object.hasOwn(spec.services, hook.service)) {
