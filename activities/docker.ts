@@ -5,7 +5,7 @@
  * is not this app's is an error, never a removal: every step is idempotent, every leftover findable, and
  * no app touches another's containers.
  */
-import { buildAppContainer, buildMigrationContainer, buildPreviewCheckContainer, buildValidationContainer } from '../host/builders/container';
+import { buildAppContainer, buildHookContainer, buildMigrationContainer, buildPreviewCheckContainer, buildValidationContainer, hookImage } from '../host/builders/container';
 import type Docker from 'dockerode';
 import type { ContainerAddresses } from '../host/addresses';
 import { ContainerAddressInUseError, ContainerNameTakenError, HostPortInUseError, type AppContainer, type DockerHost, type NetworkInfo } from '../host/docker';
@@ -14,14 +14,14 @@ import { portIsFree } from '../host/listen';
 import { routerField, routerPortProblems } from '../host/ports';
 import { tlsProblems } from '../host/tls';
 import { capacityProblems, measureCapacity, type EngineFacts } from '../host/capacity';
-import type { DeploySpec } from '../src/config/schema';
+import { HOOK_STAGES, type DeploySpec } from '../src/config/schema';
 import { isSingleton, isWorker, singletonServices, webServices } from '../src/config/services';
 import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
-import { redactedTail, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
-import { asNameTaken, fail, recordProgress, runOneOffCommands, sleep } from './support';
-import type { DrainProgress, HandoverReport } from '../src/types';
+import { secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
+import { asNameTaken, fail, recordProgress, runOneOffCommands, runOneOffStep, sleep } from './support';
+import type { DrainProgress, HandoverReport, HookFacts, HookReport, HookStage } from '../src/types';
 import { probeWorker } from '../host/worker-health';
 
 export interface DockerDeps {
@@ -45,6 +45,7 @@ export function createDockerActivities(deps: DockerDeps) {
     preflightDocker: (spec: DeploySpec, targetColor: Color) => preflightDocker(deps, spec, targetColor),
     runValidationCommands: (spec: DeploySpec, deployId: string) => runValidationCommands(deps, spec, deployId),
     runMigration: (spec: DeploySpec, deployId: string) => runMigration(deps, spec, deployId),
+    runHooks: (spec: DeploySpec, stage: HookStage, facts: HookFacts, deployId: string) => runHooks(deps, spec, stage, facts, deployId),
     deployColor: (spec: DeploySpec, color: Color, deployId: string, adoptStopped = false, holdSingletons = false) => deployColor(deps, spec, color, deployId, adoptStopped, holdSingletons),
     retireColor: (spec: DeploySpec, color: Color, policy: RetirePolicy, drainMs = 0) => retireColor(deps, spec, color, policy, drainMs),
     removeColor: (spec: DeploySpec, color: Color) => removeColor(deps, spec, color),
@@ -158,6 +159,9 @@ async function ownsHostPort(host: DockerHost, spec: DeploySpec, service: string,
   return false;
 }
 
+/** Facts enough to name a hook's container (its name and labels do not depend on them). */
+const PLAN_FACTS: HookFacts = { color: 'blue', previousColor: null, images: {}, previousImages: {}, outcome: null };
+
 /** Every container the deploy will create, with the spec field it comes from. */
 function plannedContainers(spec: DeploySpec, color: Color): Array<{ field: string; options: Docker.ContainerCreateOptions }> {
   return [
@@ -165,6 +169,7 @@ function plannedContainers(spec: DeploySpec, color: Color): Array<{ field: strin
     ...spec.validate.commands.map((_, index) => ({ field: `validate.commands[${index}].name`, options: buildValidationContainer(spec, index, '') })),
     ...(spec.migrate ? [{ field: 'migrate', options: buildMigrationContainer(spec, '', {}) }] : []),
     ...(spec.preview?.checks ?? []).map((_, index) => ({ field: `preview.checks[${index}].name`, options: buildPreviewCheckContainer(spec, index, '', '') })),
+    ...HOOK_STAGES.flatMap((stage) => (spec.hooks?.[stage] ?? []).map((_, index) => ({ field: `hooks.${stage}[${index}].name`, options: buildHookContainer(spec, stage, index, PLAN_FACTS, '', {}) }))),
   ];
 }
 
@@ -200,18 +205,37 @@ function runValidationCommands(deps: DockerDeps, spec: DeploySpec, deployId: str
  * The expand-only migration, before the new color starts. Re-running it must be harmless (the tool's
  * job). It runs with the service's secrets, so its output is returned as a redacted tail.
  */
-async function runMigration({ host, secrets, redact }: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
+async function runMigration(deps: DockerDeps, spec: DeploySpec, deployId: string): Promise<{ exitCode: number; output: string }> {
   const migrate = spec.migrate;
   if (!migrate) return { exitCode: 0, output: 'no migrate step' };
-  const run = await host.runOneOff(buildMigrationContainer(spec, deployId, secretsOf(secrets, spec, migrate.service)), migrate.timeout).catch((err: unknown) => {
-    throw asNameTaken(err, 'migrate');
-  });
-  const output = redactedTail(run.output, redact);
-  if (run.exitCode !== 0) {
-    const what = run.exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${run.exitCode}`;
+  const { exitCode, output } = await runOneOffStep(deps, buildMigrationContainer(spec, deployId, secretsOf(deps.secrets, spec, migrate.service)), migrate.timeout, 'migrate');
+  if (exitCode !== 0) {
+    const what = exitCode === null ? `timed out after ${migrate.timeout} ms (migrate.timeout)` : `exited with ${exitCode}`;
     throw fail(FAILURE_TYPES.migration, `migration (${migrate.run.join(' ')}) ${what}:\n${output}`);
   }
   return { exitCode: 0, output };
+}
+
+/**
+ * Runs the hooks of one stage in order (hooks.<stage>), each in its one-off container (buildHookContainer),
+ * and reports how each ran. The first that exits non-zero or runs past its timeout fails the step
+ * (HookFailed, naming the hook, with the reports so far); the workflow rolls back on a pre hook's and
+ * warns on a post hook's. A postRollback hook whose service had no restored image (a first deploy) is skipped.
+ */
+async function runHooks(deps: DockerDeps, spec: DeploySpec, stage: HookStage, facts: HookFacts, deployId: string): Promise<HookReport[]> {
+  const reports: HookReport[] = [];
+  const hooks = spec.hooks?.[stage] ?? [];
+  for (const [index, hook] of hooks.entries()) {
+    if (hookImage(spec, stage, hook.service, facts) === null) continue;
+    const options = buildHookContainer(spec, stage, index, facts, deployId, secretsOf(deps.secrets, spec, hook.service));
+    const { exitCode, output } = await runOneOffStep(deps, options, hook.timeout, `hooks.${stage}[${index}].name`);
+    reports.push({ stage, name: hook.name, exitCode, output });
+    if (exitCode !== 0) {
+      const what = exitCode === null ? `timed out after ${hook.timeout} ms (hooks.${stage}[${index}].timeout) and was stopped` : `(${hook.run.join(' ')}) exited with ${exitCode}`;
+      throw fail(FAILURE_TYPES.hook, `${stage} hook "${hook.name}" ${what}:\n${output}`, reports);
+    }
+  }
+  return reports;
 }
 
 /**

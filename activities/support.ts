@@ -207,23 +207,32 @@ export interface OneOffCommand {
 }
 
 /**
+ * Runs one one-off container to its end (or its timeout: then stopped and removed, exit code null) and
+ * returns its output as a redacted, bounded tail: what the validation commands, the preview checks, the
+ * migration and the hooks keep of it (it may reach workflow history). A taken name is reported under `field`.
+ */
+export async function runOneOffStep({ host, redact }: { host: DockerHost; redact: Redactor }, options: Docker.ContainerCreateOptions, timeoutMs: number, field: string): Promise<{ exitCode: number | null; output: string }> {
+  const run = await host.runOneOff(options, timeoutMs).catch((err: unknown) => {
+    throw asNameTaken(err, field);
+  });
+  return { exitCode: run.exitCode, output: redactedTail(run.output, redact) };
+}
+
+/**
  * Runs each command in its one-off container, in order, and stops at the first that fails (a time-out
  * or a non-zero exit: a non-retryable `failureType`). Results and failures carry a redacted tail of the
  * output only: they are stored in workflow history. Validation commands and preview checks run here.
  */
-export async function runOneOffCommands({ host, redact }: { host: DockerHost; redact: Redactor }, commands: readonly OneOffCommand[], failureType: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
+export async function runOneOffCommands(deps: { host: DockerHost; redact: Redactor }, commands: readonly OneOffCommand[], failureType: string): Promise<Array<{ name: string; exitCode: number; output: string }>> {
   const results: Array<{ name: string; exitCode: number; output: string }> = [];
   for (const command of commands) {
-    const run = await host.runOneOff(command.options, command.timeout).catch((err: unknown) => {
-      throw asNameTaken(err, `${command.field}.name`);
-    });
-    const output = redactedTail(run.output, redact);
-    if (run.exitCode === null) {
+    const { exitCode, output } = await runOneOffStep(deps, command.options, command.timeout, `${command.field}.name`);
+    if (exitCode === null) {
       throw fail(failureType, `${command.what} timed out after ${command.timeout} ms (${command.field}.timeout)\n${output}`);
     }
-    results.push({ name: command.name, exitCode: run.exitCode, output });
-    if (run.exitCode !== 0) {
-      throw fail(failureType, `${command.what} (${command.run.join(' ')}) exited with ${run.exitCode}:\n${output}`, results);
+    results.push({ name: command.name, exitCode, output });
+    if (exitCode !== 0) {
+      throw fail(failureType, `${command.what} (${command.run.join(' ')}) exited with ${exitCode}:\n${output}`, results);
     }
   }
   return results;

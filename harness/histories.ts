@@ -56,3 +56,14 @@ export async function recordHistory(app: string, runId: string, name: string, wo
   const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', workflowId, '--run-id', runId, '--output', 'json'], { maxBuffer: 64 << 20, encoding: 'utf8' });
   writeFileSync(join(dir, `${name}.json`), await decodedHistoryJson(json));
 }
+
+/**
+ * The whole history of `app`'s deploy (its latest run, or `runId`) as text, every payload decrypted and
+ * its data decoded to UTF-8: what a search for a leaked secret must look through.
+ */
+export async function historyText(app: string, runId?: string): Promise<string> {
+  const args = ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', deployWorkflowId(app), ...(runId ? ['--run-id', runId] : []), '--output', 'json'];
+  const json = execFileSync(TEMPORAL_BIN, args, { maxBuffer: 64 << 20, encoding: 'utf8' });
+  const history = JSON.parse(await decodedHistoryJson(json)) as unknown;
+  return JSON.stringify(history, (key, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value));
+}

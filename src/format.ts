@@ -23,3 +23,8 @@ export function formatMs(ms: number | undefined): string {
   if (ms === undefined) return '…';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** "preSwitch smoke: exit 3; postDeploy notify: timed out": how a deploy's hooks ran (`greenlight status`). */
+export function formatHooks(hooks: ReadonlyArray<{ stage: string; name: string; exitCode: number | null }>): string {
+  return hooks.map((h) => `${h.stage} ${h.name}: ${h.exitCode === null ? 'timed out' : `exit ${h.exitCode}`}`).join('; ');
+}

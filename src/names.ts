@@ -115,6 +115,11 @@ export function migrationContainerName(app: string): string {
   return `${app}.migrate`;
 }
 
+/** A hook's one-off container: `<app>.<stage>_<hook>` (`shop.preswitch_smoke`). */
+export function hookContainerName(app: string, stage: string, hook: string): string {
+  return `${app}.${stage.toLowerCase()}_${hook}`;
+}
+
 export const LABELS = {
   managed: 'greenlight.managed',
   app: 'greenlight.app',
@@ -133,6 +138,8 @@ export const FAILURE_TYPES = {
   migration: 'MigrationFailed',
   /** A `preview.checks` command failed against the preview URL: the deploy rolls back. */
   previewCheck: 'PreviewCheckFailed',
+  /** A `hooks:` command exited non-zero or ran past its timeout. */
+  hook: 'HookFailed',
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',
@@ -225,6 +232,8 @@ export const PATCHES = {
   releases: 'record-releases',
   /** `retain.releases`: images of releases outside the retained ones are removed after the release is recorded. Asked only of a spec with `retain`. */
   retainReleases: 'retain-releases',
+  /** `hooks:` (preDeploy, preSwitch, postDeploy, postRollback). Asked only where the spec has hooks of that stage. */
+  deployHooks: 'deploy-hooks',
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 import type { Color } from './names';
-import type { DeploySpec } from './config/schema';
+import type { DeploySpec, HOOK_STAGES } from './config/schema';
 
 export type { Color } from './names';
 export type { DeploySpec, ServiceSpec } from './config/schema';
@@ -76,6 +76,8 @@ export const PHASES = [
   'window',
   'validate',
   'migrate',
+  /** `hooks.preDeploy` / `hooks.preSwitch`: before the switch, so a failure (or a rollback request) rolls back. */
+  'pre-hooks',
   'deploy-green',
   'health-check',
   'preview',
@@ -85,6 +87,8 @@ export const PHASES = [
   'verify',
   'cleanup',
   'compensation',
+  /** `hooks.postDeploy` / `hooks.postRollback`: after the deploy's outcome is settled; a failure is a warning. */
+  'post-hooks',
   'done',
 ] as const;
 export type Phase = (typeof PHASES)[number];
@@ -204,6 +208,8 @@ export interface DeployStatus {
   switchSkewMs?: number | null;
   /** The singleton handover of this deploy (the first host's in a fleet), once it ran. */
   handover?: HandoverReport | null;
+  /** The hooks that ran (`hooks:`), in order: exit code (null: timed out) and a redacted tail of their output. */
+  hooks?: HookReport[];
   /** The canary steps (`strategy.canary`) of this deploy, once the first began. */
   canary?: CanaryStatus | null;
   /** The preview (`preview`) while it is open: where it answers and which color it serves; null once closed. */
@@ -284,4 +290,26 @@ export interface MaintenanceResult {
   app: string;
   on: boolean;
   hosts: Array<{ host: string | null; state: MaintenanceState }>;
+}
+
+/** A stage of a deploy at which `hooks:` run (HOOK_STAGES, src/config/schema.ts). */
+export type HookStage = (typeof HOOK_STAGES)[number];
+
+/** What a hook is told of its deploy (its GREENLIGHT_* environment, host/builders/container.ts). */
+export interface HookFacts {
+  /** The new color (the one the deploy brought up). */
+  color: Color;
+  previousColor: Color | null;
+  images: Record<string, string>;
+  previousImages: Record<string, string>;
+  /** Post hooks only: how the deploy ended. */
+  outcome: 'succeeded' | 'rolled-back' | null;
+}
+
+/** How one hook ran: its exit code (null: stopped at its timeout) and a redacted, bounded tail of its output. */
+export interface HookReport {
+  stage: HookStage;
+  name: string;
+  exitCode: number | null;
+  output: string;
 }

@@ -12,7 +12,7 @@ import { messageOf } from './failures';
 import { eachHostToTheEnd } from './fleet';
 import { RollbackRequested } from './gate';
 import { countRollback } from './metrics';
-import { colorsOf, type Deploy, type HostDeploy } from './phases';
+import { colorsOf, postHooks, type Deploy, type HostDeploy } from './phases';
 import { compensation } from './profiles';
 import { activities } from './steps';
 
@@ -62,6 +62,8 @@ export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unk
     tracker.recordError(compensationError, `compensation did not finish: ${messageOf(compensationError)} (after: ${reason})`);
   }
   const failed = status.outcome === 'compensation-failed';
+  // postRollback hooks only after a rollback that restored the previous color; a failure is a warning.
+  if (!failed) await postHooks(d, hosts, 'postRollback');
   tracker.finish(failed ? 'compensation-failed' : 'rolled-back');
   if (cancelled) throw err;
   if (failed) throw ApplicationFailure.create({ type: FAILURE_TYPES.compensationFailed, message: status.lastError ?? reason, nonRetryable: true, details: [status] });

@@ -1,6 +1,7 @@
 /**
  * The deploy workflow: (deploy window) -> validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
- * (canary steps) -> switch -> verify -> cleanup -> release record, with saga compensation on any failure, on a rollback request, on the deploy's own
+ * (canary steps) -> switch -> verify -> cleanup -> release record, with `hooks:` before deploy-green, before the switch and
+ * after the outcome, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
  * Each phase is one function (workflows/phases.ts) over the deploy and its hosts (one, or every host of a
@@ -11,7 +12,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
-import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, postHooks, preHooks, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -36,12 +37,14 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   // 2-6. from here on the hosts change: any failure, rollback request or cancellation compensates.
   try {
     await migrate(deploy, hosts);
+    await preHooks(deploy, hosts, 'preDeploy');
     await deployGreen(deploy, hosts);
     await healthGate(deploy, hosts);
     await openPreview(deploy, hosts);
     await promotionGate(deploy);
     await canarySteps(deploy, hosts);
     await closePreview(deploy, hosts);
+    await preHooks(deploy, hosts, 'preSwitch');
     await switchTraffic(deploy, hosts);
     await handOverSingletons(deploy, hosts);
     await verify(deploy, hosts);
@@ -57,6 +60,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   await recordRelease(deploy, hosts);
   // 9. `retain`: images of releases outside the retained ones off every host.
   await pruneImages(deploy, hosts);
+  // 10. postDeploy hooks: a failure is a warning, the deploy succeeded.
+  await postHooks(deploy, hosts, 'postDeploy');
   tracker.finish('succeeded');
   return tracker.status;
 }

@@ -9,7 +9,7 @@ import { promoteUpdate, rollbackSignal, rollbackUpdate } from './messages';
 import type { DeployTracker } from './tracker';
 
 /** Phases during which a rollback request is accepted: later, the new color is already the only one. */
-const ROLLBACK_PHASES: Phase[] = ['window', 'validate', 'migrate', 'deploy-green', 'health-check', 'preview', 'promotion-gate', 'canary', 'switch', 'verify'];
+const ROLLBACK_PHASES: Phase[] = ['window', 'validate', 'migrate', 'pre-hooks', 'deploy-green', 'health-check', 'preview', 'promotion-gate', 'canary', 'switch', 'verify'];
 
 /** A signal's reason: its text (any JSON input as text), at most 500 characters; none gives a default. */
 function signalReason(input: unknown): string {

@@ -10,7 +10,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { singletonServices } from '../src/config/services';
 import { nextAllowed } from '../src/config/windows';
 import { formatImages } from '../src/format';
-import type { CanaryStepReport, DeployInput, HostStatus, LatencyBaseline } from '../src/types';
+import type { CanaryStepReport, DeployInput, HookFacts, HookReport, HookStage, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
 import { eachHostToTheEnd, everyHost } from './fleet';
 import type { RollbackGate } from './gate';
@@ -177,6 +177,65 @@ export async function migrate(d: Deploy, hosts: readonly HostDeploy[]): Promise<
   tracker.enter('migrate', `${migration.run.join(' ')} in a one-off ${migration.service} container`);
   const first = hosts[0]!;
   await gate.unlessRolledBack(() => activities(dockerOps(migration.timeout), `migrate: ${migration.run.join(' ')}`, first).runMigration(first.spec, d.deployId));
+}
+
+/**
+ * Whether the spec has hooks of this stage. The patch is asked only then, so a deploy without them
+ * (every recorded history) replays as it ran.
+ */
+function hasHooks(spec: DeploySpec, stage: HookStage): boolean {
+  return (spec.hooks?.[stage].length ?? 0) > 0 && patched(PATCHES.deployHooks);
+}
+
+/** Runs one stage's hooks once, on the first host (as validation commands and migrate), and records how they ran. */
+async function runStageHooks(d: Deploy, hosts: readonly HostDeploy[], stage: HookStage, outcome: HookFacts['outcome']): Promise<HookReport[]> {
+  const { spec, tracker } = d;
+  const hooks = spec.hooks![stage];
+  const first = hosts[0]!;
+  const facts: HookFacts = { color: first.targetColor, previousColor: first.liveColor, images: tracker.status.images, previousImages: tracker.status.previousImages, outcome };
+  const names = hooks.map((h) => h.name).join(', ');
+  const total = hooks.reduce((sum, h) => sum + h.timeout, 0);
+  const step = activities(dockerOps(total), `${stage} hooks: ${names}`, first);
+  const record = (reports: HookReport[]) => (tracker.status.hooks = [...(tracker.status.hooks ?? []), ...reports]);
+  try {
+    const reports = outcome ? await step.runHooks(first.spec, stage, facts, d.deployId) : await d.gate.unlessRolledBack(() => step.runHooks(first.spec, stage, facts, d.deployId));
+    record(reports);
+    return reports;
+  } catch (err) {
+    // A failing hook's reports so far (its own last) travel in the failure's details.
+    const details = (err as { cause?: { details?: unknown[] } }).cause?.details?.[0];
+    if (Array.isArray(details)) record(details as HookReport[]);
+    throw err;
+  }
+}
+
+/**
+ * 1c / 4c. preDeploy (before deploy-green, nothing live touched yet) and preSwitch (after every gate,
+ * before the switch) hooks: a failing one rolls the deploy back like a failed gate, naming the hook.
+ */
+export async function preHooks(d: Deploy, hosts: readonly HostDeploy[], stage: 'preDeploy' | 'preSwitch'): Promise<void> {
+  if (!hasHooks(d.spec, stage)) return;
+  d.tracker.enter('pre-hooks', `${stage} hooks ${d.spec.hooks![stage].map((h) => h.name).join(', ')} in one-off containers of the new image`);
+  await runStageHooks(d, hosts, stage, null);
+}
+
+/**
+ * 8. postDeploy (after cleanup) and postRollback (after a compensation that restored the previous
+ * color) hooks: the outcome is settled, so a failure is a warning in lastError, never a different outcome.
+ */
+export async function postHooks(d: Deploy, hosts: readonly HostDeploy[], stage: 'postDeploy' | 'postRollback'): Promise<void> {
+  if (!hasHooks(d.spec, stage)) return;
+  const outcome = stage === 'postDeploy' ? 'succeeded' : 'rolled-back';
+  d.tracker.enter('post-hooks', `${stage} hooks ${d.spec.hooks![stage].map((h) => h.name).join(', ')} in one-off containers of the ${stage === 'postDeploy' ? 'new' : 'restored'} image`);
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await runStageHooks(d, hosts, stage, outcome);
+    } catch (err) {
+      const warning = `${outcome === 'succeeded' ? 'deploy succeeded' : 'rolled back'} but a ${stage} hook failed: ${messageOf(err)}`;
+      const { status } = d.tracker;
+      status.lastError = status.lastError ? `${status.lastError}; ${warning}` : warning;
+    }
+  });
 }
 
 /** 2. deploy-green: the target color's containers on every host; a live color is never touched. */

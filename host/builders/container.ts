@@ -2,7 +2,8 @@
  * Pure builders: spec -> Docker create options. No I/O; tested by exact equality.
  */
 import type Docker from 'dockerode';
-import { containerAlias, containerName, LABELS, migrationContainerName, previewCheckContainerName, validationContainerName, type Color } from '../../src/names';
+import { containerAlias, containerName, hookContainerName, LABELS, migrationContainerName, previewCheckContainerName, validationContainerName, type Color } from '../../src/names';
+import type { HookFacts, HookStage } from '../../src/types';
 import { DEFAULT_LIMITS, type DeploySpec, type ServiceSpec } from '../../src/config/schema';
 
 /**
@@ -164,27 +165,74 @@ export function buildPreviewCheckContainer(spec: DeploySpec, checkIndex: number,
 }
 
 /**
- * The migration step: a one-off container of the new image on the app's network, with the service's
- * environment (and secrets), so it reaches the shared database. Never routed, never a color.
+ * A one-off container on the app's network with the service's environment (and secrets), so it
+ * reaches the shared database: the migration's and the hooks'. Never routed, never a color.
  */
+function networkedOneOff(spec: DeploySpec, one: { name: string; service: string; image: string; cmd: string[]; env: Record<string, string>; role: string; deployId: string; secretEnv: Record<string, string> }): Docker.ContainerCreateOptions {
+  const svc = spec.services[one.service];
+  if (!svc) throw new Error(`unknown service ${one.service}`);
+  return {
+    name: one.name,
+    Image: one.image,
+    Cmd: one.cmd,
+    Env: envList({ ...svc.env, ...one.secretEnv, ...one.env }),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.app]: spec.app,
+      [LABELS.service]: one.service,
+      [LABELS.deployId]: one.deployId,
+      [LABELS.image]: one.image,
+      [LABELS.role]: one.role,
+    },
+    HostConfig: { NetworkMode: spec.network, ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false, ...limitsOf(svc) },
+  };
+}
+
+/** The migration step: a one-off container of the new image (networkedOneOff). */
 export function buildMigrationContainer(spec: DeploySpec, deployId: string, secretEnv: Record<string, string>): Docker.ContainerCreateOptions {
   const migrate = spec.migrate;
   if (!migrate) throw new Error('the spec has no migrate step');
   const svc = spec.services[migrate.service];
   if (!svc) throw new Error(`unknown service ${migrate.service}`);
-  return {
-    name: migrationContainerName(spec.app),
-    Image: svc.image,
-    Cmd: migrate.run,
-    Env: envList({ ...svc.env, ...secretEnv, GREENLIGHT_APP: spec.app, GREENLIGHT_SERVICE: migrate.service, GREENLIGHT_MIGRATION: 'true', GREENLIGHT_DEPLOY_ID: deployId }),
-    Labels: {
-      [LABELS.managed]: 'true',
-      [LABELS.app]: spec.app,
-      [LABELS.service]: migrate.service,
-      [LABELS.deployId]: deployId,
-      [LABELS.image]: svc.image,
-      [LABELS.role]: 'migrate',
-    },
-    HostConfig: { NetworkMode: spec.network, ExtraHosts: ['host.docker.internal:host-gateway'], AutoRemove: false, ...limitsOf(svc) },
+  const env = { GREENLIGHT_APP: spec.app, GREENLIGHT_SERVICE: migrate.service, GREENLIGHT_MIGRATION: 'true', GREENLIGHT_DEPLOY_ID: deployId };
+  return networkedOneOff(spec, { name: migrationContainerName(spec.app), service: migrate.service, image: svc.image, cmd: migrate.run, env, role: 'migrate', deployId, secretEnv });
+}
+
+/** `service=image` pairs in service order, comma separated: GREENLIGHT_IMAGES and GREENLIGHT_PREVIOUS_IMAGES. */
+export function imagesEnv(images: Record<string, string>): string {
+  return Object.keys(images)
+    .sort()
+    .map((service) => `${service}=${images[service]}`)
+    .join(',');
+}
+
+/**
+ * The image a hook runs in: the service's new image, or for postRollback the image the restored color
+ * runs (null: the rolled-back deploy was the app's first, nothing was restored).
+ */
+export function hookImage(spec: DeploySpec, stage: HookStage, service: string, facts: HookFacts): string | null {
+  if (stage !== 'postRollback') return spec.services[service]!.image;
+  return facts.previousImages[service] ?? null;
+}
+
+/**
+ * A hook (`hooks.<stage>[index]`): a one-off container like the migration's (networkedOneOff), with
+ * the deploy's facts in its environment after the service's own (so the service cannot shadow them).
+ */
+export function buildHookContainer(spec: DeploySpec, stage: HookStage, index: number, facts: HookFacts, deployId: string, secretEnv: Record<string, string>): Docker.ContainerCreateOptions {
+  const hook = spec.hooks?.[stage][index];
+  if (!hook) throw new Error(`no hook hooks.${stage}[${index}]`);
+  const image = hookImage(spec, stage, hook.service, facts) ?? spec.services[hook.service]!.image;
+  const env: Record<string, string> = {
+    GREENLIGHT_APP: spec.app,
+    GREENLIGHT_SERVICE: hook.service,
+    GREENLIGHT_HOOK: `${stage}.${hook.name}`,
+    GREENLIGHT_DEPLOY_ID: deployId,
+    GREENLIGHT_COLOR: facts.color,
+    GREENLIGHT_PREVIOUS_COLOR: facts.previousColor ?? '',
+    GREENLIGHT_IMAGES: imagesEnv(facts.images),
+    GREENLIGHT_PREVIOUS_IMAGES: imagesEnv(facts.previousImages),
+    ...(facts.outcome ? { GREENLIGHT_OUTCOME: facts.outcome } : {}),
   };
+  return networkedOneOff(spec, { name: hookContainerName(spec.app, stage, hook.name), service: hook.service, image, cmd: hook.run, env, role: 'hook', deployId, secretEnv });
 }

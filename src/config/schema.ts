@@ -289,6 +289,31 @@ const previewSchema = z
       .describe('Commands run against the preview URL before the switch (a smoke or e2e suite); any failure rolls the deploy back.'),
   })
   .describe('A preview port: the new color, before it is live, on a port of its own while the public port keeps serving the live color.');
+/** The stages of a deploy at which `hooks:` run, in the order the deploy reaches them. */
+export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
+
+/** One `hooks.<stage>` command: the shape of a validation command, so users learn one thing. */
+const hookSchema = z.strictObject({
+  name: nameField('hook'),
+  service: z.string().describe("Service whose image runs the hook: the new image (postRollback: the restored one), with the service's env and secrets, on the app network."),
+  run: z
+    .array(z.string(), { error: 'must be a list of strings: the command and its arguments, e.g. ["node", "warm-cache.js"]' })
+    .min(1, 'must not be empty: the command and its arguments, e.g. ["node", "warm-cache.js"]')
+    .describe('Command and arguments, run in a one-off container with the deploy\'s facts in GREENLIGHT_* variables.'),
+  timeout: duration('Time limit of the hook (stopped and counted as failed past it)', '5m'),
+});
+
+const hookList = (when: string) => z.array(hookSchema).default([]).describe(when);
+
+const hooksSchema = z
+  .strictObject({
+    preDeploy: hookList('Run before anything is deployed (after validate and migrate); a failure ends the deploy rolled back, nothing live changed.'),
+    preSwitch: hookList('Run once the new color passed its gates, before the switch; a failure rolls back, the live color keeps serving.'),
+    postDeploy: hookList('Run after a successful deploy\'s cleanup; a failure is a warning (status lastError), the deploy still succeeds.'),
+    postRollback: hookList('Run after a rollback restored the previous color, in its (restored) image; a failure is a warning.'),
+  })
+  .optional()
+  .describe('Commands run in one-off containers at fixed points of the deploy; once per deploy (a fleet\'s first host).');
 
 /**
  * A file nginx reads at each reload, named in its config: absolute (nginx would resolve a relative one
@@ -447,6 +472,7 @@ export const deploySpecSchema = z
       })
       .optional()
       .describe('A forward-compatible (expand-only) migration run before the new color starts; the live version must keep working on the migrated schema.'),
+    hooks: hooksSchema,
     promotion: z
       .strictObject({
         manual: z.boolean().default(false).describe('Wait for `greenlight promote` before the switch.'),
@@ -560,6 +586,16 @@ export const deploySpecSchema = z
       }
     });
     if (spec.preview) checkPreview(spec as DeploySpecBeforePreview, ctx);
+    for (const stage of HOOK_STAGES) {
+      const seen = new Set<string>();
+      (spec.hooks?.[stage] ?? []).forEach((hook, index) => {
+        if (!Object.hasOwn(spec.services, hook.service)) {
+          ctx.addIssue({ code: 'custom', path: ['hooks', stage, index, 'service'], message: `unknown service "${hook.service}": use one of ${Object.keys(spec.services).join(', ')}` });
+        }
+        if (seen.has(hook.name)) ctx.addIssue({ code: 'custom', path: ['hooks', stage, index, 'name'], message: `"${hook.name}" is used twice in hooks.${stage}: give each hook its own name` });
+        seen.add(hook.name);
+      });
+    }
     if (spec.migrate && !Object.hasOwn(spec.services, spec.migrate.service)) {
       ctx.addIssue({ code: 'custom', path: ['migrate', 'service'], message: `unknown service "${spec.migrate.service}": use one of ${Object.keys(spec.services).join(', ')}` });
     }

@@ -100,6 +100,14 @@ describe('replay of recorded deploy histories', () => {
     expect(patches(before)).not.toContain(PATCHES.oneHostPerDeploy);
   });
 
+  it('keeps a preSwitch hook\'s rollback and a postDeploy hook (patch marker, runHooks where the stage runs)', () => {
+    // Recorded by test/e2e/hooks.test.ts (real deploys, stored decoded); histories without hooks mark no such patch.
+    expect(patchesOf('hooks-preswitch-rollback.json')).toContain(PATCHES.deployHooks);
+    expect(activitiesOf('hooks-preswitch-rollback.json').slice(-2)).toEqual(['runHooks', 'removeColor']);
+    expect(activitiesOf('hooks-post-deploy.json').slice(-2)).toEqual(['retireColor', 'runHooks']);
+    expect(patchesOf('success.json')).not.toContain(PATCHES.deployHooks);
+  });
+
   it('keeps a singleton handover and its rollback (patch marker, the handover after the switch, the hand-back before the removal)', () => {
     // Recorded by test/e2e/workers.test.ts (real deploys, stored decoded); histories without singletons mark no such patch.
     expect(patchesOf('singleton-handover.json')).toContain(PATCHES.singletonHandover);

@@ -9,7 +9,7 @@ import { BUNDLE_PATH, TEMPORAL_BIN } from '../../harness/paths';
 import { parseDeploySpec } from '../../src/config/load';
 import { DEPLOY_WORKFLOW, deployWorkflowId, PINNED_ENGINE } from '../../src/names';
 import { MAINTENANCE_OFF } from '../../src/maintenance';
-import type { DeployInput, DeployStatus, Route } from '../../src/types';
+import type { DeployInput, DeployStatus, HookStage, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 
 export type Stubs = Partial<{ [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]> }>;
@@ -25,6 +25,7 @@ export function healthyHost(route: () => Route | null): Activities {
     checkRouterConfig: async () => undefined,
     runValidationCommands: async () => [],
     runMigration: async () => ({ exitCode: 0, output: 'applied 002' }),
+    runHooks: async (_spec: unknown, stage: HookStage) => [{ stage, name: 'hook', exitCode: 0, output: 'ok' }],
     deployColor: async () => ({ web: 'container-id' }),
     healthCheck: async (_s, c) => ({ color: c, probes: 3, durationMs: 10 }),
     measureBaseline: async (_s, c) => ({ color: c, samples: 10, p50Ms: 2, p95Ms: 3 }),

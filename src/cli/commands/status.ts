@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
-import { formatImages, formatMs, serviceImages } from '../../format';
+import { formatHooks, formatImages, formatMs, serviceImages } from '../../format';
 import { readQueue } from '../queue-client';
 import type { QueueRequest } from '../../queue';
 import type { CommandEnd } from '../exit-codes';
@@ -83,6 +83,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     // Only while the deploy runs: a preview closes at the switch and in a rollback.
     ...(s?.preview && last.running ? { preview: s.preview } : {}),
     queue: queued,
+    ...(s?.hooks ? { hooks: s.hooks } : {}),
     deploy: s
       ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, window: s.window ?? null, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
@@ -112,6 +113,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   if (s?.canary) out(`  ${formatCanary(s.canary, last.running)}`);
   if (summary.preview) out(`  preview: ${summary.preview.url} (${summary.preview.color})`);
   for (const q of queued) out(`queued: request ${q.requestId}${q.requestedBy ? ` by ${q.requestedBy}` : ''} (${formatImages(q.images)}) waiting since ${q.since}`);
+  if (s?.hooks?.length) out(`  hooks: ${formatHooks(s.hooks)}`);
   if (s) {
     out(`${last.running ? 'running deploy' : 'last deploy'}: ${s.outcome}, phase ${s.phase}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}, started ${last.startTime.toISOString()}`);
     for (const p of s.phases) if (p.phase !== 'done') out(`  ${p.phase.padEnd(15)} ${formatMs(p.durationMs)}`);
