@@ -19,7 +19,8 @@ import { isSingleton, isWorker, singletonServices, webServices } from '../src/co
 import { stopTimeoutSeconds } from '../host/builders/container';
 import { COLORS, FAILURE_TYPES, LABELS, type Color } from '../src/names';
 import { hostOfSpec } from '../src/config/hosts';
-import { secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
+import { secretProblem, secretValues, type Redactor, type SecretPolicy } from '../src/secrets';
+import { urlSecretNames } from '../src/notify';
 import { asNameTaken, fail, recordProgress, runOneOffCommands, runOneOffStep, sleep } from './support';
 import type { DrainProgress, HandoverReport, HookFacts, HookReport, HookStage } from '../src/types';
 import { probeWorker } from '../host/worker-health';
@@ -105,6 +106,12 @@ export function networkProblem(name: string, network: NetworkInfo | null): strin
  */
 async function preflightDocker({ host, router, secrets, capacityCheck }: DockerDeps, spec: DeploySpec, targetColor: Color): Promise<void> {
   const problems = Object.entries(spec.services).flatMap(([service, svc]) => secretValues(secrets, service, svc.secrets).problems);
+  (spec.notify?.webhooks ?? []).forEach((hook, index) => {
+    for (const name of urlSecretNames(hook.url)) {
+      const problem = secretProblem(secrets, '', name, `notify.webhooks[${index}].url`);
+      if (problem) problems.push(problem);
+    }
+  });
   await host.ping();
   const network = networkProblem(spec.network, await host.networkOrNull(spec.network));
   if (network) problems.push(network);

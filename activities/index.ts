@@ -7,6 +7,7 @@ import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
+import { createNotifyActivities } from './notify';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
@@ -18,6 +19,7 @@ import { redacting, heartbeating } from './support';
 import { createValidateActivities } from './validate';
 import type { NginxRouter } from '../host/nginx';
 import { redactorFor, secretPolicyFromEnv, type SecretPolicy } from '../src/secrets';
+import { uiUrlFromEnv } from '../src/settings';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -48,6 +50,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createPreviewActivities({ host, router: routed, redact }),
     ...createMaintenanceActivities({ router }),
     ...createReleaseActivities({ host }),
+    ...createNotifyActivities({ secrets, uiUrl: uiUrlFromEnv(env) }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),
   }, hostName, () => host.identity());

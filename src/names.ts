@@ -140,6 +140,8 @@ export const FAILURE_TYPES = {
   previewCheck: 'PreviewCheckFailed',
   /** A `hooks:` command exited non-zero or ran past its timeout. */
   hook: 'HookFailed',
+  /** A `notify.webhooks[]` notification could not be sent (a warning: it never fails a deploy). */
+  notification: 'NotificationFailed',
   portInUse: 'PortInUse',
   healthCheck: 'HealthCheckFailed',
   verify: 'VerificationFailed',
@@ -232,6 +234,8 @@ export const PATCHES = {
   releases: 'record-releases',
   /** `retain.releases`: images of releases outside the retained ones are removed after the release is recorded. Asked only of a spec with `retain`. */
   retainReleases: 'retain-releases',
+  /** `notify:` webhooks told of a deploy's start and end. Asked only of a spec with `notify`. */
+  notifications: 'deploy-notifications',
   /** `hooks:` (preDeploy, preSwitch, postDeploy, postRollback). Asked only where the spec has hooks of that stage. */
   deployHooks: 'deploy-hooks',
 } as const;

@@ -93,8 +93,7 @@ export function secretPolicyFromEnv(env: Record<string, string | undefined>, fil
 }
 
 /** Why `name` cannot be given to `service`'s containers here, with the fix; null when it can. */
-export function secretProblem(policy: SecretPolicy, service: string, name: string): string | null {
-  const field = `services.${service}.secrets`;
+export function secretProblem(policy: SecretPolicy, service: string, name: string, field = `services.${service}.secrets`): string | null {
   if (isWorkerCredential(name)) {
     return `${field}: ${name} is one of the worker's own settings or credentials (${NEVER_SECRET_PREFIXES.join('*, ')}*) and is never given to a container: give the app a variable of its own`;
   }

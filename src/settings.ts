@@ -52,6 +52,11 @@ export function greenlightHome(): string {
   return existsSync(home) ? realpathSync(home) : home;
 }
 
+/** The Temporal UI that notifications link to (GREENLIGHT_UI_URL, default the dev server's http://127.0.0.1:8233). */
+export function uiUrlFromEnv(env: Record<string, string | undefined> = process.env): string {
+  return env.GREENLIGHT_UI_URL || 'http://127.0.0.1:8233';
+}
+
 export function taskQueueFromEnv(): string {
   return process.env.GREENLIGHT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 }

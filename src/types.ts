@@ -218,6 +218,17 @@ export interface DeployStatus {
   ignoredSignals?: string[];
   /** The deploy window (`windows` in the spec), once it was evaluated. */
   window?: WindowStatus | null;
+  /** The `notify:` notifications this deploy sent (or gave up on: a warning, never a failure). */
+  notifications?: NotificationReport[];
+}
+
+/** One webhook notification of a deploy event: delivered, or the (redacted) reason it was given up. */
+export interface NotificationReport {
+  event: string;
+  /** Its index in `notify.webhooks`. */
+  webhook: number;
+  delivered: boolean;
+  error: string | null;
 }
 
 /** An open preview: the URL on the worker's host (each host of a fleet alike) and the color it serves. */

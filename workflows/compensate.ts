@@ -13,6 +13,7 @@ import { eachHostToTheEnd } from './fleet';
 import { RollbackRequested } from './gate';
 import { countRollback } from './metrics';
 import { colorsOf, postHooks, type Deploy, type HostDeploy } from './phases';
+import { notifyEvent } from './notify';
 import { compensation } from './profiles';
 import { activities } from './steps';
 
@@ -50,6 +51,7 @@ export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unk
   const { tracker } = d;
   const { status } = tracker;
   const cancelled = isCancellation(err);
+  const failedIn = tracker.phase;
   const reason = err instanceof RollbackRequested ? err.message : cancelled ? 'the deploy was cancelled' : messageOf(err);
   status.rollbackReason = reason;
   countRollback(status.app, rollbackReasonOf(err, tracker.phase));
@@ -64,6 +66,8 @@ export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unk
   const failed = status.outcome === 'compensation-failed';
   // postRollback hooks only after a rollback that restored the previous color; a failure is a warning.
   if (!failed) await postHooks(d, hosts, 'postRollback');
+  await d.started;
+  await notifyEvent(d, hosts, failed ? 'compensation-failed' : 'rolled-back', status.lastError && failed ? status.lastError : reason, failedIn);
   tracker.finish(failed ? 'compensation-failed' : 'rolled-back');
   if (cancelled) throw err;
   if (failed) throw ApplicationFailure.create({ type: FAILURE_TYPES.compensationFailed, message: status.lastError ?? reason, nonRetryable: true, details: [status] });

@@ -13,6 +13,7 @@ import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
 import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, postHooks, preHooks, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { notifyEvent } from './notify';
 import { DeployTracker } from './tracker';
 
 export async function deployWorkflow(input: DeployInput): Promise<DeployResult> {
@@ -33,6 +34,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   } catch (err) {
     return endBeforeDeploying(tracker, err);
   }
+  // `notify:` webhooks hear of the start without the deploy waiting for them.
+  deploy.started = notifyEvent(deploy, hosts, 'started');
 
   // 2-6. from here on the hosts change: any failure, rollback request or cancellation compensates.
   try {
@@ -62,6 +65,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   await pruneImages(deploy, hosts);
   // 10. postDeploy hooks: a failure is a warning, the deploy succeeded.
   await postHooks(deploy, hosts, 'postDeploy');
+  await deploy.started;
+  await notifyEvent(deploy, hosts, 'succeeded', null, 'done');
   tracker.finish('succeeded');
   return tracker.status;
 }

@@ -25,6 +25,8 @@ export interface Deploy {
   deployId: string;
   tracker: DeployTracker;
   gate: RollbackGate;
+  /** The `started` notification (`notify:`), sent beside the deploy and awaited at its end. */
+  started?: Promise<void>;
 }
 
 /** One Docker host's part of the deploy: where it runs, its colors, and how far it got. */

@@ -48,3 +48,16 @@ export const compensation: ActivityOptions = {
   heartbeatTimeout: HEARTBEAT,
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 40 },
 };
+
+/**
+ * A notification: each attempt short, retried with backoff until `totalMs` (the spec's notify.timeout)
+ * has passed since it was scheduled, then given up (a warning: it never fails the deploy).
+ */
+export function notifying(totalMs: number): ActivityOptions {
+  return {
+    scheduleToCloseTimeout: totalMs,
+    startToCloseTimeout: '15s',
+    heartbeatTimeout: HEARTBEAT,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s' },
+  };
+}

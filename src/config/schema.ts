@@ -289,6 +289,38 @@ const previewSchema = z
       .describe('Commands run against the preview URL before the switch (a smoke or e2e suite); any failure rolls the deploy back.'),
   })
   .describe('A preview port: the new color, before it is live, on a port of its own while the public port keeps serving the live color.');
+/** The deploy events a `notify.webhooks[]` entry can ask for (src/notify.ts builds their bodies). */
+export const DEPLOY_NOTIFY_EVENTS = ['started', 'succeeded', 'rolled-back', 'compensation-failed'] as const;
+
+/** `${NAME}` in a webhook URL: a secret the worker fills in (never in history). */
+export const URL_SECRET = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
+
+const webhookSchema = z.strictObject({
+  url: z
+    .string({ error: 'must be an http(s) URL, e.g. "https://hooks.slack.com/services/${SLACK_WEBHOOK_PATH}"' })
+    .refine((url) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(url.replace(URL_SECRET, 'x')).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL, e.g. "https://hooks.slack.com/services/${SLACK_WEBHOOK_PATH}": put the secret part of the URL in ${NAME}, a secret the worker allows (GREENLIGHT_SECRETS)')
+    .describe('Where the JSON body is POSTed. The secret part of a URL goes in ${NAME}: the worker fills it in from its allowed secrets (GREENLIGHT_SECRETS, GREENLIGHT_SECRETS_FILE); it never enters workflow history.'),
+  events: z
+    .array(z.enum(DEPLOY_NOTIFY_EVENTS, { error: `must be one of ${DEPLOY_NOTIFY_EVENTS.join(', ')}` }))
+    .min(1, `must not be empty: leave events out for all of ${DEPLOY_NOTIFY_EVENTS.join(', ')}`)
+    .default([...DEPLOY_NOTIFY_EVENTS])
+    .describe('Which deploy events this webhook receives (default: all).'),
+});
+
+const notifySchema = z
+  .strictObject({
+    webhooks: z.array(webhookSchema).min(1, 'needs at least one webhook, or leave `notify` out').describe('Webhooks that get a JSON body (with a Slack-compatible `text`) on each event.'),
+    timeout: duration('Longest one notification is retried for (with backoff) before it is given up as a warning; it never fails or blocks the deploy', '30s'),
+  })
+  .optional()
+  .describe('Notifications: webhooks told when a deploy starts, succeeds, is rolled back, or its compensation fails.');
+
 /** The stages of a deploy at which `hooks:` run, in the order the deploy reaches them. */
 export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
 
@@ -473,6 +505,7 @@ export const deploySpecSchema = z
       .optional()
       .describe('A forward-compatible (expand-only) migration run before the new color starts; the live version must keep working on the migrated schema.'),
     hooks: hooksSchema,
+    notify: notifySchema,
     promotion: z
       .strictObject({
         manual: z.boolean().default(false).describe('Wait for `greenlight promote` before the switch.'),

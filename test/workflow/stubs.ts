@@ -46,6 +46,7 @@ export function healthyHost(route: () => Route | null): Activities {
     setMaintenance: async (_h, change, since) => (change.on ? { on: true, since, message: change.message, retryAfter: change.retryAfter, pageFile: change.page?.file ?? null } : MAINTENANCE_OFF),
     restoreMaintenance: async (_h, before) => before.state,
     recordRelease: async () => ({ specHash: 'sha256:stub' }),
+    notifyWebhook: async () => ({ status: 204 }),
     pruneReleaseImages: async () => ({ removed: [] }),
   };
 }
