@@ -3,7 +3,7 @@
  * receiver): a deploy's start and success reach the receiver with their facts, its UI link and a Slack
  * `text`, through a URL whose secret part the worker fills in (and which is in no history); a rollback is
  * told with its reason; a receiver that is down never fails or blocks the deploy beyond notify.timeout,
- * and is a warning in the status.
+ * and is a warning in the status. GREENLIGHT_RECORD_HISTORIES=1 keeps both deploys' histories for the replay test.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +12,7 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpec, DeploySpecInput } from '../../src/config/schema';
 import { deployOk } from '../../harness/deploys';
-import { historyText } from '../../harness/histories';
+import { historyText, recordHistory } from '../../harness/histories';
 import { resetApp } from '../../harness/host';
 import { exampleImages, webSpec } from '../../harness/specs';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
@@ -78,6 +78,7 @@ describe('notifications on the real stack', () => {
       { event: 'succeeded', webhook: 0, delivered: true, error: null },
     ]);
     expect((await historyText(APP)).includes(SECRET), 'the URL secret is nowhere in the history').toBe(false);
+    await recordHistory(APP, outcome.status!.deployId, 'notify-success');
   });
 
   it('a rollback is told with its reason; a receiver that is down is a warning (given up after notify.timeout)', async () => {
@@ -94,5 +95,6 @@ describe('notifications on the real stack', () => {
     expect(down).toMatchObject({ event: 'rolled-back', delivered: false });
     expect(down.error).toMatch(/ECONNREFUSED|timed out/i);
     console.log(`notify: rollback with a receiver down took ${tookMs} ms; the down webhook: ${down.error}`);
+    await recordHistory(APP, outcome.status!.deployId, 'notify-rollback');
   });
 });

@@ -116,6 +116,15 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('success.json')).not.toContain(PATCHES.singletonHandover);
   });
 
+  it('keeps notified deploys (patch marker; the start beside the deploy, the end after cleanup or compensation)', () => {
+    // Recorded by test/e2e/notify.test.ts (real deploys, stored decoded); histories without notify mark no such patch.
+    expect(patchesOf('notify-success.json')).toContain(PATCHES.notifications);
+    expect(activitiesOf('notify-success.json').filter((a) => a === 'notifyWebhook')).toHaveLength(2);
+    expect(activitiesOf('notify-success.json').slice(-1)).toEqual(['notifyWebhook']);
+    expect(activitiesOf('notify-rollback.json').slice(-2)).toEqual(['notifyWebhook', 'notifyWebhook']);
+    expect(patchesOf('success.json')).not.toContain(PATCHES.notifications);
+  });
+
   it('keeps a deploy that recorded its release and pruned old images (both patch markers, the two steps after cleanup)', () => {
     // Recorded by test/e2e/releases.test.ts (the retain deploy); histories from before mark neither patch.
     expect(patchesOf('release-retain.json')).toEqual(expect.arrayContaining([PATCHES.releases, PATCHES.retainReleases]));
