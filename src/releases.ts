@@ -15,14 +15,8 @@ export interface ReleaseImage {
   imageId: string | null;
 }
 
-/** A release as the deploy sends it to the store, before the store numbers it. */
-export interface ReleaseDraft {
-  app: string;
-  images: Record<string, ReleaseImage>;
-  /** `sha256:<hex>` of the canonical JSON of the spec the deploy ran. */
-  specHash: string;
-  /** Each service's env key names (never values) and secret names (never values). */
-  env: Record<string, { keys: string[]; secrets: string[] }>;
+/** Where a release comes from: the deploy run, its clock and who started it. */
+export interface ReleaseOrigin {
   /** When the deploy succeeded (ISO 8601, the workflow's clock). */
   recordedAt: string;
   /** Who started the deploy: the starting client's identity (user@host of the CLI), or null. */
@@ -33,6 +27,16 @@ export interface ReleaseDraft {
   deployRunId: string;
   /** The deploy workflow's task queue: where `rollback --to` starts its deploy, and where the store runs. */
   taskQueue: string;
+}
+
+/** A release as the deploy sends it to the store, before the store numbers it: its origin and what it ran. */
+export interface ReleaseDraft extends ReleaseOrigin {
+  app: string;
+  images: Record<string, ReleaseImage>;
+  /** `sha256:<hex>` of the canonical JSON of the spec the deploy ran. */
+  specHash: string;
+  /** Each service's env key names (never values) and secret names (never values). */
+  env: Record<string, { keys: string[]; secrets: string[] }>;
   /**
    * The validated spec the deploy ran, for `greenlight rollback --to`. It holds no secret values (a spec
    * names its secrets, the worker has the values); env values are in every deploy's history already.
@@ -70,16 +74,6 @@ export function envNamesOf(spec: DeploySpec): ReleaseDraft['env'] {
   return Object.fromEntries(
     Object.entries(spec.services).map(([name, service]) => [name, { keys: Object.keys(service.env ?? {}).sort(), secrets: [...(service.secrets ?? [])].sort() }]),
   );
-}
-
-/** Where a release comes from: the deploy run, its clock and who started it. */
-export interface ReleaseOrigin {
-  recordedAt: string;
-  startedBy: string | null;
-  requestedBy: string | null;
-  deployWorkflowId: string;
-  deployRunId: string;
-  taskQueue: string;
 }
 
 /** The draft of the release a deploy of `spec` leaves, given its image ids on the host and the spec's hash. */
