@@ -55,7 +55,9 @@ async function record(name: string): Promise<void> {
 beforeAll(async () => {
   w = await startTestWorker(TASK_QUEUE);
   await resetApp(w.docker, w.router, APP);
-  await deployOk(w, spec(exampleImages('v1').backend), TASK_QUEUE);
+  // v1 with the preview the tests use: its first opening writes the preview's config (one reload, before
+  // any load, like an app's first deploy); every later deploy with it renders the same file, no reload.
+  await deployOk(w, spec(exampleImages('v1').backend, { preview: { port: PREVIEW_PORT, checks: [fetchCheck('smoke', 'v1')] } }), TASK_QUEUE);
 });
 
 afterAll(async () => {
