@@ -71,6 +71,7 @@ export function createHealthActivities({ host, probe, redact = (text) => text, c
     measureBaseline: (spec: DeploySpec, color: Color) => measureBaseline(deps, spec, color),
     verify: (spec: DeploySpec, color: Color, baselineP50Ms: number | null) => verify(deps, spec, color, baselineP50Ms),
     checkColorHealth: (spec: DeploySpec, color: Color) => checkColorHealth(deps, spec, color),
+    monitorRound: (spec: DeploySpec, color: Color, waitMs = 0) => monitorRound(deps, spec, color, waitMs),
   };
 }
 
@@ -284,4 +285,17 @@ async function checkColorHealth(deps: Deps, spec: DeploySpec, color: Color): Pro
     if (attempt < 2) await clock.sleep(Math.min(spec.health.interval, 500));
   }
   return { healthy: false, detail };
+}
+
+/**
+ * One round of the app monitor (`monitor:`) on the live `color`: what verify probes (health endpoints
+ * and verify paths on the containers, the color's route on the router, the public route, the workers),
+ * once, after `waitMs` (a wait under a second, which a server timer would stretch to one). Never throws
+ * on a failed probe: the failures (at most 3, as verify's message) are the answer.
+ */
+async function monitorRound(deps: Deps, spec: DeploySpec, color: Color, waitMs: number): Promise<{ probes: number; failures: string[] }> {
+  if (waitMs > 0) await deps.clock.sleep(waitMs);
+  const targets = [...healthTargets(spec, color), ...workerTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
+  const results = await round(deps, spec, targets, spec.health.timeout);
+  return { probes: results.length, failures: describeFailures(results.filter(failed)).slice(0, 3) };
 }

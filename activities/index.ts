@@ -7,6 +7,7 @@ import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
+import { createMonitorActivities } from './monitor';
 import { createNotifyActivities } from './notify';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
@@ -50,6 +51,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createPreviewActivities({ host, router: routed, redact }),
     ...createMaintenanceActivities({ router }),
     ...createReleaseActivities({ host }),
+    ...createMonitorActivities(),
     ...createNotifyActivities({ secrets, uiUrl: uiUrlFromEnv(env) }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),

@@ -67,6 +67,7 @@ function describeOwner(labels: Record<string, string>): string {
 export interface AppContainer {
   id: string;
   name: string;
+  /** Running or paused: its processes exist and hold its host ports (a paused one still has to be stopped). */
   running: boolean;
   labels: Record<string, string>;
   /** Its fixed address (IPv4, no port) per network it was created with one on. */
@@ -352,7 +353,7 @@ export class DockerHost {
     const label = [`${LABELS.managed}=true`, `${LABELS.app}=${app}`, `${LABELS.color}=${color}`, `${LABELS.role}=app`, ...(service === undefined ? [] : [`${LABELS.service}=${service}`])];
     const containers = await this.docker.listContainers({ all: true, filters: { label } });
     return containers
-      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running', labels: c.Labels, addresses: fixedAddresses(c.NetworkSettings?.Networks as Parameters<typeof fixedAddresses>[0]) }))
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), running: c.State === 'running' || c.State === 'paused', labels: c.Labels, addresses: fixedAddresses(c.NetworkSettings?.Networks as Parameters<typeof fixedAddresses>[0]) }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 

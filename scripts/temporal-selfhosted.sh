@@ -239,7 +239,7 @@ if ! "$TEMPORAL_CLI" operator namespace describe --address "$ADDRESS" --namespac
 fi
 # greenlight's search attributes, stored in PostgreSQL visibility's custom columns; creating an existing one
 # is a no-op. Retried: a namespace created a moment ago reaches every frontend within seconds.
-for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList GreenlightHosts=KeywordList; do
+for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList GreenlightHosts=KeywordList GreenlightHealth=Keyword; do
   wait_for "search attribute ${sa%%=*}" 60 "$TEMPORAL_CLI" operator search-attribute create --address "$ADDRESS" --namespace default --name "${sa%%=*}" --type "${sa##*=}"
 done
 log "self-hosted Temporal v$TEMPORAL_SERVER_VERSION up: TEMPORAL_ADDRESS=$ADDRESS (PostgreSQL 127.0.0.1:$PG_PORT)"

@@ -36,6 +36,6 @@ fi
 wait_for "the Temporal server on :$PORT" 90 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$PORT"
 # greenlight's search attributes (the Temporal UI's filters, `greenlight history`); creating an existing one is a no-op.
 # Retried: right after a start the server can still answer Unavailable.
-for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList GreenlightHosts=KeywordList; do
+for sa in GreenlightApp=Keyword GreenlightPhase=Keyword GreenlightOutcome=Keyword GreenlightImages=KeywordList GreenlightHosts=KeywordList GreenlightHealth=Keyword; do
   wait_for "search attribute ${sa%%=*}" 30 "$TEMPORAL_BIN" operator search-attribute create --address "127.0.0.1:$PORT" --name "${sa%%=*}" --type "${sa##*=}"
 done

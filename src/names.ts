@@ -42,6 +42,10 @@ export const MESSAGES = {
   recordRelease: 'record-release',
   /** The releases workflow: its list of releases, newest last. */
   releases: 'releases',
+  /** Query of an app's monitor: its health, rounds, last failure and bake (src/monitor.ts MonitorStatus). */
+  monitor: 'monitor',
+  /** Signal to an app's monitor: end after the round under way (a deploy replaces it); it returns its state. */
+  stopMonitor: 'stop-monitor',
 } as const;
 
 /** One running deploy per app: the workflow id is the lock. */
@@ -70,6 +74,16 @@ export const RELEASES_WORKFLOW = 'releasesWorkflow';
 
 export function releasesWorkflowId(app: string): string {
   return `releases-${app}`;
+}
+
+/**
+ * The monitor of one app (`monitor:` in the spec): started by a successful deploy, it probes the live
+ * color until the next deploy ends it (workflows/monitor.ts), continuing as new to keep its history small.
+ */
+export const MONITOR_WORKFLOW = 'monitorWorkflow';
+
+export function monitorWorkflowId(app: string): string {
+  return `monitor-${app}`;
 }
 
 export const COLORS = ['blue', 'green'] as const;
@@ -184,6 +198,8 @@ export const SEARCH_ATTRIBUTES = {
   images: searchAttributeKey('GreenlightImages', 'KEYWORD_LIST'),
   /** The hosts of a fleet deploy (absent for a one-host deploy). */
   hosts: searchAttributeKey('GreenlightHosts', 'KEYWORD_LIST'),
+  /** An app monitor's health (healthy | unhealthy | baking): the Temporal UI lists unhealthy apps by it. */
+  health: searchAttributeKey('GreenlightHealth', 'KEYWORD'),
 } as const;
 
 /**
@@ -238,6 +254,14 @@ export const PATCHES = {
   notifications: 'deploy-notifications',
   /** `hooks:` (preDeploy, preSwitch, postDeploy, postRollback). Asked only where the spec has hooks of that stage. */
   deployHooks: 'deploy-hooks',
+  /**
+   * The app's monitor (`monitor:`): every deploy ends a running monitor at the end of validate, before it
+   * changes a host (a bake rollback never races it), and starts it again after a rollback; a successful
+   * deploy with `monitor` starts a new one. Every deploy asks it (any app may have a monitor running).
+   */
+  appMonitor: 'app-monitor',
+  /** `monitor.bake`: the deploy's cleanup keeps the previous color running; the monitor retires it when the bake ends. Asked only of a spec with a bake. */
+  monitorBake: 'monitor-bake',
 } as const;
 
 /**

@@ -49,6 +49,10 @@ function headline(f: NotifyFacts): string {
       return `deploy rolled back in ${f.phase}: ${reason}${previous ? `; ${previous} stays live` : ''}`;
     case 'compensation-failed':
       return `rollback did not finish (compensation failed) in ${f.phase}: ${reason}; run \`greenlight status ${f.app}\``;
+    case 'monitor-alert':
+      return `monitor alert: ${images} is unhealthy: ${reason}`;
+    case 'monitor-recovered':
+      return `monitor: ${images} is healthy again${f.reason ? ` (${f.reason})` : ''}`;
   }
 }
 

@@ -218,6 +218,8 @@ export interface DeployStatus {
   ignoredSignals?: string[];
   /** The deploy window (`windows` in the spec), once it was evaluated. */
   window?: WindowStatus | null;
+  /** The app monitor this deploy started (`monitor:`), and until when its bake keeps the previous color. */
+  monitor?: { workflowId: string; bakeUntil: string | null };
   /** The `notify:` notifications this deploy sent (or gave up on: a warning, never a failure). */
   notifications?: NotificationReport[];
 }

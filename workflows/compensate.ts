@@ -13,6 +13,7 @@ import { eachHostToTheEnd } from './fleet';
 import { RollbackRequested } from './gate';
 import { countRollback } from './metrics';
 import { colorsOf, postHooks, type Deploy, type HostDeploy } from './phases';
+import { resumeMonitor } from './monitoring';
 import { notifyEvent } from './notify';
 import { compensation } from './profiles';
 import { activities } from './steps';
@@ -64,7 +65,9 @@ export async function rollBack(d: Deploy, hosts: readonly HostDeploy[], err: unk
     tracker.recordError(compensationError, `compensation did not finish: ${messageOf(compensationError)} (after: ${reason})`);
   }
   const failed = status.outcome === 'compensation-failed';
-  // postRollback hooks only after a rollback that restored the previous color; a failure is a warning.
+  // The monitor this deploy ended watches the restored color again; postRollback hooks only after a
+  // rollback that restored the previous color (a failure is a warning).
+  if (!failed) await resumeMonitor(d, hosts);
   if (!failed) await postHooks(d, hosts, 'postRollback');
   await d.started;
   await notifyEvent(d, hosts, failed ? 'compensation-failed' : 'rolled-back', status.lastError && failed ? status.lastError : reason, failedIn);

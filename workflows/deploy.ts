@@ -1,6 +1,6 @@
 /**
  * The deploy workflow: (deploy window) -> validate -> migrate -> deploy-green -> health-check -> (preview) -> (promotion gate) ->
- * (canary steps) -> switch -> verify -> cleanup -> release record, with `hooks:` before deploy-green, before the switch and
+ * (canary steps) -> switch -> verify -> cleanup -> release record -> (monitor), with `hooks:` before deploy-green, before the switch and
  * after the outcome, with saga compensation on any failure, on a rollback request, on the deploy's own
  * time limit and on cancellation. Deterministic: imports only the workflow SDK, wiring names and types.
  *
@@ -13,6 +13,7 @@ import type { DeployInput, DeployResult } from '../src/types';
 import { endBeforeDeploying, rollBack } from './compensate';
 import { RollbackGate } from './gate';
 import { canarySteps, checkSpec, cleanup, closePreview, deployGreen, deployWindow, handOverSingletons, healthGate, migrate, openPreview, postHooks, preHooks, promotionGate, pruneImages, recordRelease, switchTraffic, validateHosts, verify, type Deploy, type HostDeploy } from './phases';
+import { endMonitor, startMonitor } from './monitoring';
 import { notifyEvent } from './notify';
 import { DeployTracker } from './tracker';
 
@@ -29,8 +30,11 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
     gate.limitTime(input.spec.timeout);
     // 1. validate: nothing is touched, so a failure here ends the deploy without compensation.
     tracker.enter('validate', 'spec, images, ports, router config and validation commands');
+    const validatedSince = Date.now();
     deploy = { input, spec: await checkSpec(input, gate), deployId, tracker, gate };
     hosts = await validateHosts(deploy);
+    // The app's monitor ends before any host changes (this deploy replaces it).
+    await endMonitor(deploy, hosts, validatedSince);
   } catch (err) {
     return endBeforeDeploying(tracker, err);
   }
@@ -65,6 +69,8 @@ export async function deployWorkflow(input: DeployInput): Promise<DeployResult> 
   await pruneImages(deploy, hosts);
   // 10. postDeploy hooks: a failure is a warning, the deploy succeeded.
   await postHooks(deploy, hosts, 'postDeploy');
+  // 11. `monitor:` watches the new color from now until the next deploy (and rolls back within the bake).
+  await startMonitor(deploy, hosts);
   await deploy.started;
   await notifyEvent(deploy, hosts, 'succeeded', null, 'done');
   tracker.finish('succeeded');

@@ -1,4 +1,5 @@
 export { deployWorkflow } from './deploy';
 export { maintenanceWorkflow } from './maintenance';
+export { monitorWorkflow } from './monitor';
 export { deployQueueWorkflow } from './queue';
 export { releasesWorkflow } from './releases';

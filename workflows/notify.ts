@@ -7,18 +7,19 @@
  */
 import { CancellationScope, patched } from '@temporalio/workflow';
 import { PATCHES } from '../src/names';
-import type { NotifyEvent } from '../src/notify';
+import type { DeploySpec } from '../src/config/schema';
+import type { NotifyEvent, NotifyFacts } from '../src/notify';
+import type { NotificationReport } from '../src/types';
 import { messageOf } from './failures';
 import type { Deploy, HostDeploy } from './phases';
 import { notifying } from './profiles';
-import { activities } from './steps';
+import { activities, type HostTarget } from './steps';
 
 /** Sends `event` to every webhook that asked for it, on the deploy's first host's worker; never throws. */
 export async function notifyEvent(d: Deploy, hosts: readonly HostDeploy[], event: NotifyEvent, reason: string | null = null, phase: string = d.tracker.phase): Promise<void> {
-  const notify = d.spec.notify;
-  if (!notify || !patched(PATCHES.notifications)) return;
+  if (!d.spec.notify || !patched(PATCHES.notifications)) return;
   const { status } = d.tracker;
-  const facts = {
+  const facts: NotifyFacts = {
     app: d.spec.app,
     event,
     outcome: event === 'started' ? 'running' : event,
@@ -29,14 +30,25 @@ export async function notifyEvent(d: Deploy, hosts: readonly HostDeploy[], event
     deployId: d.deployId,
     requestedBy: status.requestedBy,
   };
-  const reports = (status.notifications ??= []);
+  // The end of a deploy is told even when it was cancelled; its start is cancelled with it.
+  await sendNotifications(d.spec, facts, hosts[0], (status.notifications ??= []), event !== 'started');
+}
+
+/**
+ * The deploy's and the monitor's one way to notify: `facts.event` to every webhook of `spec.notify` that
+ * asked for it, one activity each on `host`'s worker, each outcome pushed to `reports`; never throws.
+ */
+export async function sendNotifications(spec: DeploySpec, facts: NotifyFacts, host: HostTarget | undefined, reports: NotificationReport[], nonCancellable: boolean): Promise<void> {
+  const notify = spec.notify;
+  if (!notify) return;
+  const { event } = facts;
   const send = () =>
     Promise.all(
       notify.webhooks.flatMap((hook, index) =>
         hook.events.includes(event)
           ? [
-              activities(notifying(notify.timeout), `notify webhook ${index + 1}: ${event}`, hosts[0])
-                .notifyWebhook(d.spec, index, facts)
+              activities(notifying(notify.timeout), `notify webhook ${index + 1}: ${event}`, host)
+                .notifyWebhook(spec, index, facts)
                 .then(
                   () => reports.push({ event, webhook: index, delivered: true, error: null }),
                   (err: unknown) => reports.push({ event, webhook: index, delivered: false, error: messageOf(err) }),
@@ -45,6 +57,5 @@ export async function notifyEvent(d: Deploy, hosts: readonly HostDeploy[], event
           : [],
       ),
     );
-  // The end of a deploy is told even when it was cancelled; its start is cancelled with it.
-  await (event === 'started' ? send() : CancellationScope.nonCancellable(send));
+  await (nonCancellable ? CancellationScope.nonCancellable(send) : send());
 }

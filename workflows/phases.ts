@@ -10,6 +10,7 @@ import type { DeploySpec } from '../src/config/schema';
 import { singletonServices } from '../src/config/services';
 import { nextAllowed } from '../src/config/windows';
 import { formatImages } from '../src/format';
+import type { MonitorInput } from '../src/monitor';
 import type { CanaryStepReport, DeployInput, HookFacts, HookReport, HookStage, HostStatus, LatencyBaseline } from '../src/types';
 import { messageOf } from './failures';
 import { eachHostToTheEnd, everyHost } from './fleet';
@@ -27,6 +28,8 @@ export interface Deploy {
   gate: RollbackGate;
   /** The `started` notification (`notify:`), sent beside the deploy and awaited at its end. */
   started?: Promise<void>;
+  /** The app's monitor this deploy ended at validate (workflows/monitoring.ts): started again if the deploy rolls back. */
+  endedMonitor?: MonitorInput | null;
 }
 
 /** One Docker host's part of the deploy: where it runs, its colors, and how far it got. */
@@ -448,6 +451,8 @@ async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cle
   const { spec, liveColor, targetColor } = host;
   await activities(quick, `${targetColor} only (backup dropped)`, host).switchTraffic(spec, { live: targetColor, backup: null });
   if (!liveColor) return;
+  // `monitor.bake`: the previous color keeps running for the bake; the monitor retires it when the bake ends.
+  if ((spec.monitor?.bake ?? 0) > 0 && patched(PATCHES.monitorBake)) return;
   // The drain runs inside retireColor: a server timer shorter than 1 s fires only after about
   // 1 s (measured, docs/design-notes.md), which made a 500 ms drain cost twice its length.
   // Histories recorded before this change drained with a workflow timer and replay that way.

@@ -290,7 +290,7 @@ const previewSchema = z
   })
   .describe('A preview port: the new color, before it is live, on a port of its own while the public port keeps serving the live color.');
 /** The deploy events a `notify.webhooks[]` entry can ask for (src/notify.ts builds their bodies). */
-export const DEPLOY_NOTIFY_EVENTS = ['started', 'succeeded', 'rolled-back', 'compensation-failed'] as const;
+export const DEPLOY_NOTIFY_EVENTS = ['started', 'succeeded', 'rolled-back', 'compensation-failed', 'monitor-alert', 'monitor-recovered'] as const;
 
 /** `${NAME}` in a webhook URL: a secret the worker fills in (never in history). */
 export const URL_SECRET = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
@@ -319,7 +319,29 @@ const notifySchema = z
     timeout: duration('Longest one notification is retried for (with backoff) before it is given up as a warning; it never fails or blocks the deploy', '30s'),
   })
   .optional()
-  .describe('Notifications: webhooks told when a deploy starts, succeeds, is rolled back, or its compensation fails.');
+  .describe('Notifications: webhooks told when a deploy starts, succeeds, is rolled back, or its compensation fails, and when the monitor raises an alert or sees the app recover.');
+
+/** The whole-second durations the monitor's timer keeps (a server timer under 1 s fires only after about 1 s). */
+const MONITOR_INTERVAL_HINT = 'must be at least 1s (e.g. "5s"): the monitor waits on a server timer between rounds, and those fire no sooner than about 1 s';
+
+const monitorSchema = z
+  .strictObject({
+    interval: duration('Time between two probe rounds of the live color', '5s').refine((ms) => ms >= 1000, MONITOR_INTERVAL_HINT),
+    alertAfter: z
+      .number({ error: 'must be a whole number from 1 to 100, e.g. alertAfter: 3' })
+      .int('must be a whole number from 1 to 100, e.g. alertAfter: 3')
+      .min(1, 'must be a whole number from 1 to 100, e.g. alertAfter: 3')
+      .max(100, 'must be a whole number from 1 to 100, e.g. alertAfter: 3')
+      .default(3)
+      .describe('Failed rounds in a row that raise an alert (default 3); one passing round after it is the recovery.'),
+    bake: duration(
+      'How long after the deploy the previous color is kept running, and a live color that raises an alert is rolled back to it automatically; after it the previous color is retired per cleanup.previous',
+      '0s',
+      'no bake: the previous color is retired at the deploy\'s cleanup, an alert only alerts',
+    ),
+  })
+  .optional()
+  .describe("After a successful deploy, a monitor workflow (monitor-<app>) probes the live color's health endpoints and verify paths every interval until the next deploy, and alerts after alertAfter failed rounds in a row; within the bake it rolls back to the previous color.");
 
 /** The stages of a deploy at which `hooks:` run, in the order the deploy reaches them. */
 export const HOOK_STAGES = ['preDeploy', 'preSwitch', 'postDeploy', 'postRollback'] as const;
@@ -506,6 +528,7 @@ export const deploySpecSchema = z
       .describe('A forward-compatible (expand-only) migration run before the new color starts; the live version must keep working on the migrated schema.'),
     hooks: hooksSchema,
     notify: notifySchema,
+    monitor: monitorSchema,
     promotion: z
       .strictObject({
         manual: z.boolean().default(false).describe('Wait for `greenlight promote` before the switch.'),

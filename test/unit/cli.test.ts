@@ -308,6 +308,25 @@ describe('greenlight status', () => {
     expect(run.out[1]).toMatch(/^last deploy: succeeded, phase done, started /);
   });
 
+  it('a monitor that rolled the last deploy back in its bake: the restored color is live, and the monitor says why (text and JSON)', async () => {
+    fake.latest = finished(deployStatus({ liveColor: 'green', images: { backend: 'shop-backend:v2' }, previousImages: { backend: 'shop-backend:v1' } }));
+    const runId = (await fake.client.workflow.getHandle('deploy-shop').describe()).runId;
+    fake.monitor = {
+      app: 'shop', deployId: runId, startedAt: '2026-11-28T10:00:00.000Z', color: 'blue', health: 'healthy', intervalMs: 1000, alertAfter: 3, rounds: 12, consecutiveFailures: 0,
+      healthySince: '2026-11-28T10:00:09.000Z', lastFailure: { at: '2026-11-28T10:00:08.000Z', detail: 'backend: GET http://127.0.0.1:4101/api/health -> HTTP 503' }, alerting: false, alertedAt: '2026-11-28T10:00:08.000Z', alerts: 1,
+      bake: { until: '2026-11-28T10:15:00.000Z', previousColor: 'blue', state: 'rolled-back' },
+      rollback: { at: '2026-11-28T10:00:09.000Z', from: 'green', to: 'blue', reason: '3 failed rounds in a row during the bake' }, lastError: null, images: { backend: 'shop-backend:v1' },
+    };
+    const run = await gl(['status', 'shop']);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.out.slice(0, 3)).toEqual([
+      'shop: blue live (backend=shop-backend:v1)',
+      '  monitor: healthy since 2026-11-28T10:00:09.000Z (blue live, 12 rounds every 1.0 s); last failure 2026-11-28T10:00:08.000Z: backend: GET http://127.0.0.1:4101/api/health -> HTTP 503',
+      '  bake rollback at 2026-11-28T10:00:09.000Z: green -> blue: 3 failed rounds in a row during the bake',
+    ]);
+    expect(JSON.parse((await gl(['status', 'shop', '--json'])).out[0]!)).toMatchObject({ liveColor: 'blue', liveImages: { backend: 'shop-backend:v1' }, monitor: { health: 'healthy', rollback: { from: 'green', to: 'blue' } } });
+  });
+
   it('a deploy that handed a singleton over: the stop and the start (text and JSON)', async () => {
     const handover = { from: 'blue' as const, to: 'green' as const, services: [{ service: 'jobs', stopMs: 322, stoppedAt: 1_000, startedAt: 1_377 }] };
     fake.latest = finished(deployStatus({ liveColor: 'green', images: { backend: 'shop-backend:v2' }, handover }));

@@ -481,7 +481,7 @@ describe('deploySpecJsonSchema', () => {
       description: 'App name: the deploy lock, container names and nginx upstreams derive from it.',
     });
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['app', 'cleanup', 'fleet', 'health', 'hooks', 'hosts', 'migrate', 'network', 'notify', 'preview', 'promotion', 'retain', 'router', 'services', 'strategy', 'timeout', 'validate', 'verify', 'windows'].sort(),
+      ['app', 'cleanup', 'fleet', 'health', 'hooks', 'hosts', 'migrate', 'monitor', 'network', 'notify', 'preview', 'promotion', 'retain', 'router', 'services', 'strategy', 'timeout', 'validate', 'verify', 'windows'].sort(),
     );
     expect(schema.properties.router).toMatchObject({ type: 'object', additionalProperties: false, properties: { port: { default: 4001 } } });
   });

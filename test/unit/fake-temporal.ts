@@ -10,6 +10,7 @@ import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow'
 import { MESSAGES } from '../../src/names';
 import type { DeployInput, DeployStatus } from '../../src/types';
 import type { QueueOutcome, QueueRequest } from '../../src/queue';
+import type { MonitorView } from '../../src/monitor';
 
 export type WorkflowStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT';
 
@@ -67,6 +68,9 @@ export class FakeTemporal {
   /** The app's latest maintenance change (workflow maintenance-<app>); null: none (describe: WorkflowNotFoundError). */
   maintenance: { runId: string; workflowStatus: WorkflowStatusName; result: () => Promise<unknown> } | null = null;
 
+  /** The app's running monitor (monitor-<app>) as its query answers; null: none runs (describe: WorkflowNotFoundError). */
+  monitor: MonitorView | null = null;
+
   readonly starts: StartCall[] = [];
   readonly cancels: string[] = [];
   readonly updates: { name: string; args: unknown[] }[] = [];
@@ -94,6 +98,19 @@ export class FakeTemporal {
       async result() {
         if (!fake.maintenance) throw new WorkflowNotFoundError('not found', workflowId, runId);
         return fake.maintenance.result();
+      },
+    });
+    // The monitor's handle: describe and its query (what status reads).
+    const monitorHandle = (workflowId: string, runId?: string) => ({
+      workflowId,
+      runId,
+      async describe() {
+        if (!fake.monitor) throw new WorkflowNotFoundError(`workflow not found for ID: ${workflowId}`, workflowId, runId);
+        return { runId: 'monitor-run', taskQueue: 'greenlight', status: { name: 'RUNNING' }, startTime: new Date('2026-11-28T10:00:00Z') };
+      },
+      async query(name: string) {
+        if (name !== MESSAGES.monitor || !fake.monitor) throw new Error(`the fake monitor has no query ${name}`);
+        return fake.monitor;
       },
     });
     const deployHandle = (workflowId: string, runId?: string) => ({
@@ -154,7 +171,8 @@ export class FakeTemporal {
         fake.latest = run;
         return { ...deployHandle(options.workflowId), firstExecutionRunId: run.runId };
       },
-      getHandle: (workflowId: string, runId?: string) => (workflowId.startsWith('maintenance-') ? maintenanceHandle(workflowId, runId) : deployHandle(workflowId, runId)),
+      getHandle: (workflowId: string, runId?: string) =>
+        workflowId.startsWith('maintenance-') ? maintenanceHandle(workflowId, runId) : workflowId.startsWith('monitor-') ? monitorHandle(workflowId, runId) : deployHandle(workflowId, runId),
       async signalWithStart(_workflowType: string, options: { workflowId: string; signalArgs: [QueueRequest] }) {
         fake.queued.push(options.signalArgs[0]);
         return deployHandle(options.workflowId);

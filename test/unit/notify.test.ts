@@ -61,9 +61,9 @@ describe('notify in the spec', () => {
     return 'no error';
   };
 
-  it('defaults: every deploy event, 30 s per notification', () => {
+  it('defaults: every deploy and monitor event, 30 s per notification', () => {
     const spec = parseDeploySpec({ ...base, notify: { webhooks: [{ url: 'https://hooks.example.com/${HOOK_PATH}' }] } });
-    expect(spec.notify).toEqual({ webhooks: [{ url: 'https://hooks.example.com/${HOOK_PATH}', events: ['started', 'succeeded', 'rolled-back', 'compensation-failed'] }], timeout: 30_000 });
+    expect(spec.notify).toEqual({ webhooks: [{ url: 'https://hooks.example.com/${HOOK_PATH}', events: ['started', 'succeeded', 'rolled-back', 'compensation-failed', 'monitor-alert', 'monitor-recovered'] }], timeout: 30_000 });
   });
 
   it.each([

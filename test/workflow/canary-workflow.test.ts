@@ -54,7 +54,7 @@ function deploy(live: Route | null, steps: Steps | null, overrides: Stubs = {}, 
 }
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
-const UP_TO_CANARY = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'deployColor', 'healthCheck'];
+const UP_TO_CANARY = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'endMonitor', 'deployColor', 'healthCheck'];
 const STEPS: Steps = [
   { weight: 10, pause: '30s' },
   { weight: 50, pause: '1m' },

@@ -126,7 +126,9 @@ async function failureOf(handle: { result(): Promise<unknown> }): Promise<{ type
   return { type: cause.type ?? undefined, message: cause.message, status: cause.details?.[0] as DeployStatus };
 }
 
-const VALIDATE_BLUE_LIVE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
+/** Validate's checks; once they all passed, validate ends the app's monitor (none runs here). */
+const VALIDATE_CHECKS = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages:blue', 'preflightDocker:green', 'checkRouterConfig:green_blue'];
+const VALIDATE_BLUE_LIVE = [...VALIDATE_CHECKS, 'endMonitor'];
 const UP_TO_SWITCH = [...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'measureBaseline:blue', 'switchTraffic:green_blue'];
 // Back to blue on the config from before the switch to green_blue (its routes and ports too).
 const SWITCH_BACK = ['checkColorHealth:blue', 'switchBack:blue undoing green_blue', 'removeColor:green'];
@@ -147,7 +149,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('first deploy: blue is the target, no baseline, nothing to retire', async () => {
     const s = await scenario(null, {});
     const result = await s.run((h) => h.result());
-    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue', 'recordRelease']);
+    expect(s.calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker:blue', 'checkRouterConfig:blue', 'endMonitor', 'deployColor:blue', 'healthCheck:blue', 'switchTraffic:blue', 'verify:blue', 'switchTraffic:blue', 'recordRelease']);
     expect(result.liveColor).toBe('blue');
   });
 
@@ -156,7 +158,7 @@ describe('deploy workflow (stubbed activities)', () => {
       validate: { commands: [{ name: 'selftest', service: 'web', run: ['true'] }] },
     });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'runValidationCommands']);
+    expect(s.calls).toEqual([...VALIDATE_CHECKS, 'runValidationCommands']);
     expect(f.type).toBe(FAILURE_TYPES.validationFailed);
     expect(f.message).toBe('validation failed, nothing was changed: selftest exited with 1');
     expect(f.status.outcome).toBe('validation-failed');

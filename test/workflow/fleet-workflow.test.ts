@@ -114,13 +114,15 @@ async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?
 }
 
 const VALIDATE = ['readRoute', 'readColorImages', 'preflightDocker:green', 'checkRouterConfig'];
+/** The first host's part: validate ends the app's monitor there, once every host has validated. */
+const H1_UP_TO_SWITCH = ['validateSpec', ...VALIDATE, 'endMonitor', 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue'];
 const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green', 'healthCheck:green', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue'];
 
 describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
   it('success: every step on every host, each on its own queue, all hosts switched, skew measured', async () => {
     const f = await fleet({});
     const status = await f.result();
-    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
+    expect(f.calls.h1).toEqual([...H1_UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
     expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'verify:green', 'switchTraffic:green', 'retireColor']);
     expect(status.outcome).toBe('succeeded');
     expect(status.lastError).toBeNull();
@@ -135,7 +137,7 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const preview = ['deployColor:green', 'healthCheck:green', 'openPreview:green'];
     const ok = await fleet({}, { preview: true });
     expect((await ok.result()).outcome).toBe('succeeded');
-    expect(ok.calls.h1).toEqual(['validateSpec', ...VALIDATE, ...preview, 'runPreviewChecks', 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
+    expect(ok.calls.h1).toEqual(['validateSpec', ...VALIDATE, 'endMonitor', ...preview, 'runPreviewChecks', 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor', 'recordRelease']);
     expect(ok.calls.h2).toEqual([...VALIDATE, ...preview, 'closePreview', 'measureBaseline', 'prepareSwitch', 'switchTraffic:green_blue', 'verify:green', 'switchTraffic:green', 'retireColor']);
     const failing = await fleet({ h1: { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 1', FAILURE_TYPES.previewCheck); } } }, { preview: true });
     const { message } = await failing.failure();
@@ -187,7 +189,7 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const failure = await f.failure();
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
-    expect(f.calls.h1).toEqual(['validateSpec', ...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h1).toEqual([...H1_UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
     expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
     expect(failure.status.hosts?.map((h) => h.liveColor)).toEqual(['blue', 'blue']);
   });

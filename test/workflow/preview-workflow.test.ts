@@ -47,7 +47,7 @@ function deploy(live: Route | null, extra: Partial<DeploySpecInput>, overrides: 
 }
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
-const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig'];
+const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'endMonitor'];
 const PREVIEW = { port: 4801, checks: [{ name: 'smoke', command: ['npm', 'run', 'smoke'] }] };
 
 async function atTheGate(handle: WorkflowHandle<typeof deployWorkflow>): Promise<void> {
@@ -100,7 +100,7 @@ describe('preview (workflow)', () => {
   it("a first deploy's failed check forgets the preview's config (nothing keeps its port); the app goes off the router only if it was switched", async () => {
     const failing: Stubs = { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 2', FAILURE_TYPES.previewCheck); } };
     const { calls } = await deploy(null, { preview: PREVIEW }, failing);
-    expect(calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker', 'checkRouterConfig', 'deployColor', 'healthCheck', 'openPreview:blue', 'runPreviewChecks:smoke', 'closePreview:forget', 'removeColor:blue']);
+    expect(calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker', 'checkRouterConfig', 'endMonitor', 'deployColor', 'healthCheck', 'openPreview:blue', 'runPreviewChecks:smoke', 'closePreview:forget', 'removeColor:blue']);
   });
 
   it('a failure after the switch does not close the preview again (it closed before the switch)', async () => {

@@ -132,6 +132,15 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('success.json')).not.toContain(PATCHES.releases);
   });
 
+  it('keeps a deploy with a monitor and a bake (both patch markers; the monitor ended at validate, the previous color not retired)', () => {
+    // Recorded by test/e2e/monitor.test.ts (real deploys, stored decoded); histories from before mark neither patch.
+    expect(patchesOf('monitor-bake.json')).toEqual(expect.arrayContaining([PATCHES.appMonitor, PATCHES.monitorBake]));
+    const steps = activitiesOf('monitor-bake.json');
+    expect(steps.indexOf('endMonitor')).toBeLessThan(steps.indexOf('deployColor'));
+    expect(steps).not.toContain('retireColor');
+    expect(patchesOf('success.json')).not.toContain(PATCHES.appMonitor);
+  });
+
   it.each(files)('%s replays on the current workflow code', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE_PATH } }, load(file), `replay-${file}`);
   });

@@ -53,7 +53,7 @@ function deploy(live: Route | null, overlap: boolean, overrides: Stubs = {}) {
 }
 
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
-const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig'];
+const VALIDATE = ['validateSpec', 'identifyHost', 'readRoute', 'readColorImages', 'preflightDocker', 'checkRouterConfig', 'endMonitor'];
 const UP_TO_SWITCH = [...VALIDATE, 'deployColor:green holding singletons', 'healthCheck:green [web]', 'measureBaseline', 'switchTraffic:green_blue'];
 
 describe('singleton handover (overlap: false)', () => {

@@ -48,6 +48,8 @@ export function healthyHost(route: () => Route | null): Activities {
     recordRelease: async () => ({ specHash: 'sha256:stub' }),
     notifyWebhook: async () => ({ status: 204 }),
     pruneReleaseImages: async () => ({ removed: [] }),
+    endMonitor: async () => null,
+    monitorRound: async () => ({ probes: 4, failures: [] }),
   };
 }
 

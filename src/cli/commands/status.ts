@@ -1,10 +1,11 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { lastDeploy } from '../deploy-client';
 import { formatHooks, formatImages, formatMs, serviceImages } from '../../format';
 import { readQueue } from '../queue-client';
 import type { QueueRequest } from '../../queue';
 import type { CommandEnd } from '../exit-codes';
-import { deployWorkflowId } from '../../names';
+import { deployWorkflowId, MESSAGES, monitorWorkflowId } from '../../names';
+import { formatMonitor, type MonitorView } from '../../monitor';
 import type { CanaryStatus, DeployStatus, DrainProgress } from '../../types';
 import { COLORS } from '../../names';
 import { formatMaintenance } from '../../maintenance';
@@ -65,18 +66,22 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   }
   const s = last.status;
   const maintenance = await lastMaintenance(client, app);
+  const monitor = await readMonitor(client, app);
+  // The bake's rollback of the last deploy's color: the monitor knows what is live now.
+  const rolledBack = monitor?.rollback && monitor.deployId === last.runId ? monitor : null;
   const queue = await readQueue(client, app);
   const queued = [queue?.starting, queue?.waiting].filter((r): r is QueueRequest => Boolean(r)).map((r) => ({ requestId: r.requestId, requestedBy: r.requestedBy ?? null, since: r.requestedAt, images: serviceImages(r.input.spec.services) }));
   const counters = await traffic(app).catch(() => null);
   const split = counters && Object.keys(counters).length > 0 ? trafficSplit(counters) : null;
   const summary = {
     app,
-    liveColor: s?.liveColor ?? null,
-    liveImages: s ? liveImagesOf(s) : {},
+    liveColor: rolledBack ? rolledBack.color : (s?.liveColor ?? null),
+    liveImages: rolledBack ? rolledBack.images : s ? liveImagesOf(s) : {},
     liveSince: liveSince?.toISOString() ?? null,
     ...(s?.hosts ? { hosts: s.hosts.map((h) => ({ name: h.name, liveColor: h.liveColor, liveImages: h.liveColor === h.targetColor ? s.images : h.previousImages, lastError: h.lastError })) } : {}),
     ...(s?.hosts ? { switchSkewMs: s.switchSkewMs ?? null } : {}),
     ...(split ? { traffic: split } : {}),
+    ...(monitor ? { monitor } : {}),
     ...(maintenance ? { maintenance: { on: maintenance.on, hosts: maintenance.hosts } } : {}),
     ...(s?.handover ? { handover: s.handover } : {}),
     ...(s?.canary ? { canary: s.canary } : {}),
@@ -97,6 +102,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
   for (const host of summary.hosts ?? []) {
     out(`  host ${host.name}: ${host.liveColor ?? 'nothing'} live${Object.keys(host.liveImages).length ? ` (${formatImages(host.liveImages)})` : ''}${host.lastError ? `; ${host.lastError}` : ''}`);
   }
+  if (monitor) for (const line of formatMonitor(monitor, Date.now())) out(`  ${line}`);
   if (maintenance?.on) {
     // One line when every host says the same (a change goes to all hosts or none).
     const lines = [...new Set(maintenance.hosts.map((h) => formatMaintenance(h.state)))];
@@ -124,6 +130,22 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
   return 'done';
+}
+
+/**
+ * The app monitor's view (`monitor:`), while it runs; null when none runs (no `monitor:`, or the next
+ * deploy is replacing it) or no worker answers the query.
+ */
+async function readMonitor(client: Client, app: string): Promise<MonitorView | null> {
+  const handle = client.workflow.getHandle(monitorWorkflowId(app));
+  try {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') return null;
+    return await handle.query<MonitorView>(MESSAGES.monitor);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
 }
 
 /** "canary: step 1 of 2 at 10 % (sticky); passed: step 1 at 10 %: 48 of 512 requests (9.4 %), 0.0 % 5xx". */
