@@ -8,6 +8,7 @@ import type { CliFigures } from './scenarios/cli';
 import type { crashRecovery } from './scenarios/crash-recovery';
 import type { drain } from './scenarios/drain';
 import type { singleton } from './scenarios/singleton';
+import type { monitor } from './scenarios/monitor';
 import type { FleetFigures } from './scenarios/fleet';
 import type { HttpsFigures } from './scenarios/https';
 import type { restarts } from './scenarios/restarts';
@@ -124,6 +125,16 @@ function markdown(r: Results): string {
     ...(r.switchWrk ? switchWrkTable(r.switchWrk) : []),
     ...(r.fleet ? fleetTable(r.fleet) : []),
     ...(r.drain ? drainLines(r.drain) : []),
+    ...(r.monitor
+      ? [
+          '## App monitor: the live color breaks during the bake (alert after 3 failed rounds)',
+          '',
+          '| interval | break → alert (median; all) | break → route on the previous color (median; all) | alert → route |',
+          '|---|---|---|---|',
+          ...r.monitor.map((m) => `| ${m.intervalMs} ms | ${m.medianAlertMs} ms (${m.alertMs.join(', ')}) | ${m.medianRouteMs} ms (${m.routeMs.join(', ')}) | ${m.alertToRouteMs.join(', ')} ms |`),
+          '',
+        ]
+      : []),
     ...(r.singleton
       ? [
           '',
@@ -263,6 +274,8 @@ export interface Results {
   cli?: CliFigures;
   /** Absent in results recorded before singleton workers. */
   singleton?: Awaited<ReturnType<typeof singleton>>;
+  /** Absent in results recorded before the app monitor. */
+  monitor?: Awaited<ReturnType<typeof monitor>>;
 }
 
 /** Writes latest.json, latest.md, latest.svg and (with chromium) latest.png, and prints the tables. */

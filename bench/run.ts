@@ -16,6 +16,7 @@ import { crashRecovery } from './scenarios/crash-recovery';
 import { drain } from './scenarios/drain';
 import { fleet } from './scenarios/fleet';
 import { https } from './scenarios/https';
+import { monitor } from './scenarios/monitor';
 import { naiveRedeploy } from './scenarios/naive-redeploy';
 import { orchestrationOverhead } from './scenarios/orchestration-overhead';
 import { phaseBreakdown } from './scenarios/phase-breakdown';
@@ -46,6 +47,7 @@ const SCENARIOS = {
   cli: cliLatency,
   singleton,
   canary,
+  monitor,
 } satisfies Record<string, (w: TestWorker) => Promise<unknown>>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -111,6 +113,7 @@ async function main(args: string[]): Promise<void> {
       restarts: f.restarts,
       cli: f.cli,
       singleton: f.singleton,
+      monitor: f.monitor,
     };
   });
   writeReport(results);
