@@ -50,7 +50,9 @@ export async function startMonitor(d: Deploy, hosts: readonly HostDeploy[]): Pro
   const { spec, tracker } = d;
   if (!spec.monitor || !patched(PATCHES.appMonitor)) return;
   const first = hosts[0]!;
-  const status = initialMonitorStatus(spec, d.deployId, first.targetColor, first.liveColor, Date.now());
+  // A restore (`greenlight rollback`) watches without a bake: its previous color is the one it undid.
+  const watched = d.input.restore ? { ...spec, monitor: { ...spec.monitor, bake: 0 } } : spec;
+  const status = initialMonitorStatus(watched, d.deployId, first.targetColor, first.liveColor, Date.now());
   const monitorHosts = hosts.map(({ name, taskQueue, hostTimeoutMs, engine, spec: hostSpec, targetColor, liveColor }) => ({ name, taskQueue, hostTimeoutMs, engine, spec: hostSpec, color: targetColor, previousColor: liveColor }));
   await launch(d, { spec, hosts: monitorHosts, images: tracker.status.images, previousImages: tracker.status.previousImages, searchAttributes: Boolean(d.input.searchAttributes), status });
   tracker.status.monitor = { workflowId: monitorWorkflowId(spec.app), bakeUntil: status.bake?.until ?? null };

@@ -432,11 +432,13 @@ export async function cleanup(d: Deploy, hosts: readonly HostDeploy[]): Promise<
   tracker.enter('cleanup', `draining ${colorsOf(hosts, (h) => h.liveColor)} (at most ${drain} ms), then ${previous}`);
   tracker.status.liveColor = hosts[0]!.targetColor;
   const warnings: string[] = [];
+  // `monitor.bake` keeps the previous color running, except after a restore: its previous color is the one it undid.
+  const bake = (spec.monitor?.bake ?? 0) > 0 && !d.input.restore;
   await CancellationScope.nonCancellable(() =>
     eachHostToTheEnd(hosts, async (host) => {
       if (host.status) host.status.liveColor = host.targetColor;
       try {
-        await retire(host, drain, previous);
+        await retire(host, drain, previous, bake);
       } catch (err) {
         const warning = `deploy succeeded but cleanup did not finish${host.name ? ` on ${host.name}` : ''}: ${messageOf(err)}`;
         if (host.status) host.status.lastError = warning;
@@ -447,12 +449,12 @@ export async function cleanup(d: Deploy, hosts: readonly HostDeploy[]): Promise<
   if (warnings.length > 0) tracker.status.lastError = warnings.join('; ');
 }
 
-async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cleanup']['previous']): Promise<void> {
+async function retire(host: HostDeploy, drain: number, previous: DeploySpec['cleanup']['previous'], bake: boolean): Promise<void> {
   const { spec, liveColor, targetColor } = host;
   await activities(quick, `${targetColor} only (backup dropped)`, host).switchTraffic(spec, { live: targetColor, backup: null });
   if (!liveColor) return;
   // `monitor.bake`: the previous color keeps running for the bake; the monitor retires it when the bake ends.
-  if ((spec.monitor?.bake ?? 0) > 0 && patched(PATCHES.monitorBake)) return;
+  if (bake && patched(PATCHES.monitorBake)) return;
   // The drain runs inside retireColor: a server timer shorter than 1 s fires only after about
   // 1 s (measured, docs/design-notes.md), which made a 500 ms drain cost twice its length.
   // Histories recorded before this change drained with a workflow timer and replay that way.

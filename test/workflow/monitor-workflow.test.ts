@@ -183,6 +183,18 @@ describe('monitor and bake', () => {
     });
   });
 
+  it('a restore (greenlight rollback) with a bake in its spec retires the color it undid and watches without a bake', async () => {
+    const app = `mon-restore-${randomUUID().slice(0, 6)}`;
+    await withWorker(app, {}, async ({ calls, taskQueue }) => {
+      const run = await deploy(taskQueue, { spec: specOf(app, 'web:v1', { interval: '1s', bake: '1m' }), restore: { reason: 'v2 broke', fromRunId: 'run-v2' } });
+      expect(run.status.outcome).toBe('succeeded');
+      expect(calls).toContain('retireColor:blue:stop');
+      expect(run.status.monitor).toEqual({ workflowId: monitorWorkflowId(app), bakeUntil: null });
+      expect(await until(app, (v) => v.rounds >= 1)).toMatchObject({ health: 'healthy', bake: null });
+      await env.client.workflow.getHandle(monitorWorkflowId(app)).terminate('test over');
+    });
+  });
+
   it('continues as new every roundsPerRun rounds, carrying its counters', async () => {
     const app = `mon-can-${randomUUID().slice(0, 6)}`;
     await withWorker(app, { monitorRound: async () => ({ probes: 1, failures: ['web: down'] }) }, async ({ taskQueue }) => {
