@@ -184,15 +184,15 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
   program
     .command('prune')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
-    .description("on the Docker host: the images of old releases that `retain` removes after a deploy (only --dry-run: the deploy removes them)")
-    .requiredOption('--dry-run', 'list, change nothing (required: the removal itself is the deploy\'s `retain` step)')
+    .description("on the Docker host: remove the images of the app's old releases that `retain` would remove (never one a container or a retained release uses)")
+    .option('--dry-run', 'list what would be removed, change nothing')
     .option('--retain <n>', "releases to retain (default: the latest release's retain.releases)", positiveInteger)
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  greenlight prune shop --dry-run\n  greenlight prune shop --dry-run --retain 3 --json')
-    .action(async (app: string, opts: { retain?: number; json?: boolean }) => {
-      const { pruneDryRun } = await import('./commands/prune');
+    .addHelpText('after', '\nRun it on the Docker host: it removes from this host\'s Docker engine only (each host of a fleet prunes its own).\nRefused (exit 3) while a deploy of the app runs, unless --dry-run.\n\nExamples:\n  greenlight prune shop --dry-run\n  greenlight prune shop --retain 3 --json')
+    .action(async (app: string, opts: { dryRun?: boolean; retain?: number; json?: boolean }) => {
+      const { prune } = await import('./commands/prune');
       const host = async () => (await import('../../worker/prune-host')).pruneHostHere();
-      await withClient((client) => pruneDryRun(client, app, { retain: opts.retain, json: Boolean(opts.json), out, host }));
+      await withClient((client) => prune(client, app, { dryRun: Boolean(opts.dryRun), retain: opts.retain, json: Boolean(opts.json), out, host }));
     });
 
   program

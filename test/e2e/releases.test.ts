@@ -196,7 +196,11 @@ describe('releases', () => {
     expect(listed.code).toBe(EXIT.ok);
     expect(JSON.parse(listed.stdout)).toEqual({ app: APP, retain: 1, images: ['rel-shop-backend:t1', 'rel-shop-frontend:t1'] });
     expect(await exists('rel-shop-backend:t1')).toBe(true);
-    const noFlag = await gl('prune', APP);
-    expect(noFlag.code).toBe(EXIT.invalid);
+    // Without --dry-run: the listed images leave the host, the others stay.
+    const removed = await gl('prune', APP, '--json');
+    expect(removed.code, removed.stdout + removed.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(removed.stdout)).toEqual({ app: APP, retain: 1, removed: ['rel-shop-backend:t1', 'rel-shop-frontend:t1'], kept: [] });
+    expect(await exists('rel-shop-backend:t1')).toBe(false);
+    for (const image of [...Object.values(tagged('t2')), ...Object.values(tagged('t3'))]) expect(await exists(image), image).toBe(true);
   });
 });
