@@ -78,7 +78,7 @@ module.exports = {
       from: { path: '^workflows/' },
       to: {
         dependencyTypesNot: ['npm', 'npm-dev', 'core'],
-        pathNot: ['^workflows/', '^src/names\\.ts$', '^src/types\\.ts$', '^src/format\\.ts$', '^src/queue\\.ts$', '^src/deploy-start\\.ts$', '^src/config/schema\\.ts$', '^src/config/hosts\\.ts$', '^src/config/services\\.ts$', '^src/config/windows\\.ts$', '^src/releases\\.ts$', '^src/notify\\.ts$', '^activities/index\\.ts$'],
+        pathNot: ['^workflows/', '^src/names\\.ts$', '^src/types\\.ts$', '^src/format\\.ts$', '^src/queue\\.ts$', '^src/deploy-start\\.ts$', '^src/config/schema\\.ts$', '^src/config/hosts\\.ts$', '^src/config/services\\.ts$', '^src/config/windows\\.ts$', '^src/releases\\.ts$', '^src/notify\\.ts$', '^src/monitor\\.ts$', '^activities/index\\.ts$'],
       },
     },
     {
