@@ -49,6 +49,8 @@ export async function monitorWorkflow(initial: MonitorInput): Promise<MonitorInp
   publish();
 
   const stopped = () => stopReason !== null;
+  // One wait for the stop, raced by every round (not a new condition per round).
+  const stopping = condition(stopped).then(() => null);
   // The wait before the next round: the rest of the interval once a round is over (its probe timeouts are
   // not added to it, so `alertAfter` failed rounds take `alertAfter` intervals). A server timer under 1 s
   // fires only after about 1 s (docs/design-notes.md), so a wait that short is the probe activity's own.
@@ -61,7 +63,7 @@ export async function monitorWorkflow(initial: MonitorInput): Promise<MonitorInp
     if (input.status.bake?.state === 'baking' && Date.now() >= Date.parse(input.status.bake.until)) input = await endBake(input);
     const began = Date.now() + waitMs;
     // A stop does not wait for the round under way.
-    const failures = await Promise.race([probeRound(input, waitMs), condition(stopped).then(() => null)]);
+    const failures = await Promise.race([probeRound(input, waitMs), stopping]);
     if (failures === null) break;
     const { status, events } = afterRound(input.status, failures, Date.now());
     input = { ...input, status };
