@@ -17,8 +17,9 @@ import { activities } from './steps';
 
 /**
  * 1. validate, last step: the app's running monitor finishes its round (or bake rollback) and ends,
- * handing over its state (through the first host's worker: every worker has a Temporal client). Had it rolled traffic back since this deploy read the live color, what the
- * deploy validated is stale: it ends as a validation failure, nothing changed, and is to be run again.
+ * handing over its state (through the first host's worker: every worker has a Temporal client). Had it
+ * rolled traffic back since this deploy read the live color, what the deploy validated is stale: it
+ * starts the monitor again and ends as a validation failure, nothing changed, to be run again.
  */
 export async function endMonitor(d: Deploy, hosts: readonly HostDeploy[], validatedSince: number): Promise<void> {
   if (!patched(PATCHES.appMonitor)) return;
@@ -36,7 +37,7 @@ export async function endMonitor(d: Deploy, hosts: readonly HostDeploy[], valida
   }
 }
 
-/** After a rollback (or a deploy ended before it changed anything): the monitor this deploy ended runs again, as it was. */
+/** After a rollback: the monitor this deploy ended runs again, as it was. */
 export async function resumeMonitor(d: Deploy, hosts: readonly HostDeploy[]): Promise<void> {
   const ended = d.endedMonitor;
   if (!ended) return;
@@ -81,8 +82,6 @@ async function launch(d: Deploy, input: MonitorInput): Promise<void> {
     );
   } catch (err) {
     const why = err instanceof WorkflowExecutionAlreadyStartedError ? 'another monitor of the app runs (started by hand, or by a deploy that did not end it)' : messageOf(err);
-    const warning = `the monitor of ${app} was not started: ${why}`;
-    const { status } = d.tracker;
-    status.lastError = status.lastError ? `${status.lastError}; ${warning}` : warning;
+    d.tracker.warn(`the monitor of ${app} was not started: ${why}`);
   }
 }

@@ -237,8 +237,7 @@ export async function postHooks(d: Deploy, hosts: readonly HostDeploy[], stage: 
       await runStageHooks(d, hosts, stage, outcome);
     } catch (err) {
       const warning = `${outcome === 'succeeded' ? 'deploy succeeded' : 'rolled back'} but a ${stage} hook failed: ${messageOf(err)}`;
-      const { status } = d.tracker;
-      status.lastError = status.lastError ? `${status.lastError}; ${warning}` : warning;
+      d.tracker.warn(warning);
     }
   });
 }
@@ -484,7 +483,7 @@ export async function recordRelease(d: Deploy, hosts: readonly HostDeploy[]): Pr
     await CancellationScope.nonCancellable(() => (first.name === null ? step.recordRelease(first.spec, origin) : step.recordRelease(first.spec, origin, spec)));
   } catch (err) {
     const warning = `deploy succeeded but its release was not recorded: ${messageOf(err)}`;
-    tracker.status.lastError = tracker.status.lastError ? `${tracker.status.lastError}; ${warning}` : warning;
+    tracker.warn(warning);
   }
 }
 
@@ -506,5 +505,5 @@ export async function pruneImages(d: Deploy, hosts: readonly HostDeploy[]): Prom
       }
     }),
   );
-  if (warnings.length > 0) tracker.status.lastError = [tracker.status.lastError, ...warnings].filter(Boolean).join('; ');
+  if (warnings.length > 0) tracker.warn(...warnings);
 }

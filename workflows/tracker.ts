@@ -68,6 +68,11 @@ export class DeployTracker {
     this.status.failureType = failureTypeOf(err);
   }
 
+  /** Adds warnings to lastError (after an earlier one, `; `-joined): a step past the outcome that did not work out. */
+  warn(...warnings: string[]): void {
+    this.status.lastError = [this.status.lastError, ...warnings].filter(Boolean).join('; ');
+  }
+
   /** Keeps the Temporal UI current: search attributes (phase, outcome) and the current details. */
   private publish(): void {
     const { status } = this;
