@@ -87,9 +87,10 @@ function appLabels(app: string, service: string, color: string, image: string, d
   };
 }
 
-// Router and host ports nothing listens on here (preflight probes them for real).
+// Router and host ports nothing listens on here (preflight probes them for real): 5985-5987, reserved for this
+// file, below the kernel's ephemeral range (32768-60999), where any outgoing connection may hold a port for a while.
 const spec = (app: string, service: string, image: string, overrides: Partial<DeploySpecInput> = {}) =>
-  parseDeploySpec({ app, router: { port: 47_900 }, services: { [service]: { image, port: 3000, hostPorts: { blue: 47_901, green: 47_902 }, route: '/' } }, ...overrides });
+  parseDeploySpec({ app, router: { port: 5985 }, services: { [service]: { image, port: 3000, hostPorts: { blue: 5986, green: 5987 }, route: '/' } }, ...overrides });
 
 const failureOf = (promise: Promise<unknown>) => promise.then(() => null, (err: unknown) => err as { type?: string; message: string });
 

@@ -128,8 +128,8 @@ describe('routerPortProblems: a redirect port another program holds', () => {
   it('is refused, naming router.tls.redirectPort; the app\'s own redirect port is nginx\'s already', async () => {
     const holder = await holdPort();
     try {
-      // Router port 59_881: nothing listens there in this test.
-      const spec = shop({ router: { port: 59_881, tls: { ...tls, redirectPort: holder.port } } });
+      // Router port 5988: reserved for this test, below the ephemeral range (32768-60999) outgoing connections take ports from.
+      const spec = shop({ router: { port: 5988, tls: { ...tls, redirectPort: holder.port } } });
       expect(await routerPortProblems(routerOver(null), spec)).toEqual([
         `router.tls.redirectPort: port ${holder.port} is already in use by another program (nginx could not listen on it, and every reload would fail for all apps): free it or choose another redirect port`,
       ]);

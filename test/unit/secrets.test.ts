@@ -250,8 +250,8 @@ describe('the Docker activities with secrets', () => {
   });
 
   it('preflight (validate) refuses every secret the worker does not allow or has no value for, with the other problems, before anything runs', async () => {
-    // Ports nothing here listens on: the router-port check probes the host.
-    const asking = webSpec('shop', { image: 'shop-web:v2', port: 3000, hostPorts: { blue: 59_871, green: 59_872 }, secrets: ['JWT_SECRET', 'STRIPE_KEY', 'TEMPORAL_API_KEY'] }, { router: { port: 59_873 } });
+    // Ports nothing here listens on (reserved for this test, below the ephemeral range): the router-port check probes the host.
+    const asking = webSpec('shop', { image: 'shop-web:v2', port: 3000, hostPorts: { blue: 5989, green: 5990 }, secrets: ['JWT_SECRET', 'STRIPE_KEY', 'TEMPORAL_API_KEY'] }, { router: { port: 5991 } });
     const host = { ping: async () => undefined, imageExists: async () => false, inspectOrNull: async () => null, claimName: async () => null, networkOrNull: async () => ({ name: 'greenlight', driver: 'bridge', defaultBridge: false }) } as unknown as DockerDeps['host'];
     const router = { readAppConfig: async () => 'upstream {}', otherAppsPorts: async () => [] } as unknown as DockerDeps['router'];
     const secrets = policy({ JWT_SECRET: undefined });
