@@ -93,14 +93,14 @@ module.exports = {
       severity: 'error',
       comment: 'The CLI talks to Temporal only; the host is driven by the worker. Only the `worker` command loads worker/main.ts, only `doctor` worker/doctor.ts and only `status` worker/traffic.ts (this host\'s router counters; lazily, with import()).',
       from: { path: '^src/cli/' },
-      to: { path: '^(host|activities|worker)/', pathNot: ['^worker/(main|doctor|traffic|plan-host|prune-host)\\.ts$', '^host/builders/plan\\.ts$'] },
+      to: { path: '^(host|activities|worker)/', pathNot: ['^worker/(main|doctor|traffic|plan-host|prune-host|logs-host)\\.ts$', '^host/builders/(plan|kept-logs)\\.ts$'] },
     },
     {
       name: 'cli-loads-worker-lazily',
       severity: 'error',
       comment: 'worker/main.ts and worker/doctor.ts load Docker and nginx code: the CLI imports them with import() inside the `worker` and `doctor` commands, not at start-up.',
       from: { path: '^src/cli/' },
-      to: { path: '^worker/(main|doctor|traffic|plan-host|prune-host)\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
+      to: { path: '^worker/(main|doctor|traffic|plan-host|prune-host|logs-host)\\.ts$', dependencyTypes: ['import', 'export', 'import-equals'], dependencyTypesNot: RUNTIME },
     },
     {
       name: 'cli-starts-light',

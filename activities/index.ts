@@ -6,12 +6,14 @@ import type Docker from 'dockerode';
 import { createCanaryActivities } from './canary';
 import { createDockerActivities } from './docker';
 import { createHealthActivities } from './health';
+import { createLogActivities } from './logs';
 import { createMaintenanceActivities } from './maintenance';
 import { createMonitorActivities } from './monitor';
 import { createNotifyActivities } from './notify';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
+import { keptLogsHere, type KeptLogs } from '../host/kept-logs';
 import { createProber, type Prober } from '../host/probe';
 import { createPreviewActivities } from './preview';
 import { createReleaseActivities } from './releases';
@@ -32,9 +34,11 @@ export interface ActivityDeps {
   secrets?: SecretPolicy;
   /** The fleet host this worker runs on (`greenlight worker --host`); it refuses other hosts' steps. */
   hostName?: string | null;
+  /** Where a failed deploy's new color leaves its logs (`greenlight logs`); default `<GREENLIGHT_HOME>/logs`. */
+  keptLogs?: KeptLogs;
 }
 
-export function createActivities({ docker, router, probe = createProber(), env = process.env, secrets = secretPolicyFromEnv(env), hostName = null }: ActivityDeps) {
+export function createActivities({ docker, router, probe = createProber(), env = process.env, secrets = secretPolicyFromEnv(env), hostName = null, keptLogs = keptLogsHere() }: ActivityDeps) {
   // Settings first: a worker with a bad one refuses before it builds anything.
   const capacityCheck = capacityCheckFromEnv(env);
   const host = new DockerHost(docker);
@@ -52,6 +56,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createMaintenanceActivities({ router }),
     ...createReleaseActivities({ host }),
     ...createMonitorActivities(),
+    ...createLogActivities({ host, redact, logs: keptLogs }),
     ...createNotifyActivities({ secrets, uiUrl: uiUrlFromEnv(env) }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */
     identifyHost: () => host.identity(),

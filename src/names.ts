@@ -262,6 +262,8 @@ export const PATCHES = {
   appMonitor: 'app-monitor',
   /** `monitor.bake`: the deploy's cleanup keeps the previous color running; the monitor retires it when the bake ends. Asked only of a spec with a bake. */
   monitorBake: 'monitor-bake',
+  /** A rollback keeps the new color's container logs on its host (`greenlight logs`) before it removes them. */
+  keepFailedLogs: 'keep-failed-logs',
 } as const;
 
 /**

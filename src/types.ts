@@ -222,6 +222,17 @@ export interface DeployStatus {
   monitor?: { workflowId: string; bakeUntil: string | null };
   /** The `notify:` notifications this deploy sent (or gave up on: a warning, never a failure). */
   notifications?: NotificationReport[];
+  /** A rollback: where each host kept the new color's container logs (`greenlight logs`); paths and line counts only. */
+  keptLogs?: KeptLogsReport[];
+}
+
+/** Where a rollback kept the new color's container logs on one host, and how much (the text stays on the host). */
+export interface KeptLogsReport {
+  /** The fleet host, null for a one-host deploy. */
+  host: string | null;
+  /** The deploy's folder on that host (`<GREENLIGHT_HOME>/logs/<app>/<deployId>`). */
+  dir: string;
+  files: Array<{ service: string; file: string; lines: number; truncated: boolean }>;
 }
 
 /** One webhook notification of a deploy event: delivered, or the (redacted) reason it was given up. */

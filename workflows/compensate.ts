@@ -15,7 +15,7 @@ import { countRollback } from './metrics';
 import { colorsOf, postHooks, type Deploy, type HostDeploy } from './phases';
 import { resumeMonitor } from './monitoring';
 import { notifyEvent } from './notify';
-import { compensation } from './profiles';
+import { compensation, quick } from './profiles';
 import { activities } from './steps';
 
 /** The rollback's reason as greenlight_rollbacks_total labels it: who asked, or the phase whose step failed. */
@@ -146,7 +146,26 @@ async function compensateHost(d: Deploy, host: HostDeploy): Promise<void> {
   }
   if (host.status) host.status.liveColor = liveColor;
   else status.liveColor = liveColor;
-  if (host.deployed) await step(`remove ${targetColor}`).removeColor(spec, targetColor);
+  if (host.deployed) {
+    await keepFailedLogs(d, host);
+    await step(`remove ${targetColor}`).removeColor(spec, targetColor);
+  }
+}
+
+/**
+ * The new color's container logs, kept on its host before its containers go (`greenlight logs`): the
+ * text stays there, only paths and line counts come back into history. A failure is a warning, the
+ * rollback goes on. Deploys from before this (no marker) replay without the step.
+ */
+async function keepFailedLogs(d: Deploy, host: HostDeploy): Promise<void> {
+  if (!patched(PATCHES.keepFailedLogs)) return;
+  const { status } = d.tracker;
+  try {
+    const report = await activities(quick, `keep the logs of ${host.targetColor}`, host).keepFailedLogs(host.spec, host.targetColor, d.deployId);
+    status.keptLogs = [...(status.keptLogs ?? []), report];
+  } catch (err) {
+    d.tracker.warn(`the logs of ${host.targetColor}${host.name ? ` on ${host.name}` : ''} were not kept: ${messageOf(err)}`);
+  }
 }
 
 /**

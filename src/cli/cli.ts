@@ -196,6 +196,19 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     });
 
   program
+    .command('logs')
+    .argument('<app>', 'the app (its spec\'s app:)', appArgument)
+    .description("on the Docker host: the container logs (stdout and stderr) a rolled-back deploy's new color left there, kept before its containers were removed")
+    .option('--deploy <id>', "the deploy's run id (greenlight status/history show it); default: the latest deploy whose logs are kept")
+    .option('--json', 'print the record and each file\'s text as JSON')
+    .addHelpText('after', '\nReads <GREENLIGHT_HOME>/logs/<app>/ on this host (no Temporal needed): run it where the worker runs, as its user.\nEach container keeps its last 2,000 lines (at most 1 MiB), secrets\' values redacted; the newest 10 deploys per app are kept.\n\nExamples:\n  greenlight logs shop\n  greenlight logs shop --deploy 0192f1c4-... --json')
+    .action(async (app: string, opts: { deploy?: string; json?: boolean }) => {
+      const { logs } = await import('./commands/logs');
+      const reader = async () => (await import('../../worker/logs-host')).keptLogsReaderHere();
+      setExit(exitCodeOf(await logs(app, { deployId: opts.deploy, json: Boolean(opts.json), out, logs: reader })));
+    });
+
+  program
     .command('releases')
     .argument('<app>', 'the app (its spec\'s app:)', appArgument)
     .description('the releases of an app (every successful deploy): images and their ids, spec hash, env names, who, when; newest first')

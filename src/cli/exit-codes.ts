@@ -81,6 +81,8 @@ export type CommandEnd =
   | 'unknown-app'
   /** `rollback --to`: the app has no release of that id (`greenlight releases APP` lists them); `prune`: no retain to prune by. */
   | 'unknown-release'
+  /** `greenlight logs --deploy ID`: no logs of that deploy are kept on this host (the message lists those that are). */
+  | 'unknown-deploy'
   /** No deploy of the app is running, so there is nothing to cancel or promote. */
   | 'not-running'
   /** The running deploy's update validator refused the rollback or promote (wrong moment). */
@@ -107,6 +109,7 @@ const OUTCOME_CODES: Record<CliOutcome, ExitCode> = {
   'validation-failed': EXIT.invalid,
   'unknown-app': EXIT.invalid,
   'unknown-release': EXIT.invalid,
+  'unknown-deploy': EXIT.invalid,
   'not-running': EXIT.refused,
   refused: EXIT.refused,
   'nothing-to-roll-back': EXIT.refused,

@@ -3,7 +3,9 @@
  * worker allows, and a secret value the containers print (a migration that dumps its environment, an
  * app that logs its secret while failing its health gate) appears nowhere in the workflow's history.
  * The history is read raw, every payload decrypted with the payload keys and decoded to text: the
- * proof does not rely on the codec (encryption), only on the redaction.
+ * proof does not rely on the codec (encryption), only on the redaction. The failed color's whole
+ * output is kept on the host (`greenlight logs`), redacted too, and none of it beyond the health
+ * gate's last lines reaches history.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,9 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
 import { deployWorkflowId } from '../../src/names';
+import type { DeployStatus } from '../../src/types';
+import { cli } from '../../harness/cli';
+import { recordHistory } from '../../harness/histories';
 import { appContainers, resetApp } from '../../harness/host';
 import { startTestWorker, type TestWorker } from '../../harness/worker';
 
@@ -27,6 +32,8 @@ const TASK_QUEUE = 'e2e-secrets';
 const IMAGE = 'greenlight-e2e-secrets:leaky';
 /** Letters and digits only: it reads the same at any depth of JSON nesting, so a leak cannot hide. */
 const SECRET = `e2e-secret-${randomBytes(12).toString('hex')}`;
+/** The app's first output line, 40 lines before the health gate's tail: kept on the host, never in history. */
+const EARLY = `early-line-${randomBytes(6).toString('hex')}`;
 /** A plain env value the migration prints too: it must reach history, proving the search sees the output. */
 const PLAIN = `plain-${randomBytes(6).toString('hex')}`;
 
@@ -38,7 +45,7 @@ let w: TestWorker;
  */
 function buildLeakyImage(): void {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-e2e-secrets-'));
-  const app = "console.log('booting with E2E_JWT_SECRET=' + process.env.E2E_JWT_SECRET); setInterval(() => {}, 60000)";
+  const app = `console.log('${EARLY}'); for (let i = 0; i < 40; i++) console.log('warming up ' + i); console.log('booting with E2E_JWT_SECRET=' + process.env.E2E_JWT_SECRET); setInterval(() => {}, 60000)`;
   writeFileSync(join(dir, 'Dockerfile'), `FROM greenlight-example-backend:v1\nCMD ${JSON.stringify(['node', '-e', app])}\n`);
   try {
     execFileSync('docker', ['build', '-q', '-t', IMAGE, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -123,6 +130,35 @@ describe('secrets only the worker allows, and none in history', () => {
     expect(history).toMatch(/E2E_JWT_SECRET\\*":\\*"\[redacted:E2E_JWT_SECRET\]/);
     expect(history).toContain('again [redacted:E2E_JWT_SECRET]');
     expect(history).toContain('booting with E2E_JWT_SECRET=[redacted:E2E_JWT_SECRET]');
+    expect(history.includes(EARLY), 'output beyond the health gate\'s tail is not in history').toBe(false);
     expect(await appContainers(w.docker, APP)).toEqual([]);
+    kept = { runId: (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId, status: outcome.status! };
+  });
+
+  it('the failed color\'s whole output stays on the host, redacted: status names where, greenlight logs prints it', async () => {
+    expect(kept, 'the rolled-back deploy above ran').toBeTruthy();
+    const { runId, status } = kept!;
+    // In history: where and how much, never the text.
+    expect(status.keptLogs).toEqual([{ host: null, dir: expect.stringMatching(new RegExp(`/logs/${APP}/${runId}$`)), files: [{ service: 'web', file: 'web.log', lines: 42, truncated: false }] }]);
+    const shown = await cli(['logs', APP]);
+    expect(shown.code, shown.stderr).toBe(EXIT.ok);
+    expect(shown.stdout).toContain(`logs of ${APP}'s failed blue color, deploy ${runId}`);
+    expect(shown.stdout).toContain(`${EARLY}\nwarming up 0\n`);
+    expect(shown.stdout).toContain('warming up 39\nbooting with E2E_JWT_SECRET=[redacted:E2E_JWT_SECRET]');
+    expect(shown.stdout.includes(SECRET), 'the kept logs are redacted').toBe(false);
+    const json = await cli(['logs', APP, '--deploy', runId, '--json']);
+    expect(json.code).toBe(EXIT.ok);
+    const record = JSON.parse(json.stdout) as { deployId: string; files: Array<{ service: string; lines: number; text: string }> };
+    expect(record.deployId).toBe(runId);
+    expect(record.files.map((f) => [f.service, f.lines, f.text.split('\n')[0]])).toEqual([['web', 42, EARLY]]);
+    const status2 = await cli(['status', APP]);
+    expect(status2.stdout).toContain(`logs of blue kept in ${status.keptLogs![0]!.dir} (1 file): greenlight logs ${APP} --deploy ${runId}`);
+    const unknown = await cli(['logs', APP, '--deploy', '00000000-0000-4000-8000-000000000000']);
+    expect(unknown.code).toBe(EXIT.invalid);
+    expect(unknown.stdout).toContain(`kept are ${runId} (`);
+    // GREENLIGHT_RECORD_HISTORIES=1 keeps it as test/histories/kept-logs-rollback.json for the replay test.
+    await recordHistory(APP, runId, 'kept-logs-rollback');
   });
 });
+
+let kept: { runId: string; status: DeployStatus } | null = null;

@@ -34,6 +34,8 @@ describe('exit codes', () => {
     ['failed-otherwise', 7],
     ['validation-failed', 2],
     ['unknown-app', 2],
+    ['unknown-release', 2],
+    ['unknown-deploy', 2],
     ['not-running', 3],
     ['refused', 3],
     ['nothing-to-roll-back', 3],

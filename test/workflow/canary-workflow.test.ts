@@ -95,7 +95,7 @@ describe('canary steps (strategy.canary)', () => {
     expect(failure?.message).toBe('rolled back, blue stays live: green canary at 50 % (step 2): real traffic: error rate 12.0 % (stub)');
     expect(status.failureType).toBe(FAILURE_TYPES.canary);
     expect(status.liveColor).toBe('blue');
-    expect(calls).toEqual([...UP_TO_CANARY, 'canaryStep:1 blue|green_blue|10|1 30000ms', 'canaryStep:2 blue|green_blue|50|1 60000ms', 'checkColorHealth', 'switchBack:blue undoing blue', 'removeColor:green']);
+    expect(calls).toEqual([...UP_TO_CANARY, 'canaryStep:1 blue|green_blue|10|1 30000ms', 'canaryStep:2 blue|green_blue|50|1 60000ms', 'checkColorHealth', 'switchBack:blue undoing blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a manual step waits for promote after its pause, one promote per step', async () => {
@@ -144,7 +144,7 @@ describe('canary steps (strategy.canary)', () => {
       },
     );
     expect(failure?.message).toBe('rolled back, blue stays live: operator: checkout errors');
-    expect(calls.slice(UP_TO_CANARY.length)).toEqual(['canaryStep:1 blue|green_blue|10|1 30000ms', 'checkColorHealth', 'switchBack:blue undoing blue', 'removeColor:green']);
+    expect(calls.slice(UP_TO_CANARY.length)).toEqual(['canaryStep:1 blue|green_blue|10|1 30000ms', 'checkColorHealth', 'switchBack:blue undoing blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a restore (`greenlight rollback` after a deploy) of a canary spec switches at once: no steps', async () => {

@@ -16,11 +16,11 @@ import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { routeKey } from '../../host/builders/nginx';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, type Color } from '../../src/names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, PATCHES, type Color } from '../../src/names';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { promoteUpdate, rollbackSignal, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { healthyHost, type Stubs, startLocalTestEnvironment } from './stubs';
+import { healthyHost, patchesOf, type Stubs, startLocalTestEnvironment } from './stubs';
 import { BUNDLE_PATH, REPO } from '../../harness/paths';
 import { webSpec } from '../../harness/specs';
 
@@ -131,7 +131,7 @@ const VALIDATE_CHECKS = ['validateSpec', 'identifyHost', 'readRoute', 'readColor
 const VALIDATE_BLUE_LIVE = [...VALIDATE_CHECKS, 'endMonitor'];
 const UP_TO_SWITCH = [...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'measureBaseline:blue', 'switchTraffic:green_blue'];
 // Back to blue on the config from before the switch to green_blue (its routes and ports too).
-const SWITCH_BACK = ['checkColorHealth:blue', 'switchBack:blue undoing green_blue', 'removeColor:green'];
+const SWITCH_BACK = ['checkColorHealth:blue', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green'];
 const BLUE_LIVE: Route = { live: 'blue', backup: null };
 
 describe('deploy workflow (stubbed activities)', () => {
@@ -193,7 +193,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('deploy-green fails: green removed, the router never touched', async () => {
     const s = await scenario(BLUE_LIVE, { deployColor: async () => { throw failure(FAILURE_TYPES.portInUse, 'host port 18081 is already in use'); } });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'removeColor:green']);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'keepFailedLogs', 'removeColor:green']);
     expect(f.type).toBe(FAILURE_TYPES.rolledBack);
     expect(f.message).toBe('rolled back, blue stays live: host port 18081 is already in use');
     expect(f.status.liveColor).toBe('blue');
@@ -202,9 +202,50 @@ describe('deploy workflow (stubbed activities)', () => {
   it('health check fails: green removed, the router never touched', async () => {
     const s = await scenario(BLUE_LIVE, { healthCheck: async () => { throw failure(FAILURE_TYPES.healthCheck, 'green did not become healthy'); } });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'keepFailedLogs', 'removeColor:green']);
     expect(f.status.outcome).toBe('rolled-back');
     expect(f.status.lastError).toBe('green did not become healthy');
+  });
+
+  it('a rollback keeps the new color\'s logs on the host before removing it: the status has where and how much, never the text; behind its patch', async () => {
+    const asked: unknown[][] = [];
+    const s = await scenario(BLUE_LIVE, {
+      healthCheck: async () => { throw failure(FAILURE_TYPES.healthCheck, 'green did not become healthy'); },
+      keepFailedLogs: async (spec, color, deployId) => {
+        asked.push([spec.app, color, deployId]);
+        return { host: null, dir: `/kept/${spec.app}/${deployId}`, files: [{ service: 'web', file: 'web.log', lines: 3, truncated: false }] };
+      },
+    });
+    const { f, history } = await s.run(async (h) => ({ f: await failureOf(h), history: (await h.fetchHistory()) as History }));
+    expect(s.calls.slice(-2)).toEqual(['keepFailedLogs', 'removeColor:green']);
+    expect(asked).toEqual([[s.app, 'green', f.status.deployId]]);
+    expect(f.status.keptLogs).toEqual([{ host: null, dir: `/kept/${s.app}/${f.status.deployId}`, files: [{ service: 'web', file: 'web.log', lines: 3, truncated: false }] }]);
+    expect(f.status.lastError).toBe('green did not become healthy');
+    expect(patchesOf(history)).toContain(PATCHES.keepFailedLogs);
+  });
+
+  it('logs that cannot be kept are a warning: the color is still removed and the deploy ends rolled back', async () => {
+    const s = await scenario(BLUE_LIVE, {
+      healthCheck: async () => { throw failure(FAILURE_TYPES.healthCheck, 'green did not become healthy'); },
+      keepFailedLogs: async () => { throw failure(FAILURE_TYPES.infrastructure, 'ENOSPC: no space left on device (stub)'); },
+    });
+    const f = await s.run((h) => failureOf(h));
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'keepFailedLogs', 'removeColor:green']);
+    expect(f.type).toBe(FAILURE_TYPES.rolledBack);
+    expect(f.message).toBe('rolled back, blue stays live: green did not become healthy');
+    expect(f.status.outcome).toBe('rolled-back');
+    expect(f.status.lastError).toBe('green did not become healthy; the logs of green were not kept: ENOSPC: no space left on device (stub)');
+    expect(f.status.keptLogs).toBeUndefined();
+  });
+
+  it('a successful deploy keeps no logs and asks no such patch', async () => {
+    const s = await scenario(BLUE_LIVE, {});
+    const history = await s.run(async (h) => {
+      await h.result();
+      return (await h.fetchHistory()) as History;
+    });
+    expect(s.calls).not.toContain('keepFailedLogs');
+    expect(patchesOf(history)).not.toContain(PATCHES.keepFailedLogs);
   });
 
   it('the switch is rejected by nginx -t: switched back (idempotent), green removed', async () => {
@@ -230,7 +271,7 @@ describe('deploy workflow (stubbed activities)', () => {
   it('verify fails on a first deploy: the app is taken off the router, blue removed', async () => {
     const s = await scenario(null, { verify: async () => { throw failure(FAILURE_TYPES.verify, 'blue unhealthy'); } });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls.slice(-3)).toEqual(['verify:blue', 'removeRoute', 'removeColor:blue']);
+    expect(s.calls.slice(-4)).toEqual(['verify:blue', 'removeRoute', 'keepFailedLogs', 'removeColor:blue']);
     expect(f.message).toBe('rolled back, nothing stays live: blue unhealthy');
     expect(f.status.liveColor).toBe(null);
   });
@@ -253,7 +294,7 @@ describe('deploy workflow (stubbed activities)', () => {
       checkColorHealth: async () => ({ healthy: false, detail: 'HTTP 503' }),
     });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(s.calls).toEqual([...UP_TO_SWITCH, 'verify:green', 'checkColorHealth:blue', 'checkColorHealth:green', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
     expect(f.type).toBe(FAILURE_TYPES.compensationFailed);
     expect(f.status.liveColor).toBe('blue');
   });
@@ -346,14 +387,14 @@ describe('deploy workflow (stubbed activities)', () => {
   it('the promotion gate times out: rolled back, green removed', async () => {
     const s = await scenario(BLUE_LIVE, {}, { promotion: { manual: true, timeout: '1s' } });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'keepFailedLogs', 'removeColor:green']);
     expect(f.status.rollbackReason).toBe('not promoted within 1000 ms (promotion.timeout)');
   });
 
   it("the deploy's own time limit rolls a hung deploy back (the lock cannot be held forever)", async () => {
     const s = await scenario(BLUE_LIVE, { healthCheck: () => hang() }, { timeout: '2s' });
     const f = await s.run((h) => failureOf(h));
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'keepFailedLogs', 'removeColor:green']);
     expect(f.status.rollbackReason).toBe('the deploy exceeded its time limit (timeout: 2000 ms)');
   });
 
@@ -366,7 +407,7 @@ describe('deploy workflow (stubbed activities)', () => {
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'removeColor:green']);
+    expect(s.calls).toEqual([...VALIDATE_BLUE_LIVE, 'deployColor:green', 'healthCheck:green', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('cancellation during verify switches traffic back before ending cancelled', async () => {

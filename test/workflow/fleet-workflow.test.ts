@@ -142,8 +142,8 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const failing = await fleet({ h1: { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 1', FAILURE_TYPES.previewCheck); } } }, { preview: true });
     const { message } = await failing.failure();
     expect(message).toContain('preview check "smoke" exited with 1');
-    expect(failing.calls.h1.slice(-3)).toEqual(['runPreviewChecks', 'closePreview', 'removeColor:green']);
-    expect(failing.calls.h2.slice(-3)).toEqual(['openPreview:green', 'closePreview', 'removeColor:green']);
+    expect(failing.calls.h1.slice(-4)).toEqual(['runPreviewChecks', 'closePreview', 'keepFailedLogs', 'removeColor:green']);
+    expect(failing.calls.h2.slice(-4)).toEqual(['openPreview:green', 'closePreview', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a singleton worker is handed over on every host after the fleet switch (one per host), and handed back on every host by a rollback', async () => {
@@ -159,7 +159,7 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     for (const calls of [failing.calls.h1, failing.calls.h2]) {
       expect(calls).toEqual(expect.arrayContaining(handover));
-      expect(calls.slice(-3)).toEqual(['switchBack:blue undoing green_blue', 'handOverSingletons:green->blue', 'removeColor:green']);
+      expect(calls.slice(-4)).toEqual(['switchBack:blue undoing green_blue', 'handOverSingletons:green->blue', 'keepFailedLogs', 'removeColor:green']);
     }
   });
 
@@ -189,8 +189,8 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     const failure = await f.failure();
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
-    expect(f.calls.h1).toEqual([...H1_UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
-    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h1).toEqual([...H1_UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
+    expect(f.calls.h2).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
     expect(failure.status.hosts?.map((h) => h.liveColor)).toEqual(['blue', 'blue']);
   });
 
@@ -200,16 +200,16 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure.message).toMatch(/h2-\w+: nginx -t rejected the config/);
     expect([...f.calls.h1, ...f.calls.h2]).not.toContain('switchTraffic:green_blue');
-    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
-    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h1.slice(-4)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
+    expect(f.calls.h2.slice(-4)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('verify fails on host 1 only: host 2 is rolled back too', async () => {
     const f = await fleet({ h1: { verify: async () => { throw ApplicationFailure.nonRetryable('green error rate 50 %', FAILURE_TYPES.verify); } } });
     const failure = await f.failure();
     expect(failure.type).toBe(FAILURE_TYPES.rolledBack);
-    expect(f.calls.h2.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
-    expect(f.calls.h1.slice(-3)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'removeColor:green']);
+    expect(f.calls.h2.slice(-4)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
+    expect(f.calls.h1.slice(-4)).toEqual(['checkColorHealth', 'switchBack:blue undoing green_blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it("a worker that says it is another host refuses that host's steps: validation fails, nothing changed", async () => {

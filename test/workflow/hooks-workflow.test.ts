@@ -85,7 +85,7 @@ describe('hooks', () => {
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure?.message).toContain('rolled back, blue stays live: preSwitch hook "smoke" (sh -c true) exited with 3');
     expect(calls.filter((c) => c.startsWith('switchTraffic'))).toEqual([]);
-    expect(calls.slice(calls.indexOf(`runHooks:preSwitch ${FACTS} - ${IMAGES}`))).toEqual([`runHooks:preSwitch ${FACTS} - ${IMAGES}`, 'removeColor:green', `runHooks:postRollback ${FACTS} rolled-back ${IMAGES}`]);
+    expect(calls.slice(calls.indexOf(`runHooks:preSwitch ${FACTS} - ${IMAGES}`))).toEqual([`runHooks:preSwitch ${FACTS} - ${IMAGES}`, 'keepFailedLogs', 'removeColor:green', `runHooks:postRollback ${FACTS} rolled-back ${IMAGES}`]);
     expect(status.outcome).toBe('rolled-back');
     expect(status.rollbackReason).toContain('preSwitch hook "smoke"');
     expect(status.hooks).toEqual([

@@ -80,7 +80,7 @@ describe('preview (workflow)', () => {
   it('a failing check rolls back like a failed health gate, naming the check: the preview closed, the new color removed, no switch', async () => {
     const failing: Stubs = { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" (npm run smoke) exited with 1:\nFAIL', FAILURE_TYPES.previewCheck); } };
     const { calls, status, failure } = await deploy(BLUE_LIVE, { preview: PREVIEW }, failing);
-    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'runPreviewChecks:smoke', 'closePreview:keep', 'removeColor:green']);
+    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'runPreviewChecks:smoke', 'closePreview:keep', 'keepFailedLogs', 'removeColor:green']);
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure?.message).toContain('rolled back, blue stays live: preview check "smoke" (npm run smoke) exited with 1');
     expect(status.failureType).toBe(FAILURE_TYPES.previewCheck);
@@ -92,7 +92,7 @@ describe('preview (workflow)', () => {
       await atTheGate(handle);
       await handle.executeUpdate(rollbackUpdate, { args: ['the preview looks wrong'] });
     });
-    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'closePreview:keep', 'removeColor:green']);
+    expect(calls).toEqual([...VALIDATE, 'deployColor', 'healthCheck', 'openPreview:green', 'closePreview:keep', 'keepFailedLogs', 'removeColor:green']);
     expect(status.outcome).toBe('rolled-back');
     expect(status.rollbackReason).toBe('the preview looks wrong');
   });
@@ -100,7 +100,7 @@ describe('preview (workflow)', () => {
   it("a first deploy's failed check forgets the preview's config (nothing keeps its port); the app goes off the router only if it was switched", async () => {
     const failing: Stubs = { runPreviewChecks: async () => { throw ApplicationFailure.nonRetryable('preview check "smoke" exited with 2', FAILURE_TYPES.previewCheck); } };
     const { calls } = await deploy(null, { preview: PREVIEW }, failing);
-    expect(calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker', 'checkRouterConfig', 'endMonitor', 'deployColor', 'healthCheck', 'openPreview:blue', 'runPreviewChecks:smoke', 'closePreview:forget', 'removeColor:blue']);
+    expect(calls).toEqual(['validateSpec', 'identifyHost', 'readRoute', 'preflightDocker', 'checkRouterConfig', 'endMonitor', 'deployColor', 'healthCheck', 'openPreview:blue', 'runPreviewChecks:smoke', 'closePreview:forget', 'keepFailedLogs', 'removeColor:blue']);
   });
 
   it('a failure after the switch does not close the preview again (it closed before the switch)', async () => {
@@ -108,7 +108,7 @@ describe('preview (workflow)', () => {
     const { calls } = await deploy(BLUE_LIVE, { preview: { port: 4801 } }, failing);
     expect(calls.filter((c) => c.startsWith('closePreview'))).toEqual(['closePreview:keep']);
     expect(calls.indexOf('closePreview:keep')).toBeLessThan(calls.indexOf('switchTraffic:green_blue'));
-    expect(calls.slice(-2)).toEqual(['switchBack:blue', 'removeColor:green']);
+    expect(calls.slice(-3)).toEqual(['switchBack:blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a spec without `preview` asks no patch and calls nothing of the preview', async () => {

@@ -46,6 +46,13 @@ describe('replay of recorded deploy histories', () => {
     expect(patchesOf('success.json')).not.toContain(PATCHES.previewRoute);
   });
 
+  it('has a rollback that kept the new color\'s logs on the host (test/e2e/secrets.test.ts) behind its patch; older rollbacks did not', () => {
+    expect(patchesOf('kept-logs-rollback.json')).toContain(PATCHES.keepFailedLogs);
+    expect(activitiesOf('kept-logs-rollback.json').slice(-2)).toEqual(['keepFailedLogs', 'removeColor']);
+    expect(patchesOf('health-failure.json')).not.toContain(PATCHES.keepFailedLogs);
+    expect(activitiesOf('health-failure.json')).not.toContain('keepFailedLogs');
+  });
+
   it('keeps deploys recorded before each patch, so the old branch of patched() is replayed too', () => {
     // Before the drain-in-retire patch the cleanup drained with a workflow timer (TIMER_FIRED).
     const before = load('success.before-drain-patch.json').events ?? [];

@@ -73,7 +73,7 @@ describe('singleton handover (overlap: false)', () => {
     });
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
     expect(status.liveColor).toBe('blue');
-    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'checkColorHealth', 'switchBack:blue', 'handOverSingletons:green->blue (no wait)', 'removeColor:green']);
+    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'verify:green', 'checkColorHealth', 'switchBack:blue', 'handOverSingletons:green->blue (no wait)', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a new singleton that fails at its handover is rolled back the same way', async () => {
@@ -87,7 +87,7 @@ describe('singleton handover (overlap: false)', () => {
     });
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
     expect(failure?.message).toContain('did not become healthy');
-    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'checkColorHealth', 'switchBack:blue', 'handOverSingletons:green->blue (no wait)', 'removeColor:green']);
+    expect(calls).toEqual([...UP_TO_SWITCH, 'handOverSingletons:blue->green', 'checkColorHealth', 'switchBack:blue', 'handOverSingletons:green->blue (no wait)', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a rollback before the handover has nothing to hand back: the held singleton is removed with its color', async () => {
@@ -97,7 +97,7 @@ describe('singleton handover (overlap: false)', () => {
       },
     });
     expect(failure?.type).toBe(FAILURE_TYPES.rolledBack);
-    expect(calls).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue', 'removeColor:green']);
+    expect(calls).toEqual([...UP_TO_SWITCH, 'checkColorHealth', 'switchBack:blue', 'keepFailedLogs', 'removeColor:green']);
   });
 
   it('a first deploy starts the singleton with its color (nothing to hand over from) and marks no patch', async () => {

@@ -90,7 +90,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     queue: queued,
     ...(s?.hooks ? { hooks: s.hooks } : {}),
     deploy: s
-      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, window: s.window ?? null, rollbackReason: s.rollbackReason, ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
+      ? { runId: last.runId, workflowStatus: last.workflowStatus, running: last.running, drains: last.drains, phase: s.phase, outcome: s.outcome, startedAt: last.startTime.toISOString(), waitingFor: s.waitingFor, window: s.window ?? null, rollbackReason: s.rollbackReason, keptLogs: s.keptLogs ?? [], ignoredSignals: s.ignoredSignals ?? [], lastError: s.lastError, phases: s.phases }
       : null,
   };
   const liveImages = summary.liveImages;
@@ -126,6 +126,7 @@ export async function status(client: Client, app: string, json: boolean, out: (l
     for (const d of last.drains) out(`  ${formatDrain(d)}`);
     if (s.window?.override) out(`  deploy window overridden by ${s.window.override.by}: ${s.window.override.reason}`);
     if (s.rollbackReason) out(`  rollback: ${s.rollbackReason}`);
+    for (const kept of s.keptLogs ?? []) out(`  logs of ${s.targetColor ?? 'the new color'}${kept.host ? ` on host ${kept.host}` : ''} kept in ${kept.dir} (${kept.files.length} file${kept.files.length === 1 ? '' : 's'}): greenlight logs ${app} --deploy ${last.runId}`);
     for (const ignored of s.ignoredSignals ?? []) out(`  ${ignored}`);
     if (s.lastError) out(`  error: ${s.lastError}`);
   }
