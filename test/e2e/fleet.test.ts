@@ -4,7 +4,7 @@
  * runs under load through the load balancer with a client that never retries, and ends with a per-host
  * consistency check: every host routes the same color, alone.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -155,6 +155,13 @@ describe('fleet deploys across two Docker hosts', () => {
     expect(report.failed).toBe(0);
     await expectConsistent(before);
     for (const state of await fleetState(hosts, APP)) expect(state.containers.map((c) => c.name), state.host).toEqual([containerName(APP, 'web', before)]);
+    // Each host kept its own new containers' logs, in its own GREENLIGHT_HOME, before removing them
+    // (the hosts roll back side by side: in the order they finished).
+    const runId = outcome.status!.deployId;
+    expect(outcome.status!.keptLogs?.map((k) => [k.host, k.dir, k.files.map((f) => f.file)]).sort()).toEqual(
+      hosts.map((h) => [h.name, join(realpathSync(h.home), 'logs', APP, runId), ['web.log']]),
+    );
+    for (const h of hosts) expect(readFileSync(join(h.home, 'logs', APP, runId, 'deploy.json'), 'utf8'), h.name).toContain(`"color": "${otherColor(before)}"`);
   });
 
   it("host 2's nginx -t fails at the switch: no host takes the new route, every host back on the old color", async () => {
