@@ -21,7 +21,7 @@ export function windowWaitMs(input: DeployInput, nowMs: number): number {
 
 /** `waitMs`: how long the deploy may wait for its window before its own time limit starts. */
 export function deployStartOptions(input: DeployInput, waitMs = 0) {
-  const { spec, restore, requestedBy, searchAttributes, window } = input;
+  const { spec, restore, requestedBy, searchAttributes, window, changes } = input;
   const images = imageEntries(serviceImages(spec.services));
   const verb = restore ? 'Restore' : 'Deploy';
   return {
@@ -35,6 +35,7 @@ export function deployStartOptions(input: DeployInput, waitMs = 0) {
       ...(restore ? [`Reason: ${restore.reason}`] : []),
       ...(requestedBy ? [`Requested by: ${requestedBy}`] : []),
       ...(window?.override ? [`Deploy window overridden by ${window.override.by}: ${window.override.reason}`] : []),
+      ...(changes?.length ? [['Changes (names only, never values):', ...changes.map((line) => `- ${line}`)].join('\n')] : []),
     ].join('\n\n'),
     typedSearchAttributes: searchAttributes
       ? [

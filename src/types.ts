@@ -46,6 +46,12 @@ export interface DeployInput {
   restore?: { reason: string; fromRunId: string };
   /** The deploy window (with `windows` in the spec): this deploy's choice outside it, or an override. */
   window?: WindowRequest;
+  /**
+   * What this deploy changes against the live spec, as `greenlight deploy` found it at the start (the
+   * plan's summary, host/builders/plan.ts): names only, never an env value. Shown in the Temporal UI's
+   * details; absent when the CLI could not read it, or the deploy was started by other means.
+   */
+  changes?: string[];
 }
 
 /** What `greenlight deploy` asked of the deploy window: `--outside-window`, or `--override --reason`. */

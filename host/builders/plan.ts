@@ -228,3 +228,49 @@ export function formatPlan(p: Plan): string[] {
   }
   return lines;
 }
+
+/** At most this many lines of a deploy's change summary (the Temporal UI's details); the rest are counted. */
+export const SUMMARY_LINES = 30;
+
+const portsText = (p: PortsOf | null) => (p === null ? '(none)' : `${p.port ?? 'no port'}${p.hostPorts ? ` (blue ${p.hostPorts.blue}, green ${p.hostPorts.green})` : ''}`);
+
+/** One host's changes to the live spec, a line each: names only (env, secrets, settings), never a value. */
+function hostChanges(h: HostPlan): string[] {
+  const lines: string[] = [];
+  for (const s of h.services) {
+    if (s.change === 'unchanged') continue;
+    if (s.change === 'added') lines.push(`${s.service}: added, image ${s.image.to}`);
+    else if (s.change === 'removed') lines.push(`${s.service}: removed (was ${s.image.from})`);
+    else if (s.image.from !== s.image.to) lines.push(`${s.service}: image ${s.image.from} -> ${s.image.to}`);
+    const names = [
+      ...(s.env.added.length ? [`env added ${list(s.env.added)}`] : []),
+      ...(s.env.removed.length ? [`env removed ${list(s.env.removed)}`] : []),
+      ...(s.env.changed.length ? [`env changed ${list(s.env.changed)}`] : []),
+      ...(s.secrets.added.length ? [`secrets added ${list(s.secrets.added)}`] : []),
+      ...(s.secrets.removed.length ? [`secrets removed ${list(s.secrets.removed)}`] : []),
+    ];
+    if (names.length) lines.push(`${s.service}: ${names.join('; ')}`);
+    if (s.ports && s.change === 'changed') lines.push(`${s.service}: ports ${portsText(s.ports.from)} -> ${portsText(s.ports.to)}`);
+    if (s.settings.length) lines.push(`${s.service}: settings changed: ${list(s.settings)}`);
+  }
+  if (h.settings.length) lines.push(`app settings changed: ${list(h.settings)}`);
+  return lines;
+}
+
+/**
+ * What a deploy changes against the live spec, as its Temporal UI details show it: per service the image
+ * old -> new, env and secret names added, removed or changed, ports, other settings by name, and app-wide
+ * settings. Names only, never a value (many people read the UI). A fleet's hosts alike print once; a
+ * host whose changes differ gets its own lines. At most SUMMARY_LINES lines.
+ */
+export function planSummary(p: Plan): string[] {
+  const perHost = p.hosts.map((h) => ({ host: h.host, lines: hostChanges(h) }));
+  const alike = perHost.every((h) => JSON.stringify(h.lines) === JSON.stringify(perHost[0]?.lines));
+  const lines = [
+    ...(p.firstDeploy ? [`first deploy of ${p.app}`] : []),
+    ...(alike ? (perHost[0]?.lines ?? []) : perHost.flatMap((h) => h.lines.map((line) => `host ${h.host}: ${line}`))),
+  ];
+  if (lines.length === 0) lines.push('nothing changes against the live spec (the same spec deployed again)');
+  if (lines.length <= SUMMARY_LINES) return lines;
+  return [...lines.slice(0, SUMMARY_LINES - 1), `… and ${lines.length - SUMMARY_LINES + 1} more (greenlight plan shows all)`];
+}

@@ -17,6 +17,8 @@ export interface StartOptions {
   window?: DeployInput['window'];
   /** How long the deploy may wait for its window: the server's execution timeout grows by it. */
   waitMs?: number;
+  /** What the deploy changes against the live spec (names only): its details in the Temporal UI. */
+  changes?: string[] | null;
 }
 
 export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: string, options: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployWorkflow>> {
@@ -24,7 +26,7 @@ export async function startDeploy(client: Client, spec: DeploySpec, taskQueue: s
     client.workflow.start<typeof deployWorkflow>(DEPLOY_WORKFLOW, {
       taskQueue,
       // `window` only when asked: every other deploy's input (and history) stays as it was.
-      ...deployStartOptions({ spec, requestedBy: options.requestedBy, startedBy: client.options.identity, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }) }, options.waitMs),
+      ...deployStartOptions({ spec, requestedBy: options.requestedBy, startedBy: client.options.identity, searchAttributes, restore: options.restore, ...(options.window && { window: options.window }), ...(options.changes && { changes: options.changes }) }, options.waitMs),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });

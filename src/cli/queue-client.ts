@@ -9,10 +9,10 @@ import type { DeploySpec } from '../config/schema';
 import type { DeployInput } from '../types';
 
 /** Sends one request to the app's queue (starting the queue if none runs); returns the request. */
-export async function enqueueDeploy(client: Client, spec: DeploySpec, taskQueue: string, requestedBy?: string, window?: DeployInput['window']): Promise<QueueRequest> {
+export async function enqueueDeploy(client: Client, spec: DeploySpec, taskQueue: string, requestedBy?: string, window?: DeployInput['window'], changes?: string[] | null): Promise<QueueRequest> {
   const send = async (searchAttributes: boolean) => {
     // `window` only when asked, as startDeploy does: the deploy's input is what the CLI would have started.
-    const input: DeployInput = { spec, requestedBy, searchAttributes, ...(window && { window }) };
+    const input: DeployInput = { spec, requestedBy, searchAttributes, ...(window && { window }), ...(changes && { changes }) };
     const request: QueueRequest = { requestId: randomUUID(), requestedBy, requestedAt: new Date().toISOString(), input };
     await client.workflow.signalWithStart<typeof deployQueueWorkflow, [QueueRequest]>(QUEUE_WORKFLOW, {
       taskQueue,

@@ -2,7 +2,9 @@
  * `greenlight plan` through the real binary against the real dev server, Docker engine and nginx: a
  * first deploy, no changes, a changed image and env key (its value never printed), drift (a stray
  * container with the app's labels, a hand-edited router config) and a bad spec. Every plan leaves the
- * host as it was: the app's containers and router config are compared before and after.
+ * host as it was: the app's containers and router config are compared before and after. Then
+ * `greenlight deploy` of the changed spec records the plan's summary (names only) in the workflow's
+ * details, as the Temporal UI shows them.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { LABELS } from '../../src/names';
+import { deployWorkflowId, LABELS } from '../../src/names';
 import type { Plan } from '../../host/builders/plan';
 import { cli } from '../../harness/cli';
 import { deployOk } from '../../harness/deploys';
@@ -139,4 +141,19 @@ describe('greenlight plan', () => {
     }
     expect((await plan('restored', planSpec())).code).toBe(EXIT.ok);
   });
+
+  it("greenlight deploy records the plan's summary in the workflow's details: names only, never a value", async () => {
+    const file = writeSpecFile(dir, 'deployed', planSpec({ image: exampleImages('v2').backend, env: { LOG_LEVEL: 'debug', API_TOKEN: SECRET_VALUE }, secrets: [] }));
+    const r = await cli(['deploy', '-f', file, '--task-queue', QUEUE]);
+    expect(r.code, r.stdout + r.stderr).toBe(EXIT.ok);
+    const description = await w.client.workflow.getHandle(deployWorkflowId(APP)).describe();
+    const details = await description.staticDetails();
+    expect(details?.split('\n\n').at(-1)).toBe([
+      'Changes (names only, never values):',
+      `- backend: image ${exampleImages('v1').backend} -> ${exampleImages('v2').backend}`,
+      '- backend: env added API_TOKEN; env changed LOG_LEVEL',
+    ].join('\n'));
+    expect(details).not.toContain(SECRET_VALUE);
+    expect(details).not.toContain('debug');
+  }, 120_000);
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { envChange, formatPlan, hostPlan, lineDiff, plan, servicePlan, strayContainers, type HostState, type LabelledContainer } from '../../host/builders/plan';
+import { envChange, formatPlan, hostPlan, lineDiff, plan, planSummary, servicePlan, strayContainers, SUMMARY_LINES, type HostState, type LabelledContainer } from '../../host/builders/plan';
+import { deployStartOptions } from '../../src/deploy-start';
 
 const specOf = (over: Partial<DeploySpecInput> = {}, backend: Record<string, unknown> = {}) =>
   parseDeploySpec({ app: 'shop', services: { backend: { image: 'shop-backend:v1', port: 4000, hostPorts: { blue: 4100, green: 4102 }, env: { A: '1', DB_URL: 'postgres://u:hunter2@db' }, ...backend } }, ...over });
@@ -111,5 +112,55 @@ describe('formatPlan', () => {
       '  would start: shop_backend_green',
     ]);
     expect(lines.join('\n')).not.toMatch(/s3cret|hunter2/);
+  });
+});
+
+describe('planSummary: what a deploy records in its Temporal UI details', () => {
+  const unread = (next: ReturnType<typeof specOf>, live: ReturnType<typeof specOf> | null, host: string | null = null) => hostPlan({ host, next, live, state: null });
+
+  it('per service the image, env and secret names, ports and settings; app settings; never a value', () => {
+    const next = specOf({ verify: { window: '45s' } }, { image: 'shop-backend:v2', env: { DB_URL: 'postgres://u:s3cret-pw@db', NEW_FLAG: 'on' }, secrets: ['JWT_SECRET'], hostPorts: { blue: 4100, green: 4103 }, readTimeout: '30s' });
+    const lines = planSummary(plan('shop', false, [unread(next, specOf())]));
+    expect(lines).toEqual([
+      'backend: image shop-backend:v1 -> shop-backend:v2',
+      'backend: env added NEW_FLAG; env removed A; env changed DB_URL; secrets added JWT_SECRET',
+      'backend: ports 4000 (blue 4100, green 4102) -> 4000 (blue 4100, green 4103)',
+      'backend: settings changed: readTimeout',
+      'app settings changed: verify',
+    ]);
+    expect(lines.join('\n')).not.toMatch(/s3cret|hunter2|on\b/);
+  });
+
+  it('a first deploy, a redeploy of the same spec, added and removed services', () => {
+    expect(planSummary(plan('shop', true, [unread(specOf(), null)]))).toEqual(['first deploy of shop', 'backend: added, image shop-backend:v1', 'backend: env added A, DB_URL']);
+    expect(planSummary(plan('shop', false, [unread(specOf(), specOf())]))).toEqual(['nothing changes against the live spec (the same spec deployed again)']);
+    const two = parseDeploySpec({ app: 'shop', services: { backend: { image: 'shop-backend:v1', port: 4000, hostPorts: { blue: 4100, green: 4102 }, env: { A: '1', DB_URL: 'postgres://u:hunter2@db' } }, web: { image: 'shop-web:v1', port: 3000, hostPorts: { blue: 4200, green: 4202 }, route: '/web' } } });
+    expect(planSummary(plan('shop', false, [unread(two, specOf())]))).toEqual(['web: added, image shop-web:v1']);
+    expect(planSummary(plan('shop', false, [unread(specOf(), two)]))).toEqual(['web: removed (was shop-web:v1)']);
+  });
+
+  it('a fleet whose hosts change alike prints once; hosts that differ get their own lines', () => {
+    const next = specOf({}, { image: 'shop-backend:v2' });
+    expect(planSummary(plan('shop', false, [unread(next, specOf(), 'web-1'), unread(next, specOf(), 'web-2')]))).toEqual(['backend: image shop-backend:v1 -> shop-backend:v2']);
+    const moved = specOf({}, { image: 'shop-backend:v2', hostPorts: { blue: 4300, green: 4302 } });
+    expect(planSummary(plan('shop', false, [unread(next, specOf(), 'web-1'), unread(moved, specOf(), 'web-2')]))).toEqual([
+      'host web-1: backend: image shop-backend:v1 -> shop-backend:v2',
+      'host web-2: backend: image shop-backend:v1 -> shop-backend:v2',
+      'host web-2: backend: ports 4000 (blue 4100, green 4102) -> 4000 (blue 4300, green 4302)',
+    ]);
+  });
+
+  it(`at most ${SUMMARY_LINES} lines, the rest counted`, () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { image: `img-${i}:v1`, port: 4000, hostPorts: { blue: 6000 + 2 * i, green: 6001 + 2 * i }, route: `/s${i}` }]));
+    const lines = planSummary(plan('shop', true, [unread(parseDeploySpec({ app: 'shop', services: many(40) }), null)]));
+    expect(lines).toHaveLength(SUMMARY_LINES);
+    expect(lines.at(-1)).toBe('… and 12 more (greenlight plan shows all)');
+  });
+
+  it("the deploy's static details list the changes under their own heading; without them, as before", () => {
+    const spec = specOf({}, { image: 'shop-backend:v2' });
+    const changes = planSummary(plan('shop', false, [unread(spec, specOf())]));
+    expect(deployStartOptions({ spec, changes }).staticDetails.split('\n\n').at(-1)).toBe('Changes (names only, never values):\n- backend: image shop-backend:v1 -> shop-backend:v2');
+    expect(deployStartOptions({ spec }).staticDetails).not.toContain('Changes');
   });
 });

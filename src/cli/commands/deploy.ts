@@ -5,6 +5,7 @@ import type { DeploySpec } from '../../config/schema';
 import { nextAllowed } from '../../config/windows';
 import { awaitOutcome, startDeploy } from '../deploy-client';
 import { awaitQueueOutcome, enqueueDeploy } from '../queue-client';
+import { changeSummary } from './plan';
 import { deployWorkflowId, queueWorkflowId } from '../../names';
 import { formatMs } from '../../format';
 import { exitCodeOf, type CliOutcome, type DeployEnd } from '../exit-codes';
@@ -120,8 +121,10 @@ export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptio
     out(opts.json ? JSON.stringify({ app: spec.app, refused: window.refusal }) : `deploy of ${spec.app} refused, nothing was started: ${window.refusal}`);
     return 'outside-window';
   }
-  if (opts.queue) return queuedDeploy(client, spec, opts, out, window);
-  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy, window: window.request, waitMs: window.waitMs });
+  // What changes against the live spec, for the deploy's details in the Temporal UI (names only).
+  const changes = await changeSummary(client, spec);
+  if (opts.queue) return queuedDeploy(client, spec, opts, out, window, changes);
+  const handle = await startDeploy(client, spec, opts.taskQueue, { requestedBy: opts.requestedBy, window: window.request, waitMs: window.waitMs, changes });
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     return 'done';
@@ -134,8 +137,8 @@ export async function deploy(client: Client, spec: DeploySpec, opts: DeployOptio
  * `deploy --queue`: the request goes to the app's queue; once the queue started it, the deploy is
  * followed as `deploy` follows its own (same exit codes); a later request may supersede it first (exit 11).
  */
-async function queuedDeploy(client: Client, spec: DeploySpec, opts: DeployOptions, out: (line: string) => void, window: { request: WindowRequest | undefined }): Promise<CliOutcome> {
-  const request = await enqueueDeploy(client, spec, opts.taskQueue, opts.requestedBy, window.request);
+async function queuedDeploy(client: Client, spec: DeploySpec, opts: DeployOptions, out: (line: string) => void, window: { request: WindowRequest | undefined }, changes: string[] | null): Promise<CliOutcome> {
+  const request = await enqueueDeploy(client, spec, opts.taskQueue, opts.requestedBy, window.request, changes);
   if (!opts.wait) {
     out(opts.json ? JSON.stringify({ app: spec.app, queue: queueWorkflowId(spec.app), requestId: request.requestId }) : `queued request ${request.requestId} in ${queueWorkflowId(spec.app)}`);
     return 'done';

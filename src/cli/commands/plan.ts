@@ -4,7 +4,7 @@ import type { DeploySpec } from '../../config/schema';
 import { deployInputOf, lastDeploy } from '../deploy-client';
 import type { CommandEnd } from '../exit-codes';
 import { deployWorkflowId, type Color } from '../../names';
-import { formatPlan, hostPlan, plan as buildPlan, type HostState, type Plan } from '../../../host/builders/plan';
+import { formatPlan, hostPlan, plan as buildPlan, planSummary, type HostState, type Plan } from '../../../host/builders/plan';
 
 /** Reads one host's state for the plan (default: this host's engine and router, worker/plan-host.ts). */
 export type HostReader = (next: DeploySpec, live: DeploySpec | null) => Promise<HostState>;
@@ -26,10 +26,10 @@ export interface PlanOptions {
 }
 
 /**
- * What `greenlight deploy` of `spec` would change, host by host, and the drift found on the hosts read.
- * Changes nothing anywhere: it reads Temporal's history, the Docker engine and the router's files.
+ * The plan of `spec` against the live spec, host by host: `readHost` reads the hosts that can be read
+ * from here (a one-host spec's, or this fleet host's), null reads none (the spec-to-spec changes only).
  */
-export async function planDeploy(client: Client, spec: DeploySpec, { json, out, readHost, thisHost }: PlanOptions): Promise<CommandEnd> {
+export async function planOf(client: Client, spec: DeploySpec, readHost: HostReader | null, thisHost: string | null = null): Promise<Plan> {
   const live = await liveSpecOf(client, spec.app);
   let hosts;
   if (spec.hosts?.length) {
@@ -37,15 +37,36 @@ export async function planDeploy(client: Client, spec: DeploySpec, { json, out, 
     hosts = await Promise.all(fleetHosts(spec).map(async (h) => {
       const liveEntry = live?.hosts?.find((e) => e.name === h.name);
       const liveHost = live && liveEntry ? resolveHost(live, liveEntry).spec : null;
-      const state = h.name === thisHost ? await readHost(h.spec, liveHost) : null;
+      const state = readHost && h.name === thisHost ? await readHost(h.spec, liveHost) : null;
       const liveColor: Color | null = recorded.find((r) => r.name === h.name)?.liveColor ?? null;
       return hostPlan({ host: h.name, next: h.spec, live: liveHost, state, liveColor });
     }));
   } else {
-    hosts = [hostPlan({ host: null, next: spec, live, state: await readHost(spec, live) })];
+    hosts = [hostPlan({ host: null, next: spec, live, state: readHost ? await readHost(spec, live) : null })];
   }
-  const result: Plan = buildPlan(spec.app, live === null, hosts);
+  return buildPlan(spec.app, live === null, hosts);
+}
+
+/**
+ * What `greenlight deploy` of `spec` would change, host by host, and the drift found on the hosts read.
+ * Changes nothing anywhere: it reads Temporal's history, the Docker engine and the router's files.
+ */
+export async function planDeploy(client: Client, spec: DeploySpec, { json, out, readHost, thisHost }: PlanOptions): Promise<CommandEnd> {
+  const result = await planOf(client, spec, readHost, thisHost);
   if (json) out(JSON.stringify(result));
   else for (const line of formatPlan(result)) out(line);
   return result.drift ? 'drift' : result.changed ? 'changes' : 'no-changes';
+}
+
+/**
+ * The summary a deploy records in its details (the Temporal UI): what changes against the live spec,
+ * names only, from Temporal's history alone (no host is read). Null when it cannot be read now: the
+ * deploy starts all the same, without it.
+ */
+export async function changeSummary(client: Client, spec: DeploySpec): Promise<string[] | null> {
+  try {
+    return planSummary(await planOf(client, spec, null));
+  } catch {
+    return null;
+  }
 }
