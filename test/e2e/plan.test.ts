@@ -144,12 +144,14 @@ describe('greenlight plan', () => {
 
   it("greenlight deploy records the plan's summary in the workflow's details: names only, never a value", async () => {
     const file = writeSpecFile(dir, 'deployed', planSpec({ image: exampleImages('v2').backend, env: { LOG_LEVEL: 'debug', API_TOKEN: SECRET_VALUE }, secrets: [] }));
+    const liveRun = (await w.client.workflow.getHandle(deployWorkflowId(APP)).describe()).runId;
     const r = await cli(['deploy', '-f', file, '--task-queue', QUEUE]);
     expect(r.code, r.stdout + r.stderr).toBe(EXIT.ok);
     const description = await w.client.workflow.getHandle(deployWorkflowId(APP)).describe();
     const details = await description.staticDetails();
     expect(details?.split('\n\n').at(-1)).toBe([
       'Changes (names only, never values):',
+      `- against the live spec of run ${liveRun} (the last completed deploy)`,
       `- backend: image ${exampleImages('v1').backend} -> ${exampleImages('v2').backend}`,
       '- backend: env added API_TOKEN; env changed LOG_LEVEL',
     ].join('\n'));
