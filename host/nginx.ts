@@ -253,7 +253,7 @@ export class NginxRouter {
       await this.waitForAdmin();
     } else if (changed) {
       // E.g. an upgrade that moved the admin socket: the reloaded master listens at the new path.
-      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.reload();
       await this.waitForAdmin();
     }
   }
@@ -268,9 +268,25 @@ export class NginxRouter {
     await this.admin('DELETE', `/traffic/${app}/${color}`);
   }
 
-  /** `nginx -s reload`: new workers on the config on disk, the old ones finish their requests. */
+  /**
+   * `nginx -s reload`: new workers on the config on disk, the old ones finish their requests. Returns
+   * once every worker that accepted before the reload has stopped accepting (closed its listeners:
+   * titled "worker process is shutting down") or exited, at most 10 s. The master starts the new workers
+   * before it tells the old ones to quit, so until then a new connection can still be accepted by an old
+   * worker and get the old config: its certificate after a renewal (seen in CI), its routes, its ports.
+   * The signal is sent asynchronously: a config the master cannot load (nginx -t is run before every
+   * write) keeps the old workers, and the callers' own waits report it.
+   */
   async reload(): Promise<void> {
+    const master = await this.pid();
+    const before = master === null ? [] : await acceptingWorkers(master);
     await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+    const deadline = Date.now() + 10_000;
+    let accepting = before;
+    while (accepting.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      accepting = (await Promise.all(accepting.map(async (pid) => ((await isAcceptingWorker(pid)) ? [pid] : [])))).flat();
+    }
   }
 
   /**
@@ -468,7 +484,7 @@ export class NginxRouter {
       await this.check(spec.app, text, `${spec.app}${PREVIEW_SUFFIX}`);
       await this.writeAtomically(this.previewConfPath(spec.app), text);
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
-      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.reload();
     }
     await this.previewControl(spec.app, 'PUT', color);
     return { reloaded };
@@ -492,7 +508,7 @@ export class NginxRouter {
     if (!forget) return;
     await rm(this.previewConfPath(app), { force: true });
     // Every step on every call: a retry after a failed reload still completes the removal.
-    if (running) await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+    if (running) await this.reload();
   }
 
   /** One request to the preview's control socket, retried while a reload brings it up. */
@@ -642,7 +658,7 @@ export class NginxRouter {
     const reloaded = structureChanged || (await this.servedStructure(served)) !== wanted;
     if (reloaded) {
       if ((await this.pid()) === null) throw new InfrastructureError('nginx is not running: start it with scripts/nginx.sh');
-      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.reload();
       await this.waitForStructure(app, served, wanted);
       // A port the app leaves stays open until the old workers have closed it; the next deploy may want it.
       await this.waitForPortsLeft(current, text);
@@ -839,7 +855,7 @@ export class NginxRouter {
     // The preview's config goes with it (its port and control socket close at the reload).
     await rm(this.previewConfPath(app), { force: true });
     if ((await this.pid()) !== null) {
-      await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
+      await this.reload();
       await this.admin('DELETE', `/routes/${app}`);
       // The reload is asynchronous: until nginx's old workers have closed the app's listener, the next
       // deploy of the app (a CI retry right after a rolled-back first deploy) finds its router port held
@@ -865,6 +881,19 @@ export class NginxRouter {
     const deadline = Date.now() + timeoutMs;
     while (!(await portIsFree(port, '0.0.0.0')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The pids of the master's worker processes that accept connections (not those shutting down after a reload). */
+async function acceptingWorkers(master: number): Promise<number[]> {
+  const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8').catch(() => '');
+  const pids = children.split(/\s+/).filter(Boolean).map(Number);
+  return (await Promise.all(pids.map(async (pid) => ((await isAcceptingWorker(pid)) ? [pid] : [])))).flat();
+}
+
+/** Whether `pid` is an nginx worker that still accepts: its title is "nginx: worker process", not "… is shutting down". */
+async function isAcceptingWorker(pid: number): Promise<boolean> {
+  const title = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+  return title.includes('worker process') && !title.includes('shutting down');
 }
 
 /** greenlight's nginx on this host: its prefix is `<GREENLIGHT_HOME>/nginx`. */

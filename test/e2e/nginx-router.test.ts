@@ -130,6 +130,33 @@ describe('who can reach the admin socket and the router configs', () => {
   });
 });
 
+/** The master's worker processes and their titles ("nginx: worker process", "… is shutting down"). */
+async function workerTitles(router: NginxRouter): Promise<Map<number, string>> {
+  const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(await router.pid())]);
+  const rows = stdout.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => line.split(/\s+(.*)/s) as [string, string]);
+  return new Map(rows.filter(([, title]) => title.includes('worker process')).map(([pid, title]) => [Number(pid), title]));
+}
+
+describe('a reload', () => {
+  it('returns once every worker from before it has stopped accepting: no new connection gets the old config (its certificate after a renewal)', async () => {
+    const prefix = await scratchPrefix('greenlight-reload-');
+    const router = new NginxRouter({ prefix, workerProcesses: 2 });
+    started.push(router);
+    await router.ensureRunning();
+    await router.applyRoute(spec, { live: 'blue', backup: null });
+    for (let round = 0; round < 5; round++) {
+      const before = [...(await workerTitles(router)).entries()].filter(([, title]) => !title.includes('shutting down')).map(([pid]) => pid);
+      expect(before).toHaveLength(2);
+      await router.reload();
+      // `nginx -s reload` only signals the master: without the wait the old workers still accept here.
+      const after = await workerTitles(router);
+      for (const pid of before) expect(after.get(pid) ?? 'exited', `worker ${pid} after the reload`).toMatch(/shutting down|exited/);
+      expect([...after.values()].filter((title) => !title.includes('shutting down'))).toHaveLength(2);
+    }
+    expect((await get(`http://127.0.0.1:${BASE}/health`)).status).toBe(200);
+  });
+});
+
 describe('the per-color health routes', () => {
   it('answer on loopback only: from another address nginx refuses them (403)', async () => {
     const prefix = await scratchPrefix('greenlight-health-');

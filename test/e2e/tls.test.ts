@@ -190,14 +190,26 @@ describe('HTTPS on the router (router.tls)', () => {
     const held = await openHeldRequest();
     expect(held.fingerprint).toBe(before);
     const handle = await startDeploy(w.client, tlsSpec(live, exampleImages('v1')), TASK_QUEUE);
-    // In verify the switch (and its reload) is done and the previous color still runs: the held request
-    // was routed to it when its headers arrived, so it must reach it once its body is complete.
-    await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
-    expect(await servedFingerprint(), 'new connections get the renewed certificate: nginx reloaded at the switch').toBe(certificateFingerprint(renewed.certificate));
-    // The backend answers POST /api/version with 405: the request went through on the pre-reload connection.
-    expect(await held.finish()).toBe('HTTP/1.1 405 Method Not Allowed');
-    const outcome = await awaitOutcome(handle);
-    expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+    let ended = false;
+    try {
+      // In verify the switch (and its reload) is done and the previous color still runs: the held request
+      // was routed to it when its headers arrived, so it must reach it once its body is complete.
+      await expect.poll(async () => (await handle.query(statusQuery)).phase, { timeout: 60_000, interval: 50, message: 'the deploy to reach verify' }).toBe('verify');
+      expect(await servedFingerprint(), 'new connections get the renewed certificate: nginx reloaded at the switch').toBe(certificateFingerprint(renewed.certificate));
+      // The backend answers POST /api/version with 405: the request went through on the pre-reload connection.
+      expect(await held.finish()).toBe('HTTP/1.1 405 Method Not Allowed');
+      const outcome = await awaitOutcome(handle);
+      ended = true;
+      expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+    } finally {
+      // Failed before the outcome: end the deploy with its compensation and the load, so the next test
+      // finds no deploy running (a failure here once failed the next test on the deploy lock).
+      if (!ended) {
+        if ((await handle.describe()).status.name === 'RUNNING') await handle.cancel();
+        await awaitOutcome(handle).catch(() => undefined);
+        await Promise.all([fresh.stop(), kept.stop()]).catch(() => undefined);
+      }
+    }
     await new Promise((r) => setTimeout(r, 1_000));
     const [freshReport, keptReport] = [await fresh.stop(), await kept.stop()];
     logLoad('deploy after the renewal, a connection per request', freshReport);
