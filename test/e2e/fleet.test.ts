@@ -12,7 +12,8 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { containerName, otherColor, type Color } from '../../src/names';
+import { containerName, MESSAGES, monitorWorkflowId, otherColor, type Color } from '../../src/names';
+import type { MonitorView } from '../../src/monitor';
 import { rollback } from '../../src/cli/commands/rollback';
 import { status } from '../../src/cli/commands/status';
 import type { deployWorkflow } from '../../workflows/deploy';
@@ -289,6 +290,54 @@ describe('fleet deploys across two Docker hosts', () => {
     } finally {
       await unchecked.kill('SIGTERM');
       startWorker(hosts[0]!);
+    }
+  });
+
+  it('monitor and bake across the fleet: the new color breaks on web-2 alone, and the monitor puts every host back on the previous color by itself', async () => {
+    const before = await liveColor();
+    const live = otherColor(before);
+    const outcome = await awaitOutcome(await deploy(nextGood(), { monitor: { interval: '1s', alertAfter: 3, bake: '5m' } }));
+    expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+    const monitor = client.workflow.getHandle(monitorWorkflowId(APP));
+    const view = () => monitor.query<MonitorView>(MESSAGES.monitor);
+    try {
+      // The bake keeps the previous color running on every host, beside the live one.
+      for (const state of await fleetState(hosts, APP)) {
+        expect(state.route, state.host).toEqual({ live, backup: null });
+        expect(state.containers.find((c) => c.name === containerName(APP, 'web', before))?.state, state.host).toBe('running');
+      }
+      await waitFor('two rounds of the fleet monitor', async () => {
+        const v = await view();
+        expect(v.rounds).toBeGreaterThanOrEqual(2);
+        expect(v).toMatchObject({ health: 'baking', color: live, bake: { previousColor: before, state: 'baking' } });
+      }, { timeout: 20_000, interval: 200 });
+
+      const brokeAt = Date.now();
+      await hosts[1]!.docker.getContainer(containerName(APP, 'web', live)).pause();
+      const rolled = await waitFor('the bake rollback', async () => {
+        const v = await view();
+        expect(v.rollback).not.toBeNull();
+        return v;
+      }, { timeout: 60_000, interval: 100 });
+      console.log(`fleet monitor (1 s interval, alert after 3): web-2's ${live} broke -> alert ${Date.parse(rolled.alertedAt!) - brokeAt} ms, -> both hosts back on ${before} ${Date.parse(rolled.rollback!.at) - brokeAt} ms`);
+      // Sanity bounds, not the speed target (npm run bench -- monitor measures one host): 3 rounds of 1 s, then the switch.
+      expect(Date.parse(rolled.alertedAt!) - brokeAt).toBeLessThan(10_000);
+      expect(rolled).toMatchObject({ color: before, alerts: 1, bake: { state: 'rolled-back' }, rollback: { from: live, to: before } });
+      // Only web-2 failed its rounds; both hosts went back, together.
+      expect(rolled.rollback!.reason).toMatch(/^3 failed rounds in a row during the bake: web-2: /);
+      expect(rolled.rollback!.reason).not.toContain('web-1:');
+      for (const state of await fleetState(hosts, APP)) expect(state.route, state.host).toEqual({ live: before, backup: null });
+      await waitFor('the load balancer to answer through both routers on the previous color', async () => {
+        for (let i = 0; i < 4; i++) expect((await fetch(`${FLEET_LB_URL}/api/items`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
+      }, { timeout: 20_000, interval: 200 });
+      // The broken color is stopped on every host (kept for its logs), the paused one included.
+      await waitFor('the broken color stopped on both hosts', async () => {
+        for (const state of await fleetState(hosts, APP)) expect(state.containers.find((c) => c.name === containerName(APP, 'web', live))?.state ?? 'absent', state.host).not.toMatch(/running|paused/);
+      }, { timeout: 30_000, interval: 200 });
+      await expectConsistent(before);
+    } finally {
+      await hosts[1]!.docker.getContainer(containerName(APP, 'web', live)).unpause().catch(() => undefined);
+      await monitor.terminate('test over').catch(() => undefined);
     }
   });
 });

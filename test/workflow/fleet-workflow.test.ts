@@ -15,7 +15,8 @@ import { routeKey } from '../../host/builders/nginx';
 import { hostOfSpec } from '../../src/config/hosts';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, type Color } from '../../src/names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, MESSAGES, monitorWorkflowId, type Color } from '../../src/names';
+import type { MonitorView } from '../../src/monitor';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { healthyHost, type Stubs, startLocalTestEnvironment } from './stubs';
@@ -46,7 +47,7 @@ function hostActivities(host: string, calls: string[], overrides: Stubs, workerH
     if (typeof spec === 'object' && spec && hostOfSpec(spec) !== host && name !== 'validateSpec') throw new Error(`${name} for ${hostOfSpec(spec)} ran on ${host}`);
     if (name === 'switchTraffic') return `:${routeKey(args[1] as Route)}`;
     if (name === 'switchBack') return `:${routeKey(args[1] as Route)} undoing ${routeKey(args[2] as Route)}`;
-    if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker', 'openPreview'].includes(name)) return `:${args[1] as Color}`;
+    if (['deployColor', 'healthCheck', 'verify', 'removeColor', 'preflightDocker', 'openPreview', 'monitorRound'].includes(name)) return `:${args[1] as Color}`;
     if (name === 'handOverSingletons') return `:${args[1] as Color}->${args[2] as Color}`;
     return '';
   };
@@ -63,13 +64,16 @@ function hostActivities(host: string, calls: string[], overrides: Stubs, workerH
 }
 
 interface Fleet {
+  app: string;
   calls: Record<'h1' | 'h2', string[]>;
+  /** The deploy started, `fn` run with its result while the workers poll (a monitor needs them after the deploy). */
+  running<T>(fn: (result: Promise<DeployStatus>) => Promise<T>): Promise<T>;
   result(): Promise<DeployStatus>;
   failure(): Promise<{ type: string | undefined; message: string; status: DeployStatus }>;
 }
 
 /** Two hosts, `h1-<id>` and `h2-<id>`, each with its own worker; the workflow on a third queue. */
-async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string; singleton?: boolean; preview?: boolean } = {}): Promise<Fleet> {
+async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?: string; singleton?: boolean; preview?: boolean; monitor?: Record<string, unknown> } = {}): Promise<Fleet> {
   const id = randomUUID().slice(0, 6);
   const names = { h1: `h1-${id}`, h2: `h2-${id}` };
   const app = `fl-${id}`;
@@ -81,6 +85,7 @@ async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?
     hosts: [{ name: names.h1 }, { name: names.h2, hostPorts: { web: { blue: 18090, green: 18091 } } }],
     fleet: { hostTimeout: '5s' },
     ...(options.preview ? { preview: { port: 4801, checks: [{ name: 'smoke', command: ['npm', 'run', 'smoke'] }] } } : {}),
+    ...(options.monitor ? { monitor: options.monitor, verify: { window: 0 }, cleanup: { drain: 0 } } : {}),
   });
   const workers = [
     await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: { codePath: BUNDLE_PATH } }),
@@ -98,7 +103,9 @@ async function fleet(overrides: { h1?: Stubs; h2?: Stubs }, options: { h2RunsAs?
     }
   };
   return {
+    app,
     calls,
+    running: (fn) => run((h) => fn(h.result())),
     result: () => run((h) => h.result()),
     failure: () =>
       run(async (h) => {
@@ -219,5 +226,44 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
     expect(failure.status.failureType).toBe(FAILURE_TYPES.wrongHost);
     expect(failure.message).toMatch(/a step for host h2-\w+ reached the worker of host web-9/);
     expect(f.calls.h1.filter((c) => c.startsWith('deployColor'))).toEqual([]);
+  });
+
+  it('monitor and bake across the fleet: every round probes the live color on every host; a failure on host 2 alone rolls every host back to blue together, and the rounds go on on blue', async () => {
+    let broken = false;
+    const failingOnH2 = async (_s: DeploySpec, color: Color) => ({ probes: 4, failures: broken && color === 'green' ? ['web: GET http://127.0.0.1:18091/health -> HTTP 503'] : [] });
+    const f = await fleet({ h2: { monitorRound: failingOnH2 } }, { monitor: { interval: '1s', alertAfter: 2, bake: '1m' } });
+    const monitor = env.client.workflow.getHandle(monitorWorkflowId(f.app));
+    const view = () => monitor.query<MonitorView>(MESSAGES.monitor);
+    const until = async (done: (v: MonitorView) => boolean): Promise<MonitorView> => {
+      for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 200))) {
+        const v = await view().catch(() => null);
+        if (v && done(v)) return v;
+        if (Date.now() > deadline) throw new Error(`the fleet monitor did not get there: ${JSON.stringify(v)}`);
+      }
+    };
+    await f.running(async (result) => {
+      try {
+        expect((await result).outcome).toBe('succeeded');
+        // The bake keeps blue on both hosts: the cleanup drops the backup and retires nothing.
+        for (const calls of [f.calls.h1, f.calls.h2]) expect(calls.filter((c) => c.startsWith('retireColor'))).toEqual([]);
+        const baking = await until((v) => v.rounds >= 2);
+        expect(baking).toMatchObject({ health: 'baking', color: 'green', bake: { previousColor: 'blue', state: 'baking' } });
+        for (const calls of [f.calls.h1, f.calls.h2]) expect(calls.filter((c) => c.startsWith('monitorRound')).length).toBeGreaterThanOrEqual(2);
+
+        const before = { h1: f.calls.h1.length, h2: f.calls.h2.length };
+        broken = true;
+        const rolled = await until((v) => v.rollback !== null);
+        expect(rolled).toMatchObject({ color: 'blue', alerts: 1, bake: { state: 'rolled-back' }, rollback: { from: 'green', to: 'blue' } });
+        expect(rolled.rollback!.reason).toMatch(/^2 failed rounds in a row during the bake: h2-\w+: web: GET http:\/\/127\.0\.0\.1:18091\/health -> HTTP 503$/);
+        // Both hosts: blue checked, traffic back to it, green stopped; host 1 passed every round and still went back.
+        for (const host of ['h1', 'h2'] as const) {
+          expect(f.calls[host].slice(before[host]).filter((c) => !c.startsWith('monitorRound'))).toEqual(['checkColorHealth', 'switchTraffic:blue', 'retireColor']);
+        }
+        await until((v) => v.rounds > rolled.rounds);
+        for (const calls of [f.calls.h1, f.calls.h2]) expect(calls.filter((c) => c.startsWith('monitorRound')).at(-1)).toBe('monitorRound:blue');
+      } finally {
+        await monitor.terminate('test over').catch(() => undefined);
+      }
+    });
   });
 });
