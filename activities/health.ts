@@ -293,9 +293,14 @@ async function checkColorHealth(deps: Deps, spec: DeploySpec, color: Color): Pro
  * once, after `waitMs` (a wait under a second, which a server timer would stretch to one). Never throws
  * on a failed probe: the failures (at most 3, as verify's message) are the answer.
  */
+/**
+ * One monitor round. A probe's limit is health.timeout, but never more than monitor.interval: rounds keep
+ * their cadence (a hung color fails within the interval, so alertAfter failed rounds take alertAfter
+ * intervals, as the spec reads), and an answer slower than the interval counts as a failure.
+ */
 async function monitorRound(deps: Deps, spec: DeploySpec, color: Color, waitMs: number): Promise<{ probes: number; failures: string[] }> {
   if (waitMs > 0) await deps.clock.sleep(waitMs);
   const targets = [...healthTargets(spec, color), ...workerTargets(spec, color), ...trafficTargets(spec, color), ...routedTargets(spec)];
-  const results = await round(deps, spec, targets, spec.health.timeout);
+  const results = await round(deps, spec, targets, Math.min(spec.health.timeout, spec.monitor?.interval ?? Infinity));
   return { probes: results.length, failures: describeFailures(results.filter(failed)).slice(0, 3) };
 }

@@ -343,6 +343,23 @@ describe('measureBaseline (the live color before the switch)', () => {
   });
 });
 
+describe('monitorRound (one round of the app monitor)', () => {
+  it.each([
+    { name: 'a probe is given health.timeout when the interval is longer', health: { timeout: '2s' }, monitor: { interval: '5s' }, limit: 2_000 },
+    { name: 'and never more than monitor.interval: a hung color fails within the interval', health: { timeout: '2s' }, monitor: { interval: '1s' }, limit: 1_000 },
+  ])('$name', async ({ health, monitor, limit }) => {
+    const limits = new Set<number>();
+    const probe: Prober = async (url, timeoutMs) => {
+      limits.add(timeoutMs);
+      return { url, ok: false, status: null, latencyMs: timeoutMs, error: `timeout of ${timeoutMs}ms exceeded` };
+    };
+    const round = await createHealthActivities({ host, probe, clock: fakeClock() }).monitorRound(spec({ health, monitor }), 'green');
+    expect([...limits]).toEqual([limit]);
+    expect(round.probes).toBe(6);
+    expect(round.failures[0]).toBe(`web: GET ${HEALTH} -> timeout of ${limit}ms exceeded`);
+  });
+});
+
 describe('checkColorHealth (before traffic goes back to a color)', () => {
   it.each([
     { name: 'healthy at once', bad: [], interval: '500ms', result: { healthy: true, detail: 'green healthy' }, sleeps: [] },
