@@ -2,7 +2,8 @@
  * `greenlight explain`: why a deploy ended as it did, decoded from what the workflow recorded (its
  * result or failure details, and who sent a rollback) and nothing else. Pure: the command reads
  * Temporal, this module only decodes and words it. The decision text is the workflow's own
- * (status.rollbackReason, the same line the Temporal UI's current details show after `rollback:`).
+ * (status.rollbackReason, the same line the Temporal UI's current details show after `rollback:`), or
+ * for a deploy its monitor rolled back during the bake, the monitor's (the line its details show).
  */
 import type { DeployStatus, VerifyReport } from './types';
 import { formatMs } from './format';
@@ -24,9 +25,19 @@ export interface ExplainInput {
   /** The workflow's failure message, when it failed. */
   failureMessage: string | null;
   operator: OperatorRequest | null;
+  /** The bake's automatic rollback of this deploy, as its monitor (monitor-<app>) recorded it, if it rolled back. */
+  bakeRollback?: BakeRollback | null;
 }
 
-export type Verdict = 'running' | 'succeeded' | 'rolled-back' | 'operator-rollback' | 'validation-failed' | 'compensation-failed' | 'cancelled' | 'unknown';
+/** A monitor's rollback during the bake of the deploy it watched (MonitorStatus.rollback). */
+export interface BakeRollback {
+  at: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export type Verdict = 'running' | 'succeeded' | 'bake-rollback' | 'rolled-back' | 'operator-rollback' | 'validation-failed' | 'compensation-failed' | 'cancelled' | 'unknown';
 
 /** One endpoint that failed, from the rule's message (`backend: GET http://… -> HTTP 500`). */
 export interface FailingEndpoint {
@@ -48,6 +59,8 @@ export interface Explanation {
   verify: VerifyReport | null;
   operator: OperatorRequest | null;
   lastError: string | null;
+  /** With verdict bake-rollback: when, and from which color to which, the monitor switched back. */
+  bakeRollback: Omit<BakeRollback, 'reason'> | null;
 }
 
 const RULE = /\b((?:verify|health)\.[A-Za-z]+)\b/;
@@ -70,7 +83,7 @@ function firstLine(text: string): string {
 function verdictOf(input: ExplainInput): Verdict {
   const { status, workflowStatus } = input;
   if (workflowStatus === 'RUNNING') return 'running';
-  if (status?.outcome === 'succeeded') return 'succeeded';
+  if (status?.outcome === 'succeeded') return input.bakeRollback ? 'bake-rollback' : 'succeeded';
   if (status?.outcome === 'compensation-failed') return 'compensation-failed';
   if (status?.outcome === 'validation-failed') return 'validation-failed';
   if (status?.outcome === 'rolled-back') {
@@ -91,20 +104,23 @@ function decidingPhase(status: DeployStatus | null): string | null {
 export function explainDeploy(input: ExplainInput): Explanation {
   const { status } = input;
   const verdict = verdictOf(input);
-  const reason = status?.rollbackReason ?? status?.lastError ?? input.failureMessage ?? '';
+  const reason = verdict === 'bake-rollback' ? input.bakeRollback!.reason : (status?.rollbackReason ?? status?.lastError ?? input.failureMessage ?? '');
   const decisionText = verdict === 'succeeded' ? 'all verify rules held' : verdict === 'running' ? `still running, phase ${status?.phase ?? 'unknown'}${status?.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}` : firstLine(reason) || `the workflow ended ${input.workflowStatus.toLowerCase()} without a recorded reason`;
-  const decidedByRule = verdict === 'rolled-back' || verdict === 'validation-failed' || verdict === 'compensation-failed';
+  const decidedByRule = verdict === 'rolled-back' || verdict === 'validation-failed' || verdict === 'compensation-failed' || verdict === 'bake-rollback';
+  const bake = verdict === 'bake-rollback' ? input.bakeRollback! : null;
   return {
     app: input.app,
     runId: input.runId,
     verdict,
-    phase: verdict === 'running' ? (status?.phase ?? null) : decidingPhase(status),
-    rule: decidedByRule ? ruleOf(reason) : null,
+    phase: verdict === 'running' ? (status?.phase ?? null) : bake ? 'bake' : decidingPhase(status),
+    // A bake rollback's rule is the monitor's: alertAfter failed rounds in a row.
+    rule: bake ? 'monitor.alertAfter' : decidedByRule ? ruleOf(reason) : null,
     decision: decisionText,
     failingEndpoints: decidedByRule ? failingEndpointsOf(firstLine(reason)) : [],
     verify: status?.verify ?? null,
     operator: verdict === 'operator-rollback' ? input.operator : null,
     lastError: verdict === 'compensation-failed' ? (status?.lastError ?? input.failureMessage) : null,
+    bakeRollback: bake ? { at: bake.at, from: bake.from, to: bake.to } : null,
   };
 }
 
@@ -132,6 +148,11 @@ export function formatExplanation(e: Explanation): string[] {
     case 'succeeded':
       lines.push(`${head}: succeeded, ${e.decision}`);
       break;
+    case 'bake-rollback': {
+      const b = e.bakeRollback!;
+      lines.push(`${head}: succeeded, then rolled back by its monitor during the bake at ${b.at}: ${b.from} -> ${b.to}`, `  decision: ${e.decision}`);
+      break;
+    }
     case 'operator-rollback': {
       const who = e.operator ? ` by ${e.operator.identity ?? 'an unknown client'} (${e.operator.via === 'update' ? 'greenlight rollback' : 'rollback signal'}${e.operator.at ? ` at ${e.operator.at}` : ''})` : ' by an operator';
       lines.push(`${head}: rolled back${who} during ${e.phase ?? 'the deploy'}`, `  reason: ${e.decision}`);

@@ -7,9 +7,9 @@
  * ends the previous color is retired per `cleanup.previous`. It continues as new every ROUNDS_PER_RUN
  * rounds (a fixed number of events each), so its history stays small however long the app runs.
  */
-import { type ActivityOptions, CancellationScope, condition, continueAsNew, defineQuery, defineSignal, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, CancellationScope, condition, continueAsNew, defineQuery, defineSignal, log, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeploySpec } from '../src/config/schema';
-import { afterBake, afterBakeRollback, afterRound, previousColorSpec, type MonitorHealth, type MonitorHost, type MonitorInput, type MonitorView } from '../src/monitor';
+import { afterBake, afterBakeRollback, afterRound, formatMonitor, previousColorSpec, type MonitorHealth, type MonitorHost, type MonitorInput, type MonitorView } from '../src/monitor';
 import { MESSAGES, SEARCH_ATTRIBUTES } from '../src/names';
 import type { NotifyEvent } from '../src/notify';
 import type { NotificationReport } from '../src/types';
@@ -45,6 +45,9 @@ export async function monitorWorkflow(initial: MonitorInput): Promise<MonitorInp
   const publish = () => {
     if (input.searchAttributes && published !== input.status.health) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.health, value: input.status.health }]);
     published = input.status.health;
+    // The Temporal UI's current details: what `greenlight status` prints of the monitor, a bake rollback's
+    // reason included. Metadata, not a command: replay is unchanged.
+    setCurrentDetails(formatMonitor(input.status, Date.now()).join('\n\n'));
   };
   publish();
 

@@ -153,6 +153,19 @@ describe('the app monitor on the real stack', () => {
     expect(status.code, status.stderr).toBe(EXIT.ok);
     expect(status.stdout).toContain(`${APP}: blue live (web=${V1})`);
     expect(status.stdout).toMatch(/bake rollback at .*: green -> blue: 3 failed rounds in a row during the bake/);
+    // "Why did it roll back?": explain reads the deploy's result and its monitor's recorded state.
+    const why = await cli(['explain', APP], { GREENLIGHT_TASK_QUEUE: QUEUE, CI: 'true' });
+    expect(why.code, why.stderr).toBe(EXIT.ok);
+    const lines = why.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`${APP} (run ${bakeRun}): succeeded, then rolled back by its monitor during the bake at ${rolled.rollback!.at}: green -> blue`);
+    expect(lines[1]).toBe(`  decision: ${rolled.rollback!.reason}`);
+    expect(lines[2]).toBe('  rule: monitor.alertAfter');
+    expect(lines.filter((l) => l.startsWith('  failing: web '))).not.toEqual([]);
+    const whyJson = await cli(['explain', APP, '--json'], { GREENLIGHT_TASK_QUEUE: QUEUE, CI: 'true' });
+    expect(JSON.parse(whyJson.stdout)).toMatchObject({ runId: bakeRun, verdict: 'bake-rollback', phase: 'bake', rule: 'monitor.alertAfter', bakeRollback: { from: 'green', to: 'blue' } });
+    // The Temporal UI's current details of monitor-<app> say the same (the SDK's metadata query the UI reads).
+    const metadata = await monitorHandle().query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain(`bake rollback at ${rolled.rollback!.at}: green -> blue: ${rolled.rollback!.reason}`);
     await until('the alert and the rollback at the webhook', async () => received.some((r) => r.event === 'rolled-back') && received.some((r) => r.event === 'monitor-alert'));
     expect(received.find((r) => r.event === 'monitor-alert')!.text).toContain(`monitor alert: web=${V2} is unhealthy`);
     expect(received.find((r) => r.event === 'rolled-back')!.reason).toContain('during the bake');

@@ -58,6 +58,22 @@ describe('explain: decoding a recorded rollback', () => {
     expect(lines[1]).toBe('  verify of green over 3.0 s: error rate 0.0 % (0 of 203 probes), median latency 7 ms vs 8 ms baseline');
   });
 
+  it('success, then a bake rollback by its monitor: the monitor\'s rule, reason and failing endpoints, when and which way', () => {
+    const reason = '3 failed rounds in a row during the bake: web-2: web: GET http://127.0.0.1:4942/api/health -> timeout of 1000ms exceeded; web-2: web: GET http://127.0.0.1:4912/health/green/web -> HTTP 504';
+    const e = explainDeploy({ ...recorded('success'), bakeRollback: { at: '2026-12-04T19:00:00.000Z', from: 'green', to: 'blue', reason } });
+    expect(e).toMatchObject({ verdict: 'bake-rollback', phase: 'bake', rule: 'monitor.alertAfter', decision: reason, bakeRollback: { at: '2026-12-04T19:00:00.000Z', from: 'green', to: 'blue' } });
+    expect(formatExplanation(e)).toEqual([
+      'e2e-shop (run r1): succeeded, then rolled back by its monitor during the bake at 2026-12-04T19:00:00.000Z: green -> blue',
+      `  decision: ${reason}`,
+      '  rule: monitor.alertAfter',
+      '  failing: web GET http://127.0.0.1:4942/api/health -> timeout of 1000ms exceeded',
+      '  failing: web GET http://127.0.0.1:4912/health/green/web -> HTTP 504',
+      '  verify of green over 3.0 s: error rate 0.0 % (0 of 203 probes), median latency 7 ms vs 8 ms baseline',
+    ]);
+    // Without one (none happened, or the deploy had no bake) it is the plain success.
+    expect(explainDeploy({ ...recorded('success'), bakeRollback: null })).toMatchObject({ verdict: 'succeeded', rule: null, bakeRollback: null });
+  });
+
   it.each([
     ['manual-rollback', 'update', 'greenlight rollback', 'e2e: operator rollback'],
     ['rollback-signal', 'signal', 'rollback signal', 'e2e: checkout errors'],

@@ -118,6 +118,9 @@ describe('monitor and bake', () => {
       // The alert's notification goes beside the rollback, never before it: both webhooks calls and the three steps, in order.
       const after = withoutRounds(calls.slice(before));
       expect(after.filter((c) => c !== 'notifyWebhook')).toEqual(['checkColorHealth:blue', 'switchTraffic:blue', 'retireColor:green:stop']);
+      // The Temporal UI's current details say the same (the SDK's metadata query).
+      const metadata = await env.client.workflow.getHandle(monitorWorkflowId(app)).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain(`bake rollback at ${rolled.rollback!.at}: green -> blue: ${rolled.rollback!.reason}`);
       await until(app, () => notified.length === 4);
       expect(notified).toEqual(['started', 'succeeded', 'monitor-alert', 'rolled-back']);
       await until(app, (v) => v.rounds > rolled.rounds);
