@@ -35,6 +35,8 @@ export interface BakeRollback {
   from: string;
   to: string;
   reason: string;
+  /** The images serving since (the previous color's), when the reader has them. */
+  images?: Record<string, string>;
 }
 
 export type Verdict = 'running' | 'succeeded' | 'bake-rollback' | 'rolled-back' | 'operator-rollback' | 'validation-failed' | 'compensation-failed' | 'cancelled' | 'unknown';
@@ -60,7 +62,7 @@ export interface Explanation {
   operator: OperatorRequest | null;
   lastError: string | null;
   /** With verdict bake-rollback: when, and from which color to which, the monitor switched back. */
-  bakeRollback: Omit<BakeRollback, 'reason'> | null;
+  bakeRollback: Omit<BakeRollback, 'reason' | 'images'> | null;
 }
 
 const RULE = /\b((?:verify|health)\.[A-Za-z]+)\b/;

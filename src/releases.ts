@@ -133,6 +133,8 @@ export interface LastDeployFacts {
   outcome: string | null;
   /** The images of the color the last deploy replaced (its previous color). */
   previousImages: Record<string, string>;
+  /** Its monitor's rollback during the bake, if it rolled the last deploy back (the previous color serves). */
+  bakeRollback?: { at: string; from: string; to: string } | null;
 }
 
 /**
@@ -148,6 +150,7 @@ export function fastRollbackProblem(releases: readonly Release[], target: Releas
   if (!last) return 'no deploy of the app is on record any more to say which color is kept';
   if (last.running) return 'a deploy of the app is running (`greenlight rollback APP` without --to rolls it back)';
   if (last.outcome !== 'succeeded') return `the last deploy ended ${last.outcome ?? 'without a status'}, so the other color holds no kept release`;
+  if (last.bakeRollback) return `its monitor already rolled the last deploy back during the bake at ${last.bakeRollback.at} (${last.bakeRollback.from} -> ${last.bakeRollback.to}): ${target.id}'s color serves`;
   if (latest.spec.cleanup.previous === 'remove') return `the latest release's cleanup.previous is remove: the previous color's containers are gone`;
   const wanted = imagesOf(target);
   const kept = last.previousImages;

@@ -166,6 +166,26 @@ describe('the app monitor on the real stack', () => {
     // The Temporal UI's current details of monitor-<app> say the same (the SDK's metadata query the UI reads).
     const metadata = await monitorHandle().query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain(`bake rollback at ${rolled.rollback!.at}: green -> blue: ${rolled.rollback!.reason}`);
+    // The releases say the bake's release was rolled back, and which one serves; a plain or fast rollback
+    // has nothing to do (the previous version is live already) and changes nothing.
+    const env = { GREENLIGHT_TASK_QUEUE: QUEUE, CI: 'true' };
+    const listed = await cli(['releases', APP], env);
+    expect(listed.code, listed.stderr).toBe(EXIT.ok);
+    const heads = listed.stdout.split('\n').filter((l) => /^[ *x] r\d+/.test(l));
+    expect([heads[0]?.slice(0, 2), heads[0]?.includes(`web=${V2}`)]).toEqual(['x ', true]);
+    expect([heads[1]?.slice(0, 2), heads[1]?.includes(`web=${V1}`)]).toEqual(['* ', true]);
+    expect(listed.stdout).toContain(`rolled back by its monitor during the bake at ${rolled.rollback!.at} (green -> blue)`);
+    const listedJson = JSON.parse((await cli(['releases', APP, '--json'], env)).stdout) as Array<{ deployRunId: string; rolledBackByMonitor?: { from: string; to: string } }>;
+    expect(listedJson.at(-1)).toMatchObject({ deployRunId: bakeRun, rolledBackByMonitor: { from: 'green', to: 'blue' } });
+    const containersBefore = await appContainers(docker, APP);
+    const plain = await cli(['rollback', APP], env);
+    expect(plain.code).toBe(EXIT.refused);
+    expect(plain.stdout).toContain(`nothing to roll back for ${APP}: its monitor already rolled the last deploy back during the bake at ${rolled.rollback!.at} (green -> blue)`);
+    const fast = await cli(['rollback', APP, '--fast'], env);
+    expect(fast.code).toBe(EXIT.refused);
+    expect(fast.stdout).toContain(`its monitor already rolled the last deploy back during the bake at ${rolled.rollback!.at} (green -> blue)`);
+    expect(await appContainers(docker, APP)).toEqual(containersBefore);
+    expect(await router.readRoute(APP)).toEqual({ live: 'blue', backup: null });
     await until('the alert and the rollback at the webhook', async () => received.some((r) => r.event === 'rolled-back') && received.some((r) => r.event === 'monitor-alert'));
     expect(received.find((r) => r.event === 'monitor-alert')!.text).toContain(`monitor alert: web=${V2} is unhealthy`);
     expect(received.find((r) => r.event === 'rolled-back')!.reason).toContain('during the bake');

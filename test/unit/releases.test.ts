@@ -119,6 +119,13 @@ describe('rollback --fast: only to the kept previous color', () => {
     { what: 'the last deploy rolled back', releases: list, target: r2, last: { ...kept, outcome: 'rolled-back' }, problem: 'the last deploy ended rolled-back, so the other color holds no kept release' },
     { what: 'cleanup removed it', releases: [r1, r2, removed], target: r2, last: kept, problem: "the latest release's cleanup.previous is remove: the previous color's containers are gone" },
     { what: 'other images kept', releases: list, target: r2, last: { ...kept, previousImages: { web: 'web:v9', jobs: 'jobs:v2' } }, problem: "the previous color runs web=web:v9, jobs=jobs:v2, not r2's images" },
+    {
+      what: 'its monitor rolled the last deploy back during the bake',
+      releases: list,
+      target: r2,
+      last: { ...kept, bakeRollback: { at: '2026-12-04T19:00:00.000Z', from: 'green', to: 'blue' } },
+      problem: "its monitor already rolled the last deploy back during the bake at 2026-12-04T19:00:00.000Z (green -> blue): r2's color serves",
+    },
   ])('$what', ({ releases, target, last, problem }) => {
     expect(fastRollbackProblem(releases, target, last)).toBe(problem);
   });
@@ -137,6 +144,30 @@ describe('greenlight releases: the table', () => {
       '* r2   2026-12-03T11:00:00.000Z  web=web:v2\n       spec aaaaaaaaaaaa, env (none)\n       by 123@laptop; deploy-rel-unit run run-r2',
       '  r1   2026-12-03T11:00:00.000Z  web=web:v1 (0123456789ab)\n       spec fedcba987654, env web.API_URL web.DB_PASSWORD (secret)\n       by 123@laptop, ci; deploy-rel-unit run run-r1',
     ]);
+  });
+});
+
+describe('greenlight releases: after a bake rollback', () => {
+  const r1 = release('r1', { web: ['web:v1', null] });
+  const r2 = release('r2', { web: ['web:v2', null] });
+  const r3 = release('r3', { web: ['web:v3', null] });
+  const bake = { at: '2026-12-04T19:00:00.000Z', from: 'green', to: 'blue', reason: '3 failed rounds in a row during the bake: web: GET /health -> HTTP 503' };
+  const marks = (lines: string[]) => lines.map((l) => l.slice(0, 6));
+
+  it('the rolled-back latest is marked x with when and which way; * on the newest earlier release with the images that serve', () => {
+    const lines = releaseLines([r1, r2, r3], { ...bake, images: { web: 'web:v2' } });
+    expect(marks(lines)).toEqual(['x r3  ', '* r2  ', '  r1  ']);
+    expect(lines[0]!.split('\n').at(-1)).toBe('       rolled back by its monitor during the bake at 2026-12-04T19:00:00.000Z (green -> blue): greenlight explain rel-unit');
+    expect(lines[1]!.split('\n')).toHaveLength(3);
+  });
+
+  it('an earlier bake rollback left r1 serving under r2: * on r1, the images decide, not the order', () => {
+    expect(marks(releaseLines([r1, r2, r3], { ...bake, images: { web: 'web:v1' } }))).toEqual(['x r3  ', '  r2  ', '* r1  ']);
+  });
+
+  it('no earlier release has the serving images (or they are not known): no * at all, rather than a wrong one', () => {
+    expect(marks(releaseLines([r1, r2, r3], { ...bake, images: { web: 'web:v0' } }))).toEqual(['x r3  ', '  r2  ', '  r1  ']);
+    expect(marks(releaseLines([r1, r2, r3], bake))).toEqual(['x r3  ', '  r2  ', '  r1  ']);
   });
 });
 

@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { deployWorkflow } from '../../../workflows/deploy';
 import { awaitOutcome } from '../deploy-client';
-import { explainDeploy, formatExplanation, type BakeRollback, type OperatorRequest } from '../../explain';
+import { explainDeploy, formatExplanation, type OperatorRequest } from '../../explain';
+import { bakeRollbackOf } from '../monitor-client';
 import type { CommandEnd } from '../exit-codes';
-import type { MonitorInput, MonitorView } from '../../monitor';
-import { deployWorkflowId, MESSAGES, monitorWorkflowId } from '../../names';
+import { deployWorkflowId, MESSAGES } from '../../names';
 import { statusQuery } from '../../../workflows/messages';
 import type { DeployStatus } from '../../types';
 
@@ -54,28 +54,6 @@ async function operatorRequestOf(handle: WorkflowHandle): Promise<OperatorReques
     if (update?.input?.name === MESSAGES.rollback) return { via: 'update', identity: update.meta?.identity ?? null, at };
     const signal = event.workflowExecutionSignaledEventAttributes;
     if (signal?.signalName === MESSAGES.rollback) return { via: 'signal', identity: signal.identity ?? null, at };
-  }
-  return null;
-}
-
-/** Runs of an app's monitor read when looking for the one of a deploy (one per deploy, and the running one). */
-const MONITOR_RUNS_READ = 20;
-
-/**
- * The bake rollback of the deploy `deployRunId`, as its monitor recorded it, or null: the newest run of
- * `monitor-<app>` that watched that deploy, read from its query while it runs, else from its result (its
- * state as the next deploy ended it). Runs that continued as new are left out: a newer run carries their
- * state on. The server lists running runs first, then the latest closed (a deploy that rolls back starts
- * the monitor it ended again, as it was: that newer run comes first).
- */
-async function bakeRollbackOf(client: Client, app: string, deployRunId: string): Promise<BakeRollback | null> {
-  const query = `WorkflowId = '${monitorWorkflowId(app)}' AND (ExecutionStatus = 'Running' OR ExecutionStatus = 'Completed')`;
-  let read = 0;
-  for await (const run of client.workflow.list({ query })) {
-    if (++read > MONITOR_RUNS_READ) break;
-    const handle = client.workflow.getHandle(monitorWorkflowId(app), run.runId);
-    const state = run.status.name === 'RUNNING' ? await handle.query<MonitorView>(MESSAGES.monitor).catch(() => null) : (((await handle.result().catch(() => null)) as MonitorInput | null)?.status ?? null);
-    if (state?.deployId === deployRunId) return state.rollback;
   }
   return null;
 }

@@ -3,6 +3,7 @@ import { rollbackUpdate } from '../../../workflows/messages';
 import type { CliOutcome } from '../exit-codes';
 import { formatImages } from '../../format';
 import { deployWorkflowId } from '../../names';
+import { bakeRollbackOf } from '../monitor-client';
 
 export interface RollbackOptions {
   reason: string;
@@ -66,6 +67,12 @@ export async function rollback(client: Client, app: string, opts: RollbackOption
     out(`nothing to roll back for ${app}: the last deploy ${status ? `ended ${status.outcome}` : 'has no status'}${status?.outcome === 'rolled-back' ? ' (the previous version is still live)' : ''}`);
     return 'nothing-to-roll-back';
   }
+  // Its monitor may have rolled it back during the bake already: the previous version is what serves.
+  const undone = status.monitor?.bakeUntil ? await bakeRollbackOf(client, app, last.runId) : null;
+  if (undone) {
+    out(`nothing to roll back for ${app}: its monitor already rolled the last deploy back during the bake at ${undone.at} (${undone.from} -> ${undone.to}), so the previous version is live (greenlight explain ${app}); \`greenlight rollback ${app} --to RELEASE\` deploys an older release`);
+    return 'nothing-to-roll-back';
+  }
   const input = await deployInputOf(client, last.handle);
   const services = Object.fromEntries(Object.entries(input.spec.services).map(([name, svc]) => [name, { ...svc, image: status.previousImages[name] ?? svc.image }]));
   const spec = parseDeploySpec({ ...input.spec, services });
@@ -105,7 +112,8 @@ async function rollbackToRelease(client: Client, app: string, opts: RollbackOpti
   let restore: { reason: string; fromRunId: string } | undefined;
   if (opts.fast) {
     const last = await lastDeploy(client, app);
-    const facts = last && { running: last.running, outcome: last.status?.outcome ?? null, previousImages: last.status?.previousImages ?? {} };
+    const undone = last && !last.running && last.status?.outcome === 'succeeded' && last.status.monitor?.bakeUntil ? await bakeRollbackOf(client, app, last.runId) : null;
+    const facts = last && { running: last.running, outcome: last.status?.outcome ?? null, previousImages: last.status?.previousImages ?? {}, bakeRollback: undone };
     const problem = fastRollbackProblem(releases, target, facts);
     if (problem) {
       out(`rollback --fast of ${app} to ${target.id} refused: ${problem}; without --fast, \`greenlight rollback ${app} --to ${target.id}\` deploys it through the whole pipeline`);
