@@ -16,6 +16,7 @@ import { containerName, MESSAGES, monitorWorkflowId, otherColor, type Color } fr
 import type { MonitorView } from '../../src/monitor';
 import { rollback } from '../../src/cli/commands/rollback';
 import { status } from '../../src/cli/commands/status';
+import { maintenance } from '../../src/cli/commands/maintenance';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { FLEET_LB_URL, fleetState, fleetUp, resetFleetApp, spawnHostWorker, tagOnHost, type FleetHost } from '../../harness/fleet';
@@ -290,6 +291,52 @@ describe('fleet deploys across two Docker hosts', () => {
     } finally {
       await unchecked.kill('SIGTERM');
       startWorker(hosts[0]!);
+    }
+  });
+
+  it('maintenance on every host: 503 with Retry-After through the load balancer and on each router, a deploy succeeds behind it on both hosts, off serves again', async () => {
+    const lines: string[] = [];
+    const change = (on: boolean) => maintenance(client, APP, { change: on ? { on: true, message: 'Back soon', retryAfter: 90, page: null } : { on: false }, spec: null, fallbackTaskQueue: QUEUE, json: false, out: (l) => lines.push(l) });
+    const answers = async (url: string) => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      return { status: res.status, retryAfter: res.headers.get('retry-after') };
+    };
+    const everywhere = () => Promise.all([answers(`${FLEET_LB_URL}/api/items`), ...hosts.map((h) => answers(`http://127.0.0.1:${h.routerPort}/api/items`))]);
+    try {
+      expect(await change(true)).toBe('done');
+      expect(lines.at(-1)).toMatch(/^fleet: maintenance on since \S+ \(503, Retry-After 90 s\), message: Back soon on web-1, web-2$/);
+      // The load balancer (twice: both routers) and each router answer 503 with Retry-After; their health check still passes.
+      expect([...(await everywhere()), await answers(`${FLEET_LB_URL}/api/items`)]).toEqual(Array(4).fill({ status: 503, retryAfter: '90' }));
+      for (const host of hosts) expect(await host.router.readMaintenance(APP), host.name).toMatchObject({ on: true, message: 'Back soon', retryAfter: 90 });
+      // A deploy runs behind it on every host (its verify probes pass the router), and the public answer stays 503.
+      const before = await liveColor();
+      const outcome = await awaitOutcome(await deploy(nextGood()));
+      expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+      await expectConsistent(otherColor(before));
+      expect(await everywhere()).toEqual(Array(3).fill({ status: 503, retryAfter: '90' }));
+    } finally {
+      expect(await change(false)).toBe('done');
+    }
+    expect(lines.at(-1)).toBe('fleet: maintenance off on web-1, web-2');
+    expect(await everywhere()).toEqual(Array(3).fill({ status: 200, retryAfter: null }));
+    for (const host of hosts) expect((await host.router.readMaintenance(APP)).on, host.name).toBe(false);
+  });
+
+  it("maintenance with web-2's worker gone: refused within the host timeout, naming web-2, and no host is in maintenance", async () => {
+    const lines: string[] = [];
+    await workers.get('web-2')!.kill('SIGTERM');
+    try {
+      const started = Date.now();
+      const end = await maintenance(client, APP, { change: { on: true, message: 'Back soon', retryAfter: 90, page: null }, spec: null, fallbackTaskQueue: QUEUE, json: false, out: (l) => lines.push(l) });
+      const tookMs = Date.now() - started;
+      console.log(`fleet maintenance, web-2's worker gone: ${end} after ${tookMs} ms: ${lines.at(-1)}`);
+      expect(end).toBe('infrastructure-unavailable');
+      expect(lines.at(-1)).toMatch(/^maintenance of fleet not changed: .*web-2/);
+      expect(tookMs).toBeLessThan(60_000);
+      for (const host of hosts) expect((await host.router.readMaintenance(APP)).on, host.name).toBe(false);
+      expect((await fetch(`${FLEET_LB_URL}/api/items`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    } finally {
+      startWorker(hosts[1]!);
     }
   });
 
