@@ -10,6 +10,7 @@ import { createLogActivities } from './logs';
 import { createMaintenanceActivities } from './maintenance';
 import { createMonitorActivities } from './monitor';
 import { createNotifyActivities } from './notify';
+import { createPlanActivities } from './plan';
 import { ContainerAddresses } from '../host/addresses';
 import { capacityCheckFromEnv } from '../host/capacity';
 import { DockerHost } from '../host/docker';
@@ -56,6 +57,7 @@ export function createActivities({ docker, router, probe = createProber(), env =
     ...createMaintenanceActivities({ router }),
     ...createReleaseActivities({ host }),
     ...createMonitorActivities(),
+    ...createPlanActivities({ host, router: routed }),
     ...createLogActivities({ host, redact, logs: keptLogs }),
     ...createNotifyActivities({ secrets, uiUrl: uiUrlFromEnv(env) }),
     /** The Docker engine this worker drives: a one-host deploy's first step, which pins the deploy to it. */

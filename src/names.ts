@@ -19,6 +19,8 @@ export const DEPLOY_WORKFLOW = 'deployWorkflow';
 export const MAINTENANCE_WORKFLOW = 'maintenanceWorkflow';
 /** The per-app deploy queue of `greenlight deploy --queue` (workflows/queue.ts). */
 export const QUEUE_WORKFLOW = 'deployQueueWorkflow';
+/** `greenlight plan` of a fleet: reads every host's Docker engine and router through its worker (workflows/plan.ts). */
+export const PLAN_READ_WORKFLOW = 'planReadWorkflow';
 
 /**
  * `greenlight doctor` reads the Temporal server's clock from the start time of a throwaway execution
@@ -51,6 +53,11 @@ export const MESSAGES = {
 /** One running deploy per app: the workflow id is the lock. */
 export function deployWorkflowId(app: string): string {
   return `deploy-${app}`;
+}
+
+/** One read of a fleet's hosts for `greenlight plan`: several may run at once (CI jobs), so each its own id. */
+export function planReadWorkflowId(app: string, nonce: string): string {
+  return `plan-${app}-${nonce}`;
 }
 
 /** One maintenance change per app at a time (its own id: a deploy may run behind maintenance). */

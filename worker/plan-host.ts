@@ -1,13 +1,12 @@
 /**
  * `greenlight plan` on a host: reads (never changes) what this host's Docker engine and greenlight's
- * nginx hold for an app, and renders the configs to compare, as the worker would render them (routed
- * to the containers' own addresses). Loaded by the CLI with import() inside the plan command only.
+ * nginx hold for an app (activities/plan.ts, as a worker would read it). Loaded by the CLI with
+ * import() inside the plan command only.
  */
 import Docker from 'dockerode';
 import type { DeploySpec } from '../src/config/schema';
-import type { Route } from '../src/types';
+import { readPlanState } from '../activities/plan';
 import { ContainerAddresses } from '../host/addresses';
-import { parseAppConfig } from '../host/builders/nginx';
 import type { HostState } from '../host/builders/plan';
 import { DockerHost } from '../host/docker';
 import { routerFromEnv } from '../host/nginx';
@@ -17,12 +16,5 @@ export async function readHostState(next: DeploySpec, live: DeploySpec | null): 
   const host = new DockerHost(new Docker({ timeout: 10_000 }));
   const plain = routerFromEnv();
   const addresses = new ContainerAddresses(host, plain);
-  const router = plain.withUpstreams((spec) => addresses.upstreams(spec));
-  const [containers, liveConfig] = await Promise.all([host.labelledContainers(next.app), router.readAppConfig(next.app)]);
-  const route: Route | null = liveConfig === null ? null : parseAppConfig(liveConfig).route;
-  const images = [...new Set(Object.values(next.services).map((svc) => svc.image))].sort();
-  const present = await Promise.all(images.map((image) => host.imageExists(image)));
-  const renderedLive = live && route ? await router.renderConfig(live, route) : null;
-  const renderedNext = await router.renderConfig(next, route ?? { live: 'blue', backup: null });
-  return { liveColor: route?.live ?? null, containers, liveConfig, renderedLive, renderedNext, missingImages: images.filter((_, i) => !present[i]) };
+  return readPlanState({ host, router: plain.withUpstreams((spec) => addresses.upstreams(spec)) }, next, live);
 }

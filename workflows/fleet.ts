@@ -14,7 +14,7 @@ interface Named {
 }
 
 /** What went wrong on `host`, in words: a step no worker picked up says so. */
-function onHost(host: Named, err: unknown): string {
+export function onHost(host: Named, err: unknown): string {
   for (let current = err as { cause?: unknown } | undefined; current; current = current.cause as typeof current) {
     if (current instanceof TimeoutFailure && current.timeoutType === 'SCHEDULE_TO_START') {
       return `${host.name}: no worker picked up its step within ${host.hostTimeoutMs ?? '?'} ms (fleet.hostTimeout): is \`greenlight worker --host ${host.name}\` running there?`;

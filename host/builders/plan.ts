@@ -57,6 +57,8 @@ export interface HostPlan {
   host: string | null;
   /** Whether the host's Docker engine and router were read (drift and the router diff need it). */
   read: boolean;
+  /** Why the host could not be read when it was asked to be (its worker did not answer, ...); null otherwise. */
+  unread: string | null;
   liveColor: Color | null;
   /** The color a deploy would start (null when nothing would change). */
   targetColor: Color | null;
@@ -164,11 +166,13 @@ export interface HostPlanInput {
   /** Null: the host could not be read from here (a fleet host elsewhere); `liveColor` then says what the last deploy left. */
   state: HostState | null;
   liveColor?: Color | null;
+  /** Why the host could not be read, when it was asked to be. */
+  readError?: string | null;
 }
 
 const UNREAD: HostState = { liveColor: null, containers: [], liveConfig: null, renderedLive: null, renderedNext: '', missingImages: [] };
 
-export function hostPlan({ host, next, live, state: read, liveColor: recordedColor = null }: HostPlanInput): HostPlan {
+export function hostPlan({ host, next, live, state: read, liveColor: recordedColor = null, readError = null }: HostPlanInput): HostPlan {
   const state = read ?? { ...UNREAD, liveColor: recordedColor };
   const names = sorted(new Set([...Object.keys(live?.services ?? {}), ...Object.keys(next.services)]));
   const services = names.map((name) => servicePlan(name, live?.services[name], next.services[name]));
@@ -193,7 +197,7 @@ export function hostPlan({ host, next, live, state: read, liveColor: recordedCol
     drift.push(...lineDiff(state.renderedLive, state.liveConfig).map((line) => `  ${line}`));
   }
   for (const image of state.missingImages) drift.push(`image ${image} is missing on the host`);
-  return { host, read: read !== null, liveColor, targetColor, services, settings, route, start, stop, drift, changed };
+  return { host, read: read !== null, unread: read === null ? readError : null, liveColor, targetColor, services, settings, route, start, stop, drift, changed };
 }
 
 export function plan(app: string, firstDeploy: boolean, hosts: HostPlan[]): Plan {
@@ -208,7 +212,7 @@ export function formatPlan(p: Plan): string[] {
   for (const h of p.hosts) {
     const indent = h.host ? '    ' : '  ';
     if (h.host) lines.push(`  host ${h.host}:`);
-    lines.push(`${indent}live ${h.liveColor ?? 'nothing'}${h.targetColor ? `, would deploy ${h.targetColor}` : ''}${h.read ? '' : ' (host not read from here: run plan on it with GREENLIGHT_HOST for drift and the router diff)'}`);
+    lines.push(`${indent}live ${h.liveColor ?? 'nothing'}${h.targetColor ? `, would deploy ${h.targetColor}` : ''}${h.read ? '' : h.unread ? ` (NOT READ: ${h.unread}; no drift or router diff for this host)` : ' (host not read)'}`);
     for (const s of h.services) {
       if (s.change === 'unchanged') continue;
       lines.push(`${indent}service ${s.service} ${s.change}: image ${s.image.from ?? '(none)'} -> ${s.image.to ?? '(none)'}`);

@@ -156,13 +156,13 @@ TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE (Temporal's config prof
     .option('-f, --file <path>', 'deploy spec (YAML)', 'greenlight.yml')
     .option('-i, --image <service=image>', 'image for a service (repeatable); overrides the spec', collectImage, {})
     .option('--json', 'print the plan as JSON')
-    .addHelpText('after', '\nEnv and secrets are shown by name, never by value. Exit 0: no changes, 8: changes, 9: drift, 2: bad spec.\nRun it on the Docker host (it reads the Docker engine and the router there; for a fleet, the host of GREENLIGHT_HOST).\n\nExamples:\n  greenlight plan -f greenlight.yml --image backend=shop-backend:v2\n  greenlight plan --json | jq .hosts[0].services')
+    .addHelpText('after', '\nEnv and secrets are shown by name, never by value. Exit 0: no changes, 8: changes, 9: drift, 2: bad spec, 4: a fleet host could not be read.\nFor one host, run it on the Docker host (it reads the Docker engine and the router there); a fleet\'s hosts are read through their workers.\n\nExamples:\n  greenlight plan -f greenlight.yml --image backend=shop-backend:v2\n  greenlight plan --json | jq .hosts[0].services')
     .action(async (opts) => {
       const { loadDeploySpec } = await import('../config/load');
       const spec = await loadDeploySpec(opts.file, opts.image);
       const { planDeploy } = await import('./commands/plan');
       const readHost: PlanHostReader = deps.planHost ?? (async (next, live) => (await import('../../worker/plan-host')).readHostState(next, live));
-      await withClient((client) => planDeploy(client, spec, { json: Boolean(opts.json), out, readHost, thisHost: hostFromEnv() }));
+      await withClient((client) => planDeploy(client, spec, { json: Boolean(opts.json), out, readHost }));
     });
 
   program

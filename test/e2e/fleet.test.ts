@@ -12,11 +12,13 @@ import { awaitOutcome, startDeploy } from '../../src/cli/deploy-client';
 import { EXIT } from '../../src/cli/exit-codes';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpecInput } from '../../src/config/schema';
-import { containerName, MESSAGES, monitorWorkflowId, otherColor, type Color } from '../../src/names';
+import { containerName, LABELS, MESSAGES, monitorWorkflowId, otherColor, type Color } from '../../src/names';
 import type { MonitorView } from '../../src/monitor';
 import { rollback } from '../../src/cli/commands/rollback';
 import { status } from '../../src/cli/commands/status';
 import { maintenance } from '../../src/cli/commands/maintenance';
+import { planDeploy } from '../../src/cli/commands/plan';
+import type { Plan } from '../../host/builders/plan';
 import type { deployWorkflow } from '../../workflows/deploy';
 import { rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { FLEET_LB_URL, fleetState, fleetUp, resetFleetApp, spawnHostWorker, tagOnHost, type FleetHost } from '../../harness/fleet';
@@ -292,6 +294,55 @@ describe('fleet deploys across two Docker hosts', () => {
       await unchecked.kill('SIGTERM');
       startWorker(hosts[0]!);
     }
+  });
+
+  it('plan reads every host through its worker: the spec diff per host (exit 8), a stray container on web-2 is drift naming web-2 (exit 9), web-2\'s worker gone is exit 4 naming it; nothing changes', async () => {
+    const planned = async (image: string) => {
+      const lines: string[] = [];
+      // A fleet is read through its workers only: the one-host reader must not be used.
+      const end = await planDeploy(client, fleetSpec(image), { json: true, out: (l) => lines.push(l), readHost: async () => { throw new Error('a fleet spec read on this machine'); } });
+      return { end, plan: JSON.parse(lines[0]!) as Plan };
+    };
+    // On both hosts, never live (its deploy fails verify): a plan with it always has changes, and deploys no tag.
+    const PLANNED = 'fleet-web:flaky-on-1';
+    const stateBefore = await fleetState(hosts, APP);
+    const live = await liveColor();
+    const times: number[] = [];
+    let changed!: Awaited<ReturnType<typeof planned>>;
+    for (let i = 0; i < 3; i++) {
+      const startedAt = Date.now();
+      changed = await planned(PLANNED);
+      times.push(Date.now() - startedAt);
+    }
+    console.log(`fleet plan of two hosts through their workers, 3 in a row: ${times.join(', ')} ms`);
+    expect(changed.end).toBe('changes');
+    expect(changed.plan.hosts.map((h) => [h.host, h.read, h.liveColor, h.targetColor, h.drift])).toEqual([['web-1', true, live, otherColor(live), []], ['web-2', true, live, otherColor(live), []]]);
+    // Only the image changes: the router config (routed to the containers' addresses) stays as it is on both.
+    expect(changed.plan.hosts.map((h) => [h.route, h.services.map((svc) => svc.change)])).toEqual([[[], ['changed']], [[], ['changed']]]);
+
+    const liveImage = stateBefore[1]!.containers.find((c) => c.name === containerName(APP, 'web', live))!.image;
+    const stray = `${APP}_stray_blue`;
+    await hosts[1]!.docker.createContainer({ name: stray, Image: liveImage, Labels: { [LABELS.managed]: 'true', [LABELS.app]: APP, [LABELS.role]: 'app', [LABELS.color]: 'blue', [LABELS.service]: 'stray' } });
+    try {
+      const drifted = await planned(PLANNED);
+      expect(drifted.end).toBe('drift');
+      expect(drifted.plan.hosts.map((h) => h.drift)).toEqual([[], [`container ${stray} (stopped, ${liveImage}) is labelled for ${APP} but no color accounts for it`]]);
+    } finally {
+      await hosts[1]!.docker.getContainer(stray).remove({ force: true });
+    }
+
+    await workers.get('web-2')!.kill('SIGTERM');
+    try {
+      const started = Date.now();
+      const unread = await planned(PLANNED);
+      console.log(`fleet plan, web-2's worker gone: ${unread.end} after ${Date.now() - started} ms: ${unread.plan.hosts[1]!.unread}`);
+      expect(unread.end).toBe('infrastructure-unavailable');
+      expect(unread.plan.hosts.map((h) => [h.host, h.read])).toEqual([['web-1', true], ['web-2', false]]);
+      expect(unread.plan.hosts[1]!.unread).toMatch(/web-2: no worker picked up its step within 5000 ms \(fleet\.hostTimeout\)/);
+    } finally {
+      startWorker(hosts[1]!);
+    }
+    expect(await fleetState(hosts, APP)).toEqual(stateBefore);
   });
 
   it('maintenance on every host: 503 with Retry-After through the load balancer and on each router, a deploy succeeds behind it on both hosts, off serves again', async () => {

@@ -96,7 +96,15 @@ describe('hostPlan', () => {
   });
   it('an unread (fleet) host: no drift or router diff, the recorded live color', () => {
     const p = hostPlan({ host: 'web-2', next: specOf({}, { image: 'shop-backend:v2' }), live: specOf(), state: null, liveColor: 'green' });
-    expect(p).toMatchObject({ read: false, liveColor: 'green', targetColor: 'blue', route: [], drift: [], start: ['shop_backend_blue'], stop: ['shop_backend_green'] });
+    expect(p).toMatchObject({ read: false, unread: null, liveColor: 'green', targetColor: 'blue', route: [], drift: [], start: ['shop_backend_blue'], stop: ['shop_backend_green'] });
+  });
+  it('a fleet host whose worker could not read it: why, and it says no drift was looked for there', () => {
+    const why = 'web-2: no worker picked up its step within 5000 ms (fleet.hostTimeout)';
+    const p = hostPlan({ host: 'web-2', next: specOf({}, { image: 'shop-backend:v2' }), live: specOf(), state: null, liveColor: 'green', readError: why });
+    expect(p).toMatchObject({ read: false, unread: why, drift: [] });
+    expect(formatPlan(plan('shop', false, [p])).find((l) => l.includes('live green'))).toBe(`    live green, would deploy blue (NOT READ: ${why}; no drift or router diff for this host)`);
+    // A host that was read has no reason, whatever readError says.
+    expect(hostPlan({ host: 'web-1', next: specOf(), live: specOf(), state: state(), readError: 'ignored' }).unread).toBeNull();
   });
 });
 

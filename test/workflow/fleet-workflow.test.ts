@@ -12,10 +12,11 @@ import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { heartbeating } from '../../activities/support';
 import { routeKey } from '../../host/builders/nginx';
-import { hostOfSpec } from '../../src/config/hosts';
+import { fleetHosts, hostOfSpec } from '../../src/config/hosts';
 import { parseDeploySpec } from '../../src/config/load';
 import type { DeploySpec } from '../../src/config/schema';
-import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, MESSAGES, monitorWorkflowId, type Color } from '../../src/names';
+import { DEPLOY_WORKFLOW, deployWorkflowId, FAILURE_TYPES, hostTaskQueue, MESSAGES, monitorWorkflowId, PLAN_READ_WORKFLOW, type Color } from '../../src/names';
+import type { planReadWorkflow } from '../../workflows/plan';
 import type { MonitorView } from '../../src/monitor';
 import type { DeployStatus, Route } from '../../src/types';
 import type { deployWorkflow } from '../../workflows/deploy';
@@ -265,5 +266,33 @@ describe('fleet deploy workflow (stubbed activities, two hosts)', () => {
         await monitor.terminate('test over').catch(() => undefined);
       }
     });
+  });
+
+  it('plan reads each host on its own queue, read-only; a host that fails its read is reported with its reason, the other still read', async () => {
+    const id = randomUUID().slice(0, 6);
+    const names = { h1: `h1-${id}`, h2: `h2-${id}` };
+    const calls = { h1: [] as string[], h2: [] as string[] };
+    const spec = parseDeploySpec({ app: `plan-${id}`, services: { web: { image: 'web:v2', port: 8080, hostPorts: { blue: 18080, green: 18081 } } }, hosts: [{ name: names.h1 }, { name: names.h2 }], fleet: { hostTimeout: '5s' } });
+    const queue = `plan-wf-${id}`;
+    const failing = { readPlanState: async () => { throw ApplicationFailure.nonRetryable('cannot connect to the Docker daemon'); } };
+    const workers = [
+      await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: { codePath: BUNDLE_PATH } }),
+      await Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(names.h1), activities: hostActivities(names.h1, calls.h1, {}) }),
+      await Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(names.h2), activities: hostActivities(names.h2, calls.h2, failing) }),
+    ];
+    const running = workers.map((w) => w.run());
+    try {
+      const hosts = fleetHosts(spec).map((h) => ({ target: { name: h.name, taskQueue: h.taskQueue, hostTimeoutMs: 5_000 }, next: h.spec, live: null }));
+      const reads = await env.client.workflow.execute<typeof planReadWorkflow>(PLAN_READ_WORKFLOW, { taskQueue: queue, workflowId: `plan-${id}`, args: [{ app: spec.app, hosts }] });
+      expect(reads.map((r) => [r.host, r.state?.liveColor ?? null, r.error])).toEqual([
+        [names.h1, 'blue', null],
+        [names.h2, null, `${names.h2}: cannot connect to the Docker daemon`],
+      ]);
+      // One read per host, nothing else (the stub refuses a step meant for another host).
+      expect([calls.h1, calls.h2]).toEqual([['readPlanState'], ['readPlanState']]);
+    } finally {
+      workers.forEach((w) => w.shutdown());
+      await Promise.all(running);
+    }
   });
 });

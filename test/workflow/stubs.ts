@@ -50,6 +50,7 @@ export function healthyHost(route: () => Route | null): Activities {
     pruneReleaseImages: async () => ({ removed: [] }),
     endMonitor: async () => null,
     monitorRound: async () => ({ probes: 4, failures: [] }),
+    readPlanState: async (next) => ({ liveColor: route()?.live ?? null, containers: [], liveConfig: null, renderedLive: null, renderedNext: `config of ${next.app}`, missingImages: [] }),
     keepFailedLogs: async (s, _color, deployId) => ({ host: s.hosts?.length === 1 ? s.hosts[0]!.name : null, dir: `/kept/${s.app}/${deployId}`, files: [{ service: 'web', file: 'web.log', lines: 3, truncated: false }] }),
   };
 }

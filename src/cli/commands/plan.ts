@@ -1,9 +1,12 @@
-import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { fleetHosts, resolveHost } from '../../config/hosts';
 import type { DeploySpec } from '../../config/schema';
 import { deployInputOf, lastDeploy } from '../deploy-client';
-import type { CommandEnd } from '../exit-codes';
-import { deployWorkflowId, type Color } from '../../names';
+import type { CliOutcome } from '../exit-codes';
+import { deployWorkflowId, PLAN_READ_WORKFLOW, planReadWorkflowId, type Color } from '../../names';
+import { taskQueueFromEnv } from '../../settings';
+import type { PlanRead, PlanReadInput, planReadWorkflow } from '../../../workflows/plan';
 import { formatPlan, hostPlan, plan as buildPlan, planSummary, type HostState, type Plan } from '../../../host/builders/plan';
 
 /** Reads one host's state for the plan (default: this host's engine and router, worker/plan-host.ts). */
@@ -21,27 +24,54 @@ export interface PlanOptions {
   json: boolean;
   out: (line: string) => void;
   readHost: HostReader;
-  /** The fleet host this machine is (GREENLIGHT_HOST): the one host of a fleet spec read from here. */
-  thisHost: string | null;
+}
+
+/** How long a fleet's read may wait for the workflow's worker (none polls its queue: the CLI says so). */
+const FLEET_READ_TIMEOUT = '2m';
+
+/**
+ * Every host of a fleet read through its own worker (workflows/plan.ts), all at once, on the task queue
+ * of the app's last deploy (else GREENLIGHT_TASK_QUEUE). A host that cannot be read has its error.
+ */
+async function readFleet(client: Client, input: PlanReadInput, taskQueue: string): Promise<PlanRead[]> {
+  const handle = await client.workflow.start<typeof planReadWorkflow>(PLAN_READ_WORKFLOW, {
+    taskQueue,
+    workflowId: planReadWorkflowId(input.app, randomUUID().slice(0, 8)),
+    args: [input],
+    workflowExecutionTimeout: FLEET_READ_TIMEOUT,
+    staticSummary: `greenlight plan: read ${input.app} on ${input.hosts.map((h) => h.target.name).join(', ')}`,
+  });
+  try {
+    return await handle.result();
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const why = err.cause instanceof TimeoutFailure ? `no worker took the read within ${FLEET_READ_TIMEOUT} (task queue ${taskQueue}): is \`greenlight worker\` running?` : (err.cause?.message ?? err.message);
+    return input.hosts.map(({ target }) => ({ host: target.name, state: null, error: why }));
+  }
 }
 
 /**
- * The plan of `spec` against the live spec, host by host: `readHost` reads the hosts that can be read
- * from here (a one-host spec's, or this fleet host's), null reads none (the spec-to-spec changes only).
+ * The plan of `spec` against the live spec, host by host: `readHost` reads a one-host spec's host (this
+ * machine's engine and router); a fleet's hosts are read through their workers. Null reads no host
+ * (the spec-to-spec changes only).
  */
-export async function planOf(client: Client, spec: DeploySpec, readHost: HostReader | null, thisHost: string | null = null): Promise<{ plan: Plan; liveRunId: string | null }> {
+export async function planOf(client: Client, spec: DeploySpec, readHost: HostReader | null): Promise<{ plan: Plan; liveRunId: string | null }> {
   const found = await liveSpecOf(client, spec.app);
   const live = found?.spec ?? null;
   let hosts;
   if (spec.hosts?.length) {
-    const recorded = (await lastDeploy(client, spec.app).catch(() => null))?.status?.hosts ?? [];
-    hosts = await Promise.all(fleetHosts(spec).map(async (h) => {
+    const last = await lastDeploy(client, spec.app).catch(() => null);
+    const recorded = last?.status?.hosts ?? [];
+    const fleet = fleetHosts(spec).map((h) => {
       const liveEntry = live?.hosts?.find((e) => e.name === h.name);
-      const liveHost = live && liveEntry ? resolveHost(live, liveEntry).spec : null;
-      const state = readHost && h.name === thisHost ? await readHost(h.spec, liveHost) : null;
+      return { ...h, live: live && liveEntry ? resolveHost(live, liveEntry).spec : null };
+    });
+    const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
+    const reads = readHost ? await readFleet(client, { app: spec.app, hosts: fleet.map((h) => ({ target: { name: h.name, taskQueue: h.taskQueue, hostTimeoutMs }, next: h.spec, live: h.live })) }, last?.taskQueue ?? taskQueueFromEnv()) : [];
+    hosts = fleet.map((h, i) => {
       const liveColor: Color | null = recorded.find((r) => r.name === h.name)?.liveColor ?? null;
-      return hostPlan({ host: h.name, next: h.spec, live: liveHost, state, liveColor });
-    }));
+      return hostPlan({ host: h.name, next: h.spec, live: h.live, state: (reads[i]?.state as HostState | null | undefined) ?? null, liveColor, readError: reads[i]?.error ?? null });
+    });
   } else {
     hosts = [hostPlan({ host: null, next: spec, live, state: readHost ? await readHost(spec, live) : null })];
   }
@@ -52,11 +82,12 @@ export async function planOf(client: Client, spec: DeploySpec, readHost: HostRea
  * What `greenlight deploy` of `spec` would change, host by host, and the drift found on the hosts read.
  * Changes nothing anywhere: it reads Temporal's history, the Docker engine and the router's files.
  */
-export async function planDeploy(client: Client, spec: DeploySpec, { json, out, readHost, thisHost }: PlanOptions): Promise<CommandEnd> {
-  const { plan: result } = await planOf(client, spec, readHost, thisHost);
+export async function planDeploy(client: Client, spec: DeploySpec, { json, out, readHost }: PlanOptions): Promise<CliOutcome> {
+  const { plan: result } = await planOf(client, spec, readHost);
   if (json) out(JSON.stringify(result));
   else for (const line of formatPlan(result)) out(line);
-  return result.drift ? 'drift' : result.changed ? 'changes' : 'no-changes';
+  // Drift found is certain; a host not read leaves the plan incomplete: neither "changes" nor "no changes".
+  return result.drift ? 'drift' : result.hosts.some((h) => h.unread !== null) ? 'infrastructure-unavailable' : result.changed ? 'changes' : 'no-changes';
 }
 
 /**
