@@ -16,7 +16,7 @@ export const EXIT = {
   invalid: 2,
   /** Refused: another deploy of the app is running, or nothing to cancel/promote/roll back right now. */
   refused: 3,
-  /** Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed. */
+  /** Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed; `plan`: a fleet host not read. */
   infrastructure: 4,
   /** Compensation could not restore the previous color (see the message): an operator must look. */
   compensationFailed: 5,
@@ -41,7 +41,7 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   1: 'the deploy failed after validation, or was cancelled, and was rolled back: the previous color serves',
   2: 'bad spec, arguments or usage, or unknown app, or validation failed: nothing was changed',
   3: 'refused: another deploy of the app runs, or cancel/promote/rollback at the wrong moment (no deploy running, not at the gate, nothing to roll back)',
-  4: 'Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed',
+  4: 'Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed; `greenlight plan`: a fleet host could not be read (its worker did not answer), so the plan is incomplete',
   5: 'compensation could not restore the previous color (see the message)',
   6: "the deploy's outcome is unknown: terminated or timed out (no compensation ran), or cancelled with no status to read; check `greenlight status` and the hosts",
   7: 'unexpected error (see the message; `--verbose` adds the stack)',
