@@ -14,7 +14,7 @@ describe('exit codes', () => {
 
   it('says what every code means (the list in `greenlight --help`)', () => {
     expect(Object.keys(EXIT_MEANINGS).map(Number)).toEqual(Object.values(EXIT));
-    expect(EXIT_MEANINGS[EXIT.infrastructure]).toBe('Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed');
+    expect(EXIT_MEANINGS[EXIT.infrastructure]).toBe('Temporal, Docker or nginx unreachable, or a check of `greenlight doctor` failed; `greenlight plan`: a fleet host could not be read (its worker did not answer), so the plan is incomplete');
   });
 
   it("the README's exit-code table is EXIT_MEANINGS, row for row", () => {
