@@ -291,12 +291,10 @@ async function checkColorHealth(deps: Deps, spec: DeploySpec, color: Color): Pro
  * One round of the app monitor (`monitor:`) on the live `color`: what verify probes (health endpoints
  * and verify paths on the containers, the color's route on the router, the public route, the workers),
  * once, after `waitMs` (a wait under a second, which a server timer would stretch to one). Never throws
- * on a failed probe: the failures (at most 3, as verify's message) are the answer.
- */
-/**
- * One monitor round. A probe's limit is health.timeout, but never more than monitor.interval: rounds keep
- * their cadence (a hung color fails within the interval, so alertAfter failed rounds take alertAfter
- * intervals, as the spec reads), and an answer slower than the interval counts as a failure.
+ * on a failed probe: the failures (at most 3, as verify's message) are the answer. A probe's limit is
+ * health.timeout, but never more than monitor.interval: rounds keep their cadence (a hung color fails
+ * within the interval, so alertAfter failed rounds take alertAfter intervals, as the spec reads), and an
+ * answer slower than the interval counts as a failure.
  */
 async function monitorRound(deps: Deps, spec: DeploySpec, color: Color, waitMs: number): Promise<{ probes: number; failures: string[] }> {
   if (waitMs > 0) await deps.clock.sleep(waitMs);

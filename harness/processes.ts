@@ -13,6 +13,8 @@ export interface WorkerProcess {
   /** Resolves with the exit signal/code. */
   exited: Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<string>;
+  /** Resolves once the worker's output has held `text` `times` times (e.g. each queue's RUNNING), else rejects after `timeoutMs`. */
+  printed(text: string, times?: number, timeoutMs?: number): Promise<void>;
 }
 
 /** Starts the real worker entry (optionally with a kill point) as its own process. */
@@ -39,11 +41,29 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  let output = '';
+  const seen: Array<() => void> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-200_000);
+    for (const check of seen.splice(0)) check();
+  });
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
   return {
     child,
     startedAt: Date.now(),
     exited,
+    printed(text: string, times = 1, timeoutMs = 30_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the worker (${logName}) did not print ${JSON.stringify(text)} ${times} time(s) within ${timeoutMs} ms`)), timeoutMs);
+        const check = () => {
+          if (output.split(text).length - 1 >= times) {
+            clearTimeout(timer);
+            resolve();
+          } else seen.push(check);
+        };
+        check();
+      });
+    },
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       // A graceful stop gets 15 s (the worker's shutdown grace is 5 s), then it is killed.

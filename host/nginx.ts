@@ -274,18 +274,34 @@ export class NginxRouter {
    * titled "worker process is shutting down") or exited, at most 10 s. The master starts the new workers
    * before it tells the old ones to quit, so until then a new connection can still be accepted by an old
    * worker and get the old config: its certificate after a renewal (seen in CI), its routes, its ports.
-   * The signal is sent asynchronously: a config the master cannot load (nginx -t is run before every
-   * write) keeps the old workers, and the callers' own waits report it.
+   * Reloads of one prefix run one after another (two apps switching at once): a reload's snapshot of
+   * the workers is taken once the previous reload has ended, so another reload's retiring them cannot
+   * end this one's wait before its own config is served. The signal is sent asynchronously: a config
+   * the master cannot load (a port nginx -t does not check) keeps the old workers; when no new worker
+   * has appeared within 3 s the wait ends, and the callers' own waits report it.
    */
   async reload(): Promise<void> {
+    const previous = reloads.get(this.prefix) ?? Promise.resolve();
+    const run = previous.then(() => this.reloadNow());
+    const settled = run.catch(() => undefined);
+    reloads.set(this.prefix, settled);
+    try {
+      await run;
+    } finally {
+      if (reloads.get(this.prefix) === settled) reloads.delete(this.prefix);
+    }
+  }
+
+  private async reloadNow(): Promise<void> {
     const master = await this.pid();
     const before = master === null ? [] : await acceptingWorkers(master);
     await this.nginx(['-c', this.mainConfPath, '-s', 'reload']);
-    const deadline = Date.now() + 10_000;
+    const started = Date.now();
     let accepting = before;
-    while (accepting.length > 0 && Date.now() < deadline) {
+    while (accepting.length > 0 && Date.now() < started + 10_000) {
       await new Promise((r) => setTimeout(r, 10));
       accepting = (await Promise.all(accepting.map(async (pid) => ((await isAcceptingWorker(pid)) ? [pid] : [])))).flat();
+      if (accepting.length > 0 && Date.now() > started + 3_000 && master !== null && (await acceptingWorkers(master)).every((pid) => before.includes(pid))) return;
     }
   }
 
@@ -883,6 +899,9 @@ export class NginxRouter {
   }
 }
 
+/** The reload under way per nginx prefix (every NginxRouter of one prefix drives the same nginx). */
+const reloads = new Map<string, Promise<void>>();
+
 /** The pids of the master's worker processes that accept connections (not those shutting down after a reload). */
 async function acceptingWorkers(master: number): Promise<number[]> {
   const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8').catch(() => '');
@@ -890,10 +909,13 @@ async function acceptingWorkers(master: number): Promise<number[]> {
   return (await Promise.all(pids.map(async (pid) => ((await isAcceptingWorker(pid)) ? [pid] : [])))).flat();
 }
 
-/** Whether `pid` is an nginx worker that still accepts: its title is "nginx: worker process", not "… is shutting down". */
+/**
+ * Whether `pid` is a child of nginx's master that may accept: a worker not "… is shutting down", or one
+ * just forked that still has the master's title. Not the cache manager or loader, not an exited one.
+ */
 async function isAcceptingWorker(pid: number): Promise<boolean> {
   const title = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
-  return title.includes('worker process') && !title.includes('shutting down');
+  return /nginx: (worker|master) process/.test(title) && !title.includes('shutting down');
 }
 
 /** greenlight's nginx on this host: its prefix is `<GREENLIGHT_HOME>/nginx`. */

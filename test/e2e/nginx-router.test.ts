@@ -151,9 +151,27 @@ describe('a reload', () => {
       // `nginx -s reload` only signals the master: without the wait the old workers still accept here.
       const after = await workerTitles(router);
       for (const pid of before) expect(after.get(pid) ?? 'exited', `worker ${pid} after the reload`).toMatch(/shutting down|exited/);
-      expect([...after.values()].filter((title) => !title.includes('shutting down'))).toHaveLength(2);
+      // The new generation is up (a worker just forked may still carry the master's title for a moment).
+      await expect.poll(async () => [...(await workerTitles(router)).values()].filter((title) => !title.includes('shutting down')).length, { timeout: 2_000 }).toBe(2);
     }
     expect((await get(`http://127.0.0.1:${BASE}/health`)).status).toBe(200);
+  });
+
+  it('two reloads at once (two apps switching) run one after the other: each returns with the workers from before it retired', async () => {
+    const prefix = await scratchPrefix('greenlight-reloads-');
+    const router = new NginxRouter({ prefix, workerProcesses: 2 });
+    started.push(router);
+    await router.ensureRunning();
+    const accepting = async () => [...(await workerTitles(router)).entries()].filter(([, title]) => !title.includes('shutting down')).map(([pid]) => pid);
+    const first = await accepting();
+    // Another NginxRouter of the same prefix (as withUpstreams makes): the reloads still queue.
+    const twin = router.withUpstreams(async () => ({}));
+    const order: string[] = [];
+    await Promise.all([router.reload().then(() => order.push('first')), twin.reload().then(() => order.push('second'))]);
+    expect(order).toEqual(['first', 'second']);
+    const after = await workerTitles(router);
+    for (const pid of first) expect(after.get(pid) ?? 'exited').toMatch(/shutting down|exited/);
+    await expect.poll(async () => (await accepting()).length, { timeout: 2_000 }).toBe(2);
   });
 });
 

@@ -199,13 +199,13 @@ describe('HTTPS on the router (router.tls)', () => {
       // The backend answers POST /api/version with 405: the request went through on the pre-reload connection.
       expect(await held.finish()).toBe('HTTP/1.1 405 Method Not Allowed');
       const outcome = await awaitOutcome(handle);
-      ended = true;
       expect(outcome.exitCode, outcome.message).toBe(EXIT.ok);
+      ended = true;
     } finally {
-      // Failed before the outcome: end the deploy with its compensation and the load, so the next test
+      // Failed before the end: end the deploy with its compensation and the load, so the next test
       // finds no deploy running (a failure here once failed the next test on the deploy lock).
       if (!ended) {
-        if ((await handle.describe()).status.name === 'RUNNING') await handle.cancel();
+        if ((await handle.describe().catch(() => null))?.status.name === 'RUNNING') await handle.cancel();
         await awaitOutcome(handle).catch(() => undefined);
         await Promise.all([fresh.stop(), kept.stop()]).catch(() => undefined);
       }

@@ -45,7 +45,7 @@ async function readFleet(client: Client, input: PlanReadInput, taskQueue: string
     return await handle.result();
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    const why = err.cause instanceof TimeoutFailure ? `no worker took the read within ${FLEET_READ_TIMEOUT} (task queue ${taskQueue}): is \`greenlight worker\` running?` : (err.cause?.message ?? err.message);
+    const why = err.cause instanceof TimeoutFailure ? `no worker ran the read within ${FLEET_READ_TIMEOUT} (task queue ${taskQueue}): is \`greenlight worker\` of this version running? (an older one has no planReadWorkflow)` : (err.cause?.message ?? err.message);
     return input.hosts.map(({ target }) => ({ host: target.name, state: null, error: why }));
   }
 }
