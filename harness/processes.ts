@@ -43,10 +43,13 @@ export function spawnWorker(taskQueue: string, chaosKill?: string, logName = tas
   child.stderr?.pipe(log);
   let output = '';
   const seen: Array<() => void> = [];
-  child.stdout?.on('data', (chunk: Buffer) => {
+  // Both streams: the SDK's logger may write either.
+  const collect = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-200_000);
     for (const check of seen.splice(0)) check();
-  });
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
   return {
     child,
