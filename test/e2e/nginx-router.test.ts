@@ -137,33 +137,39 @@ async function workerTitles(router: NginxRouter): Promise<Map<number, string>> {
   return new Map(rows.filter(([, title]) => title.includes('worker process')).map(([pid, title]) => [Number(pid), title]));
 }
 
+/** greenlight's nginx, running in a scratch prefix of its own (stopped after the test). */
+async function runningRouter(name: string, workerProcesses: number): Promise<NginxRouter> {
+  const router = new NginxRouter({ prefix: await scratchPrefix(name), workerProcesses });
+  started.push(router);
+  await router.ensureRunning();
+  return router;
+}
+
+/** The pids of the master's workers that still accept (not shutting down). */
+async function acceptingWorkers(router: NginxRouter): Promise<number[]> {
+  return [...(await workerTitles(router)).entries()].filter(([, title]) => !title.includes('shutting down')).map(([pid]) => pid);
+}
+
 describe('a reload', () => {
   it('returns once every worker from before it has stopped accepting: no new connection gets the old config (its certificate after a renewal)', async () => {
-    const prefix = await scratchPrefix('greenlight-reload-');
-    const router = new NginxRouter({ prefix, workerProcesses: 2 });
-    started.push(router);
-    await router.ensureRunning();
+    const router = await runningRouter('greenlight-reload-', 2);
     await router.applyRoute(spec, { live: 'blue', backup: null });
     for (let round = 0; round < 5; round++) {
-      const before = [...(await workerTitles(router)).entries()].filter(([, title]) => !title.includes('shutting down')).map(([pid]) => pid);
+      const before = await acceptingWorkers(router);
       expect(before).toHaveLength(2);
       await router.reload();
       // `nginx -s reload` only signals the master: without the wait the old workers still accept here.
       const after = await workerTitles(router);
       for (const pid of before) expect(after.get(pid) ?? 'exited', `worker ${pid} after the reload`).toMatch(/shutting down|exited/);
       // The new generation is up (a worker just forked may still carry the master's title for a moment).
-      await expect.poll(async () => [...(await workerTitles(router)).values()].filter((title) => !title.includes('shutting down')).length, { timeout: 2_000 }).toBe(2);
+      await expect.poll(async () => (await acceptingWorkers(router)).length, { timeout: 2_000 }).toBe(2);
     }
     expect((await get(`http://127.0.0.1:${BASE}/health`)).status).toBe(200);
   });
 
   it('two reloads at once (two apps switching) run one after the other: each returns with the workers from before it retired', async () => {
-    const prefix = await scratchPrefix('greenlight-reloads-');
-    const router = new NginxRouter({ prefix, workerProcesses: 2 });
-    started.push(router);
-    await router.ensureRunning();
-    const accepting = async () => [...(await workerTitles(router)).entries()].filter(([, title]) => !title.includes('shutting down')).map(([pid]) => pid);
-    const first = await accepting();
+    const router = await runningRouter('greenlight-reloads-', 2);
+    const first = await acceptingWorkers(router);
     // Another NginxRouter of the same prefix (as withUpstreams makes): the reloads still queue.
     const twin = router.withUpstreams(async () => ({}));
     const order: string[] = [];
@@ -171,16 +177,13 @@ describe('a reload', () => {
     expect(order).toEqual(['first', 'second']);
     const after = await workerTitles(router);
     for (const pid of first) expect(after.get(pid) ?? 'exited').toMatch(/shutting down|exited/);
-    await expect.poll(async () => (await accepting()).length, { timeout: 2_000 }).toBe(2);
+    await expect.poll(async () => (await acceptingWorkers(router)).length, { timeout: 2_000 }).toBe(2);
   });
 });
 
 describe('the per-color health routes', () => {
   it('answer on loopback only: from another address nginx refuses them (403)', async () => {
-    const prefix = await scratchPrefix('greenlight-health-');
-    const router = new NginxRouter({ prefix, workerProcesses: 1 });
-    started.push(router);
-    await router.ensureRunning();
+    const router = await runningRouter('greenlight-health-', 1);
     await router.applyRoute(spec, { live: 'blue', backup: null });
     // Another address of this machine: a request to it comes from it, as one from the network would.
     const other = Object.values(networkInterfaces())
@@ -198,10 +201,7 @@ describe('the per-color health routes', () => {
   });
 
   it('/.greenlight/structure too: loopback only, while the worker still reads it there', async () => {
-    const prefix = await scratchPrefix('greenlight-structure-');
-    const router = new NginxRouter({ prefix, workerProcesses: 1 });
-    started.push(router);
-    await router.ensureRunning();
+    const router = await runningRouter('greenlight-structure-', 1);
     await router.applyRoute(spec, { live: 'blue', backup: null });
     const other = Object.values(networkInterfaces())
       .flat()
@@ -213,10 +213,7 @@ describe('the per-color health routes', () => {
 
 describe('nginx warnings are errors', () => {
   it('a second app on the same port: nginx -t only warns, the switch refuses it and the live configs stay as they were', async () => {
-    const prefix = await scratchPrefix('greenlight-warn-');
-    const router = new NginxRouter({ prefix, workerProcesses: 1 });
-    started.push(router);
-    await router.ensureRunning();
+    const router = await runningRouter('greenlight-warn-', 1);
     await router.applyRoute(spec, { live: 'blue', backup: null });
     const firstConfig = await router.readAppConfig(APP);
     // Other host ports, the same router port: nginx would serve both from the first app's server.
