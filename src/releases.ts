@@ -109,6 +109,11 @@ export function imagesOf(release: Pick<Release, 'images'>): Record<string, strin
  * its containers use (running or stopped, any color). An image of a release outside the newest `retain`
  * goes, unless a retained release or a container uses it (by reference or by image id). Sorted.
  */
+/** Whether two service -> image maps name the same services with the same images. */
+export function sameImages(a: Record<string, string>, b: Record<string, string>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([service, image]) => b[service] === image);
+}
+
 export function imagesToPrune(releases: readonly Release[], retain: number, inUse: readonly string[]): string[] {
   const retained = releases.slice(-retain);
   const kept = new Set<string>(inUse);
@@ -152,10 +157,8 @@ export function fastRollbackProblem(releases: readonly Release[], target: Releas
   if (last.outcome !== 'succeeded') return `the last deploy ended ${last.outcome ?? 'without a status'}, so the other color holds no kept release`;
   if (last.bakeRollback) return `its monitor already rolled the last deploy back during the bake at ${last.bakeRollback.at} (${last.bakeRollback.from} -> ${last.bakeRollback.to}): ${target.id}'s color serves`;
   if (latest.spec.cleanup.previous === 'remove') return `the latest release's cleanup.previous is remove: the previous color's containers are gone`;
-  const wanted = imagesOf(target);
   const kept = last.previousImages;
-  const same = Object.keys(wanted).length === Object.keys(kept).length && Object.entries(wanted).every(([service, image]) => kept[service] === image);
-  if (!same) return `the previous color runs ${Object.entries(kept).map(([s, i]) => `${s}=${i}`).join(', ') || 'nothing'}, not ${target.id}'s images`;
+  if (!sameImages(imagesOf(target), kept)) return `the previous color runs ${Object.entries(kept).map(([s, i]) => `${s}=${i}`).join(', ') || 'nothing'}, not ${target.id}'s images`;
   return null;
 }
 

@@ -4,7 +4,7 @@
  * which is what compensation (workflows/compensate.ts) undoes.
  */
 import { ApplicationFailure, CancellationScope, patched, sleep, workflowInfo } from '@temporalio/workflow';
-import { fleetHosts } from '../src/config/hosts';
+import { fleetTargets } from '../src/config/hosts';
 import { FAILURE_TYPES, otherColor, PATCHES, type Color } from '../src/names';
 import type { DeploySpec } from '../src/config/schema';
 import { singletonServices } from '../src/config/services';
@@ -103,10 +103,8 @@ export async function checkSpec(input: DeployInput, gate: RollbackGate): Promise
 
 /** Where the deploy runs: every host of a fleet (its own spec and queue), or the worker on the deploy's own queue. */
 function deployTargets(spec: DeploySpec): Array<HostTarget & { spec: DeploySpec }> {
-  const fleet = fleetHosts(spec);
-  if (fleet.length === 0) return [{ name: null, spec }];
-  const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
-  return fleet.map((host) => ({ ...host, hostTimeoutMs }));
+  const fleet = fleetTargets(spec);
+  return fleet.length === 0 ? [{ name: null, spec }] : fleet;
 }
 
 /**

@@ -34,3 +34,9 @@ export function resolveHost(spec: DeploySpec, host: HostEntry): FleetHost {
 export function fleetHosts(spec: DeploySpec): FleetHost[] {
   return (spec.hosts ?? []).map((host) => resolveHost(spec, host));
 }
+
+/** The fleet's hosts with how long a step may wait for each host's worker (`fleet.hostTimeout`, ms); none for one host. */
+export function fleetTargets(spec: DeploySpec): Array<FleetHost & { hostTimeoutMs: number }> {
+  const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
+  return fleetHosts(spec).map((host) => ({ ...host, hostTimeoutMs }));
+}

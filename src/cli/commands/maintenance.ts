@@ -8,7 +8,7 @@ import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { maintenanceWorkflow } from '../../../workflows/maintenance';
-import { fleetHosts } from '../../config/hosts';
+import { fleetTargets } from '../../config/hosts';
 import type { DeploySpec } from '../../config/schema';
 import { ConfigError } from '../../errors';
 import { formatMaintenance, MAINTENANCE_LIMITS } from '../../maintenance';
@@ -56,10 +56,9 @@ export async function readPageArg(path: string): Promise<{ file: string; bytes: 
 
 /** Where each host's step runs: every host of a fleet spec on its own queue, or the workflow's own queue. */
 export function maintenanceTargets(spec: DeploySpec): MaintenanceTarget[] {
-  const fleet = fleetHosts(spec);
+  const fleet = fleetTargets(spec);
   if (fleet.length === 0) return [{ name: null }];
-  const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
-  return fleet.map((host) => ({ name: host.name, taskQueue: host.taskQueue, hostTimeoutMs }));
+  return fleet.map(({ name, taskQueue, hostTimeoutMs }) => ({ name, taskQueue, hostTimeoutMs }));
 }
 
 export async function maintenance(client: Client, app: string, opts: MaintenanceOptions): Promise<CliOutcome> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
-import { fleetHosts, resolveHost } from '../../config/hosts';
+import { fleetTargets, resolveHost } from '../../config/hosts';
 import type { DeploySpec } from '../../config/schema';
 import { deployInputOf, lastDeploy } from '../deploy-client';
 import type { CliOutcome } from '../exit-codes';
@@ -62,15 +62,14 @@ export async function planOf(client: Client, spec: DeploySpec, readHost: HostRea
   if (spec.hosts?.length) {
     const last = await lastDeploy(client, spec.app).catch(() => null);
     const recorded = last?.status?.hosts ?? [];
-    const fleet = fleetHosts(spec).map((h) => {
+    const fleet = fleetTargets(spec).map((h) => {
       const liveEntry = live?.hosts?.find((e) => e.name === h.name);
       return { ...h, live: live && liveEntry ? resolveHost(live, liveEntry).spec : null };
     });
-    const hostTimeoutMs = spec.fleet?.hostTimeout ?? 30_000;
-    const reads = readHost ? await readFleet(client, { app: spec.app, hosts: fleet.map((h) => ({ target: { name: h.name, taskQueue: h.taskQueue, hostTimeoutMs }, next: h.spec, live: h.live })) }, last?.taskQueue ?? taskQueueFromEnv()) : [];
+    const reads = readHost ? await readFleet(client, { app: spec.app, hosts: fleet.map((h) => ({ target: { name: h.name, taskQueue: h.taskQueue, hostTimeoutMs: h.hostTimeoutMs }, next: h.spec, live: h.live })) }, last?.taskQueue ?? taskQueueFromEnv()) : [];
     hosts = fleet.map((h, i) => {
       const liveColor: Color | null = recorded.find((r) => r.name === h.name)?.liveColor ?? null;
-      return hostPlan({ host: h.name, next: h.spec, live: h.live, state: (reads[i]?.state as HostState | null | undefined) ?? null, liveColor, readError: reads[i]?.error ?? null });
+      return hostPlan({ host: h.name, next: h.spec, live: h.live, state: reads[i]?.state ?? null, liveColor, readError: reads[i]?.error ?? null });
     });
   } else {
     hosts = [hostPlan({ host: null, next: spec, live, state: readHost ? await readHost(spec, live) : null })];

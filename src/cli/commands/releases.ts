@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { releasesQuery } from '../../../workflows/releases';
 import { releasesWorkflowId } from '../../names';
 import type { BakeRollback } from '../../explain';
-import { imagesOf, type Release } from '../../releases';
+import { imagesOf, sameImages, type Release } from '../../releases';
 import { bakeRollbackOf } from '../monitor-client';
 import type { CliOutcome } from '../exit-codes';
 
@@ -40,13 +40,9 @@ export function releaseLines(releases: readonly Release[], bake: BakeRollback | 
 
 /** The newest release before the latest whose images are the ones serving after the bake rollback, if any. */
 function servingAfter(releases: readonly Release[], bake: BakeRollback): string | null {
-  if (!bake.images) return null;
   const serving = bake.images;
-  const same = (release: Release) => {
-    const images = imagesOf(release);
-    return Object.keys(images).length === Object.keys(serving).length && Object.entries(images).every(([service, image]) => serving[service] === image);
-  };
-  return releases.slice(0, -1).reverse().find(same)?.id ?? null;
+  if (!serving) return null;
+  return releases.slice(0, -1).reverse().find((release) => sameImages(imagesOf(release), serving))?.id ?? null;
 }
 
 /** The latest release's bake rollback by its monitor, when its spec had a bake; null otherwise (nothing listed). */
